@@ -1,0 +1,335 @@
+"""`Library`: one folder of the user's face data, and everything a caller may ask of it.
+
+A Library object wraps one SQLite connection and so belongs to the thread that opened it;
+open another (cheap) in each worker thread. The hnswlib indexes are shared by every Library of
+the same folder in this process (see `_INDEXES`), guarded by their own locks.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from . import store
+from .index import FaceIndex, catch_up, index_path, open_index
+from .records import FaceRecord, FolderRecord, PersonRecord, PhotoRecord, SearchResult
+from .settings import Settings
+from .store import LibraryError, NotFoundError, Transaction
+
+ENV_LIBRARY = "FACEFOLIO_LIBRARY"
+
+_INDEXES: dict[tuple[str, str], FaceIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+_FACE_SELECT = """
+    SELECT f.id, f.photo_id, p.path AS photo_path, f.x, f.y, f.w, f.h, f.score, f.quality,
+           f.pack, f.person_id, pe.name AS person_name, f.assigned_by
+    FROM faces f JOIN photos p ON p.id = f.photo_id
+    LEFT JOIN people pe ON pe.id = f.person_id
+"""
+
+
+def default_library_dir() -> Path:
+    env = os.environ.get(ENV_LIBRARY)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
+
+
+def face_record(row: sqlite3.Row) -> FaceRecord:
+    return FaceRecord(
+        id=row["id"], photo_id=row["photo_id"], photo_path=row["photo_path"],
+        box=(row["x"], row["y"], row["w"], row["h"]), score=row["score"],
+        quality=row["quality"], pack=row["pack"], person_id=row["person_id"],
+        person_name=row["person_name"], assigned_by=row["assigned_by"])
+
+
+class Library:
+    """The user's library folder: database, settings, derived index and thumbnails."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True) -> None:
+        self.path = Path(path).expanduser().absolute() if path else default_library_dir()
+        if self.path.exists() and not self.path.is_dir():
+            raise LibraryError(f"library path {self.path} is a file, not a folder")
+        if create:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(f"cannot create library folder {self.path}: "
+                                   f"{exc.strerror or exc}") from exc
+        self.con = store.connect(self.path / store.DB_NAME, create=create)
+        self.settings = Settings.load(self.path)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.path / "thumbnails"
+
+    def save_settings(self) -> None:
+        self.settings.save(self.path)
+
+    # -- folders ---------------------------------------------------------------------------
+    def add_folder(self, path: str | os.PathLike) -> FolderRecord:
+        folder = Path(path).expanduser().absolute()
+        if not folder.is_dir():
+            reason = "does not exist" if not folder.exists() else "is not a folder"
+            raise LibraryError(f"{folder} {reason}")
+        folder_str = str(folder)
+        with Transaction(self.con):
+            self.con.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
+                             (folder_str, store.now()))
+        row = self.con.execute("SELECT id FROM folders WHERE path = ?", (folder_str,)).fetchone()
+        return self.folder(row[0])
+
+    def folders(self) -> list[FolderRecord]:
+        rows = self.con.execute("""
+            SELECT fo.*,
+              (SELECT COUNT(*) FROM photos p WHERE p.folder_id = fo.id AND p.status = 'done')
+                AS photo_count,
+              (SELECT COUNT(*) FROM faces f JOIN photos p ON p.id = f.photo_id
+                 WHERE p.folder_id = fo.id) AS face_count,
+              (SELECT COUNT(*) FROM photos p WHERE p.folder_id = fo.id AND p.status = 'error')
+                AS error_count
+            FROM folders fo ORDER BY fo.path""").fetchall()
+        return [FolderRecord(r["id"], r["path"], r["added_at"], r["last_scan_at"],
+                             r["scan_error"], r["photo_count"], r["face_count"],
+                             r["error_count"]) for r in rows]
+
+    def folder(self, folder_id: int) -> FolderRecord:
+        for record in self.folders():
+            if record.id == folder_id:
+                return record
+        raise NotFoundError(f"no folder with id {folder_id}")
+
+    def remove_folder(self, folder_id: int) -> int:
+        """Forget a folder and its photos' faces (people stay). Returns faces removed."""
+        self.folder(folder_id)
+        removed = [r[0] for r in self.con.execute(
+            "SELECT f.id FROM faces f JOIN photos p ON p.id = f.photo_id "
+            "WHERE p.folder_id = ?", (folder_id,))]
+        with Transaction(self.con):
+            self.con.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+        self.sync_indexes()
+        return len(removed)
+
+    # -- photos and faces ------------------------------------------------------------------
+    def photo(self, photo_id: int) -> PhotoRecord:
+        rows = self._photos("WHERE ph.id = ?", (photo_id,))
+        if not rows:
+            raise NotFoundError(f"no photo with id {photo_id}")
+        return rows[0]
+
+    def photo_by_path(self, path: str | os.PathLike) -> PhotoRecord | None:
+        rows = self._photos("WHERE ph.path = ?", (str(Path(path).absolute()),))
+        return rows[0] if rows else None
+
+    def photos(self, folder_id: int | None = None, *, status: str | None = None
+               ) -> list[PhotoRecord]:
+        clauses, params = [], []
+        if folder_id is not None:
+            clauses.append("ph.folder_id = ?")
+            params.append(folder_id)
+        if status is not None:
+            clauses.append("ph.status = ?")
+            params.append(status)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._photos(where + " ORDER BY ph.path", tuple(params))
+
+    def _photos(self, where: str, params: tuple) -> list[PhotoRecord]:
+        rows = self.con.execute(f"""
+            SELECT ph.*, (SELECT COUNT(*) FROM faces f WHERE f.photo_id = ph.id) AS face_count
+            FROM photos ph {where}""", params).fetchall()
+        return [PhotoRecord(r["id"], r["folder_id"], r["path"], r["width"], r["height"],
+                            r["taken_at"], r["status"], r["error"], r["face_count"])
+                for r in rows]
+
+    def failed_photos(self) -> list[PhotoRecord]:
+        return self.photos(status="error")
+
+    def face(self, face_id: int) -> FaceRecord:
+        row = self.con.execute(_FACE_SELECT + " WHERE f.id = ?", (face_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no face with id {face_id}")
+        return face_record(row)
+
+    def faces(self, *, photo_id: int | None = None, person_id: int | None = None,
+              unassigned: bool = False, limit: int | None = None) -> list[FaceRecord]:
+        clauses, params = [], []
+        if photo_id is not None:
+            clauses.append("f.photo_id = ?")
+            params.append(photo_id)
+        if person_id is not None:
+            clauses.append("f.person_id = ?")
+            params.append(person_id)
+        if unassigned:
+            clauses.append("f.person_id IS NULL")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        tail = f" LIMIT {int(limit)}" if limit else ""
+        rows = self.con.execute(_FACE_SELECT + where + " ORDER BY f.id" + tail, params)
+        return [face_record(r) for r in rows]
+
+    def faces_by_ids(self, face_ids: list[int]) -> dict[int, FaceRecord]:
+        found: dict[int, FaceRecord] = {}
+        for start in range(0, len(face_ids), 900):
+            chunk = face_ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.con.execute(_FACE_SELECT + f" WHERE f.id IN ({marks})", chunk):
+                found[row["id"]] = face_record(row)
+        return found
+
+    def landmarks(self, face_id: int) -> np.ndarray:
+        row = self.con.execute("SELECT landmarks FROM faces WHERE id = ?", (face_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no face with id {face_id}")
+        return np.frombuffer(row[0], dtype=np.float32).reshape(5, 2)
+
+    def embedding(self, face_id: int) -> tuple[str, np.ndarray]:
+        """(pack, embedding) of one face."""
+        row = self.con.execute("SELECT pack, embedding FROM faces WHERE id = ?",
+                               (face_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no face with id {face_id}")
+        return row[0], np.frombuffer(row[1], dtype=np.float32)
+
+    def embeddings(self, face_ids: list[int] | None = None, *, pack: str | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of the given faces, or of every face of one pack."""
+        pack = pack or self.settings.pack
+        if face_ids is None:
+            rows = self.con.execute("SELECT id, embedding FROM faces WHERE pack = ? ORDER BY id",
+                                    (pack,)).fetchall()
+        else:
+            rows = []
+            for start in range(0, len(face_ids), 900):
+                chunk = face_ids[start:start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows += self.con.execute(
+                    f"SELECT id, embedding FROM faces WHERE id IN ({marks}) AND pack = ?",
+                    (*chunk, pack)).fetchall()
+        if not rows:
+            return np.empty(0, np.int64), np.empty((0, 0), np.float32)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return ids, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def packs_in_use(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT DISTINCT pack FROM faces")]
+
+    # -- the derived index -----------------------------------------------------------------
+    def index(self, pack: str | None = None) -> FaceIndex:
+        """The pack's shared index, caught up with the database if another writer moved on."""
+        pack = pack or self.settings.pack
+        key = (str(self.path), pack)
+        with _INDEXES_LOCK:
+            index = _INDEXES.get(key)
+            if index is None:
+                index = open_index(self.con, self.path, pack, self._dim(pack))
+                _INDEXES[key] = index
+                return index
+        generation = store.faces_generation(self.con)
+        if index.generation != generation:
+            with index._lock:
+                catch_up(self.con, index, pack)
+                index.generation = generation
+        return index
+
+    def sync_indexes(self) -> None:
+        """Bring every open index in line with the database (after faces were removed)."""
+        for pack in set(self.packs_in_use()) | {self.settings.pack}:
+            if (str(self.path), pack) in _INDEXES:
+                self.index(pack)
+
+    def save_indexes(self) -> None:
+        generation = store.faces_generation(self.con)
+        for (lib, pack), index in list(_INDEXES.items()):
+            if lib == str(self.path):
+                self.index(pack)
+                index.save(index_path(self.path, pack), generation)
+
+    def _dim(self, pack: str) -> int:
+        row = self.con.execute("SELECT embedding FROM faces WHERE pack = ? LIMIT 1",
+                               (pack,)).fetchone()
+        if row is not None:
+            return len(row[0]) // 4
+        from ..engine import PACKS  # noqa: PLC0415 - the engine is only needed for empty packs
+        if pack not in PACKS:
+            raise LibraryError(f"unknown model pack {pack!r}")
+        return PACKS[pack].dim
+
+    # -- search ----------------------------------------------------------------------------
+    def search_face(self, face_id: int, *, top: int = 20, min_similarity: float | None = None
+                    ) -> list[SearchResult]:
+        """Faces most like this one (itself excluded), most similar first."""
+        pack, vector = self.embedding(face_id)
+        results = self.search_vector(vector, pack=pack, top=top + 1,
+                                     min_similarity=min_similarity)
+        return [r for r in results if r.face_id != face_id][:top]
+
+    def search_vector(self, vector: np.ndarray, *, pack: str, top: int = 20,
+                      min_similarity: float | None = None) -> list[SearchResult]:
+        if top <= 0:
+            return []
+        neighbours = self.index(pack).query(vector, top)
+        if min_similarity is not None:
+            neighbours = [n for n in neighbours if n.similarity >= min_similarity]
+        records = self.faces_by_ids([n.face_id for n in neighbours])
+        results = []
+        for n in neighbours:
+            face = records.get(n.face_id)
+            if face is None:  # removed between the index query and now
+                continue
+            results.append(SearchResult(face.id, face.photo_path, face.box, n.similarity,
+                                        face.person_id, face.person_name))
+        return results
+
+    # -- people (read side; the people module changes them) -------------------------------
+    def person(self, person_id: int) -> PersonRecord:
+        rows = self._people("WHERE pe.id = ?", (person_id,))
+        if not rows:
+            raise NotFoundError(f"no person with id {person_id}")
+        return rows[0]
+
+    def people(self, *, include_hidden: bool = True) -> list[PersonRecord]:
+        where = "" if include_hidden else "WHERE pe.hidden = 0"
+        return self._people(where, ())
+
+    def _people(self, where: str, params: tuple) -> list[PersonRecord]:
+        rows = self.con.execute(f"""
+            SELECT pe.*, (SELECT COUNT(*) FROM faces f WHERE f.person_id = pe.id) AS face_count
+            FROM people pe {where}
+            ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
+        return [PersonRecord(r["id"], r["name"], bool(r["hidden"]), r["cover_face_id"],
+                             r["face_count"]) for r in rows]
+
+    # -- status and export -----------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: self.con.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "folders": one("SELECT COUNT(*) FROM folders"),
+            "photos": one("SELECT COUNT(*) FROM photos WHERE status = 'done'"),
+            "failed": one("SELECT COUNT(*) FROM photos WHERE status = 'error'"),
+            "faces": one("SELECT COUNT(*) FROM faces"),
+            "people": one("SELECT COUNT(*) FROM people"),
+            "named_people": one("SELECT COUNT(*) FROM people WHERE name IS NOT NULL"),
+            "unassigned_faces": one("SELECT COUNT(*) FROM faces WHERE person_id IS NULL"),
+        }
+
+    def export_faces(self) -> list[dict]:
+        rows = self.con.execute(_FACE_SELECT + " ORDER BY f.id")
+        return [{"face_id": r["id"], "photo": r["photo_path"],
+                 "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
+                 "person_id": r["person_id"], "person_name": r["person_name"]} for r in rows]
+
+    def integrity_ok(self) -> bool:
+        return self.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,41 @@
+"""Per-library preferences: one typed object saved as settings.json in the library folder."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+SETTINGS_NAME = "settings.json"
+SETTINGS_VERSION = 1
+
+
+@dataclass
+class Settings:
+    schema_version: int = SETTINGS_VERSION
+    pack: str = "yunet-sface"
+    det_threshold: float = 0.6
+    min_face: int = 20  # pixels in the original photo
+    min_cluster_faces: int = 3
+    write_xmp: bool = False
+
+    @classmethod
+    def load(cls, library_dir: Path) -> Settings:
+        path = library_dir / SETTINGS_NAME
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        values["schema_version"] = SETTINGS_VERSION
+        try:
+            return cls(**values)
+        except TypeError:
+            return cls()
+
+    def save(self, library_dir: Path) -> None:
+        path = library_dir / SETTINGS_NAME
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)
