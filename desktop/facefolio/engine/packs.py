@@ -1,0 +1,61 @@
+"""The model packs Facefolio knows about; embeddings of different packs never mix."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PACK = "yunet-sface"
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    dim: int
+    match_threshold: float  # cosine similarity above which two faces are the same person
+    licence: str
+    description: str
+
+
+_INSIGHTFACE_LICENCE = (
+    "non-commercial research only (insightface model licence); not for commercial use"
+)
+# insightface ArcFace models: 0.4 is a widely used verification cut-off for the 512-d
+# embeddings (genuine pairs sit around 0.5-0.8, impostors below 0.3).
+_ARCFACE_THRESHOLD = 0.4
+
+PACKS: dict[str, PackInfo] = {
+    "yunet-sface": PackInfo(
+        name="yunet-sface",
+        dim=128,
+        # Upstream recommends 0.363. On deepface-unit/master.csv (300 pairs) every cut-off
+        # in 0.36-0.50 is 100% accurate: hardest impostor pair 0.347, hardest genuine 0.501.
+        # 0.40 keeps clear of the impostors, since merging two people is worse than
+        # splitting one when clustering a whole library.
+        match_threshold=0.40,
+        licence="YuNet: MIT; SFace: Apache-2.0",
+        description="YuNet detector + SFace 128-d recogniser (OpenCV Zoo). Fast, offline, "
+        "free to use; ships with Facefolio.",
+    ),
+    "buffalo_l": PackInfo(
+        "buffalo_l", 512, _ARCFACE_THRESHOLD, _INSIGHTFACE_LICENCE,
+        "insightface SCRFD-10G + ArcFace R50 (WebFace600K). Most accurate; ~330 MB.",
+    ),
+    "buffalo_s": PackInfo(
+        "buffalo_s", 512, _ARCFACE_THRESHOLD, _INSIGHTFACE_LICENCE,
+        "insightface SCRFD-500M + MobileFaceNet (WebFace600K). Small and fast.",
+    ),
+    "buffalo_sc": PackInfo(
+        "buffalo_sc", 512, _ARCFACE_THRESHOLD, _INSIGHTFACE_LICENCE,
+        "insightface SCRFD-500M + MobileFaceNet, detection and recognition only. Smallest.",
+    ),
+    "antelopev2": PackInfo(
+        "antelopev2", 512, _ARCFACE_THRESHOLD, _INSIGHTFACE_LICENCE,
+        "insightface SCRFD-10G + ArcFace R100 (Glint360K). Large and accurate.",
+    ),
+}
+
+
+def insightface_root() -> Path:
+    """insightface's own model root (it honours INSIGHTFACE_HOME, else ~/.insightface)."""
+    return Path(os.environ.get("INSIGHTFACE_HOME", "~/.insightface")).expanduser()
