@@ -1,0 +1,225 @@
+"""The `facefolio` command: no sub-command opens the window; sub-commands work headless.
+
+Results go to stdout, progress to stderr. Exit 0 when a command did its job (a scan that
+finished is a success even if some files failed: `status` lists them); 1 with a one-line
+reason when it could not; 2 for a usage error (argparse's own convention).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .library import CancelToken, Library, LibraryError, Scanner, ScanProgress, search_image
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        return _open_app(args)
+    try:
+        with Library(args.library, create=getattr(args, "creates", False)) as library:
+            return args.func(library, args)
+    except LibraryError as exc:
+        print(f"facefolio: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facefolio: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS,
+                        help="library folder (default: $FACEFOLIO_LIBRARY or the user data dir)")
+    parser = argparse.ArgumentParser(
+        prog="facefolio", parents=[common],
+        description="A private face organizer for your photo library. Nothing leaves "
+                    "this machine. With no command, opens the desktop app.")
+    parser.set_defaults(library=None, func=None)
+    parser.add_argument("--version", action="version", version=f"facefolio {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("scan", parents=[common], help="remember folders and scan them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_scan, creates=True)
+
+    p = sub.add_parser("rescan", parents=[common], help="rescan every remembered folder")
+    p.set_defaults(func=cmd_rescan, creates=True)
+
+    p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("image", nargs="?", metavar="IMAGE")
+    target.add_argument("--face", type=int, metavar="ID")
+    p.add_argument("--top", type=_positive_int, default=20, metavar="K")
+    p.add_argument("--min-similarity", type=float, default=None, metavar="S")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("export", parents=[common], help="every face in the library")
+    p.add_argument("--json", action="store_true", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    try:
+        from . import cli_people  # noqa: PLC0415 - added by the people feature
+    except ImportError:
+        pass
+    else:
+        cli_people.register(sub, common)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    try:
+        from .app.main import run  # noqa: PLC0415 - Qt is only loaded for the window
+    except ImportError as exc:
+        print(f"facefolio: the desktop app cannot start: {exc}", file=sys.stderr)
+        return 1
+    return run(args.library)
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_scan(library: Library, args: argparse.Namespace) -> int:
+    folder_ids = []
+    for path in args.paths:
+        folder_ids.append(library.add_folder(path).id)  # raises a clear error before scanning
+    return _run_scan(library, folder_ids)
+
+
+def cmd_rescan(library: Library, args: argparse.Namespace) -> int:
+    if not library.folders():
+        raise LibraryError("no folders to rescan: add one with 'facefolio scan PATH'")
+    return _run_scan(library, None)
+
+
+def _run_scan(library: Library, folder_ids: list[int] | None) -> int:
+    token = CancelToken()
+    reporter = _ProgressReporter()
+    last: ScanProgress | None = None
+    try:
+        for last in Scanner(library).scan(folder_ids, token):
+            reporter.show(last)
+    except KeyboardInterrupt:
+        # Finished photos are already committed; the next scan resumes from here.
+        token.cancel()
+        raise
+    reporter.close()
+    if last is not None:
+        print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved, "
+              f"{last.removed} removed): {last.faces} faces found, {last.errors} failed"
+              + (" - see 'facefolio status'" if last.errors else ""))
+    for folder in library.folders():
+        if folder.scan_error and (folder_ids is None or folder.id in folder_ids):
+            print(f"facefolio: {folder.path}: {folder.scan_error}", file=sys.stderr)
+    return 0
+
+
+class _ProgressReporter:
+    """One updating line on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def show(self, p: ScanProgress) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5 and p.phase == "scanning":
+            return
+        self.last = now
+        eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase == "scanning" else ""
+        line = (f"{p.phase}: {p.done}/{p.total} photos, {p.faces} faces, {p.errors} errors, "
+                f"{p.rate:.1f} photos/s{eta}")
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line[:200])
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def cmd_search(library: Library, args: argparse.Namespace) -> int:
+    if args.face is not None:
+        results = library.search_face(args.face, top=args.top,
+                                      min_similarity=args.min_similarity)
+    else:
+        image = Path(args.image)
+        if not image.is_file():
+            raise LibraryError(f"{image}: no such file")
+        try:
+            results = search_image(library, image, top=args.top,
+                                   min_similarity=args.min_similarity)
+        except Exception as exc:
+            from .engine import ImageError  # noqa: PLC0415
+            if isinstance(exc, ImageError):
+                raise LibraryError(f"{image}: {exc}") from exc
+            raise
+    if args.json:
+        print(json.dumps({"results": [r.to_json() for r in results]}))
+        return 0
+    if not results:
+        print("no similar faces found")
+    for r in results:
+        who = r.person_name or (f"person {r.person_id}" if r.person_id else "unknown")
+        print(f"{r.similarity:6.3f}  face {r.face_id:<7} {who:<20} {r.photo}")
+    return 0
+
+
+def cmd_export(library: Library, args: argparse.Namespace) -> int:
+    json.dump({"faces": library.export_faces()}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_status(library: Library, args: argparse.Namespace) -> int:
+    counts = library.counts()
+    folders = library.folders()
+    failed = library.failed_photos()
+    if args.json:
+        print(json.dumps({
+            "library": str(library.path),
+            "counts": counts,
+            "folders": [{"folder_id": f.id, "path": f.path, "photos": f.photo_count,
+                         "faces": f.face_count, "errors": f.error_count,
+                         "last_scan_at": f.last_scan_at, "error": f.scan_error}
+                        for f in folders],
+            "failed": [{"path": p.path, "reason": p.error} for p in failed],
+        }))
+        return 0
+    print(f"library: {library.path}")
+    print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
+          f"{counts['people']} people ({counts['named_people']} named), "
+          f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
+    for f in folders:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.last_scan_at)) \
+            if f.last_scan_at else "never"
+        note = f"  ({f.scan_error})" if f.scan_error else ""
+        print(f"  {f.path}: {f.photo_count} photos, {f.face_count} faces, "
+              f"{f.error_count} errors, last scan {when}{note}")
+    if failed:
+        print("failed files:")
+        for p in failed:
+            print(f"  {p.path}: {p.error}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
