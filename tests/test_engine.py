@@ -104,6 +104,24 @@ def test_exif_rotation(engine, face_photo, tmp_path, orientation):
     assert np.allclose(faces[0].box, upright.box, atol=0.05 * w)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_exif_orientations_match_pillow(tmp_path, orientation):
+    from PIL import ImageOps
+
+    a = np.zeros((64, 96, 3), np.uint8)  # quadrants of distinct colours: any flip shows
+    a[:32, :48] = (255, 0, 0)
+    a[:32, 48:] = (0, 255, 0)
+    a[32:, :48] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "o.jpg"
+    Image.fromarray(a).save(path, exif=exif, quality=95)
+    want = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))[:, :, ::-1]
+    img = load_image(path)
+    assert img.pixels.shape == want.shape and (img.height, img.width) == want.shape[:2]
+    assert np.abs(img.pixels.astype(int) - want).mean() < 3
+
+
 def _save(tmp: Path, rgb: np.ndarray, name: str, mode: str | None = None, **kw) -> Path:
     im = Image.fromarray(rgb)
     if mode == "I;16":

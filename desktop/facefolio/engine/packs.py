@@ -31,7 +31,8 @@ PACKS: dict[str, PackInfo] = {
         # Upstream recommends 0.363. On deepface-unit/master.csv (300 pairs) every cut-off
         # in 0.36-0.50 is 100% accurate: hardest impostor pair 0.347, hardest genuine 0.501.
         # 0.40 keeps clear of the impostors, since merging two people is worse than
-        # splitting one when clustering a whole library.
+        # splitting one when clustering a whole library. On celebrity-dev (160 crops) it
+        # gives 0.04% false matches vs 0.13% at 0.363, for 82% vs 87% true matches.
         match_threshold=0.40,
         licence="YuNet: MIT; SFace: Apache-2.0",
         description="YuNet detector + SFace 128-d recogniser (OpenCV Zoo). Fast, offline, "
