@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,10 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS,
                         help="library folder (default: $FACEFOLIO_LIBRARY or the user data dir)")
     parser = argparse.ArgumentParser(
-        prog="facefolio", parents=[common],
+        prog="facefolio",
         description="A private face organizer for your photo library. Nothing leaves "
                     "this machine. With no command, opens the desktop app.")
-    parser.set_defaults(library=None, func=None)
+    # Not through `parents`: argparse shares action objects with parents, and a default set
+    # here would then override a --library given before the sub-command.
+    parser.add_argument("--library", metavar="DIR", default=None,
+                        help="library folder (default: $FACEFOLIO_LIBRARY or the user data dir)")
+    parser.set_defaults(func=None)
     parser.add_argument("--version", action="version", version=f"facefolio {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 

@@ -32,6 +32,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 # or are not photos, and a library scan must never do that on a hostile file.
 # (JPEG's opener also yields MPO files, so MPO needs no entry of its own.)
 Image.init()
+# Our own budget (load_image max_pixels) is checked from the header before any pixel is
+# decoded, with a message naming the size; Pillow's global check would pre-empt it.
+Image.MAX_IMAGE_PIXELS = None
 _FORMATS = tuple(
     f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF") if f in Image.OPEN
 )

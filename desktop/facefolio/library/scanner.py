@@ -100,6 +100,7 @@ class Scanner:
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
         self._engine_factory = engine_factory or self._default_engine
         self._local = threading.local()
+        self._roots: dict[int, str] = {}
 
     def _default_engine(self):
         from ..engine import FaceEngine  # noqa: PLC0415 - heavy, load on first use
@@ -121,6 +122,7 @@ class Scanner:
         con = self.library.con
         folders = [f for f in self.library.folders()
                    if folder_ids is None or f.id in folder_ids]
+        self._roots = {f.id: f.path for f in folders}
         started = time.monotonic()
         progress = ScanProgress(phase="listing")
         yield progress
@@ -128,7 +130,6 @@ class Scanner:
         known = {r["path"]: r for r in con.execute(
             "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM photos")}
         todo: list[FileEntry] = []
-        seen: set[str] = set()
         reachable: list[int] = []
         all_paths = {f.path for f in self.library.folders()}
         for folder in folders:
@@ -148,7 +149,6 @@ class Scanner:
                 if entry.error:
                     walk_error = entry.error
                     continue
-                seen.add(entry.path)
                 row = known.get(entry.path)
                 if row is not None and row["size"] == entry.size and \
                         row["mtime_ns"] == entry.mtime_ns and row["folder_id"] == folder.id:
@@ -190,6 +190,7 @@ class Scanner:
                     batch = []
                     last_commit = time.monotonic()
                     progress = replace(progress, new_face_ids=tuple(new_face_ids))
+                if finished:
                     yield progress
                 if token.cancelled and not pending:
                     break
@@ -203,7 +204,7 @@ class Scanner:
             return
 
         yield replace(progress, phase="finishing", current="")
-        removed = self._remove_unseen(reachable, seen)
+        removed = self._remove_gone(reachable)
         with Transaction(con):
             con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
                             [(store.now(), fid) for fid in reachable])
@@ -262,7 +263,9 @@ class Scanner:
             for r in batch:
                 e = r.entry
                 if r.kind == "vanished":
-                    con.execute("DELETE FROM photos WHERE path = ?", (e.path,))
+                    # Gone mid-scan; unless its whole folder went (unplugged drive?), forget it.
+                    if self._roots.get(e.folder_id) and os.path.isdir(self._roots[e.folder_id]):
+                        con.execute("DELETE FROM photos WHERE path = ?", (e.path,))
                 elif r.kind == "touched":
                     con.execute("UPDATE photos SET size = ?, mtime_ns = ?, folder_id = ? "
                                 "WHERE path = ?", (e.size, e.mtime_ns, e.folder_id, e.path))
@@ -298,15 +301,21 @@ class Scanner:
             known.pop(r.entry.path, None)
         return new_ids
 
-    def _remove_unseen(self, folder_ids: list[int], seen: set[str]) -> int:
+    def _remove_gone(self, folder_ids: list[int]) -> int:
         """Photos of scanned folders whose files are gone (and did not move) leave."""
         if not folder_ids:
             return 0
         con = self.library.con
+        # A folder that vanished during the scan is treated like an unplugged drive.
+        folder_ids = [f.id for f in self.library.folders()
+                      if f.id in folder_ids and os.path.isdir(f.path)]
+        if not folder_ids:
+            return 0
         marks = ",".join("?" * len(folder_ids))
         rows = con.execute(f"SELECT id, path FROM photos WHERE folder_id IN ({marks})",
                            folder_ids).fetchall()
-        gone = [r["id"] for r in rows if r["path"] not in seen and not os.path.exists(r["path"])]
+        # Seen or not: a file deleted while the scan ran is gone too.
+        gone = [r["id"] for r in rows if not os.path.lexists(r["path"])]
         with Transaction(con):
             con.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in gone])
         return len(gone)
