@@ -1,0 +1,171 @@
+"""Undo and redo of the user's people operations, kept in the `operations` table.
+
+An operation is recorded as two snapshots of the rows it touched: the people (whole rows, or
+"absent"), the faces (person and how it got there) and the rejections of those people and faces.
+Undo writes the "before" snapshot back, redo the "after" one, so every operation is undone
+exactly, merges included, without per-operation inverse code.
+
+The log is linear: rows with `undone = 1` are the redo stack, and recording a new operation
+drops them. Clustering is not logged, but may have changed things since: a snapshot applied
+later skips faces that a rescan deleted and people that clustering removed, rather than
+resurrecting them empty.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from .store import now
+
+Snapshot = dict
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    at: float
+    kind: str
+    description: str
+    undone: bool
+
+
+def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
+    """The state of these people and faces (and their rejections), as JSON-able data."""
+    people_ids = sorted({int(p) for p in person_ids if p is not None})
+    face_ids = sorted({int(f) for f in face_ids})
+    people: dict[str, dict | None] = {}
+    for pid in people_ids:
+        row = con.execute("SELECT name, hidden, cover_face_id, created_at FROM people "
+                          "WHERE id = ?", (pid,)).fetchone()
+        people[str(pid)] = dict(zip(("name", "hidden", "cover_face_id", "created_at"), row)) \
+            if row else None
+    faces: dict[str, list] = {}
+    rejections: set[tuple[int, int]] = set()
+    for chunk in _chunks(face_ids):
+        marks = ",".join("?" * len(chunk))
+        for fid, pid, by in con.execute(
+                f"SELECT id, person_id, assigned_by FROM faces WHERE id IN ({marks})", chunk):
+            faces[str(fid)] = [pid, by]
+        rejections.update(tuple(r) for r in con.execute(
+            f"SELECT face_id, person_id FROM rejections WHERE face_id IN ({marks})", chunk))
+    for chunk in _chunks(people_ids):
+        marks = ",".join("?" * len(chunk))
+        rejections.update(tuple(r) for r in con.execute(
+            f"SELECT face_id, person_id FROM rejections WHERE person_id IN ({marks})", chunk))
+    return {"people": people, "faces": faces, "rejections": sorted(rejections),
+            "scope_faces": face_ids, "scope_people": people_ids}
+
+
+def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
+    """Write `target` back (inside the caller's transaction); `other` is the opposite side."""
+    missing: set[int] = set()
+    for key, row in target["people"].items():
+        pid = int(key)
+        exists = con.execute("SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone()
+        if row is None:
+            if exists:
+                con.execute("DELETE FROM people WHERE id = ?", (pid,))
+        elif exists:
+            con.execute("UPDATE people SET name = ?, hidden = ?, created_at = ? WHERE id = ?",
+                        (row["name"], row["hidden"], row["created_at"], pid))
+        elif other["people"].get(key) is None:
+            # This operation created or deleted it: bring the same id back.
+            con.execute("INSERT INTO people(id, name, hidden, cover_face_id, created_at) "
+                        "VALUES (?, ?, ?, NULL, ?)",
+                        (pid, row["name"], row["hidden"], row["created_at"]))
+        else:
+            missing.add(pid)  # removed since by something else (clustering): leave it gone
+    for key, (pid, by) in target["faces"].items():
+        if pid is not None and (pid in missing or not con.execute(
+                "SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone()):
+            pid, by = None, None
+        # A face a rescan deleted simply matches no row.
+        con.execute("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
+                    (pid, by, int(key)))
+    for chunk in _chunks(target["scope_faces"]):
+        marks = ",".join("?" * len(chunk))
+        con.execute(f"DELETE FROM rejections WHERE face_id IN ({marks})", chunk)
+    for chunk in _chunks(target["scope_people"]):
+        marks = ",".join("?" * len(chunk))
+        con.execute(f"DELETE FROM rejections WHERE person_id IN ({marks})", chunk)
+    for face_id, person_id in target["rejections"]:
+        con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                    "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?) "
+                    "AND EXISTS (SELECT 1 FROM people WHERE id = ?)",
+                    (face_id, person_id, face_id, person_id))
+    for key, row in target["people"].items():
+        if row is not None and row["cover_face_id"] is not None:
+            con.execute("UPDATE people SET cover_face_id = ? WHERE id = ? AND EXISTS "
+                        "(SELECT 1 FROM faces WHERE id = ? AND person_id = ?)",
+                        (row["cover_face_id"], int(key), row["cover_face_id"], int(key)))
+    fix_covers(con, [int(k) for k in target["people"]])
+
+
+def fix_covers(con: sqlite3.Connection, person_ids=None) -> None:
+    """Give every person whose cover is unset or left them their best-quality face."""
+    where = ""
+    params: list = []
+    if person_ids is not None:
+        ids = sorted({int(p) for p in person_ids if p is not None})
+        if not ids:
+            return
+        where = f" AND id IN ({','.join('?' * len(ids))})"
+        params = ids
+    con.execute(f"""
+        UPDATE people SET cover_face_id = (
+            SELECT f.id FROM faces f WHERE f.person_id = people.id
+            ORDER BY f.quality DESC, f.id LIMIT 1)
+        WHERE (cover_face_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM faces f WHERE f.id = people.cover_face_id
+            AND f.person_id = people.id)){where}""", params)
+
+
+def record(con: sqlite3.Connection, kind: str, description: str,
+           before: Snapshot, after: Snapshot) -> None:
+    """Log an operation (inside the caller's transaction); it drops the redo stack."""
+    con.execute("DELETE FROM operations WHERE undone = 1")
+    con.execute("INSERT INTO operations(at, kind, description, undo_data, redo_data, undone) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                (now(), kind, description, json.dumps(before), json.dumps(after)))
+
+
+def undo(con: sqlite3.Connection) -> str | None:
+    row = con.execute("SELECT id, description, undo_data, redo_data FROM operations "
+                      "WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    apply(con, json.loads(row["undo_data"]), json.loads(row["redo_data"]))
+    con.execute("UPDATE operations SET undone = 1 WHERE id = ?", (row["id"],))
+    return row["description"]
+
+
+def redo(con: sqlite3.Connection) -> str | None:
+    row = con.execute("SELECT id, description, undo_data, redo_data FROM operations "
+                      "WHERE undone = 1 ORDER BY id LIMIT 1").fetchone()
+    if row is None:
+        return None
+    apply(con, json.loads(row["redo_data"]), json.loads(row["undo_data"]))
+    con.execute("UPDATE operations SET undone = 0 WHERE id = ?", (row["id"],))
+    return row["description"]
+
+
+def can_undo(con: sqlite3.Connection) -> bool:
+    return con.execute("SELECT 1 FROM operations WHERE undone = 0 LIMIT 1").fetchone() is not None
+
+
+def can_redo(con: sqlite3.Connection) -> bool:
+    return con.execute("SELECT 1 FROM operations WHERE undone = 1 LIMIT 1").fetchone() is not None
+
+
+def history(con: sqlite3.Connection, limit: int = 50) -> list[Operation]:
+    """Most recent first, undone ones included (flagged)."""
+    rows = con.execute("SELECT id, at, kind, description, undone FROM operations "
+                       "ORDER BY id DESC LIMIT ?", (int(limit),))
+    return [Operation(r["id"], r["at"], r["kind"], r["description"], bool(r["undone"]))
+            for r in rows]
+
+
+def _chunks(values: list[int], size: int = 900):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

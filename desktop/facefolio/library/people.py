@@ -1,0 +1,401 @@
+"""`People`: what the user does to people, and what happens to new faces by itself.
+
+Automatic steps (after a scan) only touch faces nobody decided about: new faces go to a named
+person they clearly match, the rest are clustered (see clustering.py). User operations (name,
+merge, move, remove, hide, cover, delete, accept / reject) each run in one transaction and are
+logged in `operations` for undo (see oplog.py). Faces a user placed carry assigned_by 'user' or
+'suggestion' and are never moved by anything automatic; a removed face leaves a rejection, so it
+is never suggested, auto-assigned or clustered back to that person.
+
+Like `Library`, a People object belongs to the thread that opened the library.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import oplog, store
+from .clustering import ClusterReport, cluster_library
+from .library import Library
+from .store import LibraryError, NotFoundError, Transaction
+
+# Auto-assignment is strict: best person's top-3 mean similarity this far above the pack's
+# verification threshold, and clearly ahead of the runner-up. Anything weaker is a suggestion.
+AUTO_MARGIN = 0.10
+AUTO_LEAD = 0.10
+SUGGEST_BELOW = 0.10  # suggestions start this far below the verification threshold
+_TOP = 3  # a face's similarity to a person: mean of its _TOP best matches among their faces
+_SAMPLE = 200  # reference faces per person (best quality): bounds the cost of big people
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    face_id: int
+    person_id: int
+    similarity: float
+
+    def to_json(self) -> dict:
+        return {"face_id": self.face_id, "person_id": self.person_id,
+                "similarity": round(self.similarity, 6)}
+
+
+class People:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.con = library.con
+
+    # -- automatic ---------------------------------------------------------------------------
+    def after_scan(self, new_face_ids: list[int]) -> None:
+        """New faces to named people they clearly match, then regroup the unknown ones."""
+        if new_face_ids:
+            self._auto_assign([int(f) for f in new_face_ids])
+        self.cluster()
+
+    def cluster(self) -> ClusterReport:
+        return cluster_library(self.library)
+
+    def _auto_assign(self, face_ids: list[int]) -> None:
+        rows = self._rows("SELECT id, photo_id, pack FROM faces WHERE person_id IS NULL "
+                          "AND id IN ({})", face_ids)
+        by_pack: dict[str, list] = {}
+        for r in rows:
+            by_pack.setdefault(r["pack"], []).append(r)
+        picks: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best face
+        for pack, pack_rows in by_pack.items():
+            people = self._references(pack, named_only=True)
+            if not people:
+                continue
+            ids, vectors = self.library.embeddings([r["id"] for r in pack_rows], pack=pack)
+            photo_of = {r["id"]: r["photo_id"] for r in pack_rows}
+            ids = ids.tolist()
+            threshold = _match_threshold(pack) + AUTO_MARGIN
+            scores = _person_scores(vectors, people)  # (faces, people)
+            order = np.argsort(-scores, axis=1)
+            rejected = self._rejected(ids)
+            pids = list(people)
+            for row, face_id in enumerate(ids):
+                best = pids[order[row, 0]]
+                first = scores[row, order[row, 0]]
+                second = scores[row, order[row, 1]] if len(pids) > 1 else 0.0
+                if first < threshold or first - second < AUTO_LEAD or \
+                        (face_id, best) in rejected:
+                    continue
+                key = (photo_of[face_id], best)
+                # Never two faces of one photo to one person: the closest one wins.
+                if key not in picks or picks[key][0] < first:
+                    picks[key] = (float(first), face_id)
+        taken = {(r[0], r[1]) for r in self.con.execute(
+            "SELECT DISTINCT photo_id, person_id FROM faces WHERE person_id IS NOT NULL")}
+        updates = [(pid, fid) for (photo, pid), (_, fid) in picks.items()
+                   if (photo, pid) not in taken]
+        if updates:
+            with Transaction(self.con):
+                self.con.executemany("UPDATE faces SET person_id = ?, assigned_by = 'auto' "
+                                     "WHERE id = ? AND person_id IS NULL", updates)
+                oplog.fix_covers(self.con, {pid for pid, _ in updates})
+
+    # -- suggestions -------------------------------------------------------------------------
+    def suggestions(self, person_id: int, limit: int = 50) -> list[Suggestion]:
+        """Faces nobody confirmed that look like this person, most similar first."""
+        self._person(person_id)
+        out: list[Suggestion] = []
+        for pack in self.library.packs_in_use():
+            refs = self._references(pack, person_ids=[person_id])
+            if not refs:
+                continue
+            out += self._suggest(pack, person_id, refs[person_id], limit)
+        out.sort(key=lambda s: (-s.similarity, s.face_id))
+        return out[:limit]
+
+    def all_suggestions(self, limit: int = 100) -> list[Suggestion]:
+        """The best suggestion per face over every visible named person."""
+        best: dict[int, Suggestion] = {}
+        for person in self.library.people(include_hidden=False):
+            if person.name is None:
+                continue
+            for s in self.suggestions(person.id, limit):
+                if s.face_id not in best or best[s.face_id].similarity < s.similarity:
+                    best[s.face_id] = s
+        return sorted(best.values(), key=lambda s: (-s.similarity, s.face_id))[:limit]
+
+    def _suggest(self, pack: str, person_id: int, refs: np.ndarray, limit: int
+                 ) -> list[Suggestion]:
+        index = self.library.index(pack)
+        k = min(len(index), max(limit * 2, 50))
+        labels, _ = index.query_many(refs, k)
+        near = sorted({int(f) for f in labels.ravel()})
+        # Candidates: unknown faces, or faces clustering put in some unnamed visible person.
+        rows = self._rows("""
+            SELECT f.id, f.photo_id FROM faces f LEFT JOIN people pe ON pe.id = f.person_id
+            WHERE f.id IN ({}) AND (f.person_id IS NULL OR (f.assigned_by = 'cluster'
+              AND pe.name IS NULL AND pe.hidden = 0))""", near)
+        rejected = self._rejected([r["id"] for r in rows])
+        own_photos = {r[0] for r in self.con.execute(
+            "SELECT photo_id FROM faces WHERE person_id = ?", (person_id,))}
+        rows = [r for r in rows if (r["id"], person_id) not in rejected
+                and r["photo_id"] not in own_photos]
+        if not rows:
+            return []
+        ids, vectors = self.library.embeddings([r["id"] for r in rows], pack=pack)
+        scores = _person_scores(vectors, {person_id: refs})[:, 0]
+        photo_of = {r["id"]: r["photo_id"] for r in rows}
+        floor = _match_threshold(pack) - SUGGEST_BELOW
+        best: dict[int, Suggestion] = {}  # one face per photo: the likeliest
+        for fid, score in zip(ids.tolist(), scores.tolist()):
+            photo = photo_of[fid]
+            if score >= floor and (photo not in best or best[photo].similarity < score):
+                best[photo] = Suggestion(fid, person_id, float(score))
+        return list(best.values())
+
+    # -- user operations (logged, undoable) -------------------------------------------------
+    def name(self, person_id: int, name: str) -> None:
+        """Name or rename. Two people may share a name (two Annas exist); merge if one."""
+        clean = _clean_name(name)
+        old = self._person(person_id).name
+        what = f"Rename {old!r} to {clean!r}" if old else f"Name person {person_id} {clean!r}"
+        self._logged("name", what, [person_id], [], lambda: self.con.execute(
+            "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
+
+    def create_person(self, face_ids: list[int], name: str | None = None) -> int:
+        face_ids = self._faces(face_ids)
+        clean = _clean_name(name) if name is not None else None
+        created: list[int] = []
+
+        def change() -> list[int]:
+            pid = self.con.execute("INSERT INTO people(name, hidden, created_at) VALUES "
+                                   "(?, 0, ?)", (clean, store.now())).lastrowid
+            created.append(pid)
+            self._assign(face_ids, pid, "user")
+            return [pid]
+
+        label = repr(clean) if clean else "a new person"
+        self._logged("create", f"Create {label} from {_n(face_ids, 'face')}",
+                     self._owners(face_ids), face_ids, change)
+        return created[0]
+
+    def merge(self, target_id: int, source_ids: list[int]) -> None:
+        """Fold the sources into the target; the target's name wins, else a source's."""
+        target = self._person(target_id)
+        sources = [s for s in dict.fromkeys(int(s) for s in source_ids) if s != target_id]
+        if not sources:
+            raise LibraryError("merge needs at least one other person than the target")
+        records = [self._person(s) for s in sources]
+        face_ids = [r[0] for r in self._rows(
+            "SELECT id FROM faces WHERE person_id IN ({})", sources)]
+
+        def change() -> None:
+            if target.name is None:
+                named = next((r.name for r in records if r.name), None)
+                self.con.execute("UPDATE people SET name = ? WHERE id = ?", (named, target_id))
+            # "Not X" for any merged person now means "not the target".
+            for s in sources:
+                self.con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                                 "SELECT face_id, ? FROM rejections WHERE person_id = ?",
+                                 (target_id, s))
+            # The user vouched for the merged faces: clustering must not split them again.
+            self._assign(face_ids, target_id, "user")
+            self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
+
+        names = ", ".join(_label(r) for r in records)
+        self._logged("merge", f"Merge {names} into {_label(target)}",
+                     [target_id, *sources], face_ids, change)
+
+    def move_faces(self, face_ids: list[int], person_id: int) -> None:
+        face_ids = self._faces(face_ids)
+        person = self._person(person_id)
+        self._logged("move", f"Move {_n(face_ids, 'face')} to {_label(person)}",
+                     [person_id, *self._owners(face_ids)], face_ids,
+                     lambda: self._assign(face_ids, person_id, "user"))
+
+    def remove_faces(self, face_ids: list[int]) -> None:
+        """The faces leave their person and are remembered as "not this person"."""
+        face_ids = self._faces(face_ids)
+        owned = [(r[0], r[1]) for r in self._rows(
+            "SELECT id, person_id FROM faces WHERE person_id IS NOT NULL AND id IN ({})",
+            face_ids)]
+
+        def change() -> None:
+            self.con.executemany("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                                 "VALUES (?, ?)", owned)
+            self.con.executemany("UPDATE faces SET person_id = NULL, assigned_by = NULL "
+                                 "WHERE id = ?", [(f,) for f, _ in owned])
+
+        self._logged("remove", f"Remove {_n(face_ids, 'face')} from their person",
+                     self._owners(face_ids), face_ids, change)
+
+    def set_hidden(self, person_id: int, hidden: bool) -> None:
+        person = self._person(person_id)
+        self._logged("hide", f"{'Hide' if hidden else 'Show'} {_label(person)}",
+                     [person_id], [], lambda: self.con.execute(
+                         "UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id)))
+
+    def set_cover(self, person_id: int, face_id: int) -> None:
+        person = self._person(person_id)
+        self._faces([face_id])
+        if self.library.face(face_id).person_id != person_id:
+            raise LibraryError(f"face {face_id} does not belong to person {person_id}")
+        self._logged("cover", f"Set the cover of {_label(person)}", [person_id], [],
+                     lambda: self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
+                                              (face_id, person_id)))
+
+    def delete_person(self, person_id: int) -> None:
+        """The person goes; their faces become unknown and their rejections vanish."""
+        person = self._person(person_id)
+        face_ids = [r[0] for r in self.con.execute(
+            "SELECT id FROM faces WHERE person_id = ?", (person_id,))]
+
+        def change() -> None:
+            self.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL "
+                             "WHERE person_id = ?", (person_id,))
+            self.con.execute("DELETE FROM people WHERE id = ?", (person_id,))
+
+        self._logged("delete", f"Delete {_label(person)}", [person_id], face_ids, change)
+
+    def accept_suggestion(self, face_id: int, person_id: int) -> None:
+        self._faces([face_id])
+        person = self._person(person_id)
+        self._logged("accept", f"Face {face_id} is {_label(person)}",
+                     [person_id, *self._owners([face_id])], [face_id],
+                     lambda: self._assign([face_id], person_id, "suggestion"))
+
+    def reject_suggestion(self, face_id: int, person_id: int) -> None:
+        """"Not this person": remembered; if the face was theirs, it leaves them."""
+        self._faces([face_id])
+        person = self._person(person_id)
+
+        def change() -> None:
+            self.con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                             "VALUES (?, ?)", (face_id, person_id))
+            self.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL "
+                             "WHERE id = ? AND person_id = ?", (face_id, person_id))
+
+        self._logged("reject", f"Face {face_id} is not {_label(person)}",
+                     [person_id], [face_id], change)
+
+    # -- undo --------------------------------------------------------------------------------
+    def undo(self) -> str | None:
+        with Transaction(self.con):
+            return oplog.undo(self.con)
+
+    def redo(self) -> str | None:
+        with Transaction(self.con):
+            return oplog.redo(self.con)
+
+    def can_undo(self) -> bool:
+        return oplog.can_undo(self.con)
+
+    def can_redo(self) -> bool:
+        return oplog.can_redo(self.con)
+
+    def history(self, limit: int = 50) -> list[oplog.Operation]:
+        return oplog.history(self.con, limit)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _logged(self, kind: str, description: str, person_ids: Iterable[int],
+                face_ids: list[int], change: Callable[[], object]) -> None:
+        """Run one user change in one transaction, with before/after snapshots for undo."""
+        scope = {int(p) for p in person_ids if p is not None}
+        with Transaction(self.con):
+            before = oplog.snapshot(self.con, scope, face_ids)
+            created = change()
+            if isinstance(created, list):  # people that did not exist before
+                for pid in created:
+                    before["people"][str(pid)] = None
+                    before["scope_people"].append(pid)
+                scope.update(created)
+            # An unnamed person left with no face is no one: it goes (undo brings it back).
+            for pid in scope:
+                self.con.execute("DELETE FROM people WHERE id = ? AND name IS NULL AND NOT "
+                                 "EXISTS (SELECT 1 FROM faces WHERE person_id = ?)", (pid, pid))
+            oplog.fix_covers(self.con, scope)
+            after = oplog.snapshot(self.con, scope, face_ids)
+            oplog.record(self.con, kind, description, before, after)
+
+    def _assign(self, face_ids: list[int], person_id: int, how: str) -> None:
+        self.con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
+                             [(person_id, how, f) for f in face_ids])
+        self.con.executemany("DELETE FROM rejections WHERE face_id = ? AND person_id = ?",
+                             [(f, person_id) for f in face_ids])
+
+    def _person(self, person_id: int):
+        return self.library.person(int(person_id))  # NotFoundError names the id
+
+    def _faces(self, face_ids: Iterable[int]) -> list[int]:
+        ids = list(dict.fromkeys(int(f) for f in face_ids))
+        if not ids:
+            raise LibraryError("no faces given")
+        found = {r[0] for r in self._rows("SELECT id FROM faces WHERE id IN ({})", ids)}
+        missing = [f for f in ids if f not in found]
+        if missing:
+            raise NotFoundError(f"no face with id {', '.join(map(str, missing))}")
+        return ids
+
+    def _owners(self, face_ids: list[int]) -> list[int]:
+        return [r[0] for r in self._rows("SELECT DISTINCT person_id FROM faces WHERE "
+                                         "person_id IS NOT NULL AND id IN ({})", face_ids)]
+
+    def _rejected(self, face_ids: list[int]) -> set[tuple[int, int]]:
+        return {(r[0], r[1]) for r in self._rows(
+            "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids)}
+
+    def _rows(self, sql: str, ids: list[int]) -> list:
+        out: list = []
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            out += self.con.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return out
+
+    def _references(self, pack: str, *, named_only: bool = False,
+                    person_ids: list[int] | None = None) -> dict[int, np.ndarray]:
+        """Each person's best-quality face embeddings (at most _SAMPLE), by person id."""
+        sql = ("SELECT f.person_id, f.embedding FROM faces f JOIN people pe ON "
+               "pe.id = f.person_id WHERE f.pack = ?")
+        params: list = [pack]
+        if named_only:
+            sql += " AND pe.name IS NOT NULL"
+        if person_ids is not None:
+            sql += f" AND f.person_id IN ({','.join('?' * len(person_ids))})"
+            params += person_ids
+        refs: dict[int, list[np.ndarray]] = {}
+        for pid, blob in self.con.execute(sql + " ORDER BY f.quality DESC, f.id", params):
+            bucket = refs.setdefault(pid, [])
+            if len(bucket) < _SAMPLE:
+                bucket.append(np.frombuffer(blob, np.float32))
+        return {pid: np.vstack(v) for pid, v in refs.items()}
+
+
+def _person_scores(vectors: np.ndarray, people: dict[int, np.ndarray]) -> np.ndarray:
+    """(faces, people): mean of each face's _TOP best similarities to each person's faces.
+
+    The mean of a few best matches, not the single best, so one look-alike photo of someone
+    else does not decide.
+    """
+    scores = np.zeros((len(vectors), len(people)), np.float32)
+    for col, refs in enumerate(people.values()):
+        sims = vectors @ refs.T
+        top = min(_TOP, sims.shape[1])
+        scores[:, col] = -np.sort(-sims, axis=1)[:, :top].mean(axis=1)
+    return scores
+
+
+def _label(person) -> str:
+    return repr(person.name) if person.name else f"person {person.id}"
+
+
+def _clean_name(name: str | None) -> str:
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise LibraryError("a person's name cannot be empty")
+    return clean
+
+
+def _n(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _match_threshold(pack: str) -> float:
+    from ..engine import PACKS  # noqa: PLC0415 - only the pack table, no models
+
+    return PACKS[pack].match_threshold if pack in PACKS else 0.4
