@@ -121,8 +121,16 @@ class Library:
             "WHERE p.folder_id = ?", (folder_id,))]
         with Transaction(self.con):
             self.con.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+            self.prune_empty_people()
         self.sync_indexes()
         return len(removed)
+
+    def prune_empty_people(self) -> int:
+        """Unnamed people left with no face (their photos went) disappear; named ones stay."""
+        cur = self.con.execute("""
+            DELETE FROM people WHERE name IS NULL
+              AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = people.id)""")
+        return cur.rowcount
 
     # -- photos and faces ------------------------------------------------------------------
     def photo(self, photo_id: int) -> PhotoRecord:

@@ -206,6 +206,8 @@ class Scanner:
         yield replace(progress, phase="finishing", current="")
         removed = self._remove_gone(reachable)
         with Transaction(con):
+            self.library.prune_empty_people()
+        with Transaction(con):
             con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
                             [(store.now(), fid) for fid in reachable])
         self.library.sync_indexes()
