@@ -1,0 +1,88 @@
+"""`FaceTileDelegate`: a rounded face (or photo) picture with a title and a subtitle.
+
+Every tile has the same size, so views can use uniformItemSizes and scroll 10,000 people
+without asking the model for each row's size.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from .roles import SubtitleRole
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class FaceTileDelegate(QStyledItemDelegate):
+    def __init__(self, picture: int = 128, round_picture: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.picture = picture
+        self.round_picture = round_picture
+        self.pad = 8
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        line = option.fontMetrics.height()
+        return QSize(self.picture + 2 * self.pad, self.picture + 2 * self.pad + 2 * line + 6)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        rect: QRect = option.rect
+        palette: QPalette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        if selected or hover:
+            color = palette.color(QPalette.ColorRole.Highlight)
+            if not selected:
+                color.setAlpha(50)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawRoundedRect(QRectF(rect.adjusted(2, 2, -2, -2)), 10, 10)
+
+        pic = QRect(rect.x() + (rect.width() - self.picture) // 2, rect.y() + self.pad,
+                    self.picture, self.picture)
+        path = QPainterPath()
+        if self.round_picture:
+            path.addEllipse(QRectF(pic))
+        else:
+            path.addRoundedRect(QRectF(pic), 8, 8)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        painter.save()
+        painter.setClipPath(path)
+        if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
+            if self.round_picture:
+                painter.drawPixmap(pic, pixmap)
+            else:
+                scaled = pixmap.scaled(pic.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                       Qt.TransformationMode.SmoothTransformation)
+                sx = (scaled.width() - pic.width()) // 2
+                sy = (scaled.height() - pic.height()) // 2
+                painter.drawPixmap(pic, scaled, QRect(sx, sy, pic.width(), pic.height()))
+        else:
+            # Placeholder while the worker makes the picture.
+            painter.fillRect(pic, palette.color(QPalette.ColorRole.Mid).lighter(130))
+        painter.restore()
+
+        text_color = palette.color(QPalette.ColorRole.HighlightedText if selected
+                                   else QPalette.ColorRole.Text)
+        fm = option.fontMetrics
+        line = fm.height()
+        text_rect = QRect(rect.x() + 4, pic.bottom() + 6, rect.width() - 8, line)
+        title = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(text_color)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter,
+                         painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
+                                                          text_rect.width()))
+        subtitle = str(index.data(SubtitleRole) or "")
+        painter.setFont(option.font)
+        sub_color = QColor(text_color)
+        sub_color.setAlpha(170)
+        painter.setPen(sub_color)
+        painter.drawText(text_rect.translated(0, line), Qt.AlignmentFlag.AlignHCenter,
+                         fm.elidedText(subtitle, Qt.TextElideMode.ElideMiddle, text_rect.width()))
+        painter.restore()

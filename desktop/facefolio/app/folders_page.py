@@ -1,0 +1,170 @@
+"""Folders: what the library watches, scan state, files that failed; the first-run welcome."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+                               QMessageBox, QPushButton, QSplitter, QStackedLayout, QTableView,
+                               QVBoxLayout, QWidget)
+
+from ..library import FolderRecord, Library, PhotoRecord
+from .page import Page
+from .roles import RecordRole
+from .session import LibrarySession
+from .table_models import error_table_model, folder_table_model
+
+
+def load_folders(library: Library) -> tuple[list[FolderRecord], list[PhotoRecord]]:
+    return library.folders(), library.failed_photos()
+
+
+class WelcomePanel(QWidget):
+    """First run: one obvious thing to do."""
+
+    addFolder = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("Welcome to Facefolio", alignment=Qt.AlignmentFlag.AlignCenter)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        font.setBold(True)
+        title.setFont(font)
+        text = QLabel("Pick a folder of photos. Facefolio finds the faces in them, groups the "
+                      "people it sees often, and lets you name them.\nEverything stays on this "
+                      "computer.", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.button = QPushButton("Add a folder of photos…")
+        self.button.setDefault(True)
+        self.button.setMinimumSize(320, 64)
+        bfont = self.button.font()
+        bfont.setPointSizeF(bfont.pointSizeF() * 1.4)
+        self.button.setFont(bfont)
+        self.button.clicked.connect(self.addFolder)
+        hint = QLabel("…or drop a folder onto this window.",
+                      alignment=Qt.AlignmentFlag.AlignCenter)
+        hint.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        layout.addWidget(title)
+        layout.addSpacing(12)
+        layout.addWidget(text)
+        layout.addSpacing(24)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(hint)
+        layout.addStretch(3)
+
+
+class FoldersPage(Page):
+    title = "Folders"
+    addFolderRequested = Signal()
+    emptinessChanged = Signal(bool)  # True while the library has no folder
+
+    def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.empty: bool | None = None
+        self.welcome = WelcomePanel()
+        self.welcome.addFolder.connect(self.addFolderRequested)
+
+        self.folders = folder_table_model(self)
+        self.table = self._table(self.folders)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self.addFolderRequested)
+        self.rescan_button = QPushButton("Rescan")
+        self.rescan_button.clicked.connect(self._rescan_selected)
+        self.rescan_all = QPushButton("Rescan all")
+        self.rescan_all.clicked.connect(lambda: self.session.start_scan(None))
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Forget this folder and its faces (named people stay)")
+        self.remove_button.clicked.connect(self._remove_selected)
+        bar = QHBoxLayout()
+        for b in (add, self.rescan_button, self.rescan_all):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        bar.addWidget(self.remove_button)
+
+        self.errors = error_table_model(self)
+        self.error_table = self._table(self.errors)
+        self.error_label = QLabel()
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.error_label)
+        lower_layout.addWidget(self.error_table)
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addLayout(bar)
+        upper_layout.addWidget(self.table)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
+
+        self.stack = QStackedLayout(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(split)
+        self._update()
+
+    @staticmethod
+    def _table(model) -> QTableView:
+        table = QTableView()
+        table.setModel(model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        return table
+
+    def reload(self) -> None:
+        super().reload()
+        self.load(load_folders, self._apply)
+
+    def _apply(self, answer: tuple[list[FolderRecord], list[PhotoRecord]]) -> None:
+        folders, failed = answer
+        self.folders.set_rows(folders)
+        self.errors.set_rows(failed)
+        self.error_label.setText(
+            f"{len(failed)} file(s) could not be read:" if failed
+            else "Every file was read without problems.")
+        empty = not folders
+        self.stack.setCurrentIndex(0 if empty else 1)
+        if empty != self.empty:
+            self.empty = empty
+            self.emptinessChanged.emit(empty)
+        self._update()
+
+    def selected_folder(self) -> FolderRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(RecordRole) if rows else None
+
+    def _update(self) -> None:
+        chosen = self.selected_folder() is not None
+        self.rescan_button.setEnabled(chosen)
+        self.remove_button.setEnabled(chosen)
+
+    def _rescan_selected(self) -> None:
+        folder = self.selected_folder()
+        if folder is not None:
+            self.session.start_scan([folder.id])
+
+    def _remove_selected(self) -> None:
+        folder = self.selected_folder()
+        if folder is None:
+            return
+        answer = QMessageBox.question(
+            self, "Remove folder",
+            f"Forget {folder.path}?\n\nIts {folder.face_count} faces leave the library; your "
+            "photos stay on disk and named people stay.")
+        if answer == QMessageBox.StandardButton.Yes:
+            if self.session.scanning:
+                self.session.cancel_scan()
+            self.session.remove_folder(folder.id)

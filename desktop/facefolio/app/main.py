@@ -1,0 +1,47 @@
+"""Entry point of the desktop app: `facefolio` with no sub-command calls `run()`."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..library import Library, LibraryError, default_library_dir
+from ..library.library import ENV_LIBRARY
+from .main_window import MainWindow, app_icon
+
+
+def choose_library(library_path: str | None) -> Path:
+    """--library, else $FACEFOLIO_LIBRARY, else the location picked in Settings, else default."""
+    if library_path:
+        return Path(library_path).expanduser().absolute()
+    if not os.environ.get(ENV_LIBRARY):
+        saved = QSettings().value("library/path")
+        if saved:
+            return Path(str(saved))
+    return default_library_dir()
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setOrganizationName("Facefolio")
+    app.setApplicationName("Facefolio")
+    app.setApplicationDisplayName("Facefolio")
+    app.setDesktopFileName("facefolio")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run(library_path: str | None = None) -> int:
+    app = make_app()
+    path = choose_library(library_path)
+    try:
+        Library(path).close()  # create or migrate it now, with a clear message if we cannot
+    except LibraryError as exc:
+        QMessageBox.critical(None, "Facefolio", f"Cannot open the library:\n{exc}")
+        return 1
+    window = MainWindow(path)
+    window.show()
+    return app.exec()

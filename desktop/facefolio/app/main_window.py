@@ -1,0 +1,289 @@
+"""`MainWindow`: sidebar, page stack, menus, status bar, drops, geometry, quit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon,
+                           QKeySequence)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QListWidget, QListWidgetItem,
+                               QMainWindow, QSplitter, QStackedWidget, QStyle, QWidget)
+
+from ..engine import IMAGE_EXTENSIONS
+from ..library import PersonRecord, Settings
+from .face_actions import FaceActions
+from .folders_page import FoldersPage
+from .grid_pages import PhotosPage, UnknownFacesPage
+from .page import Page
+from .people_page import PeoplePage
+from .person_page import PersonPage
+from .photo_viewer import PhotoViewerPage
+from .scan_status import ScanStatusWidget
+from .search_page import SearchPage
+from .session import LibrarySession
+from .settings_dialog import SettingsDialog
+from .thumbnails import ThumbnailProvider
+
+_windows: list[MainWindow] = []  # keeps a window opened by "switch library" alive
+
+
+def app_icon() -> QIcon:
+    path = Path(__file__).resolve().parents[3] / "resources" / "facefolio.svg"
+    return QIcon(str(path)) if path.exists() else QIcon()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Facefolio")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.session = LibrarySession(library_path, self)
+        self.thumbnails = ThumbnailProvider(library_path, self.session.pools, parent=self)
+        self.actions = FaceActions(self.session, self, lambda: self.people.model.rows, self)
+        self.history: list[QWidget] = []
+
+        self.folders = FoldersPage(self.session)
+        self.people = PeoplePage(self.session, self.thumbnails, self.actions)
+        self.unknown = UnknownFacesPage(self.session, self.thumbnails, self.actions)
+        self.photos = PhotosPage(self.session, self.thumbnails)
+        self.person = PersonPage(self.session, self.thumbnails, self.actions)
+        self.search = SearchPage(self.session, self.thumbnails, self.actions)
+        self.viewer = PhotoViewerPage(self.session, self.actions)
+        self.stack = QStackedWidget()
+        self.sections: list[Page] = [self.folders, self.people, self.unknown, self.photos]
+        for page in self.sections + [self.person, self.search, self.viewer]:
+            self.stack.addWidget(page)
+
+        self.sidebar = QListWidget()
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setMaximumWidth(220)
+        icons = [QStyle.StandardPixmap.SP_DirIcon, QStyle.StandardPixmap.SP_FileDialogContentsView,
+                 QStyle.StandardPixmap.SP_MessageBoxQuestion,
+                 QStyle.StandardPixmap.SP_FileDialogDetailedView]
+        for page, icon in zip(self.sections, icons):
+            item = QListWidgetItem(self.style().standardIcon(icon), page.title)
+            item.setSizeHint(QSize(160, 36))
+            self.sidebar.addItem(item)
+        self.sidebar.currentRowChanged.connect(self._section_chosen)
+        split = QSplitter()
+        split.addWidget(self.sidebar)
+        split.addWidget(self.stack)
+        split.setStretchFactor(1, 1)
+        split.setSizes([180, 900])
+        self.splitter = split
+        self.setCentralWidget(split)
+
+        self.scan_status = ScanStatusWidget(self.session)
+        self.statusBar().addPermanentWidget(self.scan_status)
+        self._build_menus()
+        self._connect()
+        self._restore_geometry()
+        self.sidebar.setCurrentRow(1)
+        self.folders.reload()
+        self.session.refresh_undo_state()
+        self._load_counts()
+
+    # -- wiring --------------------------------------------------------------------------
+    def _connect(self) -> None:
+        s = self.session
+        s.changed.connect(self._library_changed)
+        s.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        s.undoStateChanged.connect(self._undo_state)
+        s.scanStarted.connect(lambda: self.people.reload())
+        self.folders.addFolderRequested.connect(self.add_folder_dialog)
+        self.folders.emptinessChanged.connect(self._emptiness)
+        self.people.personActivated.connect(self.show_person)
+        self.person.back.connect(self.go_back)
+        self.person.gone.connect(self._person_gone)
+        self.photos.photoActivated.connect(self.show_photo)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._add(file, "&Add folder…", self.add_folder_dialog, QKeySequence.StandardKey.Open)
+        self._add(file, "&Find people in a photo…", self.find_in_photo_dialog, "Ctrl+Shift+F")
+        self._add(file, "&Rescan all folders", lambda: self.session.start_scan(None), "F5")
+        file.addSeparator()
+        self._add(file, "&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
+        file.addSeparator()
+        self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._add(edit, "&Undo", self.session.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._add(edit, "&Redo", self.session.redo, "Ctrl+Shift+Z")
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        view = bar.addMenu("&View")
+        for row, page in enumerate(self.sections):
+            self._add(view, page.title, lambda r=row: self.sidebar.setCurrentRow(r), f"Ctrl+{row + 1}")
+        view.addSeparator()
+        self.hidden_action = self._add(view, "Show &hidden people",
+                                       self.people.show_hidden.setChecked)
+        self.hidden_action.setCheckable(True)
+        self.people.show_hidden.toggled.connect(self.hidden_action.setChecked)
+
+    def _add(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _undo_state(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
+
+    # -- navigation ----------------------------------------------------------------------
+    def current_page(self) -> Page:
+        return self.stack.currentWidget()
+
+    def _show(self, page: Page, remember: bool = True) -> None:
+        current = self.stack.currentWidget()
+        if remember and current is not None and current is not page:
+            self.history.append(current)
+            del self.history[:-20]
+        self.stack.setCurrentWidget(page)
+        if page.dirty:
+            page.reload()
+
+    def _section_chosen(self, row: int) -> None:
+        if 0 <= row < len(self.sections):
+            self.history.clear()
+            self._show(self.sections[row], remember=False)
+
+    def go_back(self) -> None:
+        page = self.history.pop() if self.history else self.people
+        self._show(page, remember=False)
+
+    def show_person(self, person_id: int) -> None:
+        self._show(self.person)
+        self.person.show_person(person_id)
+
+    def show_face_search(self, face_id: int) -> None:
+        self._show(self.search)
+        self.search.search_face(face_id)
+
+    def show_photo_search(self, path: str) -> None:
+        self._show(self.search)
+        self.search.search_photo(path)
+
+    def show_photo(self, photo_path: str, face_id: int | None = None) -> None:
+        if photo_path:
+            self._show(self.viewer)
+            self.viewer.show_photo(photo_path, face_id)
+
+    def _person_gone(self) -> None:
+        if self.current_page() is self.person:
+            self.statusBar().showMessage("That person was merged or removed", 5000)
+            self.sidebar.setCurrentRow(1)
+            self._section_chosen(1)
+
+    def _emptiness(self, empty: bool) -> None:
+        # First run: the welcome (on the Folders page) is the one thing to see.
+        if empty and not self.session.scanning:
+            self.sidebar.setCurrentRow(0)
+
+    def _library_changed(self) -> None:
+        for index in range(self.stack.count()):
+            page = self.stack.widget(index)
+            page.dirty = True
+        self.current_page().reload()
+        if self.current_page() is not self.folders:
+            self.folders.reload()  # cheap, and it keeps first-run state right
+        if self.current_page() is not self.people:
+            self.people.reload()  # the picker for "This is…" lists people from here
+        self._load_counts()
+
+    def _load_counts(self) -> None:
+        self.session.read(lambda library: library.counts(), self._show_counts)
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        texts = [("Folders", counts["folders"]), ("People", counts["people"]),
+                 ("Unknown faces", counts["unassigned_faces"]), ("All photos", counts["photos"])]
+        for row, (text, n) in enumerate(texts):
+            self.sidebar.item(row).setText(f"{text}  ({n})" if n else text)
+
+    # -- files in ------------------------------------------------------------------------
+    def add_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        if path:
+            self.add_folders([path])
+
+    def add_folders(self, paths: list[str]) -> None:
+        self.session.add_folders(paths)
+        self.sidebar.setCurrentRow(1)  # watch people appear
+
+    def find_in_photo_dialog(self) -> None:
+        pattern = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
+        path, _ = QFileDialog.getOpenFileName(self, "Find people in a photo", str(Path.home()),
+                                              f"Images ({pattern})")
+        if path:
+            self.show_photo_search(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        folders = [str(p) for p in paths if p.is_dir()]
+        images = [str(p) for p in paths if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+        if folders:
+            self.add_folders(folders)
+        elif images:
+            self.show_photo_search(images[0])
+        else:
+            return
+        event.acceptProposedAction()
+
+    # -- settings ------------------------------------------------------------------------
+    def settings_dialog(self) -> None:
+        self.session.read(lambda library: library.settings, self._open_settings)
+
+    def _open_settings(self, settings: Settings) -> None:
+        dialog = SettingsDialog(settings, self.session.path, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        new = dialog.settings()
+        if new != settings:
+            def save(library) -> None:
+                library.settings = new
+                library.save_settings()
+            self.session.write(save, "Settings saved")
+        location = dialog.library_path()
+        if location != self.session.path:
+            QSettings().setValue("library/path", str(location))
+            self.switch_library(location)
+
+    def switch_library(self, path: Path) -> None:
+        window = MainWindow(path)
+        _windows.append(window)
+        window.show()
+        self.close()
+
+    # -- geometry and quit ---------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        settings = QSettings()
+        key = type(self).__name__
+        geometry = settings.value(f"{key}/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        state = settings.value(f"{key}/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = QSettings()
+        key = type(self).__name__
+        settings.setValue(f"{key}/geometry", self.saveGeometry())
+        settings.setValue(f"{key}/splitter", self.splitter.saveState())
+        self.session.shutdown()
+        super().closeEvent(event)
+        if self in _windows:
+            _windows.remove(self)
+
+
+__all__ = ["MainWindow", "PersonRecord", "QApplication", "Qt"]

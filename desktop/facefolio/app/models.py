@@ -1,0 +1,259 @@
+"""Qt item models over frozen library records. They hold ids and records, never connections;
+records arrive from read tasks and are applied here on the GUI thread."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import (QAbstractListModel, QByteArray, QMimeData, QModelIndex,
+                            QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal)
+
+from ..library import FaceRecord, PersonRecord, PhotoRecord, SearchResult
+from .roles import (PERSON_MIME, FaceIdRole, HiddenRole, NameRole, PersonIdRole,
+                    PhotoIdRole, PhotoPathRole, RecordRole, SimilarityRole, SubtitleRole)
+from .thumbnails import Key, ThumbnailProvider
+
+Index = QModelIndex | QPersistentModelIndex
+_DEC = Qt.ItemDataRole.DecorationRole
+
+
+@dataclass(frozen=True)
+class FaceItem:
+    """One face tile: a library face, maybe with the similarity of a search."""
+
+    face_id: int
+    photo_path: str
+    box: tuple[float, float, float, float]
+    person_id: int | None
+    person_name: str | None
+    similarity: float | None = None
+
+    @classmethod
+    def from_record(cls, r: FaceRecord) -> FaceItem:
+        return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name)
+
+    @classmethod
+    def from_result(cls, r: SearchResult) -> FaceItem:
+        return cls(r.face_id, r.photo, r.box, r.person_id, r.person_name, r.similarity)
+
+    @property
+    def who(self) -> str:
+        if self.person_name:
+            return self.person_name
+        return "Unnamed person" if self.person_id is not None else "Unknown"
+
+
+class _TileListModel(QAbstractListModel):
+    """Rows of records with a thumbnail; subclasses say which key and text a row has."""
+
+    def __init__(self, thumbnails: ThumbnailProvider | None, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list = []
+        self._row_of_key: dict[Key, list[int]] = {}
+        self.thumbnails = thumbnails
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._thumbnails_ready)
+
+    def key(self, record) -> Key | None:
+        raise NotImplementedError
+
+    def identity(self, record) -> int:
+        raise NotImplementedError
+
+    def set_rows(self, rows: list) -> None:
+        """Replace the rows: a cheap dataChanged when only the contents moved on."""
+        if [self.identity(r) for r in rows] == [self.identity(r) for r in self.rows]:
+            changed = [i for i, (a, b) in enumerate(zip(self.rows, rows)) if a != b]
+            self.rows = list(rows)
+            self._reindex()
+            if changed:
+                self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
+            return
+        self.beginResetModel()
+        self.rows = list(rows)
+        self._reindex()
+        self.endResetModel()
+
+    def _reindex(self) -> None:
+        self._row_of_key = {}
+        for i, record in enumerate(self.rows):
+            key = self.key(record)
+            if key is not None:
+                self._row_of_key.setdefault(key, []).append(i)
+
+    def _thumbnails_ready(self, keys: list[Key]) -> None:
+        rows = [i for k in keys for i in self._row_of_key.get(k, ())]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [_DEC])
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        record = self.rows[index.row()]
+        if role == _DEC:
+            key = self.key(record)
+            if key is None or self.thumbnails is None:
+                return None
+            return self.thumbnails.pixmap(key)  # None until the worker made it
+        if role == RecordRole:
+            return record
+        return self.record_data(record, role)
+
+    def record_data(self, record, role: int):
+        return None
+
+
+class PeopleListModel(_TileListModel):
+    """People in library order (named A-Z, then unnamed by size). Drop people on a person
+    to merge them: the model only reports the wish; the session does the merge."""
+
+    mergeRequested = Signal(int, list)  # target person id, source person ids
+
+    def key(self, record: PersonRecord) -> Key | None:
+        return ("face", record.cover_face_id) if record.cover_face_id else None
+
+    def identity(self, record: PersonRecord) -> int:
+        return record.id
+
+    def record_data(self, r: PersonRecord, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return r.display_name
+        if role == SubtitleRole:
+            n = r.face_count
+            return f"{n} photo{'s' if n != 1 else ''}" + (" · hidden" if r.hidden else "")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.display_name}: {r.face_count} faces"
+        if role == PersonIdRole:
+            return r.id
+        if role == FaceIdRole:
+            return r.cover_face_id
+        if role == HiddenRole:
+            return r.hidden
+        if role == NameRole:
+            return r.name
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid():
+            return base
+        return base | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [PERSON_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        data = QMimeData()
+        ids = sorted({self.rows[i.row()].id for i in indexes if i.isValid()})
+        data.setData(PERSON_MIME, QByteArray(",".join(map(str, ids)).encode()))
+        return data
+
+    def canDropMimeData(self, data, action, row, column, parent: Index) -> bool:
+        return data.hasFormat(PERSON_MIME) and parent.isValid()
+
+    def dropMimeData(self, data, action, row, column, parent: Index) -> bool:
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        target = self.rows[parent.row()].id
+        raw = bytes(data.data(PERSON_MIME).data()).decode()
+        sources = [int(t) for t in raw.split(",") if t and int(t) != target]
+        if sources:
+            self.mergeRequested.emit(target, sources)
+        return False  # nothing moves in this model; a reload shows the merge
+
+
+class PeopleFilterProxy(QSortFilterProxyModel):
+    """Filter by name and hide hidden people; keeps the library's order."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.show_hidden = False
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def set_show_hidden(self, show: bool) -> None:
+        self.show_hidden = show
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        index = self.sourceModel().index(row, 0, parent)
+        if not self.show_hidden and index.data(HiddenRole):
+            return False
+        text = self.filterRegularExpression().pattern()
+        return not text or super().filterAcceptsRow(row, parent)
+
+
+class FaceListModel(_TileListModel):
+    """Face tiles: a person's faces, unknown faces or search results (with similarity)."""
+
+    def key(self, record: FaceItem) -> Key:
+        return ("face", record.face_id)
+
+    def identity(self, record: FaceItem) -> int:
+        return record.face_id
+
+    def record_data(self, r: FaceItem, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            if r.similarity is not None:
+                return f"{r.similarity:.0%} similar"
+            return r.who
+        if role == SubtitleRole:
+            return r.who if r.similarity is not None else _file_name(r.photo_path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.who}\n{r.photo_path}"
+        if role == FaceIdRole:
+            return r.face_id
+        if role == PersonIdRole:
+            return r.person_id
+        if role == SimilarityRole:
+            return r.similarity
+        if role == PhotoPathRole:
+            return r.photo_path
+        if role == NameRole:
+            return r.person_name
+        return None
+
+
+class SimilarityFilterProxy(QSortFilterProxyModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.min_similarity = 0.0
+
+    def set_min_similarity(self, value: float) -> None:
+        self.min_similarity = value
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        value = self.sourceModel().index(row, 0, parent).data(SimilarityRole)
+        return value is None or value >= self.min_similarity
+
+
+class PhotoListModel(_TileListModel):
+    def key(self, record: PhotoRecord) -> Key:
+        return ("photo", record.id)
+
+    def identity(self, record: PhotoRecord) -> int:
+        return record.id
+
+    def record_data(self, r: PhotoRecord, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _file_name(r.path)
+        if role == SubtitleRole:
+            if r.status == "error":
+                return "could not read"
+            return f"{r.face_count} face{'s' if r.face_count != 1 else ''}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return r.path + (f"\n{r.error}" if r.error else "")
+        if role == PhotoIdRole:
+            return r.id
+        if role == PhotoPathRole:
+            return r.path
+        return None
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]

@@ -1,0 +1,35 @@
+"""`Page`: a view in the main window's stack that reloads itself from a read task."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from ..library import Library
+from .session import LibrarySession
+
+
+class Page(QWidget):
+    title = ""
+
+    def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.dirty = True
+        self._generation = 0  # answers of older loads are dropped (napari's histogram guard)
+        self.loads = 0  # finished loads, for tests
+
+    def reload(self) -> None:
+        """Load what the page shows; called when the page is shown or the library changed."""
+        self.dirty = False
+
+    def load(self, work: Callable[[Library], Any], apply: Callable[[Any], None]) -> None:
+        self._generation += 1
+        generation = self._generation
+
+        def arrived(value: Any) -> None:
+            if generation == self._generation:
+                apply(value)
+                self.loads += 1
+        self.session.read(work, arrived)

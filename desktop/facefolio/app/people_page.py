@@ -1,0 +1,171 @@
+"""The people gallery: every person as a face tile; filter, hidden toggle, merge."""
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QStackedLayout, QVBoxLayout, QWidget)
+
+from ..library import Library, PersonRecord
+from .face_actions import FaceActions
+from .models import FaceItem, PeopleFilterProxy, PeopleListModel
+from .page import Page
+from .roles import PersonIdRole, RecordRole
+from .session import LibrarySession
+from .thumbnails import ThumbnailProvider
+from .tile_view import TileGridView
+
+
+def load_people(library: Library) -> list[PersonRecord]:
+    people = library.people(include_hidden=True)
+    # Give every person a face to show even if no cover was chosen yet.
+    fixed = []
+    for p in people:
+        if p.cover_face_id is None and p.face_count:
+            faces = library.faces(person_id=p.id, limit=1)
+            if faces:
+                p = PersonRecord(p.id, p.name, p.hidden, faces[0].id, p.face_count)
+        fixed.append(p)
+    return fixed
+
+
+class PeoplePage(Page):
+    title = "People"
+    personActivated = Signal(int)
+
+    def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
+                 actions: FaceActions, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.actions = actions
+        self.model = PeopleListModel(thumbnails, self)
+        self.model.mergeRequested.connect(self.merge)
+        self.proxy = PeopleFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter = QLineEdit(placeholderText="Filter by name…", clearButtonEnabled=True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(lambda _t: self._update_empty())
+        self.show_hidden = QCheckBox("Show hidden people")
+        self.show_hidden.toggled.connect(self.proxy.set_show_hidden)
+        self.show_hidden.toggled.connect(lambda _t: self._update_empty())
+        self.merge_button = QPushButton("Merge selected")
+        self.merge_button.setToolTip("Merge the selected people into one "
+                                     "(or drag a person onto another)")
+        self.merge_button.clicked.connect(self.merge_selected)
+        self.summary = QLabel()
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter, 2)
+        bar.addWidget(self.show_hidden)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+        bar.addWidget(self.merge_button)
+
+        self.view = TileGridView()
+        self.view.setModel(self.proxy)
+        self.view.enable_person_drops()
+        self.view.activated.connect(self._activated)
+        self.view.doubleClicked.connect(self._activated)
+        self.view.contextRequested.connect(self._context)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty.setStyleSheet("color: palette(mid); font-size: 15px;")
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.empty)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(self.stack)
+        self._update_buttons()
+
+    # -- loading -------------------------------------------------------------------------
+    def reload(self) -> None:
+        super().reload()
+        self.load(load_people, self._apply)
+
+    def _apply(self, people: list[PersonRecord]) -> None:
+        self.model.set_rows(people)
+        named = sum(1 for p in people if p.name)
+        self.summary.setText(f"{len(people)} people, {named} named")
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        if self.proxy.rowCount():
+            self.stack.setCurrentWidget(self.view)
+            return
+        if self.model.rowCount():
+            self.empty.setText("No one matches this filter.")
+        elif self.session.scanning:
+            self.empty.setText("Looking for faces… people appear here as the scan finds them.")
+        else:
+            self.empty.setText("No people yet.\nAdd a folder of photos under Folders; faces "
+                               "that appear in several photos are grouped into people here.")
+        self.stack.setCurrentWidget(self.empty)
+
+    def _update_buttons(self) -> None:
+        self.merge_button.setEnabled(len(self.view.selected_rows()) >= 2)
+
+    # -- actions -------------------------------------------------------------------------
+    def selected_people(self) -> list[PersonRecord]:
+        return [i.data(RecordRole) for i in self.view.selected_rows()]
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.personActivated.emit(index.data(PersonIdRole))
+
+    def merge(self, target: int, sources: list[int]) -> None:
+        self.session.people_write(lambda p: p.merge(target, sources),
+                                  f"Merged {len(sources) + 1} people (Ctrl+Z to undo)")
+
+    def merge_selected(self) -> None:
+        people = self.selected_people()
+        if len(people) < 2:
+            return
+        # Keep the named person (the first in gallery order is named if any is).
+        target, sources = people[0], people[1:]
+        names = {p.name for p in people if p.name}
+        if len(names) > 1:
+            answer = QMessageBox.question(
+                self, "Merge people",
+                f"Merge {', '.join(sorted(names))} into one person called {target.name}?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.merge(target.id, [p.id for p in sources])
+
+    def rename(self, person: PersonRecord) -> None:
+        name, ok = QInputDialog.getText(self, "Name", "Name of this person:",
+                                        text=person.name or "")
+        if ok and name.strip():
+            pid, new = person.id, name.strip()
+            self.session.people_write(lambda p: p.name(pid, new), f"Named {new}")
+
+    def set_hidden(self, person: PersonRecord, hidden: bool) -> None:
+        pid = person.id
+        self.session.people_write(lambda p: p.set_hidden(pid, hidden),
+                                  f"{person.display_name} {'hidden' if hidden else 'shown'}")
+
+    def _context(self, index: QModelIndex, pos: QPoint) -> None:
+        if not index.isValid():
+            return
+        person: PersonRecord = index.data(RecordRole)
+        extra = []
+        open_action = QAction(f"Open {person.display_name}", self)
+        open_action.triggered.connect(lambda: self.personActivated.emit(person.id))
+        rename = QAction("Rename…" if person.name else "Name…", self)
+        rename.triggered.connect(lambda: self.rename(person))
+        hide = QAction("Show again" if person.hidden else "Hide", self)
+        hide.triggered.connect(lambda: self.set_hidden(person, not person.hidden))
+        extra += [open_action, rename, hide]
+        if len(self.view.selected_rows()) >= 2:
+            merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
+            merge.triggered.connect(self.merge_selected)
+            extra.append(merge)
+        if person.cover_face_id is None:
+            return
+        face = FaceItem(person.cover_face_id, "", (0, 0, 0, 0), person.id, person.name)
+        menu = self.actions.build_menu([face], extra)
+        # The cover tile stands for a person: its photo is unknown here, so no "Open photo".
+        for action in menu.actions():
+            if action.text() == "Open photo":
+                action.setVisible(False)
+        menu.popup(pos)

@@ -1,0 +1,188 @@
+"""`LibrarySession`: the GUI thread's handle on one library.
+
+It owns the pools and never opens SQLite itself: reads, writes and scans are tasks (see
+`tasks.py`). Every change goes through the one writer pool, then `changed` tells the views to
+reload (each view reloads in a read task and drops stale answers by generation).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..library import Library, LibraryError, ScanProgress
+from .tasks import ScanTask, Task, TaskPools
+
+# During a scan, new faces are grouped into people every this many faces (or seconds), so
+# people appear while the scan runs instead of only at the end.
+_GROUP_EVERY_FACES = 60
+_GROUP_EVERY_S = 8.0
+_REFRESH_EVERY_S = 2.0
+
+
+def people_api(library: Library):
+    """The People editor of the library layer (imported late: it may be absent)."""
+    try:
+        from ..library.people import People  # noqa: PLC0415
+    except ImportError as exc:
+        raise LibraryError("editing people is not available in this build") from exc
+    return People(library)
+
+
+class LibrarySession(QObject):
+    changed = Signal()  # something in the library changed: views reload what they show
+    message = Signal(str)  # a one-line note or error for the status bar
+    undoStateChanged = Signal(bool, bool)  # can_undo, can_redo
+    scanStarted = Signal()
+    scanProgress = Signal(object)  # ScanProgress
+    scanFinished = Signal(object)  # the last ScanProgress, or None after an error
+
+    def __init__(self, library_path: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(library_path)
+        self.pools = TaskPools(self)
+        self.scan_task: ScanTask | None = None
+        self._grouped_upto = 0
+        self._last_group = 0.0
+        self._last_refresh = 0.0
+        self._changed_timer = QTimer(self, singleShot=True, interval=50)
+        self._changed_timer.timeout.connect(self.changed)
+
+    # -- reads and writes ----------------------------------------------------------------
+    def read(self, work: Callable[[Library], Any], on_result: Callable[[Any], None],
+             on_error: Callable[[str], None] | None = None) -> Task:
+        task = Task(self.path, work)
+        task.signals.result.connect(on_result)
+        task.signals.error.connect(on_error or self.message)
+        self.pools.start(self.pools.read, task)
+        return task
+
+    def write(self, work: Callable[[Library], Any], done: str = "",
+              on_result: Callable[[Any], None] | None = None) -> Task:
+        """Run a change on the writer thread; afterwards views reload and undo state updates."""
+        def change(library: Library) -> tuple[Any, bool, bool]:
+            value = work(library)
+            try:
+                people = people_api(library)
+                return value, people.can_undo(), people.can_redo()
+            except LibraryError:
+                return value, False, False
+
+        def finished(answer: tuple[Any, bool, bool]) -> None:
+            value, can_undo, can_redo = answer
+            self.undoStateChanged.emit(can_undo, can_redo)
+            if done:
+                self.message.emit(done)
+            if on_result is not None:
+                on_result(value)
+            self.notify_changed()
+
+        task = Task(self.path, change)
+        task.signals.result.connect(finished)
+        task.signals.error.connect(self.message)
+        task.signals.error.connect(lambda _m: self.notify_changed())
+        self.pools.start(self.pools.writer, task)
+        return task
+
+    def people_write(self, action: Callable[[Any], Any], done: str = "",
+                     on_result: Callable[[Any], None] | None = None) -> Task:
+        """`action(people)` on the writer thread, e.g. `lambda p: p.name(3, "Anna")`."""
+        return self.write(lambda library: action(people_api(library)), done, on_result)
+
+    def undo(self) -> None:
+        self.people_write(lambda p: p.undo(), on_result=self._say_undone("Undid"))
+
+    def redo(self) -> None:
+        self.people_write(lambda p: p.redo(), on_result=self._say_undone("Redid"))
+
+    def _say_undone(self, verb: str) -> Callable[[Any], None]:
+        def say(what: str | None) -> None:
+            self.message.emit(f"{verb}: {what}" if what else "Nothing to " + verb.lower()[:-1])
+        return say
+
+    def refresh_undo_state(self) -> None:
+        def state(library: Library) -> tuple[bool, bool]:
+            try:
+                people = people_api(library)
+            except LibraryError:
+                return False, False
+            return people.can_undo(), people.can_redo()
+        self.read(state, lambda s: self.undoStateChanged.emit(*s), lambda _m: None)
+
+    def notify_changed(self) -> None:
+        """Coalesce bursts of changes into one reload."""
+        self._changed_timer.start()
+
+    # -- folders -------------------------------------------------------------------------
+    def add_folders(self, paths: list[str], scan: bool = True) -> None:
+        def add(library: Library) -> list[int]:
+            return [library.add_folder(p).id for p in paths]
+
+        def added(ids: list[int]) -> None:
+            if scan:
+                self.start_scan(ids)
+        self.write(add, on_result=added)
+
+    def remove_folder(self, folder_id: int) -> None:
+        self.write(lambda library: library.remove_folder(folder_id), "Folder removed")
+
+    # -- scanning ------------------------------------------------------------------------
+    @property
+    def scanning(self) -> bool:
+        return self.scan_task is not None
+
+    def start_scan(self, folder_ids: list[int] | None = None) -> bool:
+        if self.scan_task is not None:
+            self.message.emit("A scan is already running")
+            return False
+        task = ScanTask(self.path, folder_ids)
+        task.signals.progress.connect(self._on_progress)
+        task.signals.result.connect(self._on_scan_done)
+        task.signals.error.connect(self._on_scan_error)
+        self.scan_task = task
+        self._grouped_upto = 0
+        self._last_group = self._last_refresh = time.monotonic()
+        self.pools.start(self.pools.scan, task)
+        self.scanStarted.emit()
+        return True
+
+    def pause_scan(self, paused: bool) -> None:
+        if self.scan_task is not None:
+            (self.scan_task.token.pause if paused else self.scan_task.token.resume)()
+
+    def cancel_scan(self) -> None:
+        if self.scan_task is not None:
+            self.scan_task.token.cancel()
+
+    def _on_progress(self, progress: ScanProgress) -> None:
+        self.scanProgress.emit(progress)
+        now = time.monotonic()
+        fresh = progress.new_face_ids[self._grouped_upto:]
+        if fresh and (len(fresh) >= _GROUP_EVERY_FACES or now - self._last_group > _GROUP_EVERY_S):
+            # Group what the scan wrote so far, on the writer thread, so people appear now.
+            self._grouped_upto = len(progress.new_face_ids)
+            self._last_group = now
+            ids = list(fresh)
+            self.people_write(lambda p: p.after_scan(ids))
+        elif now - self._last_refresh > _REFRESH_EVERY_S:
+            self._last_refresh = now
+            self.notify_changed()
+
+    def _on_scan_done(self, last: ScanProgress | None) -> None:
+        self.scan_task = None
+        self.scanFinished.emit(last)
+        self.notify_changed()
+
+    def _on_scan_error(self, reason: str) -> None:
+        self.scan_task = None
+        self.message.emit(f"Scan failed: {reason}")
+        self.scanFinished.emit(None)
+        self.notify_changed()
+
+    # -- quit ----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.cancel_scan()
+        self.pools.shutdown()

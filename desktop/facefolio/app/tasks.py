@@ -1,0 +1,132 @@
+"""Worker tasks and the pools that run them.
+
+A task is a QRunnable with a separate `TaskSignals` QObject (superqt's WorkerBase shape): the
+runnable lives on a pool thread, the signals object lives on the GUI thread, so every emit is
+queued to the GUI. Each task opens its own `Library`: an sqlite3 connection belongs to the
+thread that opened it, so only ids and frozen records travel over signals.
+
+Pools by purpose (Picard's `_init_threads`):
+  scan      one scan at a time (the scanner has its own decode/inference threads inside)
+  read      list loads and searches: read-only, several at once (WAL lets them overlap writes)
+  thumbs    face crops and photo thumbnails
+  writer    exactly one thread: every People change, settings and folder edits, in order
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ..library import CancelToken, Library, Scanner, ScanProgress
+
+log = logging.getLogger(__name__)
+
+
+class TaskSignals(QObject):
+    """Lives on the GUI thread; a task emits through it from its pool thread."""
+
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """Runs `work(library)` with a Library opened on the pool thread."""
+
+    def __init__(self, library_path: Path, work: Callable[[Library], Any], name: str = "") -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # Python owns it; TaskPools keeps it alive until finished
+        self.library_path = library_path
+        self.work = work
+        self.name = name or getattr(work, "__name__", "task")
+        self.signals = TaskSignals()
+
+    def run(self) -> None:
+        try:
+            with Library(self.library_path) as library:
+                value = self.work(library)
+        except Exception as exc:  # the GUI shows the one-line reason; the log has the rest
+            log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
+            self.signals.error.emit(_one_line(exc))
+        else:
+            self.signals.result.emit(value)
+        finally:
+            self.signals.finished.emit()
+
+
+class ScanTask(QRunnable):
+    """Iterates `Scanner.scan()` and emits each `ScanProgress`; cancel/pause via `token`."""
+
+    def __init__(self, library_path: Path, folder_ids: list[int] | None) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.library_path = library_path
+        self.folder_ids = folder_ids
+        self.token = CancelToken()
+        self.signals = TaskSignals()
+        self.name = "scan"
+
+    def run(self) -> None:
+        last: ScanProgress | None = None
+        try:
+            with Library(self.library_path) as library:
+                for last in Scanner(library).scan(self.folder_ids, self.token):
+                    self.signals.progress.emit(last)
+        except Exception as exc:
+            log.debug("scan failed:\n%s", traceback.format_exc())
+            self.signals.error.emit(_one_line(exc))
+        else:
+            self.signals.result.emit(last)
+        finally:
+            self.signals.finished.emit()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class TaskPools(QObject):
+    """The app's thread pools and the set of tasks still running (so none is collected)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.scan = self._pool(1)
+        self.read = self._pool(3)
+        self.thumbs = self._pool(2)
+        self.writer = self._pool(1)  # the one writer: People changes happen in order
+        self._running: set[QRunnable] = set()
+
+    def _pool(self, threads: int) -> QThreadPool:
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(threads)
+        return pool
+
+    def all_pools(self) -> list[QThreadPool]:
+        return [self.scan, self.read, self.thumbs, self.writer]
+
+    def start(self, pool: QThreadPool, task: Task | ScanTask) -> None:
+        self._running.add(task)
+        task.signals.finished.connect(lambda: self._running.discard(task))
+        pool.start(task)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel scans, drop queued work, wait for what is running. Call from the GUI."""
+        for task in list(self._running):
+            if isinstance(task, ScanTask):
+                task.token.cancel()
+        ok = True
+        for pool in self.all_pools():
+            pool.clear()
+        for pool in self.all_pools():
+            ok = pool.waitForDone(timeout_ms) and ok
+        return ok

@@ -1,0 +1,244 @@
+"""Face crops and photo thumbnails, made off the GUI thread and cached on disk and in memory.
+
+`ThumbnailProvider.pixmap(key)` never blocks: a hit returns the cached QPixmap, a miss queues
+the key and returns None (the delegate draws a placeholder); when a batch arrives `ready` names
+the keys so models can emit dataChanged. Workers make QImages (allowed off the GUI thread); the
+QPixmap is made here, on the GUI thread. Keys: ("face", face_id) or ("photo", photo_id).
+Face ids are never reused (AUTOINCREMENT), so a face crop on disk is valid forever.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from ..library import Library, NotFoundError
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+FACE_SIZE = 160
+PHOTO_SIZE = 256
+_BATCH = 16
+_MAX_IN_FLIGHT = 3
+_MAX_PENDING = 600  # only the latest requests matter when the user scrolls fast
+
+
+def to_qimage(bgr: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the pixels (safe to send across threads)."""
+    bgr = np.ascontiguousarray(bgr)
+    h, w = bgr.shape[:2]
+    return QImage(bgr.data, w, h, bgr.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, float],
+              size: int = FACE_SIZE) -> np.ndarray:
+    """A square crop around a face box (original-image pixels), with some margin."""
+    x, y, w, h = (v / scale for v in box)
+    side = max(w, h) * 1.45
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = max(1, int(round(side)))
+    ph, pw = pixels.shape[:2]
+    # Pad by replicating the border so faces near an edge stay centred.
+    pad = max(0, -x0, -y0, x0 + s - pw, y0 + s - ph)
+    if pad:
+        pixels = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    crop = pixels[y0:y0 + s, x0:x0 + s]
+    interp = cv2.INTER_AREA if s > size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+def fit_within(pixels: np.ndarray, side: int) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    k = side / max(h, w)
+    if k >= 1:
+        return pixels
+    return cv2.resize(pixels, (max(1, int(w * k)), max(1, int(h * k))),
+                      interpolation=cv2.INTER_AREA)
+
+
+class ThumbnailSignals(QObject):
+    done = Signal(object)  # list[tuple[Key, QImage | None]]
+    finished = Signal()
+
+
+class ThumbnailTask(QRunnable):
+    """Makes the QImages of a batch of keys: from the disk cache, else from the photos."""
+
+    def __init__(self, library_path: Path, cache_dir: Path, keys: list[Key]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.library_path = library_path
+        self.cache_dir = cache_dir
+        self.keys = keys
+        self.signals = ThumbnailSignals()
+
+    def run(self) -> None:
+        out: list[tuple[Key, QImage | None]] = []
+        try:
+            out = self._make()
+        except Exception:  # a thumbnail is never worth a crash: show a blank tile
+            log.exception("thumbnails failed")
+            out = [(k, None) for k in self.keys]
+        finally:
+            self.signals.done.emit(out)
+            self.signals.finished.emit()
+
+    def _make(self) -> list[tuple[Key, QImage | None]]:
+        from ..engine import load_image  # noqa: PLC0415 - heavy, and only needed on a miss
+        out: list[tuple[Key, QImage | None]] = []
+        missing: list[Key] = []
+        for key in self.keys:
+            if key[0] == "face":
+                path = self.cache_dir / "faces" / f"{key[1]}.jpg"
+                image = QImage(str(path)) if path.exists() else QImage()
+                if not image.isNull():
+                    out.append((key, image))
+                    continue
+            missing.append(key)
+        if not missing:
+            return out
+        with Library(self.library_path) as library:
+            faces = library.faces_by_ids([k[1] for k in missing if k[0] == "face"])
+            by_photo: dict[str, list[Key]] = {}
+            for key in missing:
+                if key[0] == "face":
+                    face = faces.get(key[1])
+                    if face is None:
+                        out.append((key, None))
+                        continue
+                    by_photo.setdefault(face.photo_path, []).append(key)
+                else:
+                    try:
+                        by_photo.setdefault(library.photo(key[1]).path, []).append(key)
+                    except NotFoundError:
+                        out.append((key, None))
+        # Decode each photo once for all of its faces.
+        for photo_path, keys in by_photo.items():
+            try:
+                image = load_image(photo_path)
+            except Exception as exc:
+                log.debug("no thumbnail for %s: %s", photo_path, exc)
+                out += [(k, None) for k in keys]
+                continue
+            for key in keys:
+                if key[0] == "face":
+                    crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
+                    self._save(self.cache_dir / "faces" / f"{key[1]}.jpg", crop)
+                else:
+                    crop = fit_within(image.pixels, PHOTO_SIZE)
+                    digest = hashlib.blake2b(photo_path.encode(), digest_size=6).hexdigest()
+                    self._save(self.cache_dir / "photos" / f"{key[1]}-{digest}.jpg", crop)
+                out.append((key, to_qimage(crop)))
+        return out
+
+    @staticmethod
+    def _save(path: Path, pixels: np.ndarray) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.jpg")
+            if cv2.imwrite(str(tmp), pixels, [cv2.IMWRITE_JPEG_QUALITY, 88]):
+                tmp.replace(path)
+        except OSError as exc:  # a read-only cache only costs speed
+            log.debug("cannot cache %s: %s", path, exc)
+
+
+class PixmapCache:
+    """LRU of QPixmaps capped by bytes (GUI thread only)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[Key, QPixmap] = OrderedDict()
+
+    def get(self, key: Key) -> QPixmap | None:
+        pixmap = self._items.get(key)
+        if pixmap is not None:
+            self._items.move_to_end(key)
+        return pixmap
+
+    def put(self, key: Key, pixmap: QPixmap) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= _size(old)
+        self._items[key] = pixmap
+        self.bytes += _size(pixmap)
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            _, dropped = self._items.popitem(last=False)
+            self.bytes -= _size(dropped)
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._items
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
+
+def _size(pixmap: QPixmap) -> int:
+    return max(1, pixmap.width() * pixmap.height() * max(1, pixmap.depth() // 8))
+
+
+class ThumbnailProvider(QObject):
+    """The one place views get face and photo pictures from (GUI thread)."""
+
+    ready = Signal(object)  # list[Key] that now have a pixmap
+
+    def __init__(self, library_path: Path, pool, max_bytes: int = 96 << 20,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library_path = Path(library_path)
+        self.cache_dir = self.library_path / "thumbnails"
+        self.pool = pool  # TaskPools: the thumbs pool runs the tasks
+        self.cache = PixmapCache(max_bytes)
+        self.failed = QPixmap()
+        self._pending: OrderedDict[Key, None] = OrderedDict()
+        self._in_flight: set[Key] = set()
+        self._batches = 0
+        self._flush_timer = QTimer(self, singleShot=True, interval=0)
+        self._flush_timer.timeout.connect(self._flush)
+
+    def pixmap(self, key: Key) -> QPixmap | None:
+        pixmap = self.cache.get(key)
+        if pixmap is not None:
+            return pixmap
+        if key not in self._in_flight:
+            self._pending.pop(key, None)
+            self._pending[key] = None  # newest last: they are what is on screen now
+            while len(self._pending) > _MAX_PENDING:
+                self._pending.popitem(last=False)
+            self._flush_timer.start()
+        return None
+
+    def _flush(self) -> None:
+        while self._pending and self._batches < _MAX_IN_FLIGHT:
+            keys = []
+            while self._pending and len(keys) < _BATCH:
+                keys.append(self._pending.popitem(last=True)[0])
+            self._in_flight.update(keys)
+            self._batches += 1
+            task = ThumbnailTask(self.library_path, self.cache_dir, keys)
+            task.signals.done.connect(self._arrived)
+            self.pool.start(self.pool.thumbs, task)
+
+    def _arrived(self, items: list[tuple[Key, QImage | None]]) -> None:
+        self._batches -= 1
+        keys = []
+        for key, image in items:
+            self._in_flight.discard(key)
+            # A face that cannot be drawn gets an empty pixmap, so it is not asked again.
+            pixmap = QPixmap.fromImage(image) if image is not None else QPixmap(1, 1)
+            self.cache.put(key, pixmap)
+            keys.append(key)
+        if keys:
+            self.ready.emit(keys)
+        if self._pending:
+            self._flush_timer.start()

@@ -1,0 +1,51 @@
+"""`TileGridView`: the QListView every face, person and photo grid uses."""
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListView
+
+from .delegates import FaceTileDelegate
+
+
+class TileGridView(QListView):
+    """IconMode + uniformItemSizes + a fixed-size delegate: cheap layout for huge lists."""
+
+    contextRequested = Signal(QModelIndex, QPoint)  # the item under the mouse, global pos
+
+    def __init__(self, picture: int = 128, round_picture: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setUniformItemSizes(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setWrapping(True)
+        self.setSpacing(4)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)
+        self.delegate = FaceTileDelegate(picture, round_picture, self)
+        self.setItemDelegate(self.delegate)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context)
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+    def _context(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        if index.isValid() and not self.selectionModel().isSelected(index):
+            self.setCurrentIndex(index)
+        self.contextRequested.emit(index, self.viewport().mapToGlobal(pos))
+
+    def selected_rows(self) -> list[QModelIndex]:
+        return sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())
+
+    def enable_person_drops(self) -> None:
+        """Drag people onto a person to merge them (the model turns drops into a request)."""
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
