@@ -176,8 +176,7 @@ class PeopleFilterProxy(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
     def set_show_hidden(self, show: bool) -> None:
-        self.show_hidden = show
-        self.invalidateFilter()
+        _refilter(self, lambda: setattr(self, "show_hidden", show))
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         index = self.sourceModel().index(row, 0, parent)
@@ -224,8 +223,7 @@ class SimilarityFilterProxy(QSortFilterProxyModel):
         self.min_similarity = 0.0
 
     def set_min_similarity(self, value: float) -> None:
-        self.min_similarity = value
-        self.invalidateFilter()
+        _refilter(self, lambda: setattr(self, "min_similarity", value))
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         value = self.sourceModel().index(row, 0, parent).data(SimilarityRole)
@@ -253,6 +251,17 @@ class PhotoListModel(_TileListModel):
         if role == PhotoPathRole:
             return r.path
         return None
+
+
+def _refilter(proxy: QSortFilterProxyModel, change) -> None:
+    """Change a filter setting and re-filter rows (Qt 6.9+ API, else the old one)."""
+    if hasattr(proxy, "beginFilterChange"):
+        proxy.beginFilterChange()
+        change()
+        proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+    else:
+        change()
+        proxy.invalidateFilter()
 
 
 def _file_name(path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,20 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+_LIVE: weakref.WeakSet[TaskPools] = weakref.WeakSet()
+
+
+def live_pools() -> list[TaskPools]:
+    """Every TaskPools not yet collected (tests check none is left running)."""
+    return list(_LIVE)
+
+
 class TaskPools(QObject):
     """The app's thread pools and the set of tasks still running (so none is collected)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        _LIVE.add(self)
         self.scan = self._pool(1)
         self.read = self._pool(3)
         self.thumbs = self._pool(2)
@@ -129,4 +139,5 @@ class TaskPools(QObject):
             pool.clear()
         for pool in self.all_pools():
             ok = pool.waitForDone(timeout_ms) and ok
+        self._running.clear()  # cleared tasks never ran, so they will never report finished
         return ok

@@ -41,7 +41,7 @@ def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, 
               size: int = FACE_SIZE) -> np.ndarray:
     """A square crop around a face box (original-image pixels), with some margin."""
     x, y, w, h = (v / scale for v in box)
-    side = max(w, h) * 1.45
+    side = max(w, h) * 1.35
     cx, cy = x + w / 2, y + h / 2
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))

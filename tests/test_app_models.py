@@ -1,0 +1,168 @@
+"""Qt item models, the delegate's data, thumbnails and the bool-signal guard, without windows."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
+
+from facefolio.app.models import (FaceItem, FaceListModel, PeopleFilterProxy,  # noqa: E402
+                                  PeopleListModel, PhotoListModel, SimilarityFilterProxy)
+from facefolio.app.roles import PERSON_MIME, PersonIdRole, SubtitleRole  # noqa: E402
+from facefolio.app.table_models import error_table_model, folder_table_model  # noqa: E402
+from facefolio.app.thumbnails import PixmapCache, face_crop  # noqa: E402
+from facefolio.library import FolderRecord, PersonRecord, PhotoRecord  # noqa: E402
+
+from app_fixtures import no_dangling_pools, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
+
+
+def people(n: int = 5) -> list[PersonRecord]:
+    return [PersonRecord(i, f"P{i}" if i % 2 else None, i == 4, None, 10 - i)
+            for i in range(1, n + 1)]
+
+
+def faces(n: int = 4, similarity: bool = False) -> list[FaceItem]:
+    return [FaceItem(i, f"/p/{i}.jpg", (1, 2, 3, 4), i % 2 or None, "Ann" if i % 2 else None,
+                     1 - i / 10 if similarity else None) for i in range(1, n + 1)]
+
+
+def test_people_model_passes_modeltester(qtmodeltester):
+    model = PeopleListModel(None)
+    model.set_rows(people())
+    qtmodeltester.check(model)
+    proxy = PeopleFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    assert proxy.rowCount() == 4  # person 4 is hidden
+    proxy.set_show_hidden(True)
+    assert proxy.rowCount() == 5
+    proxy.setFilterFixedString("p3")
+    assert [proxy.index(r, 0).data(PersonIdRole) for r in range(proxy.rowCount())] == [3]
+
+
+def test_people_model_updates_in_place_then_resets():
+    model = PeopleListModel(None)
+    model.set_rows(people())
+    resets, changes = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda a, b, roles=(): changes.append((a.row(), b.row())))
+    renamed = people()
+    renamed[1] = PersonRecord(2, "Bea", False, None, 8)
+    model.set_rows(renamed)
+    assert changes == [(1, 1)] and not resets
+    model.set_rows(renamed[:3])
+    assert resets
+    assert model.index(1).data() == "Bea"
+    assert model.index(2).data(SubtitleRole) == "7 photos"
+
+
+def test_dropping_people_on_a_person_asks_to_merge():
+    model = PeopleListModel(None)
+    model.set_rows(people())
+    asked = []
+    model.mergeRequested.connect(lambda target, sources: asked.append((target, sources)))
+    data = model.mimeData([model.index(2), model.index(3)])
+    assert data.hasFormat(PERSON_MIME)
+    assert model.dropMimeData(data, Qt.DropAction.CopyAction, -1, -1, model.index(0)) is False
+    assert asked == [(1, [3, 4])]
+    assert not model.canDropMimeData(data, Qt.DropAction.CopyAction, -1, -1, model.index(-1))
+
+
+def test_face_and_photo_models_pass_modeltester(qtmodeltester):
+    model = FaceListModel(None)
+    model.set_rows(faces(6, similarity=True))
+    qtmodeltester.check(model)
+    proxy = SimilarityFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_min_similarity(0.65)
+    qtmodeltester.check(proxy)
+    assert proxy.rowCount() == 3
+    assert model.index(0).data() == "90% similar"
+    photos = PhotoListModel(None)
+    photos.set_rows([PhotoRecord(1, 1, "/a/b.jpg", 10, 10, None, "done", None, 2)])
+    qtmodeltester.check(photos)
+    assert photos.index(0).data() == "b.jpg"
+
+
+def test_table_models_pass_modeltester(qtmodeltester):
+    folders = folder_table_model()
+    folders.set_rows([FolderRecord(1, "/photos", 0.0, None, None, 3, 4, 1)])
+    qtmodeltester.check(folders)
+    assert folders.index(0, 4).data() == "never"
+    errors = error_table_model()
+    errors.set_rows([PhotoRecord(2, 1, "/photos/x.jpg", None, None, None, "error",
+                                 "empty file (0 bytes)", 0)])
+    qtmodeltester.check(errors)
+    assert errors.index(0, 1).data() == "empty file (0 bytes)"
+
+
+def test_face_crop_is_square_and_survives_edges():
+    pixels = np.zeros((100, 80, 3), np.uint8)
+    crop = face_crop(pixels, 2.0, (0, 0, 60, 80), size=32)  # box at the corner, image halved
+    assert crop.shape == (32, 32, 3)
+
+
+def test_pixmap_cache_is_capped_by_bytes(qapp):
+    from PySide6.QtGui import QPixmap
+    cache = PixmapCache(max_bytes=3 * 10 * 10 * 4)
+    for i in range(5):
+        pixmap = QPixmap(10, 10)
+        cache.put(("face", i), pixmap)
+    assert cache.bytes <= cache.max_bytes
+    assert ("face", 4) in cache and ("face", 0) not in cache
+
+
+class _Emitter(QObject):
+    flag = Signal(bool)
+
+
+def test_bool_signal_survives_thousands_of_emits(qapp):
+    """PySide6 6.12.0 on Python 3.11 corrupts True/False refcounts per Signal(bool) emit."""
+    emitter = _Emitter()
+    seen = []
+    emitter.flag.connect(seen.append)
+    for i in range(5000):
+        emitter.flag.emit(i % 2 == 0)
+    assert len(seen) == 5000 and seen[:2] == [True, False]
+
+
+def test_thumbnails_are_made_off_thread_and_cached_on_disk(qtbot, scanned_library,
+                                                           no_dangling_pools):
+    from facefolio.app.tasks import TaskPools
+    from facefolio.app.thumbnails import ThumbnailProvider
+    from facefolio.library import Library
+    with Library(scanned_library) as library:
+        face_id = library.faces(limit=1)[0].id
+    pools = TaskPools()
+    provider = ThumbnailProvider(scanned_library, pools)
+    assert provider.pixmap(("face", face_id)) is None  # a miss never blocks
+    with qtbot.waitSignal(provider.ready, timeout=20000):
+        pass
+    pixmap = provider.pixmap(("face", face_id))
+    assert pixmap is not None and pixmap.width() == 160
+    assert (scanned_library / "thumbnails" / "faces" / f"{face_id}.jpg").is_file()
+    pools.shutdown()
+
+
+@pytest.mark.parametrize("n", [10000])
+def test_people_model_with_ten_thousand_people_is_quick(qtbot, n):
+    import time
+
+    from facefolio.app.tile_view import TileGridView
+    model = PeopleListModel(None)
+    rows = [PersonRecord(i, None, False, None, 3) for i in range(1, n + 1)]
+    view = TileGridView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 700)
+    view.show()
+    started = time.perf_counter()
+    model.set_rows(rows)
+    qtbot.wait(50)
+    for step in range(20):
+        view.verticalScrollBar().setValue(step * view.verticalScrollBar().maximum() // 20)
+        view.viewport().repaint()
+    assert time.perf_counter() - started < 5.0
