@@ -1,0 +1,418 @@
+"""Face names in XMP: Metadata Working Group regions, read and written the way digiKam does.
+
+A region is `Xmp.mwg-rs.Regions/mwg-rs:RegionList[i]` with `mwg-rs:Name`, `mwg-rs:Type` = Face
+and `mwg-rs:Area` (stArea x, y = the box CENTRE, w, h, all normalised 0..1, unit normalized),
+beside `mwg-rs:AppliedToDimensions` (stDim w, h, unit pixel). Like digiKam we also write the
+Microsoft layout (`Xmp.MP.RegionInfo/MPRI:Regions[i]`, top-left rectangle) and read it when a
+file has no MWG regions. Boxes are in the oriented image's pixels, Facefolio's face-box frame
+(digiKam also places regions on the image as displayed).
+
+exiv2 (through pyexiv2, which bundles it) does the XMP parsing and writing; its XMP toolkit
+keeps global state, so every call takes `_EXIV2_LOCK`. Sidecars are edited on a copy that then
+replaces the original, so a crash never leaves half a file. The photo itself is only rewritten
+with `embed=True`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MIN_IOU = 0.3  # a region names the detected face it overlaps at least this much
+_SAME_REGION_IOU = 0.5  # an old region this close to a new one is replaced by it
+
+_RS = "Xmp.mwg-rs.Regions"
+_LIST = f"{_RS}/mwg-rs:RegionList"
+_DIMS = f"{_RS}/mwg-rs:AppliedToDimensions"
+_MP = "Xmp.MP.RegionInfo"
+_MP_LIST = f"{_MP}/MPRI:Regions"
+_ITEM = re.compile(r"^(?P<list>.+?)\[(?P<i>\d+)\](?:/(?P<rest>.+))?$")
+_EXIV2_LOCK = threading.Lock()
+_EMPTY_PACKET = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+    ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n'
+    '</x:xmpmeta>\n<?xpacket end="w"?>\n')
+
+
+class XmpError(Exception):
+    """A sidecar or photo whose XMP cannot be read or written; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    box: tuple[float, float, float, float]  # x, y, w, h in oriented image pixels
+
+
+def _exiv2():
+    """pyexiv2, imported on first use so a missing wheel only disables XMP."""
+    try:
+        import pyexiv2  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - depends on the platform's wheel
+        raise XmpError(f"XMP support is not available: {exc}") from exc
+    pyexiv2.set_log_level(3)  # errors raise; warnings would only clutter stderr
+    return pyexiv2
+
+
+# -- files ----------------------------------------------------------------------------------
+def sidecar_path(photo: Path) -> Path:
+    """`photo.xmp` if it exists, else `photo.jpg.xmp` (existing or new): digiKam's rule."""
+    photo = Path(photo)
+    short = photo.with_suffix(".xmp")
+    if short != photo and short.is_file():
+        return short
+    return photo.with_name(photo.name + ".xmp")
+
+
+def _read_xmp(path: Path, what: str) -> dict[str, object]:
+    pyexiv2 = _exiv2()
+    try:
+        with _EXIV2_LOCK, pyexiv2.Image(str(path)) as image:
+            return image.read_xmp()
+    except (RuntimeError, UnicodeDecodeError, ValueError) as exc:
+        raise XmpError(f"{what} {path.name}: unreadable XMP ({_reason(exc, path)})") from exc
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    text = " ".join(str(exc).split()).replace(str(path) + ": ", "")
+    return text[:160] or type(exc).__name__
+
+
+# -- reading --------------------------------------------------------------------------------
+def read_regions(photo: Path, width: int, height: int) -> list[Region]:
+    """Named face regions from the photo's sidecar and its embedded XMP (sidecar first).
+
+    A file without regions gives []; a corrupt file raises XmpError naming it.
+    """
+    photo = Path(photo)
+    found: list[Region] = []
+    sidecar = sidecar_path(photo)
+    if sidecar.is_file():
+        found = regions_from_xmp(_read_xmp(sidecar, "sidecar"), width, height, sidecar.name)
+    try:
+        embedded = regions_from_xmp(_read_xmp(photo, "photo"), width, height, photo.name)
+    except XmpError:
+        # The pixels were readable (the scan decoded them); a bad XMP block inside a photo is
+        # only worth an error when there is no sidecar to go by.
+        if not found:
+            raise
+        embedded = []
+    for region in embedded:
+        if not any(r.name == region.name and iou(r.box, region.box) >= _SAME_REGION_IOU
+                   for r in found):
+            found.append(region)
+    return found
+
+
+def regions_from_xmp(xmp: dict[str, object], width: int, height: int, source: str = "XMP"
+                     ) -> list[Region]:
+    """Named face regions in a flat exiv2 XMP dict (MWG, else Microsoft's)."""
+    if width <= 0 or height <= 0:
+        raise XmpError(f"{source}: image size unknown")
+    regions = []
+    for i, fields in sorted(_items(xmp, _LIST).items()):
+        kind = str(fields.get("mwg-rs:Type", "Face")).strip()
+        name = " ".join(str(fields.get("mwg-rs:Name", "")).split())
+        if kind != "Face" or not name:
+            continue
+        try:
+            cx, cy, w, h = (float(str(fields[f"mwg-rs:Area/stArea:{k}"]).strip())
+                            for k in "xywh")
+        except (KeyError, ValueError) as exc:
+            raise XmpError(f"{source}: face region {i} ({name!r}) has no valid area") from exc
+        unit = str(fields.get("mwg-rs:Area/stArea:unit", "normalized")).strip()
+        if unit == "pixel":  # not MWG, but seen in the wild: relative to AppliedToDimensions
+            dw, dh = _applied_dims(xmp) or (width, height)
+            cx, cy, w, h = cx / dw, cy / dh, w / dw, h / dh
+        regions.append(Region(name, _to_pixels(cx - w / 2, cy - h / 2, w, h, width, height)))
+    if regions:
+        return regions
+    for i, fields in sorted(_items(xmp, _MP_LIST).items()):
+        name = " ".join(str(fields.get("MPReg:PersonDisplayName", "")).split())
+        rect = str(fields.get("MPReg:Rectangle", ""))
+        if not name or not rect:
+            continue
+        try:
+            x, y, w, h = (float(v) for v in rect.split(","))
+        except ValueError as exc:
+            raise XmpError(f"{source}: Microsoft face region {i} ({name!r}) has a bad "
+                           f"rectangle {rect!r}") from exc
+        regions.append(Region(name, _to_pixels(x, y, w, h, width, height)))
+    return regions
+
+
+def _items(xmp: dict[str, object], prefix: str) -> dict[int, dict[str, object]]:
+    """{index: {sub-key: value}} for the array items below prefix."""
+    items: dict[int, dict[str, object]] = {}
+    for key, value in xmp.items():
+        match = _ITEM.match(key)
+        if match and match["list"] == prefix:
+            items.setdefault(int(match["i"]), {})[match["rest"] or ""] = value
+    return items
+
+
+def _applied_dims(xmp: dict[str, object]) -> tuple[float, float] | None:
+    try:
+        w, h = float(xmp[f"{_DIMS}/stDim:w"]), float(xmp[f"{_DIMS}/stDim:h"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    return (w, h) if w > 0 and h > 0 else None
+
+
+def _to_pixels(x: float, y: float, w: float, h: float, width: int, height: int
+               ) -> tuple[float, float, float, float]:
+    x0, y0 = max(0.0, x) * width, max(0.0, y) * height
+    x1, y1 = min(1.0, x + w) * width, min(1.0, y + h) * height
+    return (x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0))
+
+
+# -- writing --------------------------------------------------------------------------------
+def write_regions(photo: Path, regions: list[Region], width: int, height: int, *,
+                  embed: bool = False) -> Path:
+    """Put these named faces in the photo's sidecar (and in the photo too with embed).
+
+    Everything else in the sidecar stays: other XMP, regions of other types (pets, focus),
+    and face regions that overlap none of ours. One of ours replaces an old face region it
+    overlaps. Returns the sidecar path.
+    """
+    photo = Path(photo)
+    if width <= 0 or height <= 0:
+        raise XmpError(f"{photo.name}: image size unknown")
+    sidecar = sidecar_path(photo)
+    _rewrite(sidecar, regions, width, height, template=_EMPTY_PACKET)
+    if embed:
+        _rewrite(photo, regions, width, height, template=None)
+    return sidecar
+
+
+def _rewrite(target: Path, regions: list[Region], width: int, height: int,
+             template: str | None) -> None:
+    pyexiv2 = _exiv2()
+    tmp = target.with_name(f".{target.name}.facefolio-{os.getpid()}.tmp")
+    what = "sidecar" if template is not None else "photo"
+    try:
+        if target.exists():
+            shutil.copy2(target, tmp)
+        elif template is not None:
+            tmp.write_text(template, encoding="utf-8")
+        else:
+            raise XmpError(f"{target}: no such file")
+        with _EXIV2_LOCK, pyexiv2.Image(str(tmp)) as image:
+            old = image.read_xmp()
+            stale = {k: None for k in old if k.startswith((_RS, _MP))}
+            if stale:
+                image.modify_xmp(stale)
+            image.modify_xmp(_region_keys(_merge(old, regions, width, height), width, height))
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise XmpError(f"cannot write {what} {target}: {exc.strerror or exc}") from exc
+    except (RuntimeError, UnicodeError, ValueError) as exc:
+        raise XmpError(f"cannot write XMP to {what} {target.name}: "
+                       f"{_reason(exc, tmp)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _merge(old: dict[str, object], regions: list[Region], width: int, height: int
+           ) -> list[dict[str, object]]:
+    """The new region list: the old items we keep (sub-keys verbatim), then ours."""
+    kept = []
+    for _, fields in sorted(_items(old, _LIST).items()):
+        kind = str(fields.get("mwg-rs:Type", "Face"))
+        box = _old_box(fields, width, height)
+        if kind == "Face" and box is not None and any(
+                iou(box, r.box) >= _SAME_REGION_IOU for r in regions):
+            continue
+        kept.append({k: v for k, v in fields.items() if k})
+    for r in regions:
+        x, y, w, h = r.box
+        kept.append({
+            "mwg-rs:Name": r.name, "mwg-rs:Type": "Face", "mwg-rs:Area": 'type="Struct"',
+            "mwg-rs:Area/stArea:x": _num((x + w / 2) / width),
+            "mwg-rs:Area/stArea:y": _num((y + h / 2) / height),
+            "mwg-rs:Area/stArea:w": _num(w / width), "mwg-rs:Area/stArea:h": _num(h / height),
+            "mwg-rs:Area/stArea:unit": "normalized"})
+    return kept
+
+
+def _old_box(fields: dict[str, object], width: int, height: int):
+    try:
+        cx, cy, w, h = (float(str(fields[f"mwg-rs:Area/stArea:{k}"])) for k in "xywh")
+    except (KeyError, ValueError):
+        return None
+    return _to_pixels(cx - w / 2, cy - h / 2, w, h, width, height)
+
+
+def _region_keys(items: list[dict[str, object]], width: int, height: int) -> dict[str, object]:
+    """Flat exiv2 keys, parents before children (exiv2 needs the containers first)."""
+    keys = {_RS: "type=Struct", _DIMS: "type=Struct", f"{_DIMS}/stDim:w": str(width),
+            f"{_DIMS}/stDim:h": str(height), f"{_DIMS}/stDim:unit": "pixel",
+            _LIST: "type=Bag"}
+    faces = []
+    for i, fields in enumerate(items, start=1):
+        keys[f"{_LIST}[{i}]"] = "type=Struct"
+        for sub in sorted(fields, key=lambda k: k.count("/")):  # stable: parents first
+            value = fields[sub]
+            if isinstance(value, str) and value.startswith('type="'):
+                value = "type=" + value[6:].rstrip('"')  # exiv2 reads back 'type="Struct"'
+            keys[f"{_LIST}[{i}]/{sub}"] = value
+        name = fields.get("mwg-rs:Name")
+        if fields.get("mwg-rs:Type", "Face") == "Face" and name:
+            box = _old_box(fields, 1, 1)
+            if box is not None:
+                faces.append((name, box))
+    if faces:  # Microsoft's layout, as digiKam writes it beside MWG: top-left, normalised
+        keys[_MP] = "type=Struct"
+        keys[_MP_LIST] = "type=Bag"
+        for i, (name, (x, y, w, h)) in enumerate(faces, start=1):
+            keys[f"{_MP_LIST}[{i}]"] = "type=Struct"
+            keys[f"{_MP_LIST}[{i}]/MPReg:PersonDisplayName"] = name
+            keys[f"{_MP_LIST}[{i}]/MPReg:Rectangle"] = ", ".join(map(_num, (x, y, w, h)))
+    return keys
+
+
+def _num(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def iou(a: Iterable[float], b: Iterable[float]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = min(ax + aw, bx + bw) - max(ax, bx)
+    ih = min(ay + ah, by + bh) - max(ay, by)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def iou_matrix(boxes_a: list, boxes_b: list) -> np.ndarray:
+    return np.array([[iou(a, b) for b in boxes_b] for a in boxes_a], dtype=np.float64
+                    ).reshape(len(boxes_a), len(boxes_b))
+
+
+
+
+# -- the library side -----------------------------------------------------------------------
+def import_regions(library, photo_id: int, regions: list[Region]) -> int:
+    """Name the photo's detected faces after the regions they overlap; returns faces named.
+
+    Each region takes at most one face (best overlaps first, IoU >= MIN_IOU). A face goes to
+    a named person of exactly that name (the oldest, if two share it) or to a new one. A face
+    the user placed (assigned_by 'user' or 'suggestion') is never moved, nor a face the user
+    said is not that person. Runs People operations: call it outside any open transaction.
+    """
+    from .people import People  # noqa: PLC0415 - people imports library; avoid a cycle
+
+    regions = [r for r in regions if r.name.strip()]
+    faces = library.faces(photo_id=photo_id)
+    if not regions or not faces:
+        return 0
+    overlap = iou_matrix([f.box for f in faces], [r.box for r in regions])
+    pairs = sorted(((overlap[i, j], i, j) for i in range(len(faces))
+                    for j in range(len(regions)) if overlap[i, j] >= MIN_IOU), reverse=True)
+    used_faces: set[int] = set()
+    used_regions: set[int] = set()
+    by_name: dict[str, list[int]] = {}
+    for _, i, j in pairs:  # greedy best-first: a few faces per photo, no need for Hungarian
+        if i in used_faces or j in used_regions:
+            continue
+        used_faces.add(i)
+        used_regions.add(j)
+        by_name.setdefault(" ".join(regions[j].name.split()), []).append(i)
+    people = People(library)
+    named = 0
+    for name, indices in by_name.items():
+        person_id = _named_person(library, name)
+        rejected = _rejected_by_name(library, name)
+        todo = []
+        for i in indices:
+            face = faces[i]
+            if face.person_name == name or face.id in rejected:
+                continue  # already named so, or the user said no
+            if face.person_id is not None and face.assigned_by in ("user", "suggestion"):
+                continue  # a user decision outranks a file
+            todo.append(face.id)
+        if not todo:
+            continue
+        if person_id is None:
+            people.create_person(todo, name=name)
+        else:
+            people.move_faces(todo, person_id)
+        named += len(todo)
+    return named
+
+
+def _named_person(library, name: str) -> int | None:
+    row = library.con.execute("SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1",
+                              (name,)).fetchone()
+    return row[0] if row else None
+
+
+def _rejected_by_name(library, name: str) -> set[int]:
+    return {r[0] for r in library.con.execute(
+        "SELECT r.face_id FROM rejections r JOIN people pe ON pe.id = r.person_id "
+        "WHERE pe.name = ?", (name,))}
+
+
+def export_library_xmp(library, *, embed: bool = False
+                       ) -> tuple[int, list[tuple[str, str]]]:
+    """Write the named faces of every photo to its sidecar: (files written, [(path, why)])."""
+    rows = library.con.execute("""
+        SELECT ph.id, ph.path, ph.width, ph.height, pe.name, f.x, f.y, f.w, f.h
+        FROM faces f JOIN photos ph ON ph.id = f.photo_id JOIN people pe ON pe.id = f.person_id
+        WHERE pe.name IS NOT NULL AND ph.status = 'done' ORDER BY ph.path, f.id""").fetchall()
+    photos: dict[int, tuple[str, int, int, list[Region]]] = {}
+    for r in rows:
+        entry = photos.setdefault(r[0], (r[1], r[2] or 0, r[3] or 0, []))
+        entry[3].append(Region(r[4], (r[5], r[6], r[7], r[8])))
+    written, errors = 0, []
+    for photo_id, (path, width, height, regions) in photos.items():
+        try:
+            write_regions(Path(path), regions, width, height, embed=embed)
+        except XmpError as exc:
+            errors.append((path, str(exc)))
+            continue
+        written += 1
+        if embed:
+            _refresh_photo_row(library, photo_id, Path(path))
+    return written, errors
+
+
+def _refresh_photo_row(library, photo_id: int, path: Path) -> None:
+    """After embedding, the photo's new size, mtime and hash, so a scan does not redo it."""
+    from .scanner import _hash_file  # noqa: PLC0415 - the scanner's own content hash
+    from .store import Transaction  # noqa: PLC0415
+
+    stat = path.stat()
+    with Transaction(library.con):
+        library.con.execute("UPDATE photos SET size = ?, mtime_ns = ?, content_hash = ? "
+                            "WHERE id = ?", (stat.st_size, stat.st_mtime_ns,
+                                             _hash_file(str(path)), photo_id))
+
+
+def import_library_xmp(library) -> tuple[int, list[tuple[str, str]]]:
+    """Read the regions of every scanned photo and name faces: (faces named, [(path, why)])."""
+    named, errors = 0, []
+    for photo in library.photos(status="done"):
+        if not photo.face_count or not photo.width or not photo.height or \
+                not os.path.isfile(photo.path):  # gone since the last scan: it will forget it
+            continue
+        try:
+            regions = read_regions(Path(photo.path), photo.width, photo.height)
+        except XmpError as exc:
+            errors.append((photo.path, str(exc)))
+            continue
+        if regions:
+            named += import_regions(library, photo.id, regions)
+    return named, errors

@@ -1,0 +1,243 @@
+"""XMP face regions: Facefolio -> sidecar -> a fresh library, digiKam's layout, bad files."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facefolio.library import Library, Scanner
+from facefolio.library.people import People
+from facefolio.library.xmp import (Region, XmpError, export_library_xmp, import_library_xmp,
+                                   import_regions, iou, read_regions, sidecar_path,
+                                   write_regions)
+
+PHOTOS = ["img1.jpg", "img3.jpg", "couple.jpg"]
+
+
+def scan(library: Library) -> None:
+    for _ in Scanner(library).scan():
+        pass
+
+
+@pytest.fixture
+def photos(tmp_path, datasets) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTOS:
+        shutil.copy(datasets / "deepface-unit" / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def scanned(tmp_path, photos):
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(photos)
+        scan(lib)
+        yield lib
+
+
+def largest_face(library: Library, photo: Path):
+    faces = library.faces(photo_id=library.photo_by_path(photo).id)
+    return max(faces, key=lambda f: f.box[2] * f.box[3])
+
+
+def digikam_sidecar(name: str, box, width: int, height: int, extra: str = "") -> str:
+    """A sidecar as digiKam 8 writes it (MWG + Microsoft regions), by hand."""
+    x, y, w, h = box
+    cx, cy, nw, nh = (x + w / 2) / width, (y + h / 2) / height, w / width, h / height
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:digiKam="http://www.digikam.org/ns/1.0/"
+    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"
+    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+    xmlns:MP="http://ns.microsoft.com/photo/1.2/"
+    xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#"
+    xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+   xmp:Rating="4">
+   <digiKam:TagsList>
+    <rdf:Seq>
+     <rdf:li>People/{name}</rdf:li>
+    </rdf:Seq>
+   </digiKam:TagsList>
+   <mwg-rs:Regions rdf:parseType="Resource">
+    <mwg-rs:AppliedToDimensions stDim:w="{width}" stDim:h="{height}" stDim:unit="pixel"/>
+    <mwg-rs:RegionList>
+     <rdf:Bag>
+      <rdf:li>
+       <rdf:Description mwg-rs:Name="{name}" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="{cx:.6f}" stArea:y="{cy:.6f}" stArea:w="{nw:.6f}"
+         stArea:h="{nh:.6f}" stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>{extra}
+     </rdf:Bag>
+    </mwg-rs:RegionList>
+   </mwg-rs:Regions>
+   <MP:RegionInfo rdf:parseType="Resource">
+    <MPRI:Regions>
+     <rdf:Bag>
+      <rdf:li MPReg:PersonDisplayName="{name}"
+       MPReg:Rectangle="{x / width:.6f}, {y / height:.6f}, {nw:.6f}, {nh:.6f}"/>
+     </rdf:Bag>
+    </MPRI:Regions>
+   </MP:RegionInfo>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+
+PET = """
+      <rdf:li>
+       <rdf:Description mwg-rs:Name="Rex" mwg-rs:Type="Pet">
+        <mwg-rs:Area stArea:x="0.1" stArea:y="0.1" stArea:w="0.05" stArea:h="0.05"
+         stArea:unit="normalized"/>
+       </rdf:Description>
+      </rdf:li>"""
+
+
+def test_sidecar_path_prefers_an_existing_short_name(tmp_path):
+    photo = tmp_path / "a.jpg"
+    assert sidecar_path(photo) == tmp_path / "a.jpg.xmp"
+    (tmp_path / "a.xmp").write_text("x")
+    assert sidecar_path(photo) == tmp_path / "a.xmp"
+
+
+def test_write_then_read_keeps_boxes_names_and_other_xmp(tmp_path):
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"not touched")
+    sidecar = tmp_path / "p.jpg.xmp"
+    sidecar.write_text(digikam_sidecar("Old Name", (100, 100, 50, 50), 1000, 800, PET))
+    regions = [Region("Zoë Ångström", (100.0, 110.0, 52.0, 48.0)),
+               Region("Bob", (600.0, 300.0, 80.0, 100.0))]
+    assert write_regions(photo, regions, 1000, 800) == sidecar
+    assert photo.read_bytes() == b"not touched"
+    text = sidecar.read_text(encoding="utf-8")
+    # The overlapped old face was replaced; the pet, the rating and digiKam's tags stay.
+    assert "Old Name</rdf:li>" not in text.replace("People/Old Name</rdf:li>", "")
+    assert 'mwg-rs:Name="Rex"' in text and 'xmp:Rating="4"' in text and "People/Old" in text
+    assert 'stDim:w="1000"' in text and 'stArea:unit="normalized"' in text
+    assert "MPReg:PersonDisplayName" in text
+    back = read_regions(photo, 1000, 800)
+    assert sorted(r.name for r in back) == ["Bob", "Zoë Ångström"]  # the pet is no face
+    for r in regions:
+        match = next(b for b in back if b.name == r.name)
+        assert iou(match.box, r.box) > 0.99
+    assert not list(tmp_path.glob(".*tmp"))  # the atomic write left no temp file
+
+
+def test_embed_writes_into_a_copy_of_the_photo(tmp_path, datasets):
+    photo = tmp_path / "img1.jpg"
+    shutil.copy(datasets / "deepface-unit" / "img1.jpg", photo)
+    write_regions(photo, [Region("Anna", (10, 20, 30, 40))], 1382, 1000, embed=True)
+    (tmp_path / "img1.jpg.xmp").unlink()
+    back = read_regions(photo, 1382, 1000)
+    assert [r.name for r in back] == ["Anna"]
+    assert iou(back[0].box, (10, 20, 30, 40)) > 0.99
+
+
+def test_facefolio_names_round_trip_through_a_fresh_library(tmp_path, scanned, photos):
+    face = largest_face(scanned, photos / "img1.jpg")
+    couple = sorted(scanned.faces(photo_id=scanned.photo_by_path(photos / "couple.jpg").id),
+                    key=lambda f: f.box[0])
+    people = People(scanned)
+    people.create_person([face.id], name="Anna")
+    people.create_person([couple[0].id], name="Bea")
+    written, errors = export_library_xmp(scanned)
+    assert (written, errors) == (2, [])
+    assert (photos / "img1.jpg.xmp").is_file() and not (photos / "img3.jpg.xmp").exists()
+
+    with Library(tmp_path / "fresh") as fresh:
+        fresh.add_folder(photos)
+        scan(fresh)
+        named, errors = import_library_xmp(fresh)
+        assert errors == [] and named == 2
+        assert largest_face(fresh, photos / "img1.jpg").person_name == "Anna"
+        fresh_couple = sorted(fresh.faces(
+            photo_id=fresh.photo_by_path(photos / "couple.jpg").id), key=lambda f: f.box[0])
+        assert [f.person_name for f in fresh_couple][:2] == ["Bea", None]
+        assert sorted(p.name for p in fresh.people() if p.name) == ["Anna", "Bea"]
+        # Importing again changes nothing.
+        assert import_library_xmp(fresh) == (0, [])
+
+
+def test_a_digikam_sidecar_names_the_matching_face(scanned, photos):
+    photo = scanned.photo_by_path(photos / "img3.jpg")
+    face = largest_face(scanned, photos / "img3.jpg")
+    x, y, w, h = face.box
+    # digiKam's box is drawn by hand: a bit larger and offset, still the same face.
+    box = (x - 0.1 * w, y - 0.05 * h, 1.15 * w, 1.2 * h)
+    sidecar_path(photos / "img3.jpg").write_text(
+        digikam_sidecar("Carla", box, photo.width, photo.height, PET))
+    regions = read_regions(photos / "img3.jpg", photo.width, photo.height)
+    assert [r.name for r in regions] == ["Carla"]
+    assert import_regions(scanned, photo.id, regions) == 1
+    assert scanned.face(face.id).person_name == "Carla"
+    assert scanned.face(face.id).assigned_by == "user"
+
+
+def test_import_never_overrides_a_user_decision(scanned, photos):
+    photo = scanned.photo_by_path(photos / "img1.jpg")
+    face = largest_face(scanned, photos / "img1.jpg")
+    people = People(scanned)
+    people.create_person([face.id], name="Dora")
+    dan = people.create_person([largest_face(scanned, photos / "img3.jpg").id], name="Dan")
+    assert import_regions(scanned, photo.id, [Region("Dan", face.box)]) == 0
+    assert scanned.face(face.id).person_name == "Dora"
+    # "Not Dan" is remembered too.
+    people.remove_faces([face.id])
+    people.reject_suggestion(face.id, dan)
+    assert import_regions(scanned, photo.id, [Region("Dan", face.box)]) == 0
+    # A region far from any face names nothing.
+    assert import_regions(scanned, photo.id, [Region("Eve", (0, 0, 5, 5))]) == 0
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\x00\xffgarbage\x13" * 40, "unreadable XMP"),
+    (None, "unreadable XMP"),  # truncated: filled in below
+    (b"", "unreadable XMP"),
+])
+def test_corrupt_sidecars_raise_a_clear_error(tmp_path, datasets, content, expected):
+    photo = tmp_path / "img1.jpg"
+    shutil.copy(datasets / "deepface-unit" / "img1.jpg", photo)
+    if content is None:
+        content = digikam_sidecar("Anna", (10, 10, 50, 50), 100, 100).encode()[:700]
+    sidecar_path(photo).write_bytes(content)
+    with pytest.raises(XmpError) as info:
+        read_regions(photo, 1382, 1000)
+    message = str(info.value)
+    assert expected in message and "img1.jpg.xmp" in message and "\n" not in message
+    with pytest.raises(XmpError):  # and a write refuses to replace the user's broken file
+        write_regions(photo, [Region("Anna", (1, 1, 5, 5))], 1382, 1000)
+    assert sidecar_path(photo).read_bytes() == content
+
+
+def test_foreign_xmp_and_bad_areas(tmp_path):
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xd9")  # a stub JPEG: no embedded XMP
+    sidecar_path(photo).write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        'rdf:about="" xmlns:foo="http://example.com/foo/" foo:bar="1"/></rdf:RDF></x:xmpmeta>')
+    assert read_regions(photo, 100, 100) == []
+    sidecar_path(photo).write_text(digikam_sidecar("Anna", (1, 1, 5, 5), 100, 100)
+                                   .replace('stArea:w="0.050000"', 'stArea:w="wide"'))
+    with pytest.raises(XmpError, match="face region 1 .'Anna'. has no valid area"):
+        read_regions(photo, 100, 100)
+
+
+def test_library_import_reports_bad_files_and_goes_on(scanned, photos):
+    sidecar_path(photos / "img1.jpg").write_bytes(b"garbage" * 20)
+    photo = scanned.photo_by_path(photos / "img3.jpg")
+    face = largest_face(scanned, photos / "img3.jpg")
+    sidecar_path(photos / "img3.jpg").write_text(
+        digikam_sidecar("Fay", face.box, photo.width, photo.height))
+    named, errors = import_library_xmp(scanned)
+    assert named == 1 and scanned.face(face.id).person_name == "Fay"
+    assert [Path(p).name for p, _ in errors] == ["img1.jpg"]
+    assert "img1.jpg.xmp" in errors[0][1]
