@@ -71,19 +71,27 @@ def scanned_library(scanned_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def no_dangling_pools() -> Iterator[None]:
     """Fail a test that leaves a task pool with work running (napari's dangling checks)."""
+    import shiboken6
+
     from facefolio.app import tasks
     yield
-    busy = [p for p in tasks.live_pools() if p.running or any(
-        q.activeThreadCount() for q in p.all_pools())]
+    # A deleted QThreadPool waited for its threads in its destructor: only live ones count.
+    busy = [p for p in tasks.live_pools() if shiboken6.isValid(p) and (p.running or any(
+        q.activeThreadCount() for q in p.all_pools() if shiboken6.isValid(q)))]
     assert not busy, f"{len(busy)} TaskPools still running after the test"
 
 
 @pytest.fixture
-def open_window(qtbot, no_dangling_pools):
+def open_window(qtbot, no_dangling_pools, tmp_path):
     """Factory: a MainWindow on a library; closed (pools drained) at teardown."""
+    from PySide6.QtCore import QSettings
+
     from facefolio.app.main import make_app
     from facefolio.app.main_window import MainWindow
     make_app()
+    # Window geometry goes to this test's folder, never the developer's config.
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "qsettings"))
     windows = []
 
     def open_(path: Path) -> MainWindow:

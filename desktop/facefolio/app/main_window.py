@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         key = type(self).__name__
         settings.setValue(f"{key}/geometry", self.saveGeometry())
         settings.setValue(f"{key}/splitter", self.splitter.saveState())
+        self.thumbnails.closed = True
         self.session.shutdown()
         super().closeEvent(event)
         if self in _windows:

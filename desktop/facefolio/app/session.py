@@ -45,6 +45,7 @@ class LibrarySession(QObject):
         self.path = Path(library_path)
         self.pools = TaskPools(self)
         self.scan_task: ScanTask | None = None
+        self.closed = False  # after shutdown, late answers find their widgets gone: drop them
         self._grouped_upto = 0
         self._last_group = 0.0
         self._last_refresh = 0.0
@@ -55,10 +56,16 @@ class LibrarySession(QObject):
     def read(self, work: Callable[[Library], Any], on_result: Callable[[Any], None],
              on_error: Callable[[str], None] | None = None) -> Task:
         task = Task(self.path, work)
-        task.signals.result.connect(on_result)
-        task.signals.error.connect(on_error or self.message)
+        task.signals.result.connect(self._guard(on_result))
+        task.signals.error.connect(self._guard(on_error or self.message.emit))
         self.pools.start(self.pools.read, task)
         return task
+
+    def _guard(self, slot: Callable[[Any], None]) -> Callable[[Any], None]:
+        def call(value: Any) -> None:
+            if not self.closed:
+                slot(value)
+        return call
 
     def write(self, work: Callable[[Library], Any], done: str = "",
               on_result: Callable[[Any], None] | None = None) -> Task:
@@ -80,10 +87,13 @@ class LibrarySession(QObject):
                 on_result(value)
             self.notify_changed()
 
+        def failed(reason: str) -> None:
+            self.message.emit(reason)
+            self.notify_changed()
+
         task = Task(self.path, change)
-        task.signals.result.connect(finished)
-        task.signals.error.connect(self.message)
-        task.signals.error.connect(lambda _m: self.notify_changed())
+        task.signals.result.connect(self._guard(finished))
+        task.signals.error.connect(self._guard(failed))
         self.pools.start(self.pools.writer, task)
         return task
 
@@ -139,9 +149,9 @@ class LibrarySession(QObject):
             self.message.emit("A scan is already running")
             return False
         task = ScanTask(self.path, folder_ids)
-        task.signals.progress.connect(self._on_progress)
-        task.signals.result.connect(self._on_scan_done)
-        task.signals.error.connect(self._on_scan_error)
+        task.signals.progress.connect(self._guard(self._on_progress))
+        task.signals.result.connect(self._guard(self._on_scan_done))
+        task.signals.error.connect(self._guard(self._on_scan_error))
         self.scan_task = task
         self._grouped_upto = 0
         self._last_group = self._last_refresh = time.monotonic()
@@ -184,5 +194,7 @@ class LibrarySession(QObject):
 
     # -- quit ----------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self.closed = True
+        self._changed_timer.stop()
         self.cancel_scan()
         self.pools.shutdown()

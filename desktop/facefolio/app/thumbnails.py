@@ -203,6 +203,7 @@ class ThumbnailProvider(QObject):
         self._pending: OrderedDict[Key, None] = OrderedDict()
         self._in_flight: set[Key] = set()
         self._batches = 0
+        self.closed = False  # set when the window closes: late batches are dropped
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self._flush)
 
@@ -231,6 +232,8 @@ class ThumbnailProvider(QObject):
 
     def _arrived(self, items: list[tuple[Key, QImage | None]]) -> None:
         self._batches -= 1
+        if self.closed:
+            return
         keys = []
         for key, image in items:
             self._in_flight.discard(key)

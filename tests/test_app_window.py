@@ -1,0 +1,209 @@
+"""The main window driven like a user would, on a real library (pytest-qt, offscreen)."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+from app_fixtures import (no_dangling_pools, open_window, photo_folder,  # noqa: E402,F401
+                          scanned_library, scanned_template)
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+
+from facefolio.app.person_picker import PickedPerson  # noqa: E402
+from facefolio.app.roles import PersonIdRole, RecordRole  # noqa: E402
+
+WAIT = 30000
+
+
+def people_rows(window) -> list:
+    return window.people.model.rows
+
+
+def wait_people(qtbot, window, n: int) -> None:
+    qtbot.waitUntil(lambda: len(people_rows(window)) == n, timeout=WAIT)
+
+
+def click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier, double=False):
+    rect = view.visualRect(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    if double:  # Qt treats a double click as a press unless a press on the item came first
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def test_first_run_add_folder_scans_in_background_and_people_appear(
+        qtbot, open_window, photo_folder, tmp_path, monkeypatch):
+    window = open_window(tmp_path / "new-library")
+    qtbot.waitUntil(lambda: window.folders.empty is True, timeout=WAIT)
+    assert window.current_page() is window.folders
+    assert window.folders.welcome.isVisible()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(photo_folder)))
+    progress = []
+    window.session.scanProgress.connect(progress.append)
+    with qtbot.waitSignal(window.session.scanFinished, timeout=120000) as finished:
+        qtbot.mouseClick(window.folders.welcome.button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.scan_status.isVisible(), timeout=WAIT)
+    assert finished.args[0].phase == "done"
+    assert any(p.phase == "scanning" and p.total == 16 for p in progress)
+    assert window.current_page() is window.people  # the user watches people appear
+    wait_people(qtbot, window, 3)
+    assert all(p.face_count == 5 for p in people_rows(window))
+    qtbot.waitUntil(lambda: [f.face_count for f in window.folders.folders.rows] == [17],
+                    timeout=WAIT)
+
+
+def test_cancel_a_scan(qtbot, open_window, photo_folder, tmp_path):
+    window = open_window(tmp_path / "lib")
+    session = window.session
+    # Pause the moment it starts, so the cancel lands mid-scan whatever the machine's speed.
+    session.scanStarted.connect(lambda: session.pause_scan(True))
+    with qtbot.waitSignal(session.scanFinished, timeout=WAIT) as finished:
+        session.add_folders([str(photo_folder)])
+        qtbot.waitUntil(lambda: session.scanning, timeout=WAIT)
+        qtbot.mouseClick(window.scan_status.cancel_button, Qt.MouseButton.LeftButton)
+    last = finished.args[0]
+    assert last.phase == "cancelled" and last.done < 16
+    assert not session.scanning and not window.scan_status.isVisible()
+
+
+def test_rename_a_person_in_place(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    click(qtbot, window.people.view, 0, double=True)
+    assert window.current_page() is window.person
+    qtbot.waitUntil(lambda: window.person.faces.rowCount() == 5, timeout=WAIT)
+    edit = window.person.name_edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "Hugh Laurie")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(p.name == "Hugh Laurie" for p in people_rows(window)),
+                    timeout=WAIT)
+    assert people_rows(window)[0].name == "Hugh Laurie"  # named people come first
+
+
+def test_merge_two_people_then_undo_and_redo(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    view = window.people.view
+    click(qtbot, view, 0)
+    click(qtbot, view, 1, Qt.KeyboardModifier.ControlModifier)
+    assert window.people.merge_button.isEnabled()
+    qtbot.mouseClick(window.people.merge_button, Qt.MouseButton.LeftButton)
+    wait_people(qtbot, window, 2)
+    assert sorted(p.face_count for p in people_rows(window)) == [5, 10]
+    qtbot.waitUntil(window.undo_action.isEnabled, timeout=WAIT)
+    window.undo_action.trigger()  # Ctrl+Z
+    wait_people(qtbot, window, 3)
+    qtbot.waitUntil(window.redo_action.isEnabled, timeout=WAIT)
+    window.redo_action.trigger()  # Ctrl+Shift+Z
+    wait_people(qtbot, window, 2)
+
+
+def test_drag_a_person_onto_another_merges(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    model = window.people.model
+    data = model.mimeData([model.index(2)])
+    model.dropMimeData(data, Qt.DropAction.CopyAction, -1, -1, model.index(0))
+    wait_people(qtbot, window, 2)
+
+
+def test_right_click_find_this_face_shows_same_person_first(qtbot, open_window,
+                                                            scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    view = window.people.view
+    person = people_rows(window)[0]
+    rect = view.visualRect(view.model().index(0, 0))
+    view.customContextMenuRequested.emit(rect.center())
+    menu = window.actions.last_menu
+    assert menu is not None
+    find = next(a for a in menu.actions() if a.text() == "Find this face")
+    menu.close()
+    find.trigger()
+    assert window.current_page() is window.search
+    qtbot.waitUntil(lambda: window.search.model.rowCount() >= 4, timeout=WAIT)
+    top = window.search.model.rows[:4]
+    assert all(r.person_id == person.id for r in top), top
+    assert top[0].similarity >= top[-1].similarity
+    # The slider hides weak matches; "Assign to person…" needs a selection.
+    window.search.slider.setValue(99)
+    assert window.search.proxy.rowCount() == 0
+    window.search.slider.setValue(0)
+    assert not window.search.assign_button.isEnabled()
+    click(qtbot, window.search.view, 0)
+    assert window.search.assign_button.isEnabled()
+
+
+def test_face_menu_this_is_and_not_this_person(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    window.sidebar.setCurrentRow(2)  # Unknown faces: the two faces of couple.jpg
+    qtbot.waitUntil(lambda: window.unknown.model.rowCount() == 2, timeout=WAIT)
+    ids = [f.face_id for f in window.unknown.model.rows]
+    window.actions.assign(ids[:1], PickedPerson(None, "Angelina"))
+    wait_people(qtbot, window, 4)
+    qtbot.waitUntil(lambda: window.unknown.model.rowCount() == 1, timeout=WAIT)
+    angelina = next(p for p in people_rows(window) if p.name == "Angelina")
+    window.actions.assign(ids[1:], PickedPerson(angelina.id, "Angelina"))
+    qtbot.waitUntil(lambda: window.unknown.model.rowCount() == 0, timeout=WAIT)
+    window.actions.not_this_person(ids[1:])
+    qtbot.waitUntil(lambda: window.unknown.model.rowCount() == 1, timeout=WAIT)
+
+
+def test_photo_viewer_boxes_open_the_face_menu(qtbot, open_window, scanned_library,
+                                               photo_folder):
+    window = open_window(scanned_library)
+    window.show_photo(str(photo_folder / "couple.jpg"))
+    canvas = window.viewer.canvas
+    qtbot.waitUntil(lambda: len(canvas.faces) == 2 and not canvas.pixmap.isNull(),
+                    timeout=WAIT)
+    centre = canvas.face_rect(canvas.faces[0]).center().toPoint()
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=centre)
+    menu = window.actions.last_menu
+    texts = [a.text() for a in menu.actions()]
+    menu.close()
+    assert "Find this face" in texts and "This is…" in texts
+    assert not canvas.face_at(QPoint(1, 1).toPointF())
+
+
+def test_person_page_remove_faces_and_sidebar_pages(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    person_id = window.people.view.model().index(0, 0).data(PersonIdRole)
+    window.show_person(person_id)
+    page = window.person
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 5, timeout=WAIT)
+    click(qtbot, page.view, 0)
+    qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 4, timeout=WAIT)
+    window.sidebar.setCurrentRow(3)
+    qtbot.waitUntil(lambda: window.photos.model.rowCount() == 16, timeout=WAIT)
+    record = window.photos.view.model().index(0, 0).data(RecordRole)
+    assert Path(record.path).suffix == ".jpg"
+
+
+def test_settings_dialog_shows_the_insightface_licence(qtbot, scanned_library):
+    from facefolio.app.settings_dialog import SettingsDialog
+    from facefolio.library import Settings
+    dialog = SettingsDialog(Settings(), scanned_library)
+    qtbot.addWidget(dialog)
+    assert "non-commercial" not in dialog.pack_info.text()
+    dialog.pack.setCurrentIndex(dialog.pack.findData("buffalo_l"))
+    assert "non-commercial" in dialog.pack_info.text()
+    dialog.threshold.setValue(0.7)
+    assert dialog.settings().pack == "buffalo_l" and dialog.settings().det_threshold == 0.7
+
+
+def test_window_geometry_is_remembered(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    window.resize(700, 520)  # within the offscreen 800x600 screen
+    window.close()
+    from facefolio.app.main_window import MainWindow
+    again = MainWindow(scanned_library)
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (700, 520)
+    again.close()
