@@ -1,0 +1,187 @@
+"""People operations on a library with real embeddings: decisions stick, undo is exact."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facefolio import cli
+from facefolio.library import Library, LibraryError, NotFoundError, Scanner
+from facefolio.library.people import People
+
+from test_clustering import make_photos  # noqa: E402 - tests/ is on sys.path under pytest
+
+PEOPLE = ["Hugh_Laurie", "Jennifer_Aniston", "Tom_Hanks", "Will_Smith"]
+
+
+@pytest.fixture(scope="module")
+def template(datasets, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("people")
+    photos = make_photos(datasets, root / "photos", PEOPLE, slice(0, 8))
+    with Library(root / "template") as lib:
+        lib.add_folder(photos)
+        for _ in Scanner(lib).scan():
+            pass
+    return root / "template"
+
+
+@pytest.fixture
+def lib(template, tmp_path):
+    shutil.copytree(template, tmp_path / "lib")
+    with Library(tmp_path / "lib") as library:
+        yield library
+
+
+def state(lib: Library) -> tuple:
+    """Everything a people operation may change, for exact comparisons."""
+    con = lib.con
+    return ([tuple(r) for r in con.execute("SELECT * FROM people ORDER BY id")],
+            [tuple(r) for r in con.execute("SELECT id, person_id, assigned_by FROM faces "
+                                           "ORDER BY id")],
+            [tuple(r) for r in con.execute("SELECT * FROM rejections ORDER BY 1, 2")])
+
+
+def biggest(lib: Library, n: int = 2) -> list[int]:
+    return [p.id for p in sorted(lib.people(), key=lambda p: -p.face_count)[:n]]
+
+
+def test_merge_then_undo_restores_both_people_exactly(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    people.name(a, "Anna")
+    people.set_hidden(b, True)
+    face_b = lib.faces(person_id=b)[0].id
+    people.set_cover(b, lib.faces(person_id=b)[-1].id)
+    people.remove_faces([face_b])  # leaves a rejection (face_b, b) to carry over
+    before = state(lib)
+    people.merge(a, [b])
+    assert lib.person(a).face_count > 0 and (face_b, a) in {
+        tuple(r) for r in lib.con.execute("SELECT * FROM rejections")}
+    with pytest.raises(NotFoundError):
+        lib.person(b)
+    assert people.undo().startswith("Merge")
+    assert state(lib) == before
+    people.redo()
+    assert [p.id for p in lib.people()].count(b) == 0
+    people.undo()
+    assert state(lib) == before
+
+
+def test_undo_redo_several_levels_and_new_op_drops_redo(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    states = [state(lib)]
+    people.name(a, "One")
+    states.append(state(lib))
+    people.name(a, "Two")
+    states.append(state(lib))
+    people.move_faces([lib.faces(person_id=b)[0].id], a)
+    states.append(state(lib))
+    for expected in reversed(states[:-1]):
+        assert people.undo() is not None
+        assert state(lib) == expected
+    assert people.undo() is None and not people.can_undo()
+    assert people.redo() is not None and state(lib) == states[1]
+    assert people.can_redo()
+    people.set_hidden(b, True)  # a new operation: the undone ones cannot come back
+    assert not people.can_redo() and people.redo() is None
+    assert [op.kind for op in people.history()] == ["hide", "name"]
+
+
+def test_removed_face_is_not_suggested_nor_clustered_back(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    people.name(a, "Anna")
+    face = lib.faces(person_id=b)[0].id
+    people.remove_faces([face])
+    faces_of_a = [f.id for f in lib.faces(person_id=a)]
+    people.remove_faces([faces_of_a[0]])
+    assert lib.face(faces_of_a[0]).person_id is None
+    assert faces_of_a[0] not in [s.face_id for s in people.suggestions(a, 200)]
+    people.cluster()
+    people.after_scan([faces_of_a[0], face])
+    assert lib.face(faces_of_a[0]).person_id != a
+    assert lib.face(face).person_id != b
+
+
+def test_suggestions_rank_unknown_faces_of_the_person(lib):
+    people = People(lib)
+    a = biggest(lib, 1)[0]
+    people.name(a, "Anna")
+    taken = [f.id for f in lib.faces(person_id=a)[:3]]
+    people.remove_faces(taken)
+    lib.con.execute("DELETE FROM rejections")  # forget them: now they are plain unknowns
+    found = people.suggestions(a)
+    assert {s.face_id for s in found} >= set(taken)
+    assert [s.similarity for s in found] == sorted((s.similarity for s in found), reverse=True)
+    people.accept_suggestion(taken[0], a)
+    assert lib.face(taken[0]).assigned_by == "suggestion"
+    people.reject_suggestion(taken[1], a)
+    assert taken[1] not in [s.face_id for s in people.suggestions(a)]
+
+
+def test_create_delete_and_cover_stay_valid(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    faces = [f.id for f in lib.faces(person_id=b)[:2]]
+    new = people.create_person(faces, "Bob")
+    assert lib.person(new).name == "Bob" and lib.person(new).face_count == 2
+    assert lib.person(new).cover_face_id in faces
+    people.delete_person(a)
+    with pytest.raises(NotFoundError):
+        lib.person(a)
+    assert people.undo() == f"Delete person {a}"
+    assert lib.person(a).face_count > 0
+    people.undo()
+    with pytest.raises(NotFoundError):
+        lib.person(new)
+    with pytest.raises(LibraryError, match="does not belong"):
+        people.set_cover(a, faces[0])  # back with b after the undo
+
+
+def test_missing_ids_raise_and_change_nothing(lib):
+    people = People(lib)
+    a = biggest(lib, 1)[0]
+    face = lib.faces(person_id=a)[0].id
+    before = state(lib)
+    calls = [lambda: people.name(999, "X"), lambda: people.merge(a, [999]),
+             lambda: people.merge(999, [a]), lambda: people.move_faces([face, 999], a),
+             lambda: people.move_faces([face], 999), lambda: people.remove_faces([999]),
+             lambda: people.set_hidden(999, True), lambda: people.set_cover(a, 999),
+             lambda: people.delete_person(999), lambda: people.suggestions(999),
+             lambda: people.accept_suggestion(999, a), lambda: people.reject_suggestion(face, 999),
+             lambda: people.create_person([999])]
+    for call in calls:
+        with pytest.raises(NotFoundError, match="999"):
+            call()
+    with pytest.raises(LibraryError, match="empty"):
+        people.name(a, "   ")
+    assert state(lib) == before and not people.can_undo()
+
+
+def test_undo_skips_faces_deleted_by_a_rescan(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    moved = lib.faces(person_id=b)[0]
+    people.move_faces([moved.id], a)
+    lib.con.execute("DELETE FROM photos WHERE id = ?", (moved.photo_id,))
+    assert people.undo() is not None
+    assert lib.person(b).face_count > 0
+
+
+def test_cli_people_commands(lib, capsys):
+    a, b = biggest(lib)
+    args = ["--library", str(lib.path)]
+    assert cli.main([*args, "name", str(a), "Anna"]) == 0
+    assert cli.main([*args, "merge", str(a), str(b)]) == 0
+    capsys.readouterr()
+    assert cli.main([*args, "people", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["people"]
+    assert {"person_id", "name", "face_count", "hidden", "cover_face_id"} <= set(listed[0])
+    assert [p["name"] for p in listed if p["person_id"] == a] == ["Anna"]
+    assert cli.main([*args, "undo"]) == 0
+    assert "Merge" in capsys.readouterr().out
+    assert cli.main([*args, "name", "424242", "X"]) == 1
+    assert "no person with id 424242" in capsys.readouterr().err
