@@ -147,3 +147,53 @@ def test_forget_refuses_while_another_reader_holds_the_wal(scanned, anna):
     finally:
         other.close()
     assert scanned.counts()["faces"] == 0
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """`facefolio.cli.main` with the interop commands, registered here until cli.py does."""
+    import argparse
+
+    from facefolio import cli as cli_module
+    from facefolio import cli_interop
+
+    build = cli_module.build_parser
+
+    def build_with_interop():
+        parser = build()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "forget" not in sub.choices:
+            common = argparse.ArgumentParser(add_help=False)
+            common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS)
+            cli_interop.register(sub, common)
+        return parser
+
+    monkeypatch.setattr(cli_module, "build_parser", build_with_interop)
+    return cli_module.main
+
+
+def test_cli_forget_needs_yes(cli, scanned, capsys):
+    faces = len(scanned.faces())
+    assert cli(["--library", str(scanned.path), "forget"]) == 1
+    err = capsys.readouterr().err
+    assert "forget --yes" in err and err.count("\n") == 1
+    assert len(scanned.faces()) == faces
+    assert cli(["forget", "--yes", "--library", str(scanned.path)]) == 0
+    assert "folders are still remembered" in capsys.readouterr().out
+    assert scanned.counts()["faces"] == 0
+
+
+def test_cli_export_person_and_csv(cli, scanned, anna, tmp_path, capsys):
+    lib = ["--library", str(scanned.path)]
+    assert cli([*lib, "export-person", "anna", str(tmp_path / "a"), "--symlink"]) == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["img1.jpg", "img2.jpg"]
+    assert cli([*lib, "export-person", str(anna), str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "b" / "img1.jpg").is_symlink()
+    assert cli([*lib, "export-person", "Nobody", str(tmp_path / "c")]) == 1
+    assert "no person named 'Nobody'" in capsys.readouterr().err
+
+    from facefolio.cli_interop import cmd_export_csv
+    capsys.readouterr()
+    assert cmd_export_csv(scanned, None) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == len(scanned.faces())

@@ -241,3 +241,37 @@ def test_library_import_reports_bad_files_and_goes_on(scanned, photos):
     assert named == 1 and scanned.face(face.id).person_name == "Fay"
     assert [Path(p).name for p, _ in errors] == ["img1.jpg"]
     assert "img1.jpg.xmp" in errors[0][1]
+
+
+def test_cli_xmp_write_and_read(tmp_path, scanned, photos, monkeypatch, capsys):
+    import argparse
+
+    from facefolio import cli, cli_interop
+
+    build = cli.build_parser
+
+    def build_with_interop():  # until cli.py registers cli_interop itself
+        parser = build()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "xmp" not in sub.choices:
+            common = argparse.ArgumentParser(add_help=False)
+            common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS)
+            cli_interop.register(sub, common)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build_with_interop)
+    People(scanned).create_person([largest_face(scanned, photos / "img3.jpg").id], name="Gil")
+    People(scanned).create_person([largest_face(scanned, photos / "couple.jpg").id], name="Hal")
+    sidecar_path(photos / "couple.jpg").write_bytes(b"garbage" * 10)
+    assert cli.main(["--library", str(scanned.path), "xmp", "write"]) == 0
+    out, err = capsys.readouterr()
+    assert "wrote face names to 1 sidecars" in out and "1 failed" in out
+    assert "couple.jpg.xmp" in err  # the broken sidecar is named, and left alone
+    assert (photos / "couple.jpg.xmp").read_bytes() == b"garbage" * 10
+    fresh = tmp_path / "fresh"
+    assert cli.main(["--library", str(fresh), "scan", str(photos)]) == 0
+    assert cli.main(["xmp", "read", "--library", str(fresh)]) == 0
+    out, err = capsys.readouterr()
+    assert "named 1 faces" in out and "couple.jpg" in err
+    with Library(fresh) as lib:
+        assert [p.name for p in lib.people() if p.name] == ["Gil"]
