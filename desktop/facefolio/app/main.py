@@ -25,6 +25,10 @@ def choose_library(library_path: str | None) -> Path:
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
+    # Every call from Python into Qt drops and retakes the GIL, and painting a grid makes
+    # hundreds of them; with scan threads holding the GIL between C calls, each retake can
+    # wait a whole switch interval (5 ms by default). 1 ms keeps the GUI thread's waits short.
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setOrganizationName("Facefolio")
     app.setApplicationName("Facefolio")

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setCurrentRow(1)
         self.folders.reload()
         self.session.refresh_undo_state()
+        self.warm_up = self.session.warm_up()
         self._load_counts()
 
     # -- wiring --------------------------------------------------------------------------

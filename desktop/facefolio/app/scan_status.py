@@ -39,10 +39,12 @@ class ScanStatusWidget(QWidget):
     def __init__(self, session: LibrarySession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        # Fixed widths: a label that resizes on every update relayouts the whole status bar.
         self.label = QLabel()
+        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("x" * 64))
         self.current = QLabel()
+        self.current.setFixedWidth(250)
         self.current.setStyleSheet("color: palette(mid);")
-        self.current.setMaximumWidth(260)
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(200)
         self.bar.setTextVisible(False)

@@ -126,6 +126,20 @@ class LibrarySession(QObject):
         """Coalesce bursts of changes into one reload."""
         self._changed_timer.start()
 
+    def warm_up(self) -> Task:
+        """Import the face engine on the scan thread now, not when the first scan starts.
+
+        Importing insightface (and the matplotlib/scipy it pulls in) holds the GIL for
+        seconds; doing it at launch keeps that out of the first scan. A scan queued meanwhile
+        waits for it in the same one-thread pool.
+        """
+        def warm(_library: Library) -> None:
+            from ..engine import engine  # noqa: F401, PLC0415
+        task = Task(self.path, warm, "warm-up")
+        task.signals.error.connect(lambda _m: None)  # a broken engine shows when scanning
+        self.pools.start(self.pools.scan, task)
+        return task
+
     # -- folders -------------------------------------------------------------------------
     def add_folders(self, paths: list[str], scan: bool = True) -> None:
         def add(library: Library) -> list[int]:
