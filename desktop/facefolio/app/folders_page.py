@@ -105,7 +105,9 @@ class FoldersPage(Page):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 1)
 
-        self.stack = QStackedLayout(self)
+        outer = QVBoxLayout(self)
+        self.stack = QStackedLayout()
+        outer.addLayout(self.stack)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(split)
         self._update()
@@ -135,6 +137,7 @@ class FoldersPage(Page):
         self.error_label.setText(
             f"{len(failed)} file(s) could not be read:" if failed
             else "Every file was read without problems.")
+        self.error_table.setVisible(bool(failed))
         empty = not folders
         self.stack.setCurrentIndex(0 if empty else 1)
         if empty != self.empty:

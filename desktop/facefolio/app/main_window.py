@@ -1,6 +1,7 @@
 """`MainWindow`: sidebar, page stack, menus, status bar, drops, geometry, quit."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt
@@ -28,8 +29,13 @@ _windows: list[MainWindow] = []  # keeps a window opened by "switch library" ali
 
 
 def app_icon() -> QIcon:
-    path = Path(__file__).resolve().parents[3] / "resources" / "facefolio.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
+    # Source tree: <repo>/resources; a PyInstaller bundle: <bundle>/resources.
+    roots = [Path(__file__).resolve().parents[3], Path(getattr(sys, "_MEIPASS", "."))]
+    for root in roots:
+        path = root / "resources" / "facefolio.svg"
+        if path.exists():
+            return QIcon(str(path))
+    return QIcon()
 
 
 class MainWindow(QMainWindow):

@@ -187,7 +187,14 @@ class PeopleFilterProxy(QSortFilterProxyModel):
 
 
 class FaceListModel(_TileListModel):
-    """Face tiles: a person's faces, unknown faces or search results (with similarity)."""
+    """Face tiles: a person's faces, unknown faces or search results (with similarity).
+    On a person's own page the name would repeat on every tile: `by_photo` titles tiles
+    with the photo's file name instead."""
+
+    def __init__(self, thumbnails: ThumbnailProvider | None, parent=None,
+                 by_photo: bool = False) -> None:
+        super().__init__(thumbnails, parent)
+        self.by_photo = by_photo
 
     def key(self, record: FaceItem) -> Key:
         return ("face", record.face_id)
@@ -199,9 +206,11 @@ class FaceListModel(_TileListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if r.similarity is not None:
                 return f"{r.similarity:.0%} similar"
-            return r.who
+            return _file_name(r.photo_path) if self.by_photo else r.who
         if role == SubtitleRole:
-            return r.who if r.similarity is not None else _file_name(r.photo_path)
+            if r.similarity is not None:
+                return r.who
+            return _folder_name(r.photo_path) if self.by_photo else _file_name(r.photo_path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{r.who}\n{r.photo_path}"
         if role == FaceIdRole:
@@ -266,3 +275,8 @@ def _refilter(proxy: QSortFilterProxyModel, change) -> None:
 
 def _file_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _folder_name(path: str) -> str:
+    parts = path.replace("\\", "/").rsplit("/", 2)
+    return parts[-2] if len(parts) > 1 else ""

@@ -149,13 +149,11 @@ class PeoplePage(Page):
             return
         person: PersonRecord = index.data(RecordRole)
         extra = []
-        open_action = QAction(f"Open {person.display_name}", self)
-        open_action.triggered.connect(lambda: self.personActivated.emit(person.id))
         rename = QAction("Rename…" if person.name else "Name…", self)
         rename.triggered.connect(lambda: self.rename(person))
         hide = QAction("Show again" if person.hidden else "Hide", self)
         hide.triggered.connect(lambda: self.set_hidden(person, not person.hidden))
-        extra += [open_action, rename, hide]
+        extra += [rename, hide]
         if len(self.view.selected_rows()) >= 2:
             merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
             merge.triggered.connect(self.merge_selected)

@@ -75,7 +75,7 @@ class PersonPage(Page):
         head.addWidget(self.count)
         head.addWidget(self.hide_button)
 
-        self.faces = FaceListModel(thumbnails, self)
+        self.faces = FaceListModel(thumbnails, self, by_photo=True)
         self.view = TileGridView(112)
         self.view.setModel(self.faces)
         self.view.contextRequested.connect(self._face_menu)
