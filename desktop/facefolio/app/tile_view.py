@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from .delegates import FaceTileDelegate
+from .roles import PERSON_MIME
 
 
 class TileGridView(QListView):
@@ -46,6 +48,47 @@ class TileGridView(QListView):
         """Drag people onto a person to merge them (the model turns drops into a request)."""
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)  # setMovement(Static) turned it off
         self.setDropIndicatorShown(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self._person_drops = True
+
+    # IconMode treats a drag inside the view as "move the icon around" and never asks the
+    # model; a drop of people onto a person must reach the model's dropMimeData instead.
+    _person_drops = False
+
+    def _drop_target(self, event: QDragMoveEvent | QDropEvent) -> QModelIndex | None:
+        if not self._person_drops or not event.mimeData().hasFormat(PERSON_MIME):
+            return None
+        index = self.indexAt(event.position().toPoint())
+        return index if index.isValid() else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._person_drops and event.mimeData().hasFormat(PERSON_MIME):
+            event.accept()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if not self._person_drops:
+            super().dragMoveEvent(event)
+            return
+        target = self._drop_target(event)
+        if target is not None and not self.selectionModel().isSelected(target):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not self._person_drops:
+            super().dropEvent(event)
+            return
+        target = self._drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        self.model().dropMimeData(event.mimeData(), Qt.DropAction.CopyAction, -1, -1, target)
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
