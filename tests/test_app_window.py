@@ -55,6 +55,20 @@ def test_first_run_add_folder_scans_in_background_and_people_appear(
                     timeout=WAIT)
 
 
+def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp_path,
+                                           monkeypatch):
+    from facefolio.app import session as session_module
+    monkeypatch.setattr(session_module, "_GROUP_EVERY_FACES", 4)
+    window = open_window(tmp_path / "lib")
+    seen_during_scan = []
+    window.people.model.modelReset.connect(lambda: seen_during_scan.append(
+        (window.session.scanning, len(window.people.model.rows))))
+    with qtbot.waitSignal(window.session.scanFinished, timeout=120000):
+        window.session.add_folders([str(photo_folder)])
+    assert any(scanning and n > 0 for scanning, n in seen_during_scan), seen_during_scan
+    wait_people(qtbot, window, 3)
+
+
 def test_cancel_a_scan(qtbot, open_window, photo_folder, tmp_path):
     window = open_window(tmp_path / "lib")
     session = window.session
@@ -125,13 +139,14 @@ def test_right_click_find_this_face_shows_same_person_first(qtbot, open_window,
     menu.close()
     find.trigger()
     assert window.current_page() is window.search
-    qtbot.waitUntil(lambda: window.search.model.rowCount() >= 4, timeout=WAIT)
-    top = window.search.model.rows[:4]
+    qtbot.waitUntil(lambda: window.search.model.rowCount() >= 5, timeout=WAIT)
+    top = window.search.model.rows[:5]  # the face itself, then the person's 4 other faces
+    assert top[0].face_id == person.cover_face_id and top[0].similarity == 1.0
     assert all(r.person_id == person.id for r in top), top
-    assert top[0].similarity >= top[-1].similarity
+    assert top[1].similarity >= top[-1].similarity
     # The slider hides weak matches; "Assign to person…" needs a selection.
     window.search.slider.setValue(99)
-    assert window.search.proxy.rowCount() == 0
+    assert window.search.proxy.rowCount() == 1  # only the face itself
     window.search.slider.setValue(0)
     assert not window.search.assign_button.isEnabled()
     click(qtbot, window.search.view, 0)

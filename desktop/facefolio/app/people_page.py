@@ -21,6 +21,8 @@ def load_people(library: Library) -> list[PersonRecord]:
     # Give every person a face to show even if no cover was chosen yet.
     fixed = []
     for p in people:
+        if p.face_count == 0 and not p.name:
+            continue  # an emptied group (grouping passes during a scan can leave one)
         if p.cover_face_id is None and p.face_count:
             faces = library.faces(person_id=p.id, limit=1)
             if faces:
@@ -162,8 +164,9 @@ class PeoplePage(Page):
             return
         face = FaceItem(person.cover_face_id, "", (0, 0, 0, 0), person.id, person.name)
         menu = self.actions.build_menu([face], extra)
-        # The cover tile stands for a person: its photo is unknown here, so no "Open photo".
+        # The tile is the person's cover and stands for the person: no photo to open here,
+        # and it is the cover already.
         for action in menu.actions():
-            if action.text() == "Open photo":
+            if action.text() in ("Open photo", "Set as cover"):
                 action.setVisible(False)
         menu.popup(pos)

@@ -29,7 +29,10 @@ class SearchAnswer:
 def search_face(library: Library, face_id: int) -> SearchAnswer:
     face = library.face(face_id)
     who = face.person_name or ("an unnamed person" if face.person_id else "an unknown face")
-    results = [FaceItem.from_result(r) for r in library.search_face(face_id, top=_TOP)]
+    # The face searched for leads the results, so "Assign to person…" can take it along.
+    results = [FaceItem(face.id, face.photo_path, face.box, face.person_id, face.person_name,
+                        1.0)]
+    results += [FaceItem.from_result(r) for r in library.search_face(face_id, top=_TOP)]
     return SearchAnswer(f"Faces like {who} in {Path(face.photo_path).name}", results)
 
 
