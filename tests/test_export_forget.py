@@ -150,25 +150,9 @@ def test_forget_refuses_while_another_reader_holds_the_wal(scanned, anna):
 
 
 @pytest.fixture
-def cli(monkeypatch):
-    """`facefolio.cli.main` with the interop commands, registered here until cli.py does."""
-    import argparse
-
+def cli():
     from facefolio import cli as cli_module
-    from facefolio import cli_interop
 
-    build = cli_module.build_parser
-
-    def build_with_interop():
-        parser = build()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "forget" not in sub.choices:
-            common = argparse.ArgumentParser(add_help=False)
-            common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS)
-            cli_interop.register(sub, common)
-        return parser
-
-    monkeypatch.setattr(cli_module, "build_parser", build_with_interop)
     return cli_module.main
 
 
@@ -192,8 +176,7 @@ def test_cli_export_person_and_csv(cli, scanned, anna, tmp_path, capsys):
     assert cli([*lib, "export-person", "Nobody", str(tmp_path / "c")]) == 1
     assert "no person named 'Nobody'" in capsys.readouterr().err
 
-    from facefolio.cli_interop import cmd_export_csv
     capsys.readouterr()
-    assert cmd_export_csv(scanned, None) == 0
+    assert cli([*lib, "export", "--csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == len(scanned.faces())

@@ -154,9 +154,7 @@ def test_facefolio_names_round_trip_through_a_fresh_library(tmp_path, scanned, p
 
     with Library(tmp_path / "fresh") as fresh:
         fresh.add_folder(photos)
-        scan(fresh)
-        named, errors = import_library_xmp(fresh)
-        assert errors == [] and named == 2
+        scan(fresh)  # the scan reads the sidecars itself
         assert largest_face(fresh, photos / "img1.jpg").person_name == "Anna"
         fresh_couple = sorted(fresh.faces(
             photo_id=fresh.photo_by_path(photos / "couple.jpg").id), key=lambda f: f.box[0])
@@ -243,23 +241,9 @@ def test_library_import_reports_bad_files_and_goes_on(scanned, photos):
     assert "img1.jpg.xmp" in errors[0][1]
 
 
-def test_cli_xmp_write_and_read(tmp_path, scanned, photos, monkeypatch, capsys):
-    import argparse
+def test_cli_xmp_write_and_read(tmp_path, scanned, photos, capsys):
+    from facefolio import cli
 
-    from facefolio import cli, cli_interop
-
-    build = cli.build_parser
-
-    def build_with_interop():  # until cli.py registers cli_interop itself
-        parser = build()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "xmp" not in sub.choices:
-            common = argparse.ArgumentParser(add_help=False)
-            common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS)
-            cli_interop.register(sub, common)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_with_interop)
     People(scanned).create_person([largest_face(scanned, photos / "img3.jpg").id], name="Gil")
     People(scanned).create_person([largest_face(scanned, photos / "couple.jpg").id], name="Hal")
     sidecar_path(photos / "couple.jpg").write_bytes(b"garbage" * 10)
@@ -275,3 +259,27 @@ def test_cli_xmp_write_and_read(tmp_path, scanned, photos, monkeypatch, capsys):
     assert "named 1 faces" in out and "couple.jpg" in err
     with Library(fresh) as lib:
         assert [p.name for p in lib.people() if p.name] == ["Gil"]
+
+
+def test_scan_imports_digikam_names_and_survives_bad_xmp(tmp_path, photos, datasets):
+    """The scanner reads sidecars as it goes: names arrive, a broken sidecar is a warning."""
+    from PIL import Image
+
+    img1 = photos / "img1.jpg"
+    with Library(tmp_path / "probe") as probe:  # where the detector puts the face
+        probe.add_folder(photos)
+        scan(probe)
+        box = largest_face(probe, img1).box
+    width, height = Image.open(img1).size
+    (photos / "img1.jpg.xmp").write_text(digikam_sidecar("Dora Digikam", box, width, height))
+    sidecar_path(photos / "img3.jpg").write_bytes(b"\x00garbage<x:xmpmeta")
+    with Library(tmp_path / "fresh") as lib:
+        lib.add_folder(photos)
+        scan(lib)
+        assert largest_face(lib, img1).person_name == "Dora Digikam"
+        assert [p.name for p in lib.people() if p.name] == ["Dora Digikam"]
+        warned = {Path(p.path).name: p.error for p in lib.photo_warnings()}
+        assert set(warned) == {"img3.jpg"} and "img3.jpg.xmp" in warned["img3.jpg"]
+        # The photo itself is fine: its faces are stored, and it is not a failed file.
+        assert lib.photo_by_path(photos / "img3.jpg").face_count >= 1
+        assert lib.failed_photos() == []

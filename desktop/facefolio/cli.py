@@ -65,19 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("export", parents=[common], help="every face in the library")
-    p.add_argument("--json", action="store_true", required=True)
+    fmt = p.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    try:
-        from . import cli_people  # noqa: PLC0415 - added by the people feature
-    except ImportError:
-        pass
-    else:
-        cli_people.register(sub, common)
+    from . import cli_interop, cli_people  # noqa: PLC0415 - sub-commands kept in their modules
+    cli_people.register(sub, common)
+    cli_interop.register(sub, common)
     return parser
 
 
@@ -187,6 +186,9 @@ def cmd_search(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_export(library: Library, args: argparse.Namespace) -> int:
+    if args.csv:
+        from .cli_interop import cmd_export_csv  # noqa: PLC0415
+        return cmd_export_csv(library, args)
     json.dump({"faces": library.export_faces()}, sys.stdout)
     sys.stdout.write("\n")
     return 0
@@ -196,6 +198,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
     counts = library.counts()
     folders = library.folders()
     failed = library.failed_photos()
+    warnings = library.photo_warnings()
     if args.json:
         print(json.dumps({
             "library": str(library.path),
@@ -205,6 +208,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
                          "last_scan_at": f.last_scan_at, "error": f.scan_error}
                         for f in folders],
             "failed": [{"path": p.path, "reason": p.error} for p in failed],
+            "warnings": [{"path": p.path, "reason": p.error} for p in warnings],
         }))
         return 0
     print(f"library: {library.path}")
@@ -220,6 +224,10 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
     if failed:
         print("failed files:")
         for p in failed:
+            print(f"  {p.path}: {p.error}")
+    if warnings:
+        print("scanned, with a problem:")
+        for p in warnings:
             print(f"  {p.path}: {p.error}")
     return 0
 

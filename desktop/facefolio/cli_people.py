@@ -10,7 +10,12 @@ import argparse
 import json
 
 from .library import Library
-from .library.people import People
+
+
+def _people(library: Library):
+    # Imported on use: clustering loads scikit-learn (~1 s), which --help need not wait for.
+    from .library.people import People  # noqa: PLC0415
+    return _people(library)
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -52,7 +57,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_cluster(library: Library, args: argparse.Namespace) -> int:
-    report = People(library).cluster()
+    report = _people(library).cluster()
     library.save_indexes()
     if args.json:
         print(json.dumps(report.to_json()))
@@ -81,7 +86,7 @@ def cmd_people(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_name(library: Library, args: argparse.Namespace) -> int:
-    People(library).name(args.person, args.name)
+    _people(library).name(args.person, args.name)
     person = library.person(args.person)
     print(f"person {person.id} is now {person.name!r}")
     twins = [p.id for p in library.people() if p.name == person.name and p.id != person.id]
@@ -93,7 +98,7 @@ def cmd_name(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_merge(library: Library, args: argparse.Namespace) -> int:
-    People(library).merge(args.target, args.sources)
+    _people(library).merge(args.target, args.sources)
     person = library.person(args.target)
     print(f"merged into person {person.id} ({person.name or 'unnamed'}): "
           f"{person.face_count} faces")
@@ -101,31 +106,31 @@ def cmd_merge(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_move(library: Library, args: argparse.Namespace) -> int:
-    People(library).move_faces(args.faces, args.person)
+    _people(library).move_faces(args.faces, args.person)
     print(f"moved {len(args.faces)} face(s) to person {args.person}")
     return 0
 
 
 def cmd_remove_face(library: Library, args: argparse.Namespace) -> int:
-    People(library).remove_faces(args.faces)
+    _people(library).remove_faces(args.faces)
     print(f"removed {len(args.faces)} face(s) from their person")
     return 0
 
 
 def cmd_hide(library: Library, args: argparse.Namespace) -> int:
-    People(library).set_hidden(args.person, args.hidden)
+    _people(library).set_hidden(args.person, args.hidden)
     print(f"person {args.person} {'hidden' if args.hidden else 'shown'}")
     return 0
 
 
 def cmd_delete(library: Library, args: argparse.Namespace) -> int:
-    People(library).delete_person(args.person)
+    _people(library).delete_person(args.person)
     print(f"deleted person {args.person}; their faces are unknown again")
     return 0
 
 
 def cmd_suggest(library: Library, args: argparse.Namespace) -> int:
-    suggestions = People(library).suggestions(args.person, args.limit)
+    suggestions = _people(library).suggestions(args.person, args.limit)
     if args.json:
         print(json.dumps({"suggestions": [s.to_json() for s in suggestions]}))
         return 0
@@ -139,24 +144,24 @@ def cmd_suggest(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_accept(library: Library, args: argparse.Namespace) -> int:
-    People(library).accept_suggestion(args.face, args.person)
+    _people(library).accept_suggestion(args.face, args.person)
     print(f"face {args.face} is person {args.person}")
     return 0
 
 
 def cmd_reject(library: Library, args: argparse.Namespace) -> int:
-    People(library).reject_suggestion(args.face, args.person)
+    _people(library).reject_suggestion(args.face, args.person)
     print(f"face {args.face} is not person {args.person}")
     return 0
 
 
 def cmd_undo(library: Library, args: argparse.Namespace) -> int:
-    done = People(library).undo()
+    done = _people(library).undo()
     print(f"undid: {done}" if done else "nothing to undo")
     return 0
 
 
 def cmd_redo(library: Library, args: argparse.Namespace) -> int:
-    done = People(library).redo()
+    done = _people(library).redo()
     print(f"redid: {done}" if done else "nothing to redo")
     return 0

@@ -166,6 +166,11 @@ class Library:
     def failed_photos(self) -> list[PhotoRecord]:
         return self.photos(status="error")
 
+    def photo_warnings(self) -> list[PhotoRecord]:
+        """Photos scanned fine that still have a problem to report (an unreadable XMP)."""
+        return self._photos("WHERE ph.status = 'done' AND ph.error IS NOT NULL "
+                            "ORDER BY ph.path", ())
+
     def face(self, face_id: int) -> FaceRecord:
         row = self.con.execute(_FACE_SELECT + " WHERE f.id = ?", (face_id,)).fetchone()
         if row is None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import store, xmp
 from .library import Library
 from .store import Transaction
 from .walk import FileEntry, walk_folder
@@ -89,6 +89,8 @@ class _Result:
     taken_at: str | None = None
     error: str | None = None
     moved_from: int | None = None  # photo id whose file moved here
+    regions: list = field(default_factory=list)  # named face regions from XMP
+    xmp_error: str | None = None  # the photo is fine, its XMP is not
 
 
 class Scanner:
@@ -251,8 +253,16 @@ class Scanner:
             log.exception("analysing %s failed", entry.path)
             return _Result(entry, "error", content_hash=digest,
                            error=f"could not analyse: {type(exc).__name__}: {exc}")
+        regions, xmp_error = [], None
+        if faces:
+            # Names another tool (digiKam, Lightroom...) gave these faces come along.
+            try:
+                regions = xmp.read_regions(Path(entry.path), image.width, image.height)
+            except xmp.XmpError as exc:
+                xmp_error = str(exc)
         return _Result(entry, "analysed", content_hash=digest, faces=faces,
-                       width=image.width, height=image.height, taken_at=image.taken_at)
+                       width=image.width, height=image.height, taken_at=image.taken_at,
+                       regions=regions, xmp_error=xmp_error)
 
     # -- writer side (the scan's own thread) -------------------------------------------------
     def _write(self, batch: list[_Result], known: dict) -> list[int]:
@@ -260,6 +270,7 @@ class Scanner:
         con = self.library.con
         pack = self.library.settings.pack
         new_ids: list[int] = []
+        named: list[tuple[int, list]] = []
         now = store.now()
         with Transaction(con):
             for r in batch:
@@ -286,8 +297,10 @@ class Scanner:
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         (e.folder_id, e.path, e.size, e.mtime_ns, r.content_hash, r.width,
                          r.height, r.taken_at, "error" if r.kind == "error" else "done",
-                         r.error, pack, now))
+                         r.error or r.xmp_error, pack, now))
                     photo_id = cur.lastrowid
+                    if r.regions:
+                        named.append((photo_id, r.regions))
                     for face in r.faces:
                         x, y, w, h = (float(v) for v in face.box)
                         cur = con.execute(
@@ -301,6 +314,12 @@ class Scanner:
                         new_ids.append(cur.lastrowid)
         for r in batch:
             known.pop(r.entry.path, None)
+        # People operations run their own transactions, so names are applied after the commit.
+        for photo_id, regions in named:
+            try:
+                xmp.import_regions(self.library, photo_id, regions)
+            except store.LibraryError as exc:
+                log.warning("names from XMP of photo %s not applied: %s", photo_id, exc)
         return new_ids
 
     def _remove_gone(self, folder_ids: list[int]) -> int:
