@@ -23,7 +23,9 @@ class FaceTileDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         line = option.fontMetrics.height()
-        return QSize(self.picture + 2 * self.pad, self.picture + 2 * self.pad + 2 * line + 6)
+        # At least 150 px wide, so names and file names are rarely cut.
+        width = max(self.picture + 2 * self.pad, 150)
+        return QSize(width, self.picture + 2 * self.pad + 2 * line + 6)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
@@ -76,7 +78,7 @@ class FaceTileDelegate(QStyledItemDelegate):
         painter.setFont(font)
         painter.setPen(text_color)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter,
-                         painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
+                         painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideMiddle,
                                                           text_rect.width()))
         subtitle = str(index.data(SubtitleRole) or "")
         painter.setFont(option.font)

@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self._add(file, "&Find people in a photo…", self.find_in_photo_dialog, "Ctrl+Shift+F")
         self._add(file, "&Rescan all folders", lambda: self.session.start_scan(None), "F5")
         file.addSeparator()
-        self._add(file, "&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
+        self._add(file, "&Settings…", self.settings_dialog, "Ctrl+,")
         file.addSeparator()
         self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")

@@ -125,6 +125,8 @@ class PersonPage(Page):
         split.addWidget(self.suggest_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
+        split.setSizes([500, 260])
+        self.suggest_box.setMinimumHeight(200)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(split, 1)

@@ -62,11 +62,17 @@ class SettingsDialog(QDialog):
     def _show_pack(self) -> None:
         info = PACKS[self.pack.currentData()]
         licence = info.licence
+        where = ""
         if "non-commercial" in licence:
             licence = f"<b style='color:#c0392b'>Licence: {licence}.</b>"
+            # A folder check, not a download: insightface fetches packs only when asked.
+            from ..engine.insightface_pack import is_installed, pack_dir  # noqa: PLC0415
+            if not is_installed(info.name):
+                where = (f"<br><i>Not installed: put the pack's .onnx files in "
+                         f"{pack_dir(info.name)}</i>")
         else:
             licence = f"Licence: {licence}."
-        self.pack_info.setText(f"{info.description}<br>{licence}")
+        self.pack_info.setText(f"{info.description}<br>{licence}{where}")
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Library location", self.location.text())
