@@ -14,6 +14,8 @@ Pools by purpose (Picard's `_init_threads`):
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import traceback
 import weakref
 from collections.abc import Callable
@@ -73,6 +75,7 @@ class ScanTask(QRunnable):
         self.name = "scan"
 
     def run(self) -> None:
+        _lower_priority()
         last: ScanProgress | None = None
         try:
             with Library(self.library_path) as library:
@@ -85,6 +88,18 @@ class ScanTask(QRunnable):
             self.signals.result.emit(last)
         finally:
             self.signals.finished.emit()
+
+
+def _lower_priority() -> None:
+    """Nice this pool thread (and the scanner threads it starts, which inherit it on Linux),
+    so that the GUI thread wins the CPU whenever it has something to do."""
+    if os.environ.get("FACEFOLIO_SCAN_NICE", "10") == "0":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       int(os.environ.get("FACEFOLIO_SCAN_NICE", "10")))
+    except (AttributeError, OSError, ValueError):  # not Linux, or not allowed: no matter
+        pass
 
 
 def _one_line(exc: BaseException) -> str:
