@@ -124,10 +124,10 @@ class MainWindow(QMainWindow):
         for row, page in enumerate(self.sections):
             self._add(view, page.title, lambda r=row: self.sidebar.setCurrentRow(r), f"Ctrl+{row + 1}")
         view.addSeparator()
-        self.hidden_action = self._add(view, "Show &hidden people",
-                                       self.people.show_hidden.setChecked)
-        self.hidden_action.setCheckable(True)
+        self.hidden_action = QAction("Show &hidden people", self, checkable=True)
+        self.hidden_action.toggled.connect(self.people.show_hidden.setChecked)
         self.people.show_hidden.toggled.connect(self.hidden_action.setChecked)
+        view.addAction(self.hidden_action)
 
     def _add(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)

@@ -1,0 +1,119 @@
+"""More of what a user does with the mouse: drops, folders, hiding, photos, the menu."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app_fixtures import (no_dangling_pools, open_window, photo_folder,  # noqa: E402,F401
+                          scanned_library, scanned_template)
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+WAIT = 30000
+
+
+def drop_urls(window, paths) -> None:
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, data,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropping_a_photo_finds_the_people_in_it(qtbot, open_window, scanned_library,
+                                                 photo_folder):
+    window = open_window(scanned_library)
+    drop_urls(window, [photo_folder / "Hugh_Laurie_3366.jpg"]
+              if (photo_folder / "Hugh_Laurie_3366.jpg").exists()
+              else [sorted(photo_folder.glob("Hugh_Laurie_*.jpg"))[0]])
+    assert window.current_page() is window.search
+    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=WAIT)
+    assert window.search.heading.text().startswith("1 face in Hugh_Laurie_")
+    top = window.search.model.rows[0]
+    assert top.similarity > 0.9  # the same photo is in the library
+
+
+def test_dropping_a_folder_adds_and_scans_it(qtbot, open_window, photo_folder, tmp_path):
+    window = open_window(tmp_path / "lib")
+    with qtbot.waitSignal(window.session.scanFinished, timeout=120000):
+        drop_urls(window, [photo_folder])
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+
+
+def test_remove_a_folder_keeps_named_people(qtbot, open_window, scanned_library,
+                                            monkeypatch):
+    window = open_window(scanned_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    pid = window.people.model.rows[0].id
+    window.session.people_write(lambda p: p.name(pid, "Anna"))
+    qtbot.waitUntil(lambda: any(p.name == "Anna" for p in window.people.model.rows),
+                    timeout=WAIT)
+    window.sidebar.setCurrentRow(0)
+    folders = window.folders
+    qtbot.waitUntil(lambda: folders.folders.rowCount() == 1, timeout=WAIT)
+    folders.table.selectRow(0)
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    qtbot.mouseClick(folders.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: folders.empty is True, timeout=WAIT)  # back to the welcome
+    qtbot.waitUntil(lambda: [p.name for p in window.people.model.rows] == ["Anna"],
+                    timeout=WAIT)
+
+
+def test_rescan_one_folder_from_the_folders_view(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    window.sidebar.setCurrentRow(0)
+    folders = window.folders
+    qtbot.waitUntil(lambda: folders.folders.rowCount() == 1, timeout=WAIT)
+    folders.table.selectRow(0)
+    with qtbot.waitSignal(window.session.scanFinished, timeout=WAIT) as done:
+        qtbot.mouseClick(folders.rescan_button, Qt.MouseButton.LeftButton)
+    assert done.args[0].phase == "done" and done.args[0].skipped == 16
+
+
+def test_hide_a_person_and_show_hidden(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    person = window.people.model.rows[0]
+    window.people.set_hidden(person, True)
+    qtbot.waitUntil(lambda: window.people.proxy.rowCount() == 2, timeout=WAIT)
+    window.hidden_action.trigger()  # View > Show hidden people
+    assert window.people.show_hidden.isChecked()
+    assert window.people.proxy.rowCount() == 3
+
+
+def test_filter_people_by_name(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    pid = window.people.model.rows[1].id
+    window.session.people_write(lambda p: p.name(pid, "Zoe"))
+    qtbot.waitUntil(lambda: any(p.name == "Zoe" for p in window.people.model.rows),
+                    timeout=WAIT)
+    qtbot.keyClicks(window.people.filter, "zo")
+    assert window.people.proxy.rowCount() == 1
+    qtbot.keyClicks(window.people.filter, "x")
+    assert window.people.proxy.rowCount() == 0
+    assert window.people.empty.text() == "No one matches this filter."
+
+
+def test_suggestions_can_be_confirmed(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    person = window.people.model.rows[0]
+    window.show_person(person.id)
+    page = window.person
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 5, timeout=WAIT)
+    # Take two faces away (remembered as "not this person") ...
+    ids = [f.face_id for f in page.faces.rows[:2]]
+    window.actions.not_this_person(ids)
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 3, timeout=WAIT)
+    # ... then put one back through "This is…" with the person picked.
+    from facefolio.app.person_picker import PickedPerson
+    window.actions.assign(ids[:1], PickedPerson(person.id, person.name))
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 4, timeout=WAIT)
+    if page.suggestions.rowCount():  # whatever the library suggests can be answered
+        page.suggest_view.selectAll()
+        qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.suggestions.rowCount() == 0, timeout=WAIT)
