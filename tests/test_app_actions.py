@@ -117,3 +117,22 @@ def test_suggestions_can_be_confirmed(qtbot, open_window, scanned_library):
         page.suggest_view.selectAll()
         qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.suggestions.rowCount() == 0, timeout=WAIT)
+
+
+def test_files_that_fail_are_listed_with_a_reason(qtbot, open_window, tmp_path):
+    photos = tmp_path / "broken"
+    photos.mkdir()
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "junk.png").write_bytes(b"not a picture at all")
+    window = open_window(tmp_path / "lib")
+    with qtbot.waitSignal(window.session.scanFinished, timeout=WAIT) as done:
+        window.session.add_folders([str(photos)])
+    assert done.args[0].errors == 2
+    window.sidebar.setCurrentRow(0)
+    errors = window.folders.errors
+    qtbot.waitUntil(lambda: errors.rowCount() == 2, timeout=WAIT)
+    reasons = {errors.index(r, 0).data().rsplit("/", 1)[-1]: errors.index(r, 1).data()
+               for r in range(2)}
+    assert "empty" in reasons["empty.jpg"]
+    assert reasons["junk.png"]
+    assert window.folders.error_label.text().startswith("2 file(s)")
