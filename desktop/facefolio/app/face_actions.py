@@ -66,10 +66,14 @@ class FaceActions:
         self.last_menu = menu
         return menu
 
-    def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None
-              ) -> None:
+    def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None,
+              hide: tuple[str, ...] = ()) -> None:
         if faces:
-            self.build_menu(faces, extra).popup(pos)
+            menu = self.build_menu(faces, extra)
+            for action in menu.actions():
+                if action.text() in hide:
+                    action.setVisible(False)
+            menu.popup(pos)
 
     # -- the actions ---------------------------------------------------------------------
     def assign(self, face_ids: list[int], picked=None) -> None:

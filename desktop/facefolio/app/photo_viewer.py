@@ -143,7 +143,8 @@ class PhotoViewerPage(Page):
         head.addWidget(open_button)
         head.addWidget(folder_button)
         self.canvas = PhotoCanvas()
-        self.canvas.faceClicked.connect(lambda face, pos: self.actions.popup([face], pos))
+        self.canvas.faceClicked.connect(
+            lambda face, pos: self.actions.popup([face], pos, hide=("Open photo",)))
         self.hint = QLabel("Click a face to say who it is, or right-click for more.")
         layout = QVBoxLayout(self)
         layout.addLayout(head)

@@ -22,8 +22,6 @@ class TileGridView(QListView):
         self.setMovement(QListView.Movement.Static)
         self.setWrapping(True)
         self.setSpacing(4)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(500)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setMouseTracking(True)
