@@ -142,12 +142,88 @@ def test_refinement_splits_what_dbscan_chains():
         sum(len(g) for g in groups if len(g) >= 25) >= 58
 
 
-def test_sampled_path_for_big_groups(monkeypatch):
+def test_big_component_is_split_into_exact_pieces_and_merged_back(monkeypatch):
+    """A chained component too big for a dendrogram: pieces, then average-link merges."""
     x, truth = chained_strangers(1)
     monkeypatch.setattr(clustering, "MAX_EXACT", 20)
-    parts = clustering.average_link(x, ClusterParams.for_threshold(0.4).link)
-    assert sorted(np.concatenate(parts).tolist()) == list(range(len(x)))
-    assert all(len(set(truth[p]) - {2}) <= 1 for p in parts)
+    groups = groups_of(x, ClusterParams.for_threshold(0.4), plain=False)
+    assert all(len(set(truth[g]) - {2}) == 1 for g in groups)
+    whole = sorted(len(set(g) & set(np.flatnonzero(truth == t)))
+                   for g in groups for t in (0, 1))[-2:]
+    assert whole == [30, 30]  # each person ends in one group despite the 20-face pieces
+
+
+def test_exact_average_link_refuses_big_inputs(monkeypatch):
+    monkeypatch.setattr(clustering, "MAX_EXACT", 10)
+    with pytest.raises(ValueError):
+        clustering.average_link(np.eye(12, dtype=np.float32), 0.6)
+
+
+def clustered(seed: int, people: int = 6, each: int = 8, dim: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((people, dim))
+    x = np.repeat(centres, each, axis=0) + 0.9 * rng.standard_normal((people * each, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_graph_average_link_equals_the_dendrogram_on_a_complete_graph(seed):
+    """With every pair an edge, the sum-vector agglomeration is exact average linkage."""
+    x = clustered(seed)
+    n = len(x)
+    sims = x @ x.T
+    nn = np.argsort(-sims, axis=1)
+    mine = clustering.graph_average_link(x, nn, np.take_along_axis(sims, nn, 1),
+                                         np.arange(n), threshold=0.4, floor=-1.0)
+    exact = clustering.average_link(x, 0.6)
+    assert {frozenset(g.tolist()) for g in mine} == {frozenset(g.tolist()) for g in exact}
+
+
+def test_two_faces_of_one_photo_never_merge():
+    x = np.array([[1, 0], [1, 0], [0.99, 0.14], [0, 1]], np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    nn = np.array([[j for j in range(4) if j != i] for i in range(4)])
+    sims = np.take_along_axis(x @ x.T, nn, 1)
+    groups = clustering.graph_average_link(x, nn, sims, np.array([7, 7, 8, 9]), 0.4, 0.25)
+    together = [set(g.tolist()) for g in groups]
+    assert not any({0, 1} <= g for g in together)
+    assert {0, 2} in together or {1, 2} in together
+
+
+def test_leftover_face_attaches_only_when_clearly_one_group():
+    rng = np.random.default_rng(3)
+    dim = 64
+    a, b = np.eye(dim)[0], np.eye(dim)[1]
+
+    def faces(centre, r, count):
+        noise = rng.standard_normal((count, dim))
+        noise -= np.outer(noise @ centre, centre)
+        noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+        return r * centre + np.sqrt(1 - r * r) * noise
+
+    group_a = faces(a, 0.8, 20)
+    # A blurred face of A: close to a few of A's faces (~0.53), below threshold on average
+    # (~0.35), so average linkage alone leaves it out.
+    residual = group_a[:3] - 0.8 * a
+    spare = np.eye(dim)[2]
+    blurred = 0.4 * a + 0.6 * residual.sum(0) / np.linalg.norm(residual.sum(0)) + 0.69 * spare
+    sibling = 0.3 * a + 0.95 * b  # someone else who merely looks a bit like A
+    x = np.vstack([group_a, blurred, sibling]).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sims = x @ x.T
+    nn = np.argsort(-sims, axis=1)[:, 1:21]
+    nn_sims = np.take_along_axis(sims, nn, 1)
+    params = ClusterParams.for_threshold(0.4)
+    assert x[20] @ x[:20].mean(0) < 0.4 < np.sort(x[:20] @ x[20])[-3:].mean()
+    before = [np.arange(20), np.array([20]), np.array([21])]
+    after = clustering.attach_leftovers(before, x, nn, nn_sims, np.arange(22), params, 0.4, 3)
+    main = next(g for g in after if 0 in g)
+    assert 20 in main and 21 not in main
+    # The same face is not attached when A already holds a face of its photo.
+    photos = np.arange(22)
+    photos[20] = photos[5]
+    after = clustering.attach_leftovers(before, x, nn, nn_sims, photos, params, 0.4, 3)
+    assert 20 not in next(g for g in after if 0 in g)
 
 
 def test_bcubed():
