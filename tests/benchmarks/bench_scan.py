@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -47,6 +48,12 @@ W, H = 4000, 3000
 QUALITY = 90
 GRAIN = 5.0  # sensor-like noise (grey levels): files of ~3 MB like camera JPEGs
 CACHE_VERSION = "v2"
+
+
+def cpu_s() -> float:
+    """CPU seconds used by this process (all threads) so far."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def log(msg: str) -> None:
@@ -163,6 +170,7 @@ def run_baseline(files: list[Path], engine: FaceEngine) -> dict:
     decode = t_decode.wrap(load_image)
     analyze = t_analyze.wrap(engine.analyze)
     faces = 0
+    c0 = cpu_s()
     t0 = time.perf_counter()
     try:
         for path in files:
@@ -170,12 +178,14 @@ def run_baseline(files: list[Path], engine: FaceEngine) -> dict:
             faces += len(analyze(image))
     finally:
         wall = time.perf_counter() - t0
+        cpu = cpu_s() - c0
         det.session = orig_session
         del engine.detect, engine.embed_batch
     n = len(files)
     ms = lambda t: 1000.0 * t.total / n  # noqa: E731
     return {
         "wall_s": wall, "photos_per_s": n / wall, "faces": faces,
+        "cores_used": cpu / wall, "cpu_ms_per_photo": 1000.0 * cpu / n,
         "decode_ms": ms(t_decode), "detect_ms": ms(t_detect),
         # everything in analyze after detection: align + SFace + quality
         "embed_ms": ms(t_analyze) - ms(t_detect),
@@ -187,8 +197,8 @@ def run_baseline(files: list[Path], engine: FaceEngine) -> dict:
 
 
 # -- (b) the real scanner --------------------------------------------------------------------
-def run_scanner(folder: Path, n: int, workers: int | None = None, threads: int | None = None
-                ) -> dict:
+def run_scanner(folder: Path, n: int, workers: int | None = None, threads: int | None = None,
+                reuse: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="facefolio-bench-lib-"))
     write_t, engine_t = Timer(), Timer()
     orig_write = Scanner._write
@@ -199,11 +209,17 @@ def run_scanner(folder: Path, n: int, workers: int | None = None, threads: int |
         kw = {}
         if workers:
             kw["workers"] = workers
-        if threads is not None:
+        if reuse:
+            # Engines built before the scan, as a process-wide engine pool would keep them
+            # from one scan to the next (today every scan builds its own).
+            ready = [FaceEngine(threads=threads or 0) for _ in range(workers or 2)]
+            kw["engine_factory"] = engine_t.wrap(ready.pop)
+        elif threads is not None:
             kw["engine_factory"] = engine_t.wrap(lambda: FaceEngine(threads=threads))
         scanner = Scanner(lib, **kw)
         if threads is None:
             scanner._engine_factory = engine_t.wrap(scanner._engine_factory)
+        c0 = cpu_s()
         t0 = time.perf_counter()
         t_scanned = None
         last = None
@@ -212,6 +228,7 @@ def run_scanner(folder: Path, n: int, workers: int | None = None, threads: int |
             if p.phase == "finishing" and t_scanned is None:
                 t_scanned = time.perf_counter() - t0
         wall = time.perf_counter() - t0
+        cpu = cpu_s() - c0
         faces = lib.counts()["faces"]
         lib.close()
     finally:
@@ -221,6 +238,7 @@ def run_scanner(folder: Path, n: int, workers: int | None = None, threads: int |
     assert last.done == n and last.errors == 0, last
     return {"wall_s": wall, "photos_per_s": n / wall, "faces": faces,
             "workers": scanner.workers,
+            "cores_used": cpu / wall, "cpu_ms_per_photo": 1000.0 * cpu / n,
             "write_ms": 1000.0 * write_t.total / n, "write_calls": write_t.calls,
             "engine_setup_s": engine_t.total,
             "scan_phase_s": t_scanned, "finish_phase_s": wall - (t_scanned or wall)}
@@ -303,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the generated photos are kept between runs")
     ap.add_argument("--variants", default="",
                     help="extra scanner layouts to time, e.g. '1x0,2x2,3x1' (workers x ORT "
-                         "threads, 0 = ORT default)")
+                         "threads, 0 = ORT default); suffix r = engines built before the "
+                         "scan (reused), e.g. '2x1r'")
     ap.add_argument("--profile", action="store_true",
                     help="also time hashing, threaded decoding and inference layouts")
     ap.add_argument("--json", action="store_true", help="JSON output (always; kept for symmetry)")
@@ -354,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         "file_mb": round(mb, 2),
         "scanner_workers": scan["workers"],
         "stage_detail_ms": {k: round(v, 2) for k, v in base["detail"].items()},
+        # CPU seconds per wall second (2 = both cores busy) and CPU work per photo: the
+        # baseline is not single-core, its ONNX Runtime sessions use every core.
+        "cores_used": {"baseline": round(base["cores_used"], 2),
+                       "scanner": round(scan["cores_used"], 2)},
+        "cpu_ms_per_photo": {"baseline": round(base["cpu_ms_per_photo"], 1),
+                             "scanner": round(scan["cpu_ms_per_photo"], 1)},
         "scanner_engine_setup_s": round(scan["engine_setup_s"], 3),
         "engine_create_s": {"first": round(engine_first_s, 3), "again": round(engine_again_s, 3)},
         "people_import_s": round(people_import_s, 3),
@@ -365,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         variants = {}
         for spec in args.variants.split(","):
-            w, t = (int(x) for x in spec.lower().split("x"))
-            runs = [run_scanner(folder, len(files), workers=w, threads=t)
+            reuse = spec.endswith("r")
+            w, t = (int(x) for x in spec.lower().rstrip("r").split("x"))
+            runs = [run_scanner(folder, len(files), workers=w, threads=t, reuse=reuse)
                     for _ in range(args.rounds)]
             best = max(r["photos_per_s"] for r in runs)
             variants[spec] = {"photos_per_s": round(best, 3),
