@@ -136,3 +136,33 @@ def test_files_that_fail_are_listed_with_a_reason(qtbot, open_window, tmp_path):
     assert "empty" in reasons["empty.jpg"]
     assert reasons["junk.png"]
     assert window.folders.error_label.text().startswith("2 file(s)")
+
+
+def test_a_folder_added_during_a_scan_is_scanned_next(qtbot, open_window, photo_folder,
+                                                      tmp_path):
+    import shutil
+    second = tmp_path / "more"
+    second.mkdir()
+    shutil.copy(photo_folder / "couple.jpg", second / "couple.jpg")
+    window = open_window(tmp_path / "lib")
+    session = window.session
+    finished = []
+    session.scanFinished.connect(finished.append)
+    session.add_folders([str(photo_folder)])
+    qtbot.waitUntil(lambda: session.scanning, timeout=WAIT)
+    session.add_folders([str(second)])
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=120000)
+    assert [p.phase for p in finished] == ["done", "done"]
+    assert finished[1].total == 1  # only the new folder's photo
+
+
+def test_switching_library_opens_a_new_window(qtbot, open_window, scanned_library, tmp_path):
+    from facefolio.app import main_window
+    window = open_window(scanned_library)
+    window.switch_library(tmp_path / "other")
+    new = main_window._windows[-1]
+    qtbot.addWidget(new)
+    assert new.session.path == tmp_path / "other"
+    assert not window.isVisible()
+    qtbot.waitUntil(lambda: new.folders.empty is True, timeout=WAIT)
+    new.close()

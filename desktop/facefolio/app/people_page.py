@@ -79,6 +79,15 @@ class PeoplePage(Page):
         layout.addLayout(bar)
         layout.addLayout(self.stack)
         self._update_buttons()
+        rename = QAction("Rename", self.view, shortcut="F2",
+                         shortcutContext=Qt.ShortcutContext.WidgetShortcut)
+        rename.triggered.connect(self._rename_current)
+        self.view.addAction(rename)
+
+    def _rename_current(self) -> None:
+        index = self.view.currentIndex()
+        if index.isValid():
+            self.rename(index.data(RecordRole))
 
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -82,6 +83,7 @@ class PersonPage(Page):
         self.view.doubleClicked.connect(self._open_photo)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.remove_button = QPushButton("Not this person")
+        self.remove_button.setToolTip("Take the selected faces out of this person (Delete)")
         self.remove_button.clicked.connect(self._remove_selected)
         self.move_button = QPushButton("Move to…")
         self.move_button.clicked.connect(lambda: self.actions.assign(
@@ -119,6 +121,11 @@ class PersonPage(Page):
         suggest_layout.setContentsMargins(0, 0, 0, 0)
         suggest_layout.addLayout(suggest_head)
         suggest_layout.addWidget(self.suggest_view)
+
+        remove = QAction("Not this person", self.view, shortcut=QKeySequence.StandardKey.Delete,
+                         shortcutContext=Qt.ShortcutContext.WidgetShortcut)
+        remove.triggered.connect(self._remove_selected)
+        self.view.addAction(remove)
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)

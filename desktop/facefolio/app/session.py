@@ -21,6 +21,7 @@ from .tasks import ScanTask, Task, TaskPools
 _GROUP_EVERY_FACES = 60
 _GROUP_EVERY_S = 8.0
 _REFRESH_EVERY_S = 2.0
+_ALL = object()  # "every folder", for a queued scan
 
 
 def people_api(library: Library):
@@ -45,6 +46,7 @@ class LibrarySession(QObject):
         self.path = Path(library_path)
         self.pools = TaskPools(self)
         self.scan_task: ScanTask | None = None
+        self._queued: set[int] | object | None = None  # scans asked for during a scan
         self.closed = False  # after shutdown, late answers find their widgets gone: drop them
         self._grouped_upto = 0
         self._last_group = 0.0
@@ -159,8 +161,13 @@ class LibrarySession(QObject):
         return self.scan_task is not None
 
     def start_scan(self, folder_ids: list[int] | None = None) -> bool:
+        """Scan these folders (None: all). During a scan the request waits for it to end."""
         if self.scan_task is not None:
-            self.message.emit("A scan is already running")
+            if folder_ids is None or self._queued is _ALL:
+                self._queued = _ALL
+            else:
+                self._queued = (self._queued or set()) | set(folder_ids)
+            self.message.emit("Will scan as soon as the current scan ends")
             return False
         task = ScanTask(self.path, folder_ids)
         task.signals.progress.connect(self._guard(self._on_progress))
@@ -199,12 +206,19 @@ class LibrarySession(QObject):
         self.scan_task = None
         self.scanFinished.emit(last)
         self.notify_changed()
+        self._start_queued(cancelled=last is not None and last.phase == "cancelled")
 
     def _on_scan_error(self, reason: str) -> None:
         self.scan_task = None
         self.message.emit(f"Scan failed: {reason}")
         self.scanFinished.emit(None)
         self.notify_changed()
+        self._start_queued(cancelled=False)
+
+    def _start_queued(self, cancelled: bool) -> None:
+        queued, self._queued = self._queued, None
+        if queued is not None and not cancelled:  # a cancel means "stop scanning"
+            self.start_scan(None if queued is _ALL else sorted(queued))
 
     # -- quit ----------------------------------------------------------------------------
     def shutdown(self) -> None:
