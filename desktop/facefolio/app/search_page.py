@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QToolButton,
                                QVBoxLayout, QWidget)
@@ -36,24 +38,39 @@ def search_face(library: Library, face_id: int) -> SearchAnswer:
     return SearchAnswer(f"Faces like {who} in {Path(face.photo_path).name}", results)
 
 
-def search_photo(library: Library, path: str) -> SearchAnswer:
-    """Every face in an outside photo, each matched against the library, best first."""
+@dataclass(frozen=True)
+class PhotoQuery:
+    """The faces found in an outside photo: detected once, searched again on every reload."""
+
+    path: str
+    embeddings: list[np.ndarray]
+
+
+def detect_photo(library: Library, path: str) -> PhotoQuery:
+    from ..engine import get_engine  # noqa: PLC0415 - heavy; one engine per read thread
     from ..library import faces_in_image  # noqa: PLC0415
-    faces = faces_in_image(library, path)
+    s = library.settings
+    engine = get_engine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
+    faces = faces_in_image(library, path, engine)
     if not faces:
         raise LibraryError(f"no face found in {Path(path).name}")
+    return PhotoQuery(path, [np.asarray(f.embedding, np.float32) for f in faces])
+
+
+def search_photo(library: Library, query: PhotoQuery) -> SearchAnswer:
+    """Every face of the photo matched against the library, best first."""
     best: dict[int, FaceItem] = {}
     matches: list[str] = []
-    for face in faces:
-        found = library.search_vector(face.embedding, pack=library.settings.pack, top=_TOP)
+    for embedding in query.embeddings:
+        found = library.search_vector(embedding, pack=library.settings.pack, top=_TOP)
         for r in found:
             if r.face_id not in best or best[r.face_id].similarity < r.similarity:
                 best[r.face_id] = FaceItem.from_result(r)
         if found and found[0].person_name:
             matches.append(f"{found[0].person_name} ({found[0].similarity:.0%})")
     results = sorted(best.values(), key=lambda f: -(f.similarity or 0))
-    n = len(faces)
-    title = f"{n} face{'s' if n != 1 else ''} in {Path(path).name}"
+    n = len(query.embeddings)
+    title = f"{n} face{'s' if n != 1 else ''} in {Path(query.path).name}"
     if matches:
         title += ": looks like " + ", ".join(matches)
     return SearchAnswer(title, results)
@@ -122,8 +139,18 @@ class SearchPage(Page):
         kind, value = self.query
         if kind == "face":
             self.load(lambda library: search_face(library, value), self._apply)
+        elif kind == "photo":
+            def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
+                query = detect_photo(library, value)
+                return query, search_photo(library, query)
+            self.load(detect_and_search, self._apply_photo)
         else:
             self.load(lambda library: search_photo(library, value), self._apply)
+
+    def _apply_photo(self, answer: tuple[PhotoQuery, SearchAnswer]) -> None:
+        query, found = answer
+        self.query = ("vectors", query)  # reloads search again without detecting again
+        self._apply(found)
 
     def _apply(self, answer: SearchAnswer) -> None:
         self.heading.setText(answer.title)
