@@ -222,3 +222,18 @@ def test_window_geometry_is_remembered(qtbot, open_window, scanned_library):
     qtbot.addWidget(again)
     assert (again.width(), again.height()) == (700, 520)
     again.close()
+
+
+def test_naming_someone_like_an_existing_person_offers_a_merge(qtbot, open_window,
+                                                               scanned_library, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    first, second = people_rows(window)[:2]
+    window.actions.name_person(first.id, "Sam")
+    qtbot.waitUntil(lambda: any(p.name == "Sam" for p in people_rows(window)), timeout=WAIT)
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.actions.name_person(second.id, "sam")
+    wait_people(qtbot, window, 2)
+    assert sorted(p.face_count for p in people_rows(window)) == [5, 10]

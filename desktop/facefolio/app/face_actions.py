@@ -10,7 +10,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QMenu, QWidget
+from PySide6.QtWidgets import QDialog, QMenu, QMessageBox, QWidget
 
 from ..library import PersonRecord
 from .models import FaceItem
@@ -94,6 +94,27 @@ class FaceActions:
             name = picked.name
             self.session.people_write(lambda p: p.create_person(ids, name=name),
                                       f"Added {name}")
+
+    def name_person(self, person_id: int, name: str) -> None:
+        """Name a person; if someone else already has this name, offer to merge them
+        (what Google Photos and Apple Photos do), else there are simply two of that name."""
+        twin = next((p for p in self.known_people() if p.id != person_id and p.name
+                     and p.name.casefold() == name.casefold()), None)
+        if twin is not None:
+            answer = QMessageBox.question(
+                self.parent, "Same person?",
+                f"{twin.name} already exists. Is this the same person?\n\n"
+                "Yes merges them; No keeps two people with this name.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No |
+                QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel:
+                return
+            if answer == QMessageBox.StandardButton.Yes:
+                tid = twin.id
+                self.session.people_write(lambda p: p.merge(tid, [person_id]),
+                                          f"Merged into {twin.name} (Ctrl+Z to undo)")
+                return
+        self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 
     def not_this_person(self, face_ids: list[int]) -> None:
         ids = list(face_ids)

@@ -146,9 +146,8 @@ class PeoplePage(Page):
     def rename(self, person: PersonRecord) -> None:
         name, ok = QInputDialog.getText(self, "Name", "Name of this person:",
                                         text=person.name or "")
-        if ok and name.strip():
-            pid, new = person.id, name.strip()
-            self.session.people_write(lambda p: p.name(pid, new), f"Named {new}")
+        if ok and name.strip() and name.strip() != person.name:
+            self.actions.name_person(person.id, name.strip())
 
     def set_hidden(self, person: PersonRecord, hidden: bool) -> None:
         pid = person.id

@@ -57,6 +57,7 @@ class PersonPage(Page):
         self.actions = actions
         self.person_id: int | None = None
         self.person: PersonRecord | None = None
+        self._renaming = False
 
         back = QToolButton(text="‹ People", autoRaise=True)
         back.clicked.connect(self.back)
@@ -192,8 +193,13 @@ class PersonPage(Page):
         name = self.name_edit.text().strip()
         if not name or name == (self.person.name or ""):
             return
-        pid = self.person.id
-        self.session.people_write(lambda p: p.name(pid, name), f"Named {name}")
+        if self._renaming:  # the "same person?" question moves focus: editingFinished again
+            return
+        self._renaming = True
+        try:
+            self.actions.name_person(self.person.id, name)
+        finally:
+            self._renaming = False
 
     def _toggle_hidden(self) -> None:
         if self.person is not None:
