@@ -2,24 +2,31 @@
 
 Plain DBSCAN (connected components of "closer than eps") chains: one pair of look-alike
 strangers above the threshold glues two people together, and on a library with many people that
-happens often (measured: on the realistic synthetic held-out proxy of bench_people.py, plain
-DBSCAN at its best eps reaches F ~0.93 with precision well below 0.98). So faces are grouped by
+happens often (measured: on the realistic synthetic held-out proxy of bench_people.py, 10k
+faces, plain DBSCAN at its best eps reaches F 0.935, P 0.987 R 0.889). So faces are grouped by
 **average linkage restricted to the k-nearest-neighbour graph**:
 
-1. The graph: each face's k nearest faces (hnswlib, k=20) with cosine similarity >= `floor`.
-   Its edges only say which groups *may* merge; they never decide it.
-2. Agglomeration: start from single faces and repeatedly merge the adjacent pair of groups with
-   the highest *average* pairwise similarity, until no adjacent pair reaches the pack's
-   verification threshold. For unit vectors the average similarity of all cross pairs of A and
-   B is exactly sum(A) . sum(B) / (|A| |B|), so each group carries only its sum vector: memory
-   O(n k), no dendrogram. A single stranger pair above threshold can no longer merge two people,
-   since the mean over all their cross pairs sits far below it (siblings with centre cosine 0.45
+1. The graph: each face's k nearest faces (hnswlib, k=20, ef=30, all cores), edges kept at
+   cosine similarity >= the threshold. Its edges only say which groups *may* merge.
+2. Exact pieces: connected components of the graph; each is cut by scipy's exact average
+   linkage at the threshold. A component too big for a dendrogram (chaining: at 100k faces
+   one held ~40% of the faces) is first split by raising the edge cut until pieces fit.
+3. Merging across pieces: repeatedly merge the adjacent pair of groups with the highest
+   *average* pairwise similarity while it reaches the threshold (plus a small-group margin).
+   For unit vectors the average similarity of all cross pairs of A and B is exactly
+   sum(A) . sum(B) / (|A| |B|), so each group carries only its sum vector: memory O(n k), no
+   n x n matrix. A single stranger pair above threshold can no longer merge two people, since
+   the mean over all their cross pairs sits far below it (siblings with centre cosine 0.45
    average ~0.26 against 0.40 needed).
-3. Cannot-link: two groups holding faces of one photo never merge (one photo, one face per
+4. Cannot-link: two groups holding faces of one photo never merge (one photo, one face per
    person), so the constraint shapes the groups instead of being patched afterwards.
-4. Attachment: a face left alone (its average to the whole group of its person misses the
+5. Attachment: a face left alone (its average to the whole group of its person misses the
    threshold, typically a blurred or turned face) joins a group when its nearest members of that
    group are clearly the same person and no other group comes close (see `attach_leftovers`).
+
+Measured (tests/benchmarks/bench_people.py, realistic synthetic held-out proxy, 100k faces):
+the former DBSCAN + sampled average link reached F 0.71 (P 0.87) in 136 s; see the commit
+message and the benchmark's JSON for the current figures.
 
 Faces of one photo are never left in one group.
 """
@@ -57,21 +64,31 @@ class ClusterParams:
     # 20 neighbours: a face's group-mates beyond the 20th add no new group to merge with; k=30
     # cost 52 s of hnswlib queries at 100k faces for no measured gain.
     k: int = 20
-    # Graph edges kept down to this similarity: merges are decided by the average, the edge
-    # only proposes the pair. Below the threshold so a face whose single best match misses it
-    # can still join the group it averages into.
-    floor: float = 0.25
+    # Graph edges kept down to this similarity: an edge only proposes a pair, the average
+    # decides. At the threshold itself: a pair averaging >= threshold nearly always has one
+    # kNN edge >= threshold (measured: floor 0.25 and 0.40 give the same groups at 10k and 30k
+    # faces; 0.40 halves the merge time).
+    floor: float = 0.4
+    # Small groups need more evidence: two groups merge when their average similarity minus
+    # merge_margin / sqrt(|A| |B|) reaches the threshold (an average over few pairs is noisy;
+    # two single faces need 0.50, two groups of 10 need 0.41). Measured on the realistic
+    # synthetic libraries: without it, precision fell from 0.995 (10k faces) to 0.982 (100k),
+    # nearly all from pairs of 2-3-face people merged; with 0.1 it is 0.998 at 30k for -0.012
+    # recall. 0.2 gained nothing more.
+    merge_margin: float = 0.10
     # Attachment of a leftover face: mean of its `attach_top` best similarities to a group must
     # reach the threshold + attach_margin, and lead the runner-up group by attach_lead.
+    # Margin 0.05 cost 0.015 precision at 30k faces (strangers joining look-alikes); 0.10 keeps
+    # precision 0.998 and still adds ~0.014 recall (10k and 30k faces).
     attach_top: int = 3
-    attach_margin: float = 0.05
+    attach_margin: float = 0.10
     attach_lead: float = 0.10
 
     @classmethod
     def for_threshold(cls, match_threshold: float) -> ClusterParams:
         """Everything from the pack's same-person similarity, so nothing is tuned per set."""
         distance = 1.0 - match_threshold
-        return cls(eps=distance, link=distance, floor=match_threshold - 0.15)
+        return cls(eps=distance, link=distance, floor=match_threshold)
 
 
 def knn_graph(labels: np.ndarray, sims: np.ndarray, eps: float) -> sparse.csr_matrix:
@@ -145,7 +162,8 @@ def _edges(labels: np.ndarray, sims: np.ndarray, floor: float) -> tuple[np.ndarr
 
 def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
                        photo_ids: np.ndarray, threshold: float, floor: float,
-                       start: list[np.ndarray] | None = None) -> list[np.ndarray]:
+                       start: list[np.ndarray] | None = None, margin: float = 0.0
+                       ) -> list[np.ndarray]:
     """Average-linkage agglomeration over the kNN graph, with one-photo cannot-links.
 
     Groups merge best first while their average pairwise similarity (exact, from sum vectors)
@@ -158,6 +176,10 @@ def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray
     merge if it still beats the next entry, else push it back with the exact value. A merge
     pushes only the new group. Pairs sharing a photo are kept in `cannot` (merged alongside
     the adjacency sets), so a forbidden pair is never proposed. Memory O(n k), no n x n.
+
+    `margin`: a merge needs average - margin / sqrt(|A| |B|) >= threshold (see ClusterParams).
+    An entry stays an upper bound for the pairs it was computed over, and the pairs of a new
+    group are covered by the new group's own entry, so the lazy heap stays exact with it.
 
     `start`: groups to begin from (each face in at most one; the rest start alone). Starting
     from single faces costs O(size^2) per big person (its frontier is rescanned after every
@@ -200,6 +222,7 @@ def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray
     best0 = np.full(n, -np.inf)
     if len(a):
         pair = np.einsum("ij,ij->i", total[a], total[b]) / (size[a] * size[b])
+        pair -= margin / np.sqrt(size[a] * size[b])
         np.maximum.at(best0, a, pair)
         np.maximum.at(best0, b, pair)
     heap = [(-float(v), int(i)) for i, v in enumerate(best0) if v >= threshold]
@@ -213,6 +236,8 @@ def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray
             continue
         nbs = np.fromiter(options, np.int64, len(options))
         s = (total[nbs] @ total[i]) / (size[nbs] * size[i])
+        if margin:
+            s -= margin / np.sqrt(size[nbs] * size[i])
         k = int(np.argmax(s))
         best = float(s[k])
         if best < threshold:
@@ -375,7 +400,7 @@ def group_faces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
     threshold = 1.0 - params.link
     pieces = exact_pieces(vectors, labels, sims, photo_ids, threshold)
     groups = graph_average_link(vectors, labels, sims, photo_ids, threshold, params.floor,
-                                start=pieces)
+                                start=pieces, margin=params.merge_margin)
     groups = attach_leftovers(groups, vectors, labels, sims, photo_ids, params, threshold,
                               min_faces)
     out: list[np.ndarray] = []
