@@ -15,7 +15,7 @@ from .library import Library
 def _people(library: Library):
     # Imported on use: clustering loads scikit-learn (~1 s), which --help need not wait for.
     from .library.people import People  # noqa: PLC0415
-    return _people(library)
+    return People(library)
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
