@@ -6,7 +6,7 @@ without asking the model for each row's size.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .roles import SubtitleRole
@@ -45,6 +45,11 @@ class FaceTileDelegate(QStyledItemDelegate):
 
         pic = QRect(rect.x() + (rect.width() - self.picture) // 2, rect.y() + self.pad,
                     self.picture, self.picture)
+        if getattr(option.widget, "drop_row", -1) == index.row() and index.row() >= 0:
+            # Dragging people over this one: show where they would merge.
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 4))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(rect.adjusted(3, 3, -3, -3)), 10, 10)
         path = QPainterPath()
         if self.round_picture:
             path.addEllipse(QRectF(pic))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from .delegates import FaceTileDelegate
@@ -55,6 +55,7 @@ class TileGridView(QListView):
     # IconMode treats a drag inside the view as "move the icon around" and never asks the
     # model; a drop of people onto a person must reach the model's dropMimeData instead.
     _person_drops = False
+    drop_row = -1
 
     def _drop_target(self, event: QDragMoveEvent | QDropEvent) -> QModelIndex | None:
         if not self._person_drops or not event.mimeData().hasFormat(PERSON_MIME):
@@ -77,13 +78,43 @@ class TileGridView(QListView):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
         else:
+            target = None
             event.ignore()
+        self._set_drop_row(target.row() if target is not None else -1)
+
+    def startDrag(self, actions: Qt.DropAction) -> None:
+        if not self._person_drops:
+            super().startDrag(actions)
+            return
+        # Our own QDrag: IconMode's would paint the dragged tiles over the drop target.
+        indexes = self.selectedIndexes()
+        if not indexes:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.model().mimeData(indexes))
+        pixmap = self.currentIndex().data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
+            drag.setPixmap(pixmap.scaled(64, 64, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation))
+            drag.setHotSpot(QPoint(32, 32))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    def _set_drop_row(self, row: int) -> None:
+        """The tile a drop would merge into; the delegate rings it."""
+        if row != self.drop_row:
+            self.drop_row = row
+            self.viewport().update()
+
+    def dragLeaveEvent(self, event) -> None:
+        self._set_drop_row(-1)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         if not self._person_drops:
             super().dropEvent(event)
             return
         target = self._drop_target(event)
+        self._set_drop_row(-1)
         if target is None:
             event.ignore()
             return
