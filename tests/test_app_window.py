@@ -60,12 +60,21 @@ def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp
     from facefolio.app import session as session_module
     monkeypatch.setattr(session_module, "_GROUP_EVERY_FACES", 4)
     window = open_window(tmp_path / "lib")
-    seen_during_scan = []
-    window.people.model.modelReset.connect(lambda: seen_during_scan.append(
-        (window.session.scanning, len(window.people.model.rows))))
-    with qtbot.waitSignal(window.session.scanFinished, timeout=120000):
-        window.session.add_folders([str(photo_folder)])
-    assert any(scanning and n > 0 for scanning, n in seen_during_scan), seen_during_scan
+    session = window.session
+    # Hold the scan once it has written a few faces: people must show up mid-scan.
+    held = []
+
+    def hold(progress) -> None:
+        if len(progress.new_face_ids) >= 8 and not held:
+            held.append(True)
+            session.pause_scan(True)
+    session.scanProgress.connect(hold)
+    session.add_folders([str(photo_folder)])
+    qtbot.waitUntil(lambda: bool(held), timeout=120000)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) > 0, timeout=WAIT)
+    assert session.scanning
+    with qtbot.waitSignal(session.scanFinished, timeout=120000):
+        session.pause_scan(False)
     wait_people(qtbot, window, 3)
 
 
