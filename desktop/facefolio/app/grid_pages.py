@@ -1,7 +1,7 @@
 """Simple grids: "Unknown faces" (faces in no group) and "All photos"."""
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..library import Library
@@ -111,5 +111,3 @@ class PhotosPage(Page):
         if index.isValid():
             self.photoActivated.emit(index.data(PhotoPathRole))
 
-
-__all__ = ["PhotosPage", "UnknownFacesPage", "Qt"]

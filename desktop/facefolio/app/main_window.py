@@ -4,14 +4,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon,
-                           QKeySequence)
-from PySide6.QtWidgets import (QApplication, QFileDialog, QListWidget, QListWidgetItem,
-                               QMainWindow, QSplitter, QStackedWidget, QStyle, QWidget)
+from PySide6.QtCore import QSettings, QSize
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
 
 from ..engine import IMAGE_EXTENSIONS
-from ..library import PersonRecord, Settings
+from ..library import Settings
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import PhotosPage, UnknownFacesPage
@@ -116,13 +123,15 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
-        self.undo_action = self._add(edit, "&Undo", self.session.undo, QKeySequence.StandardKey.Undo)
+        self.undo_action = self._add(edit, "&Undo", self.session.undo,
+                                     QKeySequence.StandardKey.Undo)
         self.redo_action = self._add(edit, "&Redo", self.session.redo, "Ctrl+Shift+Z")
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         view = bar.addMenu("&View")
         for row, page in enumerate(self.sections):
-            self._add(view, page.title, lambda r=row: self.sidebar.setCurrentRow(r), f"Ctrl+{row + 1}")
+            self._add(view, page.title, lambda r=row: self.sidebar.setCurrentRow(r),
+                      f"Ctrl+{row + 1}")
         view.addSeparator()
         self.hidden_action = QAction("Show &hidden people", self, checkable=True)
         self.hidden_action.toggled.connect(self.people.show_hidden.setChecked)
@@ -293,5 +302,3 @@ class MainWindow(QMainWindow):
         if self in _windows:
             _windows.remove(self)
 
-
-__all__ = ["MainWindow", "PersonRecord", "QApplication", "Qt"]

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import (QAbstractListModel, QByteArray, QMimeData, QModelIndex,
-                            QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 
 from ..library import FaceRecord, PersonRecord, PhotoRecord, SearchResult
-from .roles import (PERSON_MIME, FaceIdRole, HiddenRole, NameRole, PersonIdRole,
-                    PhotoIdRole, PhotoPathRole, RecordRole, SimilarityRole, SubtitleRole)
+from .roles import (
+    PERSON_MIME,
+    FaceIdRole,
+    HiddenRole,
+    NameRole,
+    PersonIdRole,
+    PhotoIdRole,
+    PhotoPathRole,
+    RecordRole,
+    SimilarityRole,
+    SubtitleRole,
+)
 from .thumbnails import Key, ThumbnailProvider
 
 Index = QModelIndex | QPersistentModelIndex

@@ -5,8 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import (QColor, QDesktopServices, QImage, QMouseEvent, QPainter,
-                           QPaintEvent, QPen, QPixmap)
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from ..library import Library

@@ -5,10 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..library import Library, LibraryError
 from .face_actions import FaceActions

@@ -7,7 +7,6 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from ..library import FolderRecord, PhotoRecord
 from .roles import RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
@@ -71,6 +70,3 @@ def error_table_model(parent=None) -> RecordTableModel:
     columns: list[Column] = [("File", lambda p: p.path), ("Reason", lambda p: p.error or "")]
     return RecordTableModel(columns, parent)
 
-
-__all__ = ["FolderRecord", "PhotoRecord", "RecordTableModel", "error_table_model",
-           "folder_table_model"]
