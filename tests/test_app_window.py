@@ -246,3 +246,14 @@ def test_naming_someone_like_an_existing_person_offers_a_merge(qtbot, open_windo
     window.actions.name_person(second.id, "sam")
     wait_people(qtbot, window, 2)
     assert sorted(p.face_count for p in people_rows(window)) == [5, 10]
+
+
+def test_view_menu_switches_pages(qtbot, open_window, scanned_library):
+    window = open_window(scanned_library)
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    by_text = {a.text(): a for a in view_menu.actions()}
+    by_text["All photos"].trigger()
+    assert window.current_page() is window.photos
+    by_text["Unknown faces"].trigger()
+    assert window.current_page() is window.unknown
+    assert by_text["Folders"].shortcut().toString() == "Ctrl+1"

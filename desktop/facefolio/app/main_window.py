@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize
@@ -130,7 +131,8 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(False)
         view = bar.addMenu("&View")
         for row, page in enumerate(self.sections):
-            self._add(view, page.title, lambda r=row: self.sidebar.setCurrentRow(r),
+            # triggered(bool) would fill a defaulted lambda argument: bind the row instead.
+            self._add(view, page.title, partial(self.sidebar.setCurrentRow, row),
                       f"Ctrl+{row + 1}")
         view.addSeparator()
         self.hidden_action = QAction("Show &hidden people", self, checkable=True)
