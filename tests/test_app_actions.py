@@ -166,3 +166,17 @@ def test_switching_library_opens_a_new_window(qtbot, open_window, scanned_librar
     assert not window.isVisible()
     qtbot.waitUntil(lambda: new.folders.empty is True, timeout=WAIT)
     new.close()
+
+
+def test_a_photo_without_faces_says_so(qtbot, open_window, scanned_library, tmp_path):
+
+    from PySide6.QtGui import QImage
+    blank = tmp_path / "wall.png"
+    image = QImage(640, 480, QImage.Format.Format_RGB888)
+    image.fill(0x808080)
+    image.save(str(blank))
+    window = open_window(scanned_library)
+    window.show_photo_search(str(blank))
+    qtbot.waitUntil(lambda: "no face found" in window.search.heading.text().lower(),
+                    timeout=WAIT)
+    assert window.search.model.rowCount() == 0

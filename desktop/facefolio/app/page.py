@@ -24,7 +24,8 @@ class Page(QWidget):
         """Load what the page shows; called when the page is shown or the library changed."""
         self.dirty = False
 
-    def load(self, work: Callable[[Library], Any], apply: Callable[[Any], None]) -> None:
+    def load(self, work: Callable[[Library], Any], apply: Callable[[Any], None],
+             failed: Callable[[str], None] | None = None) -> None:
         self._generation += 1
         generation = self._generation
 
@@ -32,4 +33,9 @@ class Page(QWidget):
             if generation == self._generation:
                 apply(value)
                 self.loads += 1
-        self.session.read(work, arrived)
+
+        def went_wrong(reason: str) -> None:
+            self.session.message.emit(reason)
+            if generation == self._generation and failed is not None:
+                failed(reason)
+        self.session.read(work, arrived, went_wrong)

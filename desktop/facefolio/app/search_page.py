@@ -144,14 +144,19 @@ class SearchPage(Page):
             return
         kind, value = self.query
         if kind == "face":
-            self.load(lambda library: search_face(library, value), self._apply)
+            self.load(lambda library: search_face(library, value), self._apply, self._failed)
         elif kind == "photo":
             def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
                 query = detect_photo(library, value)
                 return query, search_photo(library, query)
-            self.load(detect_and_search, self._apply_photo)
+            self.load(detect_and_search, self._apply_photo, self._failed)
         else:
             self.load(lambda library: search_photo(library, value), self._apply)
+
+    def _failed(self, reason: str) -> None:
+        self.heading.setText(reason[:1].upper() + reason[1:])
+        self.model.set_rows([])
+        self._update()
 
     def _apply_photo(self, answer: tuple[PhotoQuery, SearchAnswer]) -> None:
         query, found = answer
