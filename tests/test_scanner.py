@@ -166,10 +166,10 @@ def test_files_and_folders_vanishing_mid_scan(library, photos, datasets, tmp_pat
     shutil.copy(datasets / "deepface-unit" / "img13.jpg", photos / "replaced.jpg")
 
     calls = {"n": 0}
-    real = Scanner(library)._default_engine
+    from facefolio.engine import FaceEngine
 
     def engine_factory():
-        engine = real()
+        engine = FaceEngine(library.settings.pack)
         analyze = engine.analyze
 
         def sabotaging(image):

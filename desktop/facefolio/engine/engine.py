@@ -52,6 +52,9 @@ class FaceEngine:
         so = ort.SessionOptions()
         if threads > 0:
             so.intra_op_num_threads = threads
+        # ORT's worker threads spin-wait between runs by default: with decode and hashing
+        # between inferences that burnt ~2x the CPU per photo (tests/benchmarks/bench_scan.py).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         if pack == "yunet-sface":
             from .sface import SFaceEmbedder

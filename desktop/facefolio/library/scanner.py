@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ from .walk import FileEntry, walk_folder
 log = logging.getLogger(__name__)
 
 _COMMIT_EVERY_S = 0.5
+_ENGINES: dict[tuple, list] = {}  # idle engines by (pack, threshold, min face, threads)
+_ENGINES_LOCK = threading.Lock()
 _COMMIT_EVERY_N = 32
 
 
@@ -100,22 +103,39 @@ class Scanner:
                  ) -> None:
         self.library = library
         self.workers = workers or max(1, min(2, os.cpu_count() or 1))
-        self._engine_factory = engine_factory or self._default_engine
+        self._engine_factory = engine_factory
         self._local = threading.local()
         self._roots: dict[int, str] = {}
 
-    def _default_engine(self):
+    @contextmanager
+    def _engine(self):
+        """An engine for this worker, borrowed from a process-wide pool and given back.
+
+        Engines outlive scans (creating one costs about a second); a pooled engine is used
+        by one thread at a time, which is what ONNX Runtime sessions here are built for.
+        """
+        if self._engine_factory is not None:  # a caller's own engines: one per thread
+            engine = getattr(self._local, "engine", None)
+            if engine is None:
+                engine = self._local.engine = self._engine_factory()
+            yield engine
+            return
         from ..engine import FaceEngine  # noqa: PLC0415 - heavy, load on first use
         s = self.library.settings
         # One ONNX Runtime thread per worker: the workers themselves fill the cores.
-        return FaceEngine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face,
-                          threads=1 if self.workers > 1 else 0)
-
-    def _engine(self):
-        engine = getattr(self._local, "engine", None)
+        threads = 1 if self.workers > 1 else 0
+        key = (s.pack, s.det_threshold, s.min_face, threads)
+        with _ENGINES_LOCK:
+            idle = _ENGINES.setdefault(key, [])
+            engine = idle.pop() if idle else None
         if engine is None:
-            engine = self._local.engine = self._engine_factory()
-        return engine
+            engine = FaceEngine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face,
+                                threads=threads)
+        try:
+            yield engine
+        finally:
+            with _ENGINES_LOCK:
+                _ENGINES[key].append(engine)
 
     # -- the scan --------------------------------------------------------------------------
     def scan(self, folder_ids: list[int] | None = None, token: CancelToken | None = None
@@ -244,7 +264,8 @@ class Scanner:
             return _Result(entry, "moved", content_hash=digest, moved_from=twin["id"])
         try:
             image = load_image(entry.path)
-            faces = self._engine().analyze(image)
+            with self._engine() as engine:
+                faces = engine.analyze(image)
         except ImageError as exc:
             return _Result(entry, "error", content_hash=digest, error=str(exc))
         except FileNotFoundError:
