@@ -180,3 +180,15 @@ def test_a_photo_without_faces_says_so(qtbot, open_window, scanned_library, tmp_
     qtbot.waitUntil(lambda: "no face found" in window.search.heading.text().lower(),
                     timeout=WAIT)
     assert window.search.model.rowCount() == 0
+
+
+def test_quitting_during_a_scan_cancels_it_and_drains_the_pools(qtbot, open_window,
+                                                                 photo_folder, tmp_path):
+    window = open_window(tmp_path / "lib")
+    session = window.session
+    session.add_folders([str(photo_folder)])
+    qtbot.waitUntil(lambda: session.scanning, timeout=WAIT)
+    task = session.scan_task
+    window.close()  # no_dangling_pools checks that every pool is idle afterwards
+    assert task.token.cancelled
+    assert all(pool.activeThreadCount() == 0 for pool in session.pools.all_pools())
