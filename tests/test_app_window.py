@@ -257,3 +257,23 @@ def test_view_menu_switches_pages(qtbot, open_window, scanned_library):
     by_text["Unknown faces"].trigger()
     assert window.current_page() is window.unknown
     assert by_text["Folders"].shortcut().toString() == "Ctrl+1"
+
+
+def test_renaming_on_the_person_page_to_an_existing_name_follows_the_merge(
+        qtbot, open_window, scanned_library, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    window = open_window(scanned_library)
+    wait_people(qtbot, window, 3)
+    first, second = people_rows(window)[:2]
+    window.actions.name_person(first.id, "Kim")
+    qtbot.waitUntil(lambda: any(p.name == "Kim" for p in people_rows(window)), timeout=WAIT)
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.show_person(second.id)
+    page = window.person
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 5, timeout=WAIT)
+    page.name_edit.setText("Kim")
+    page.name_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: page.person_id == first.id and page.faces.rowCount() == 10,
+                    timeout=WAIT)
+    assert window.current_page() is page

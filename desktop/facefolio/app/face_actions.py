@@ -95,7 +95,7 @@ class FaceActions:
             self.session.people_write(lambda p: p.create_person(ids, name=name),
                                       f"Added {name}")
 
-    def name_person(self, person_id: int, name: str) -> None:
+    def name_person(self, person_id: int, name: str, follow: bool = False) -> None:
         """Name a person; if someone else already has this name, offer to merge them
         (what Google Photos and Apple Photos do), else there are simply two of that name."""
         twin = next((p for p in self.known_people() if p.id != person_id and p.name
@@ -111,8 +111,10 @@ class FaceActions:
                 return
             if answer == QMessageBox.StandardButton.Yes:
                 tid = twin.id
+                # From the person's own page, follow them into the person they joined.
+                then = (lambda _r: self.navigator.show_person(tid)) if follow else None
                 self.session.people_write(lambda p: p.merge(tid, [person_id]),
-                                          f"Merged into {twin.name} (Ctrl+Z to undo)")
+                                          f"Merged into {twin.name} (Ctrl+Z to undo)", then)
                 return
         self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 

@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self._show(page, remember=False)
 
     def show_person(self, person_id: int) -> None:
-        self._show(self.person)
+        self._show(self.person, remember=self.current_page() is not self.person)
         self.person.show_person(person_id)
 
     def show_face_search(self, face_id: int) -> None:

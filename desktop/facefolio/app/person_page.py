@@ -205,7 +205,7 @@ class PersonPage(Page):
             return
         self._renaming = True
         try:
-            self.actions.name_person(self.person.id, name)
+            self.actions.name_person(self.person.id, name, follow=True)
         finally:
             self._renaming = False
 
