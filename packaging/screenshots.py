@@ -155,7 +155,26 @@ def child(library: Path, empty_library: Path, out: Path) -> int:
     w.sidebar.setCurrentRow(0)
     until(lambda: w.folders.folders.rowCount() > 0)
     shoot("folders")
+    photos_dir = w.folders.folders.rows[0].path
     w.close()
+
+    # A first scan, held half-way so the picture shows people appearing while it runs.
+    scan = open_window(empty_library)
+    session = scan.session
+    held: list[bool] = []
+
+    def hold(progress) -> None:
+        if progress.done >= 36 and not held:
+            held.append(True)
+            session.pause_scan(True)
+    session.scanProgress.connect(hold)
+    scan.add_folders([photos_dir])
+    until(lambda: bool(held) and len(scan.people.model.rows) >= 2
+          and pictures_ready(scan, scan.people.model), 120)
+    scan.scan_status.pause_button.setChecked(False)  # show "Pause", as while running
+    session.pause_scan(True)
+    shoot("scanning")
+    scan.close()
     QApplication.processEvents()
     return 0
 

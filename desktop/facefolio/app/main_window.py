@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailProvider(library_path, self.session.pools, parent=self)
         self.actions = FaceActions(self.session, self, lambda: self.people.model.rows, self)
         self.history: list[QWidget] = []
+        self._folders_given = False
 
         self.folders = FoldersPage(self.session)
         self.people = PeoplePage(self.session, self.thumbnails, self.actions)
@@ -198,8 +199,9 @@ class MainWindow(QMainWindow):
             self._section_chosen(1)
 
     def _emptiness(self, empty: bool) -> None:
-        # First run: the welcome (on the Folders page) is the one thing to see.
-        if empty and not self.session.scanning:
+        # First run: the welcome (on the Folders page) is the one thing to see, unless the
+        # user already gave a folder (the first load may answer after that).
+        if empty and not self.session.scanning and not self._folders_given:
             self.sidebar.setCurrentRow(0)
 
     def _library_changed(self) -> None:
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
             self.add_folders([path])
 
     def add_folders(self, paths: list[str]) -> None:
+        self._folders_given = True
         self.session.add_folders(paths)
         self.sidebar.setCurrentRow(1)  # watch people appear
 

@@ -20,6 +20,7 @@ from .tasks import ScanTask, Task, TaskPools
 # people appear while the scan runs instead of only at the end.
 _GROUP_EVERY_FACES = 60
 _GROUP_EVERY_S = 8.0
+_FIRST_GROUP_FACES = 20  # the first pass comes early: a small folder shows people too
 _REFRESH_EVERY_S = 2.0
 _ALL = object()  # "every folder", for a queued scan
 
@@ -192,7 +193,9 @@ class LibrarySession(QObject):
         self.scanProgress.emit(progress)
         now = time.monotonic()
         fresh = progress.new_face_ids[self._grouped_upto:]
-        if fresh and (len(fresh) >= _GROUP_EVERY_FACES or now - self._last_group > _GROUP_EVERY_S):
+        enough = _FIRST_GROUP_FACES if self._grouped_upto == 0 else _GROUP_EVERY_FACES
+        if fresh and (len(fresh) >= min(enough, _GROUP_EVERY_FACES)
+                      or now - self._last_group > _GROUP_EVERY_S):
             # Group what the scan wrote so far, on the writer thread, so people appear now.
             self._grouped_upto = len(progress.new_face_ids)
             self._last_group = now
