@@ -306,3 +306,27 @@ def _png_header(width: int, height: int) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk +
             struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF) +
             struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND")))
+
+
+def test_a_crashing_reader_fails_one_file_not_the_scan(library, photos, monkeypatch):
+    """Whatever breaks inside the per-file work (here the XMP reader) is that file's error."""
+    from facefolio.library import xmp
+
+    def broken(*args, **kwargs):
+        raise OSError("libexiv2.so: cannot open shared object file")
+    monkeypatch.setattr(xmp, "read_regions", broken)
+    import facefolio.library.scanner as scanner_module
+    real_hash = scanner_module._hash_file
+
+    def flaky_hash(path):
+        if path.endswith("img2.jpg"):
+            raise RuntimeError("disk on fire")
+        return real_hash(path)
+    monkeypatch.setattr(scanner_module, "_hash_file", flaky_hash)
+    library.add_folder(photos)
+    result = scan(library)
+    assert result.phase == "done" and result.errors == 1
+    assert "disk on fire" in library.failed_photos()[0].error
+    warned = library.photo_warnings()
+    assert warned and all("XMP not read" in p.error for p in warned)
+    assert len(library.photos(status="done")) == len(PHOTOS) - 1

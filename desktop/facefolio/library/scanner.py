@@ -242,6 +242,14 @@ class Scanner:
     # -- worker side (any thread; no SQLite here) --------------------------------------------
     def _process(self, entry: FileEntry, known: dict, by_hash: dict, token: CancelToken
                  ) -> _Result | None:
+        try:
+            return self._process_file(entry, known, by_hash, token)
+        except Exception as exc:  # whatever goes wrong with one file, the scan goes on
+            log.exception("scanning %s failed", entry.path)
+            return _Result(entry, "error", error=f"could not scan: {type(exc).__name__}: {exc}")
+
+    def _process_file(self, entry: FileEntry, known: dict, by_hash: dict, token: CancelToken
+                      ) -> _Result | None:
         token.wait_if_paused()
         if token.cancelled:
             return None
@@ -281,6 +289,9 @@ class Scanner:
                 regions = xmp.read_regions(Path(entry.path), image.width, image.height)
             except xmp.XmpError as exc:
                 xmp_error = str(exc)
+            except Exception as exc:  # the XMP reader itself failed: the faces still count
+                log.exception("reading XMP of %s failed", entry.path)
+                xmp_error = f"XMP not read: {type(exc).__name__}: {exc}"
         return _Result(entry, "analysed", content_hash=digest, faces=faces,
                        width=image.width, height=image.height, taken_at=image.taken_at,
                        regions=regions, xmp_error=xmp_error)
