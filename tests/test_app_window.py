@@ -57,24 +57,37 @@ def test_first_run_add_folder_scans_in_background_and_people_appear(
 
 def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp_path,
                                            monkeypatch):
+    import threading
+    import time
+
     from facefolio.app import session as session_module
-    monkeypatch.setattr(session_module, "_GROUP_EVERY_FACES", 4)
+    from facefolio.library import scanner
+    monkeypatch.setattr(session_module, "_FIRST_GROUP_FACES", 4)
+    # Let 10 photos through (the 10th late, so the scanner commits and reports the first
+    # nine), then hold its workers until the test lets go: people must show up while the
+    # scan is still running, whatever the machine's speed.
+    release, calls, lock = threading.Event(), [], threading.Lock()
+    original = scanner.CancelToken.wait_if_paused
+
+    def gate(token) -> None:
+        with lock:
+            calls.append(1)
+            n = len(calls)
+        if n == 10:
+            time.sleep(1.0)
+        elif n > 10:
+            release.wait(60)
+        original(token)
+    monkeypatch.setattr(scanner.CancelToken, "wait_if_paused", gate)
     window = open_window(tmp_path / "lib")
     session = window.session
-    # Hold the scan once it has written a few faces: people must show up mid-scan.
-    held = []
-
-    def hold(progress) -> None:
-        if len(progress.new_face_ids) >= 8 and not held:
-            held.append(True)
-            session.pause_scan(True)
-    session.scanProgress.connect(hold)
-    session.add_folders([str(photo_folder)])
-    qtbot.waitUntil(lambda: bool(held), timeout=120000)
-    qtbot.waitUntil(lambda: len(window.people.model.rows) > 0, timeout=WAIT)
-    assert session.scanning
-    with qtbot.waitSignal(session.scanFinished, timeout=120000):
-        session.pause_scan(False)
+    try:
+        session.add_folders([str(photo_folder)])
+        qtbot.waitUntil(lambda: len(window.people.model.rows) > 0, timeout=60000)
+        assert session.scanning
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not session.scanning, timeout=120000)
     wait_people(qtbot, window, 3)
 
 
