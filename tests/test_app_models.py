@@ -166,3 +166,21 @@ def test_people_model_with_ten_thousand_people_is_quick(qtbot, n):
         view.verticalScrollBar().setValue(step * view.verticalScrollBar().maximum() // 20)
         view.viewport().repaint()
     assert time.perf_counter() - started < 5.0
+
+
+def test_photo_thumbnails_come_back_from_the_disk_cache(qtbot, scanned_library,
+                                                        no_dangling_pools):
+    from facefolio.app.tasks import TaskPools
+    from facefolio.app.thumbnails import ThumbnailProvider
+    from facefolio.library import Library
+    with Library(scanned_library) as library:
+        photo_id = library.photos()[0].id
+    for _round in range(2):  # made, then read back from disk by a fresh provider
+        pools = TaskPools()
+        provider = ThumbnailProvider(scanned_library, pools)
+        assert provider.pixmap(("photo", photo_id)) is None
+        with qtbot.waitSignal(provider.ready, timeout=20000):
+            pass
+        assert provider.pixmap(("photo", photo_id)).width() > 1
+        pools.shutdown()
+    assert len(list((scanned_library / "thumbnails" / "photos").glob(f"{photo_id}-*.jpg"))) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -118,9 +119,15 @@ class ThumbnailTask(QRunnable):
                     by_photo.setdefault(face.photo_path, []).append(key)
                 else:
                     try:
-                        by_photo.setdefault(library.photo(key[1]).path, []).append(key)
+                        photo_path = library.photo(key[1]).path
                     except NotFoundError:
                         out.append((key, None))
+                        continue
+                    cached = QImage(str(self._photo_file(key[1], photo_path)))
+                    if cached.isNull():
+                        by_photo.setdefault(photo_path, []).append(key)
+                    else:
+                        out.append((key, cached))
         # Decode each photo once for all of its faces.
         for photo_path, keys in by_photo.items():
             try:
@@ -135,10 +142,19 @@ class ThumbnailTask(QRunnable):
                     self._save(self.cache_dir / "faces" / f"{key[1]}.jpg", crop)
                 else:
                     crop = fit_within(image.pixels, PHOTO_SIZE)
-                    digest = hashlib.blake2b(photo_path.encode(), digest_size=6).hexdigest()
-                    self._save(self.cache_dir / "photos" / f"{key[1]}-{digest}.jpg", crop)
+                    self._save(self._photo_file(key[1], photo_path), crop)
                 out.append((key, to_qimage(crop)))
         return out
+
+    def _photo_file(self, photo_id: int, photo_path: str) -> Path:
+        """Photo ids can be reused and files edited: the name carries path, size and mtime."""
+        try:
+            st = os.stat(photo_path)
+            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            stamp = photo_path
+        digest = hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest()
+        return self.cache_dir / "photos" / f"{photo_id}-{digest}.jpg"
 
     @staticmethod
     def _save(path: Path, pixels: np.ndarray) -> None:
