@@ -192,3 +192,22 @@ def test_quitting_during_a_scan_cancels_it_and_drains_the_pools(qtbot, open_wind
     window.close()  # no_dangling_pools checks that every pool is idle afterwards
     assert task.token.cancelled
     assert all(pool.activeThreadCount() == 0 for pool in session.pools.all_pools())
+
+
+def test_settings_are_saved_through_the_writer(qtbot, open_window, scanned_library,
+                                               monkeypatch):
+    from facefolio.app.settings_dialog import SettingsDialog
+    from facefolio.library import Library
+
+    def accept(dialog) -> int:
+        dialog.min_face.setValue(48)
+        dialog.threshold.setValue(0.75)
+        return SettingsDialog.DialogCode.Accepted
+    monkeypatch.setattr(SettingsDialog, "exec", accept)
+    window = open_window(scanned_library)
+    window.settings_dialog()
+
+    def saved() -> bool:
+        with Library(scanned_library) as library:
+            return (library.settings.min_face, library.settings.det_threshold) == (48, 0.75)
+    qtbot.waitUntil(saved, timeout=WAIT)
