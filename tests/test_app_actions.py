@@ -211,3 +211,24 @@ def test_settings_are_saved_through_the_writer(qtbot, open_window, scanned_libra
         with Library(scanned_library) as library:
             return (library.settings.min_face, library.settings.det_threshold) == (48, 0.75)
     qtbot.waitUntil(saved, timeout=WAIT)
+
+
+def test_run_opens_the_window_on_the_given_library(qtbot, scanned_library, monkeypatch,
+                                                   no_dangling_pools):
+    from PySide6.QtWidgets import QApplication
+
+    from facefolio.app import main
+    from facefolio.app.main_window import MainWindow
+    shown = []
+
+    def fake_exec() -> int:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        shown.extend(w.session.path for w in windows)
+        for w in windows:
+            w.close()
+        return 0
+    monkeypatch.setattr(QApplication, "exec", staticmethod(fake_exec))
+    assert main.run(str(scanned_library)) == 0
+    assert shown == [scanned_library]
+    assert main.choose_library(str(scanned_library)) == scanned_library
