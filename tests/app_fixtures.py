@@ -44,8 +44,9 @@ def make_photos(out: Path, people: tuple[str, ...] = PEOPLE, per_person: int = P
 
 @pytest.fixture(scope="session")
 def photo_folder(tmp_path_factory) -> Path:
-    if not (datasets_dir() / "celebrity-dev").is_dir():
-        pytest.skip("shared datasets not found")
+    # Missing data is a broken checkout, not a reason to pass quietly.
+    assert (datasets_dir() / "celebrity-dev").is_dir(), \
+        f"shared datasets not found at {datasets_dir()} (set FACEFOLIO_DATASETS)"
     return make_photos(tmp_path_factory.mktemp("photos") / "Photos")
 
 

@@ -188,7 +188,7 @@ class Scanner:
             pending: set[Future] = set()
             queue = iter(todo)
             batch: list[_Result] = []
-            last_commit = time.monotonic()
+            last_commit = last_yield = time.monotonic()
             exhausted = False
             while True:
                 while not exhausted and not token.cancelled and len(pending) < self.workers * 2:
@@ -212,7 +212,12 @@ class Scanner:
                     batch = []
                     last_commit = time.monotonic()
                     progress = replace(progress, new_face_ids=tuple(new_face_ids))
-                if finished:
+                # Also on a quiet stretch (one huge photo), so rate and ETA keep moving.
+                if finished or time.monotonic() - last_yield > 1.0:
+                    last_yield = time.monotonic()
+                    elapsed = last_yield - started
+                    progress = replace(progress, elapsed=elapsed,
+                                       rate=progress.done / elapsed if elapsed > 0 else 0.0)
                     yield progress
                 if token.cancelled and not pending:
                     break
