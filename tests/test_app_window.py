@@ -221,6 +221,13 @@ def test_person_page_remove_faces_and_sidebar_pages(qtbot, open_window, scanned_
     qtbot.waitUntil(lambda: window.photos.model.rowCount() == 16, timeout=WAIT)
     record = window.photos.view.model().index(0, 0).data(RecordRole)
     assert Path(record.path).suffix == ".jpg"
+    # From a person's page, a click on the section still highlighted leads back to it.
+    window.show_person(person_id)
+    assert window.current_page() is window.person
+    item = window.sidebar.item(3)
+    rect = window.sidebar.visualItemRect(item)
+    qtbot.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.current_page() is window.photos
 
 
 def test_settings_dialog_shows_the_insightface_licence(qtbot, scanned_library):

@@ -81,6 +81,10 @@ class MainWindow(QMainWindow):
             item.setSizeHint(QSize(160, 36))
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self._section_chosen)
+        # The section stays highlighted on a person, search or photo page; a click on it
+        # must still lead back there (currentRowChanged alone does not fire then).
+        self.sidebar.itemClicked.connect(
+            lambda item: self._section_chosen(self.sidebar.row(item)))
         split = QSplitter()
         split.addWidget(self.sidebar)
         split.addWidget(self.stack)
@@ -167,7 +171,7 @@ class MainWindow(QMainWindow):
             page.reload()
 
     def _section_chosen(self, row: int) -> None:
-        if 0 <= row < len(self.sections):
+        if 0 <= row < len(self.sections) and self.current_page() is not self.sections[row]:
             self.history.clear()
             self._show(self.sections[row], remember=False)
 
