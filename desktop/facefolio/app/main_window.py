@@ -23,6 +23,7 @@ from ..library import Settings
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import PhotosPage, UnknownFacesPage
+from .interop import InteropActions
 from .page import Page
 from .people_page import PeoplePage
 from .person_page import PersonPage
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
 
         self.scan_status = ScanStatusWidget(self.session)
         self.statusBar().addPermanentWidget(self.scan_status)
+        self.interop = InteropActions(self.session, self.thumbnails, self.statusBar(), self,
+                                      self._after_forget)
         self._build_menus()
         self._connect()
         self._restore_geometry()
@@ -117,6 +120,8 @@ class MainWindow(QMainWindow):
         self.person.back.connect(self.go_back)
         self.person.gone.connect(self._person_gone)
         self.photos.photoActivated.connect(self.show_photo)
+        self.people.exportRequested.connect(self.interop.export_person)
+        self.person.exportRequested.connect(self.interop.export_person)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -124,6 +129,12 @@ class MainWindow(QMainWindow):
         self._add(file, "&Add folder…", self.add_folder_dialog, QKeySequence.StandardKey.Open)
         self._add(file, "&Find people in a photo…", self.find_in_photo_dialog, "Ctrl+Shift+F")
         self._add(file, "&Rescan all folders", lambda: self.session.start_scan(None), "F5")
+        file.addSeparator()
+        self.write_xmp_action = self._add(file, "&Write face names to XMP sidecars",
+                                          self.interop.write_xmp)
+        self.read_xmp_action = self._add(file, "Read face &names from XMP",
+                                         self.interop.read_xmp)
+        self.forget_action = self._add(file, "&Delete all face data…", self.interop.forget)
         file.addSeparator()
         self._add(file, "&Settings…", self.settings_dialog, "Ctrl+,")
         file.addSeparator()
@@ -228,6 +239,12 @@ class MainWindow(QMainWindow):
         for row, (text, n) in enumerate(texts):
             self.sidebar.item(row).setText(f"{text}  ({n})" if n else text)
 
+    def _after_forget(self) -> None:
+        # Every page reloads through `changed`; show People, now empty, not a stale person.
+        self.history.clear()
+        self.sidebar.setCurrentRow(1)
+        self._section_chosen(1)
+
     # -- files in ------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
@@ -276,6 +293,8 @@ class MainWindow(QMainWindow):
                 library.settings = new
                 library.save_settings()
             self.session.write(save, "Settings saved")
+            if new.write_xmp and not settings.write_xmp:
+                self.interop.write_xmp()  # from now on sidecars follow changes: start in step
         location = dialog.library_path()
         if location != self.session.path:
             QSettings().setValue("library/path", str(location))

@@ -44,6 +44,7 @@ def load_people(library: Library) -> list[PersonRecord]:
 class PeoplePage(Page):
     title = "People"
     personActivated = Signal(int)
+    exportRequested = Signal(object)  # PersonRecord: "Export photos…"
 
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
@@ -173,7 +174,9 @@ class PeoplePage(Page):
         rename.triggered.connect(lambda: self.rename(person))
         hide = QAction("Show again" if person.hidden else "Hide", self)
         hide.triggered.connect(lambda: self.set_hidden(person, not person.hidden))
-        extra += [rename, hide]
+        export = QAction("Export photos…", self)
+        export.triggered.connect(lambda: self.exportRequested.emit(person))
+        extra += [rename, hide, export]
         if len(self.view.selected_rows()) >= 2:
             merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
             merge.triggered.connect(self.merge_selected)

@@ -58,6 +58,7 @@ def load_person(library: Library, person_id: int) -> PersonView | None:
 class PersonPage(Page):
     back = Signal()
     gone = Signal()  # the person no longer exists (merged into someone, deleted)
+    exportRequested = Signal(object)  # PersonRecord: "Export photos…"
 
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
@@ -79,10 +80,15 @@ class PersonPage(Page):
         self.count = QLabel()
         self.hide_button = QPushButton("Hide")
         self.hide_button.clicked.connect(self._toggle_hidden)
+        self.export_button = QPushButton("Export photos…")
+        self.export_button.setToolTip("Copy or link this person's photos into a folder")
+        self.export_button.clicked.connect(
+            lambda: self.person is not None and self.exportRequested.emit(self.person))
         head = QHBoxLayout()
         head.addWidget(back)
         head.addWidget(self.name_edit, 1)
         head.addWidget(self.count)
+        head.addWidget(self.export_button)
         head.addWidget(self.hide_button)
 
         self.faces = FaceListModel(thumbnails, self, by_photo=True)

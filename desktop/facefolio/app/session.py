@@ -34,6 +34,20 @@ def people_api(library: Library):
     return People(library)
 
 
+def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[str, str]]:
+    """Rewrite the sidecars of photos whose named faces differ from `before`; the failures."""
+    from ..library.xmp import XmpError, named_faces, write_photo_xmp  # noqa: PLC0415
+    after = named_faces(library)
+    changed = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
+    failures = []
+    for photo_id in sorted(changed):
+        try:
+            write_photo_xmp(library, photo_id)
+        except (XmpError, OSError) as exc:
+            failures.append((str(photo_id), str(exc)))
+    return failures
+
+
 class LibrarySession(QObject):
     changed = Signal()  # something in the library changed: views reload what they show
     message = Signal(str)  # a one-line note or error for the status bar
@@ -102,8 +116,30 @@ class LibrarySession(QObject):
 
     def people_write(self, action: Callable[[Any], Any], done: str = "",
                      on_result: Callable[[Any], None] | None = None) -> Task:
-        """`action(people)` on the writer thread, e.g. `lambda p: p.name(3, "Anna")`."""
-        return self.write(lambda library: action(people_api(library)), done, on_result)
+        """`action(people)` on the writer thread, e.g. `lambda p: p.name(3, "Anna")`.
+
+        With the write_xmp setting on, the sidecars of the photos whose named faces changed
+        are rewritten in the same writer task, so they follow every change (undo included).
+        """
+        failures: list[tuple[str, str]] = []  # filled on the writer, read in `finished`
+
+        def change(library: Library) -> Any:
+            if not library.settings.write_xmp:
+                return action(people_api(library))
+            from ..library.xmp import named_faces  # noqa: PLC0415 - loads exiv2 late
+            before = named_faces(library)
+            value = action(people_api(library))
+            failures.extend(sync_sidecars(library, before))
+            return value
+
+        def finished(value: Any) -> None:
+            if failures:
+                path, reason = failures[0]
+                more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+                self.message.emit(f"XMP sidecar not written: {reason}{more}")
+            if on_result is not None:
+                on_result(value)
+        return self.write(change, done, finished)  # a failure note replaces `done`
 
     def undo(self) -> None:
         self.people_write(lambda p: p.undo(), on_result=self._say_undone("Undid"))
@@ -222,6 +258,27 @@ class LibrarySession(QObject):
         queued, self._queued = self._queued, None
         if queued is not None and not cancelled:  # a cancel means "stop scanning"
             self.start_scan(None if queued is _ALL else sorted(queued))
+
+    # -- forgetting ----------------------------------------------------------------------
+    def forget_all(self, on_result: Callable[[dict[str, int]], None]) -> None:
+        """Delete all face data: first stop any scan (it would write faces back), then erase
+        on the writer thread once the thumbnail tasks already running are done."""
+        self._queued = None  # scans asked for before the user chose to forget
+        if self.scan_task is not None:
+            self.cancel_scan()
+            def after_scan(_last: object) -> None:
+                self.scanFinished.disconnect(after_scan)
+                self.forget_all(on_result)
+            self.scanFinished.connect(after_scan)
+            self.message.emit("Stopping the scan before deleting face data…")
+            return
+        thumbs = self.pools.thumbs
+
+        def forget(library: Library) -> dict[str, int]:
+            from ..library.forget import forget_all  # noqa: PLC0415
+            thumbs.waitForDone(30000)  # a crop saved after the erase would outlive it
+            return forget_all(library)
+        self.write(forget, on_result=on_result)
 
     # -- quit ----------------------------------------------------------------------------
     def shutdown(self) -> None:

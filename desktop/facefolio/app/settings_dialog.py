@@ -1,10 +1,12 @@
-"""Settings: model pack (licence shown), detection threshold, minimum face, library location."""
+"""Settings: model pack (licence shown), detection threshold, minimum face, XMP sidecars,
+library location."""
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -44,6 +46,11 @@ class SettingsDialog(QDialog):
         self.min_face.setToolTip("Smaller faces are ignored")
         self.min_cluster = QSpinBox(minimum=2, maximum=50, value=settings.min_cluster_faces)
         self.min_cluster.setToolTip("A group needs this many faces to become a person")
+        self.write_xmp = QCheckBox("Keep face names in XMP sidecar files (photo.jpg.xmp)")
+        self.write_xmp.setChecked(settings.write_xmp)
+        self.write_xmp.setToolTip(
+            "After every naming change, the photos' sidecars get the names as face regions "
+            "that digiKam, Lightroom and others read. The photos themselves are not changed.")
         self.location = QLineEdit(str(library_path))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
@@ -57,6 +64,7 @@ class SettingsDialog(QDialog):
         form.addRow("Detection threshold:", self.threshold)
         form.addRow("Smallest face:", self.min_face)
         form.addRow("Faces to make a person:", self.min_cluster)
+        form.addRow("Face names:", self.write_xmp)
         form.addRow("Library location:", where)
         note = QLabel("Model and detection changes apply to photos scanned from now on; "
                       "rescan to apply them to every photo.", wordWrap=True)
@@ -95,7 +103,8 @@ class SettingsDialog(QDialog):
         return replace(self.original, pack=self.pack.currentData(),
                        det_threshold=round(self.threshold.value(), 3),
                        min_face=self.min_face.value(),
-                       min_cluster_faces=self.min_cluster.value())
+                       min_cluster_faces=self.min_cluster.value(),
+                       write_xmp=self.write_xmp.isChecked())
 
     def library_path(self) -> Path:
         return Path(self.location.text().strip()).expanduser()

@@ -368,16 +368,8 @@ def _rejected_by_name(library, name: str) -> set[int]:
 def export_library_xmp(library, *, embed: bool = False
                        ) -> tuple[int, list[tuple[str, str]]]:
     """Write the named faces of every photo to its sidecar: (files written, [(path, why)])."""
-    rows = library.con.execute("""
-        SELECT ph.id, ph.path, ph.width, ph.height, pe.name, f.x, f.y, f.w, f.h
-        FROM faces f JOIN photos ph ON ph.id = f.photo_id JOIN people pe ON pe.id = f.person_id
-        WHERE pe.name IS NOT NULL AND ph.status = 'done' ORDER BY ph.path, f.id""").fetchall()
-    photos: dict[int, tuple[str, int, int, list[Region]]] = {}
-    for r in rows:
-        entry = photos.setdefault(r[0], (r[1], r[2] or 0, r[3] or 0, []))
-        entry[3].append(Region(r[4], (r[5], r[6], r[7], r[8])))
     written, errors = 0, []
-    for photo_id, (path, width, height, regions) in photos.items():
+    for photo_id, (path, width, height, regions) in _named_regions(library).items():
         try:
             write_regions(Path(path), regions, width, height, embed=embed)
         except XmpError as exc:
@@ -387,6 +379,47 @@ def export_library_xmp(library, *, embed: bool = False
         if embed:
             _refresh_photo_row(library, photo_id, Path(path))
     return written, errors
+
+
+def _named_regions(library, photo_id: int | None = None
+                   ) -> dict[int, tuple[str, int, int, list[Region]]]:
+    """photo id -> (path, width, height, named face regions), for one photo or all."""
+    where = "" if photo_id is None else f" AND ph.id = {int(photo_id)}"
+    rows = library.con.execute(f"""
+        SELECT ph.id, ph.path, ph.width, ph.height, pe.name, f.x, f.y, f.w, f.h
+        FROM faces f JOIN photos ph ON ph.id = f.photo_id JOIN people pe ON pe.id = f.person_id
+        WHERE pe.name IS NOT NULL AND ph.status = 'done'{where} ORDER BY ph.path, f.id""")
+    photos: dict[int, tuple[str, int, int, list[Region]]] = {}
+    for r in rows:
+        entry = photos.setdefault(r[0], (r[1], r[2] or 0, r[3] or 0, []))
+        entry[3].append(Region(r[4], (r[5], r[6], r[7], r[8])))
+    return photos
+
+
+def named_faces(library) -> dict[int, frozenset[tuple[int, str]]]:
+    """photo id -> {(face id, name)}: compare two snapshots to find the sidecars to rewrite."""
+    photos: dict[int, set[tuple[int, str]]] = {}
+    for photo_id, face_id, name in library.con.execute(
+            "SELECT f.photo_id, f.id, pe.name FROM faces f JOIN people pe "
+            "ON pe.id = f.person_id WHERE pe.name IS NOT NULL"):
+        photos.setdefault(photo_id, set()).add((face_id, name))
+    return {k: frozenset(v) for k, v in photos.items()}
+
+
+def write_photo_xmp(library, photo_id: int, *, embed: bool = False) -> Path | None:
+    """Write one photo's named faces to its sidecar; None when it has no named face.
+
+    A face whose name was taken away keeps its old region in the sidecar (write_regions only
+    replaces regions it overlaps): other tools' names are never deleted by Facefolio.
+    """
+    found = _named_regions(library, photo_id).get(photo_id)
+    if found is None:
+        return None
+    path, width, height, regions = found
+    sidecar = write_regions(Path(path), regions, width, height, embed=embed)
+    if embed:
+        _refresh_photo_row(library, photo_id, Path(path))
+    return sidecar
 
 
 def _refresh_photo_row(library, photo_id: int, path: Path) -> None:

@@ -1,0 +1,126 @@
+"""Taking face data in and out from the app: XMP sidecars, a person's photos, forgetting.
+
+Every library call runs in a task: XMP and forgetting change the library, so they go to the
+one writer; exporting photos only reads it, so it runs on the read pool. The GUI thread asks
+the questions (dialogs) and shows the answers (status bar, an error list).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QStatusBar, QWidget
+
+from ..library import Library, PersonRecord
+from .session import LibrarySession
+from .thumbnails import ThumbnailProvider
+
+# The export choices, as the user reads them, and export_person_photos's mode for each.
+EXPORT_MODES = {
+    "Copy the photos": "copy",
+    "Hard links (same drive, take no extra space)": "link",
+    "Symbolic links (point to the originals)": "symlink",
+}
+_MAX_LISTED = 25  # errors shown in the dialog; the rest are counted
+
+FORGET_TEXT = (
+    "Delete all face data from this library?\n\n"
+    "Deleted: every detected face and its embedding, all names and people, the thumbnails "
+    "and the face search index. This cannot be undone.\n\n"
+    "Kept: your photos (they are never touched) and the list of folders. A rescan finds the "
+    "faces again, without names.")
+
+
+class InteropActions:
+    def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
+                 status: QStatusBar, parent: QWidget,
+                 after_forget: Callable[[], None] | None = None) -> None:
+        self.session = session
+        self.thumbnails = thumbnails
+        self.status = status
+        self.parent = parent
+        self.after_forget = after_forget
+
+    def _busy(self, text: str) -> None:
+        self.status.showMessage(text)  # no timeout: the task's answer replaces it
+
+    # -- XMP -----------------------------------------------------------------------------
+    def write_xmp(self) -> None:
+        def export(library: Library) -> tuple[int, list[tuple[str, str]]]:
+            from ..library.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
+            return export_library_xmp(library)
+        self._busy("Writing face names to XMP sidecars…")
+        self.session.write(export, on_result=self._xmp_written)
+
+    def _xmp_written(self, answer: tuple[int, list[tuple[str, str]]]) -> None:
+        written, errors = answer
+        self.status.showMessage(f"Wrote {written} sidecar{'s' if written != 1 else ''}; "
+                                f"{len(errors)} failed", 10000)
+        self._show_errors("Some sidecars were not written", errors)
+
+    def read_xmp(self) -> None:
+        def read(library: Library) -> tuple[int, list[tuple[str, str]]]:
+            from ..library.xmp import import_library_xmp  # noqa: PLC0415
+            return import_library_xmp(library)
+        self._busy("Reading face names from XMP…")
+        # The write ends with `changed`: People and the other pages reload with the names.
+        self.session.write(read, on_result=self._xmp_read)
+
+    def _xmp_read(self, answer: tuple[int, list[tuple[str, str]]]) -> None:
+        named, errors = answer
+        self.status.showMessage(f"Named {named} face{'s' if named != 1 else ''} from XMP; "
+                                f"{len(errors)} file{'s' if len(errors) != 1 else ''} "
+                                "unreadable", 10000)
+        self._show_errors("Some XMP could not be read", errors)
+
+    def _show_errors(self, title: str, errors: list[tuple[str, str]]) -> None:
+        if not errors:
+            return
+        lines = [f"{path}: {reason}" for path, reason in errors[:_MAX_LISTED]]
+        if len(errors) > _MAX_LISTED:
+            lines.append(f"… and {len(errors) - _MAX_LISTED} more")
+        QMessageBox.warning(self.parent, title, "\n".join(lines))
+
+    # -- forget --------------------------------------------------------------------------
+    def forget(self) -> None:
+        answer = QMessageBox.warning(
+            self.parent, "Delete all face data", FORGET_TEXT,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.thumbnails.cache.clear()
+        self._busy("Deleting all face data…")
+        self.session.forget_all(self._forgotten)
+
+    def _forgotten(self, gone: dict[str, int]) -> None:
+        # Thumbnails that arrived while the erase ran show faces that no longer exist.
+        self.thumbnails.cache.clear()
+        self.status.showMessage(f"Deleted {gone.get('faces', 0)} faces and "
+                                f"{gone.get('people', 0)} people; photos untouched", 10000)
+        if self.after_forget is not None:
+            self.after_forget()
+
+    # -- export --------------------------------------------------------------------------
+    def export_person(self, person: PersonRecord) -> None:
+        dest = QFileDialog.getExistingDirectory(
+            self.parent, f"Export the photos of {person.display_name} to", str(Path.home()))
+        if not dest:
+            return
+        choice, ok = QInputDialog.getItem(
+            self.parent, "Export photos", "Put the photos there as:", list(EXPORT_MODES),
+            0, False)
+        if not ok or choice not in EXPORT_MODES:
+            return
+        mode, pid = EXPORT_MODES[choice], person.id
+
+        def export(library: Library) -> int:
+            from ..library.export import export_person_photos  # noqa: PLC0415
+            return export_person_photos(library, pid, Path(dest), mode)
+
+        def exported(n: int) -> None:
+            self.status.showMessage(f"Exported {n} photo{'s' if n != 1 else ''} to {dest}",
+                                    10000)
+        self._busy(f"Exporting photos of {person.display_name}…")
+        # Only reads the library (and writes files elsewhere): the read pool, not the writer.
+        self.session.read(export, exported)
