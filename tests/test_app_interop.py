@@ -225,3 +225,19 @@ def test_export_from_the_gallery_menu(qtbot, open_window, own_library, monkeypat
     export.trigger()
     qtbot.waitUntil(lambda: status(window).startswith("Exported"), timeout=WAIT)
     assert len(list(out.iterdir())) == 5
+
+
+def test_forget_during_a_scan_waits_for_the_scan_to_stop(qtbot, open_window, own_library,
+                                                         monkeypatch):
+    library, photos = own_library
+    for old in photos.glob("Hugh*"):  # new files, so the rescan has faces to write
+        shutil.copy(old, photos / f"again_{old.name}")
+    window = open_with_people(qtbot, open_window, library)
+    monkeypatch.setattr(QMessageBox, "warning",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    assert window.session.start_scan(None)
+    window.forget_action.trigger()
+    qtbot.waitUntil(lambda: status(window).startswith("Deleted"), timeout=120000)
+    assert not window.session.scanning
+    with Library(library) as lib:
+        assert lib.counts()["faces"] == 0 and lib.counts()["photos"] == 0

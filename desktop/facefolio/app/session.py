@@ -43,7 +43,7 @@ def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[
     for photo_id in sorted(changed):
         try:
             write_photo_xmp(library, photo_id)
-        except (XmpError, OSError) as exc:
+        except (XmpError, OSError) as exc:  # the people change stands; the note says why
             failures.append((str(photo_id), str(exc)))
     return failures
 
