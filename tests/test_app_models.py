@@ -103,6 +103,11 @@ def test_face_crop_is_square_and_survives_edges():
     pixels = np.zeros((100, 80, 3), np.uint8)
     crop = face_crop(pixels, 2.0, (0, 0, 60, 80), size=32)  # box at the corner, image halved
     assert crop.shape == (32, 32, 3)
+    # A face at the edge of a bigger photo: the square slides inside, no invented pixels.
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (400, 300, 3), dtype=np.uint8)
+    crop = face_crop(photo, 1.0, (0, 100, 40, 40), size=54)  # side 54 px, 20 px off the left
+    assert np.array_equal(crop, photo[93:147, 0:54])
 
 
 def test_pixmap_cache_is_capped_by_bytes(qapp):
