@@ -22,7 +22,22 @@ def load_unknown(library: Library) -> tuple[list[FaceItem], int]:
     return [FaceItem.from_record(f) for f in faces], total
 
 
-class UnknownFacesPage(Page):
+class FaceGridMixin:
+    """What every page showing a grid of faces (`view`, `actions`) does the same way."""
+
+    def selected(self) -> list[FaceItem]:
+        return [i.data(RecordRole) for i in self.view.selected_rows()]
+
+    def _menu(self, index: QModelIndex, pos: QPoint) -> None:
+        if index.isValid():
+            self.actions.popup(self.selected(), pos)
+
+    def _open(self, index: QModelIndex) -> None:
+        face: FaceItem = index.data(RecordRole)
+        self.actions.navigator.show_photo(face.photo_path, face.face_id)
+
+
+class UnknownFacesPage(FaceGridMixin, Page):
     title = "Unknown faces"
 
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
@@ -64,21 +79,10 @@ class UnknownFacesPage(Page):
         else:
             self.info.setText("Every face belongs to a person.")
 
-    def selected(self) -> list[FaceItem]:
-        return [i.data(RecordRole) for i in self.view.selected_rows()]
-
     def _update(self) -> None:
         n = len(self.selected())
         self.assign_button.setEnabled(n > 0)
         self.find_button.setEnabled(n == 1)
-
-    def _menu(self, index: QModelIndex, pos: QPoint) -> None:
-        if index.isValid():
-            self.actions.popup(self.selected(), pos)
-
-    def _open(self, index: QModelIndex) -> None:
-        face: FaceItem = index.data(RecordRole)
-        self.actions.navigator.show_photo(face.photo_path, face.face_id)
 
 
 class PhotosPage(Page):

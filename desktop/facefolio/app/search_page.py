@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 
 from ..library import Library, LibraryError
 from .face_actions import FaceActions
+from .grid_pages import FaceGridMixin
 from .models import FaceItem, FaceListModel, SimilarityFilterProxy
 from .page import Page
-from .roles import RecordRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
@@ -82,7 +82,7 @@ def search_photo(library: Library, query: PhotoQuery) -> SearchAnswer:
     return SearchAnswer(title, results)
 
 
-class SearchPage(Page):
+class SearchPage(FaceGridMixin, Page):
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
@@ -176,14 +176,3 @@ class SearchPage(Page):
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.slider_label.setText(f"{self.slider.value()}%: {shown} of {total} faces")
         self.assign_button.setEnabled(bool(self.selected()))
-
-    def selected(self) -> list[FaceItem]:
-        return [i.data(RecordRole) for i in self.view.selected_rows()]
-
-    def _menu(self, index: QModelIndex, pos: QPoint) -> None:
-        if index.isValid():
-            self.actions.popup(self.selected(), pos)
-
-    def _open(self, index: QModelIndex) -> None:
-        face: FaceItem = index.data(RecordRole)
-        self.actions.navigator.show_photo(face.photo_path, face.face_id)
