@@ -194,13 +194,8 @@ class Library:
         return [face_record(r) for r in rows]
 
     def faces_by_ids(self, face_ids: list[int]) -> dict[int, FaceRecord]:
-        found: dict[int, FaceRecord] = {}
-        for start in range(0, len(face_ids), 900):
-            chunk = face_ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            for row in self.con.execute(_FACE_SELECT + f" WHERE f.id IN ({marks})", chunk):
-                found[row["id"]] = face_record(row)
-        return found
+        rows = store.in_chunks(self.con, _FACE_SELECT + " WHERE f.id IN ({})", face_ids)
+        return {row["id"]: face_record(row) for row in rows}
 
     def landmarks(self, face_id: int) -> np.ndarray:
         row = self.con.execute("SELECT landmarks FROM faces WHERE id = ?", (face_id,)).fetchone()
@@ -224,13 +219,9 @@ class Library:
             rows = self.con.execute("SELECT id, embedding FROM faces WHERE pack = ? ORDER BY id",
                                     (pack,)).fetchall()
         else:
-            rows = []
-            for start in range(0, len(face_ids), 900):
-                chunk = face_ids[start:start + 900]
-                marks = ",".join("?" * len(chunk))
-                rows += self.con.execute(
-                    f"SELECT id, embedding FROM faces WHERE id IN ({marks}) AND pack = ?",
-                    (*chunk, pack)).fetchall()
+            rows = store.in_chunks(
+                self.con, "SELECT id, embedding FROM faces WHERE id IN ({}) AND pack = ?",
+                face_ids, pack)
         if not rows:
             return np.empty(0, np.int64), np.empty((0, 0), np.float32)
         ids = np.array([r[0] for r in rows], dtype=np.int64)

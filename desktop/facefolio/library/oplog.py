@@ -16,7 +16,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from .store import now
+from .store import in_chunks, now
 
 Snapshot = dict
 
@@ -42,17 +42,13 @@ def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
             if row else None
     faces: dict[str, list] = {}
     rejections: set[tuple[int, int]] = set()
-    for chunk in _chunks(face_ids):
-        marks = ",".join("?" * len(chunk))
-        for fid, pid, by in con.execute(
-                f"SELECT id, person_id, assigned_by FROM faces WHERE id IN ({marks})", chunk):
-            faces[str(fid)] = [pid, by]
-        rejections.update(tuple(r) for r in con.execute(
-            f"SELECT face_id, person_id FROM rejections WHERE face_id IN ({marks})", chunk))
-    for chunk in _chunks(people_ids):
-        marks = ",".join("?" * len(chunk))
-        rejections.update(tuple(r) for r in con.execute(
-            f"SELECT face_id, person_id FROM rejections WHERE person_id IN ({marks})", chunk))
+    for fid, pid, by in in_chunks(
+            con, "SELECT id, person_id, assigned_by FROM faces WHERE id IN ({})", face_ids):
+        faces[str(fid)] = [pid, by]
+    rejections.update(tuple(r) for r in in_chunks(
+        con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids))
+    rejections.update(tuple(r) for r in in_chunks(
+        con, "SELECT face_id, person_id FROM rejections WHERE person_id IN ({})", people_ids))
     return {"people": people, "faces": faces, "rejections": sorted(rejections),
             "scope_faces": face_ids, "scope_people": people_ids}
 
@@ -83,12 +79,8 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
         # A face a rescan deleted simply matches no row.
         con.execute("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
                     (pid, by, int(key)))
-    for chunk in _chunks(target["scope_faces"]):
-        marks = ",".join("?" * len(chunk))
-        con.execute(f"DELETE FROM rejections WHERE face_id IN ({marks})", chunk)
-    for chunk in _chunks(target["scope_people"]):
-        marks = ",".join("?" * len(chunk))
-        con.execute(f"DELETE FROM rejections WHERE person_id IN ({marks})", chunk)
+    in_chunks(con, "DELETE FROM rejections WHERE face_id IN ({})", target["scope_faces"])
+    in_chunks(con, "DELETE FROM rejections WHERE person_id IN ({})", target["scope_people"])
     for face_id, person_id in target["rejections"]:
         con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
                     "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?) "
@@ -164,8 +156,3 @@ def history(con: sqlite3.Connection, limit: int = 50) -> list[Operation]:
                        "ORDER BY id DESC LIMIT ?", (int(limit),))
     return [Operation(r["id"], r["at"], r["kind"], r["description"], bool(r["undone"]))
             for r in rows]
-
-
-def _chunks(values: list[int], size: int = 900):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

@@ -344,11 +344,7 @@ class People:
             "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids)}
 
     def _rows(self, sql: str, ids: list[int]) -> list:
-        out: list = []
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            out += self.con.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
-        return out
+        return store.in_chunks(self.con, sql, ids)
 
     def _references(self, pack: str, *, named_only: bool = False,
                     person_ids: list[int] | None = None) -> dict[int, np.ndarray]:

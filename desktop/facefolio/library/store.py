@@ -190,6 +190,17 @@ class Transaction:
             self.con.execute("ROLLBACK")
 
 
+def in_chunks(con: sqlite3.Connection, sql: str, ids, *params, chunk: int = 900) -> list:
+    """Run `sql`, whose "{}" stands for an IN (...) list, over ids in chunks (SQLite caps the
+    number of parameters per statement); `params` follow the ids. Returns all rows."""
+    ids = list(ids)
+    rows: list = []
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        rows += con.execute(sql.format(",".join("?" * len(part))), (*part, *params)).fetchall()
+    return rows
+
+
 def faces_generation(con: sqlite3.Connection) -> int:
     row = con.execute("SELECT value FROM meta WHERE key = 'faces_generation'").fetchone()
     return int(row[0]) if row else 0
