@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    from . import cli_interop, cli_people  # noqa: PLC0415 - sub-commands kept in their modules
-    cli_people.register(sub, common)
-    cli_interop.register(sub, common)
+    # Sub-commands kept in their own modules, each with register(sub, common).
+    from . import cli_browse, cli_interop, cli_people  # noqa: PLC0415
+    for module in (cli_people, cli_interop, cli_browse):
+        module.register(sub, common)
     return parser
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .library import Library
-from .store import LibraryError
+from .store import LibraryError, fs_path
 
 MODES = ("copy", "link", "symlink")
 CSV_COLUMNS = ["face_id", "photo", "x", "y", "w", "h", "score", "person_id", "person_name"]
@@ -24,7 +24,7 @@ CSV_COLUMNS = ["face_id", "photo", "x", "y", "w", "h", "score", "person_id", "pe
 def person_photos(library: Library, person_id: int) -> list[str]:
     """Paths of the photos in which this person has a face, in path order."""
     library.person(person_id)  # NotFoundError names the id
-    return [r[0] for r in library.con.execute(
+    return [fs_path(r[0]) for r in library.con.execute(
         "SELECT DISTINCT p.path FROM faces f JOIN photos p ON p.id = f.photo_id "
         "WHERE f.person_id = ? ORDER BY p.path", (person_id,))]
 

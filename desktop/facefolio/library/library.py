@@ -42,7 +42,7 @@ def default_library_dir() -> Path:
 
 def face_record(row: sqlite3.Row) -> FaceRecord:
     return FaceRecord(
-        id=row["id"], photo_id=row["photo_id"], photo_path=row["photo_path"],
+        id=row["id"], photo_id=row["photo_id"], photo_path=store.fs_path(row["photo_path"]),
         box=(row["x"], row["y"], row["w"], row["h"]), score=row["score"],
         quality=row["quality"], pack=row["pack"], person_id=row["person_id"],
         person_name=row["person_name"], assigned_by=row["assigned_by"])
@@ -86,11 +86,11 @@ class Library:
         if not folder.is_dir():
             reason = "does not exist" if not folder.exists() else "is not a folder"
             raise LibraryError(f"{folder} {reason}")
-        folder_str = str(folder)
+        folder_key = store.db_path(folder)
         with Transaction(self.con):
             self.con.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
-                             (folder_str, store.now()))
-        row = self.con.execute("SELECT id FROM folders WHERE path = ?", (folder_str,)).fetchone()
+                             (folder_key, store.now()))
+        row = self.con.execute("SELECT id FROM folders WHERE path = ?", (folder_key,)).fetchone()
         return self.folder(row[0])
 
     def folders(self) -> list[FolderRecord]:
@@ -103,7 +103,7 @@ class Library:
               (SELECT COUNT(*) FROM photos p WHERE p.folder_id = fo.id AND p.status = 'error')
                 AS error_count
             FROM folders fo ORDER BY fo.path""").fetchall()
-        return [FolderRecord(r["id"], r["path"], r["added_at"], r["last_scan_at"],
+        return [FolderRecord(r["id"], store.fs_path(r["path"]), r["added_at"], r["last_scan_at"],
                              r["scan_error"], r["photo_count"], r["face_count"],
                              r["error_count"]) for r in rows]
 
@@ -140,7 +140,7 @@ class Library:
         return rows[0]
 
     def photo_by_path(self, path: str | os.PathLike) -> PhotoRecord | None:
-        rows = self._photos("WHERE ph.path = ?", (str(Path(path).absolute()),))
+        rows = self._photos("WHERE ph.path = ?", (store.db_path(Path(path).absolute()),))
         return rows[0] if rows else None
 
     def photos(self, folder_id: int | None = None, *, status: str | None = None
@@ -159,8 +159,8 @@ class Library:
         rows = self.con.execute(f"""
             SELECT ph.*, (SELECT COUNT(*) FROM faces f WHERE f.photo_id = ph.id) AS face_count
             FROM photos ph {where}""", params).fetchall()
-        return [PhotoRecord(r["id"], r["folder_id"], r["path"], r["width"], r["height"],
-                            r["taken_at"], r["status"], r["error"], r["face_count"])
+        return [PhotoRecord(r["id"], r["folder_id"], store.fs_path(r["path"]), r["width"],
+                            r["height"], r["taken_at"], r["status"], r["error"], r["face_count"])
                 for r in rows]
 
     def failed_photos(self) -> list[PhotoRecord]:
@@ -331,7 +331,7 @@ class Library:
 
     def export_faces(self) -> list[dict]:
         rows = self.con.execute(_FACE_SELECT + " ORDER BY f.id")
-        return [{"face_id": r["id"], "photo": r["photo_path"],
+        return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
                  "person_id": r["person_id"], "person_name": r["person_name"]} for r in rows]
 

@@ -16,7 +16,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from .store import in_chunks, now
+from .store import bump_edits, in_chunks, now
 
 Snapshot = dict
 
@@ -116,6 +116,7 @@ def fix_covers(con: sqlite3.Connection, person_ids=None) -> None:
 def record(con: sqlite3.Connection, kind: str, description: str,
            before: Snapshot, after: Snapshot) -> None:
     """Log an operation (inside the caller's transaction); it drops the redo stack."""
+    bump_edits(con)
     con.execute("DELETE FROM operations WHERE undone = 1")
     con.execute("INSERT INTO operations(at, kind, description, undo_data, redo_data, undone) "
                 "VALUES (?, ?, ?, ?, ?, 0)",
@@ -128,6 +129,7 @@ def undo(con: sqlite3.Connection) -> str | None:
     if row is None:
         return None
     apply(con, json.loads(row["undo_data"]), json.loads(row["redo_data"]))
+    bump_edits(con)
     con.execute("UPDATE operations SET undone = 1 WHERE id = ?", (row["id"],))
     return row["description"]
 
@@ -138,6 +140,7 @@ def redo(con: sqlite3.Connection) -> str | None:
     if row is None:
         return None
     apply(con, json.loads(row["redo_data"]), json.loads(row["undo_data"]))
+    bump_edits(con)
     con.execute("UPDATE operations SET undone = 0 WHERE id = ?", (row["id"],))
     return row["description"]
 

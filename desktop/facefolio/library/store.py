@@ -5,13 +5,14 @@ derived from it and may be thrown away. A connection belongs to the thread that 
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
 from pathlib import Path
 
 DB_NAME = "library.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class LibraryError(Exception):
@@ -100,8 +101,43 @@ END;
 INSERT INTO meta(key, value) VALUES ('faces_generation', '0');
 """
 
+# Version 2: photos are identified by their image data, not their bytes (fingerprint, inode),
+# know whether they are offline or missing and which analysis made their faces; faces can be
+# drawn by the user or ignored; "these two are not the same person" is remembered; the
+# scanner leaves notes of decisions it could not carry over; meta counts user edits (background
+# writers re-check it) and an epoch that "forget" bumps (other processes drop their caches).
+_SCHEMA_V2 = """
+ALTER TABLE folders ADD COLUMN offline_since REAL;
+ALTER TABLE folders ADD COLUMN scan_started_at REAL;
+ALTER TABLE folders ADD COLUMN listed_files INTEGER;
+ALTER TABLE photos ADD COLUMN fingerprint TEXT;
+ALTER TABLE photos ADD COLUMN inode INTEGER;
+ALTER TABLE photos ADD COLUMN analysis TEXT;
+ALTER TABLE photos ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE photos ADD COLUMN missing_since REAL;
+ALTER TABLE photos ADD COLUMN taken_at_source TEXT;
+CREATE INDEX photos_fingerprint ON photos(fingerprint);
+ALTER TABLE faces ADD COLUMN source TEXT NOT NULL DEFAULT 'detector';
+ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE not_same (
+    person_a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    person_b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    at       REAL NOT NULL,
+    PRIMARY KEY (person_a, person_b),
+    CHECK (person_a < person_b)
+);
+CREATE TABLE scan_notes (
+    id      INTEGER PRIMARY KEY,
+    at      REAL NOT NULL,
+    path    TEXT NOT NULL,
+    note    TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('edits_generation', '0');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', '0');
+"""
+
 # Ordered migrations: MIGRATIONS[v] takes a database from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
 def connect(db_path: Path, *, create: bool = True) -> sqlite3.Connection:
@@ -201,9 +237,56 @@ def in_chunks(con: sqlite3.Connection, sql: str, ids, *params, chunk: int = 900)
     return rows
 
 
-def faces_generation(con: sqlite3.Connection) -> int:
-    row = con.execute("SELECT value FROM meta WHERE key = 'faces_generation'").fetchone()
+def _meta_int(con: sqlite3.Connection, key: str) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def faces_generation(con: sqlite3.Connection) -> int:
+    return _meta_int(con, "faces_generation")
+
+
+def edits_generation(con: sqlite3.Connection) -> int:
+    """Bumped by every user edit of people (see `bump_edits`): background writers that read
+    state, computed, and want to write compare it before and after."""
+    return _meta_int(con, "edits_generation")
+
+
+def bump_edits(con: sqlite3.Connection) -> None:
+    """Inside the transaction of a user edit."""
+    con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                "WHERE key = 'edits_generation'")
+
+
+def epoch(con: sqlite3.Connection) -> int:
+    """Bumped by "forget": a process holding caches of an older epoch must drop them."""
+    return _meta_int(con, "epoch")
+
+
+# -- paths ------------------------------------------------------------------------------------
+# A file name is bytes on POSIX; Python hands us str with lone surrogates for bytes that are not
+# UTF-8 (PEP 383), which sqlite3 cannot encode. Such paths are stored as BLOBs holding the exact
+# bytes (the column is declared TEXT, but SQLite keeps a BLOB a BLOB), all others as TEXT, so
+# existing rows and every valid path are unchanged and nothing is lost.
+
+def db_path(path: str | os.PathLike) -> str | bytes:
+    """A path as stored in the database."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def fs_path(value: str | bytes) -> str:
+    """A path from the database, usable with open() and os.* again."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A path fit to print or show: undecodable bytes become U+FFFD."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "replace")
 
 
 def now() -> float:

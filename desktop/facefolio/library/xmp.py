@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .store import fs_path
+
 log = logging.getLogger(__name__)
 
 MIN_IOU = 0.3  # a region names the detected face it overlaps at least this much
@@ -391,7 +393,7 @@ def _named_regions(library, photo_id: int | None = None
         WHERE pe.name IS NOT NULL AND ph.status = 'done'{where} ORDER BY ph.path, f.id""")
     photos: dict[int, tuple[str, int, int, list[Region]]] = {}
     for r in rows:
-        entry = photos.setdefault(r[0], (r[1], r[2] or 0, r[3] or 0, []))
+        entry = photos.setdefault(r[0], (fs_path(r[1]), r[2] or 0, r[3] or 0, []))
         entry[3].append(Region(r[4], (r[5], r[6], r[7], r[8])))
     return photos
 
