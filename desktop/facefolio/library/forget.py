@@ -33,6 +33,10 @@ def forget_all(library: Library) -> dict[str, int]:
         con.execute("DELETE FROM operations")
         con.execute("DELETE FROM photos")
         con.execute("UPDATE folders SET last_scan_at = NULL, scan_error = NULL")
+        # Every other process holding this library's caches sees the new epoch and drops them
+        # instead of writing them back (Library.save_indexes).
+        con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'epoch'")
+    library.epoch = library_module.store.epoch(con)
     _drop_indexes(library, packs)
     files = _remove_derived_files(library.path)
     _compact(con, library.path)
@@ -42,9 +46,7 @@ def forget_all(library: Library) -> dict[str, int]:
 
 def _drop_indexes(library: Library, packs: set[str]) -> None:
     """Forget this library's in-memory indexes too, or a later save would write them back."""
-    with library_module._INDEXES_LOCK:
-        for key in [k for k in library_module._INDEXES if k[0] == str(library.path)]:
-            del library_module._INDEXES[key]
+    library_module.forget_cached_indexes(library.path)
     for pack in packs:
         path = index_path(library.path, pack)
         path.with_suffix(".json").unlink(missing_ok=True)

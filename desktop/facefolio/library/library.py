@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from . import store
+from . import privacy, store
 from .index import FaceIndex, catch_up, index_path, open_index
 from .records import FaceRecord, FolderRecord, PersonRecord, PhotoRecord, SearchResult
 from .settings import Settings
@@ -40,6 +40,13 @@ def default_library_dir() -> Path:
     return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
 
 
+def forget_cached_indexes(library_path: Path) -> None:
+    """Drop this process's in-memory indexes of a library (after "forget")."""
+    with _INDEXES_LOCK:
+        for key in [k for k in _INDEXES if k[0] == str(library_path)]:
+            del _INDEXES[key]
+
+
 def face_record(row: sqlite3.Row) -> FaceRecord:
     return FaceRecord(
         id=row["id"], photo_id=row["photo_id"], photo_path=store.fs_path(row["photo_path"]),
@@ -57,12 +64,17 @@ class Library:
             raise LibraryError(f"library path {self.path} is a file, not a folder")
         if create:
             try:
-                self.path.mkdir(parents=True, exist_ok=True)
+                privacy.private_dir(self.path)
+                if not (self.path / store.DB_NAME).exists():
+                    privacy.private_file(self.path / store.DB_NAME)
             except OSError as exc:
                 raise LibraryError(f"cannot create library folder {self.path}: "
                                    f"{exc.strerror or exc}") from exc
         self.con = store.connect(self.path / store.DB_NAME, create=create)
         self.settings = Settings.load(self.path)
+        self.epoch = store.epoch(self.con)
+        # Libraries made before files were private (or copied in with a loose umask).
+        self.permission_problems = privacy.tighten(self.path) if create else []
 
     def close(self) -> None:
         self.con.close()
@@ -235,6 +247,7 @@ class Library:
         """The pack's shared index, caught up with the database if another writer moved on."""
         pack = pack or self.settings.pack
         key = (str(self.path), pack)
+        self._drop_caches_after_forget()
         with _INDEXES_LOCK:
             index = _INDEXES.get(key)
             if index is None:
@@ -255,11 +268,23 @@ class Library:
                 self.index(pack)
 
     def save_indexes(self) -> None:
+        if self._drop_caches_after_forget():
+            return  # what this process held was forgotten: nothing of it may be written
         generation = store.faces_generation(self.con)
         for (lib, pack), index in list(_INDEXES.items()):
             if lib == str(self.path):
                 self.index(pack)
                 index.save(index_path(self.path, pack), generation)
+
+    def _drop_caches_after_forget(self) -> bool:
+        """If "forget" ran (in any process) since this library was opened, drop the indexes
+        this process holds for it. True when it did."""
+        current = store.epoch(self.con)
+        if current == self.epoch:
+            return False
+        self.epoch = current
+        forget_cached_indexes(self.path)
+        return True
 
     def _dim(self, pack: str) -> int:
         row = self.con.execute("SELECT embedding FROM faces WHERE pack = ? LIMIT 1",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -18,6 +17,7 @@ class Settings:
     min_face: int = 20  # pixels in the original photo
     min_cluster_faces: int = 3
     write_xmp: bool = False
+    scan_workers: int = 0  # 0: as many as the cores this process may use allow
 
     @classmethod
     def load(cls, library_dir: Path) -> Settings:
@@ -35,7 +35,7 @@ class Settings:
             return cls()
 
     def save(self, library_dir: Path) -> None:
-        path = library_dir / SETTINGS_NAME
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        from .privacy import write_private  # noqa: PLC0415
+
+        write_private(library_dir / SETTINGS_NAME,
+                      json.dumps(asdict(self), indent=2).encode("utf-8"))

@@ -1,0 +1,76 @@
+"""Owner-only files: a library holds biometric data, so nobody else on the machine may read it.
+
+The library folder is 0700 and every file Facefolio writes into it 0600, whatever the umask
+(SQLite gives its -wal and -shm files the database file's mode, so creating the database 0600
+covers them). On Windows the modes are mostly advisory: the user's profile folder is already
+private there. Exports the user asks for (photos, CSV) are not library files and keep the
+normal permissions.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) if needed; make it owner-only."""
+    path.mkdir(parents=True, exist_ok=True)
+    _chmod(path, DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Create an empty owner-only file if missing, else make the existing one owner-only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        _chmod(path, FILE_MODE)
+    else:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (unique temp file, then rename), owner-only."""
+    import tempfile  # noqa: PLC0415
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:  # mkstemp creates the file 0600
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def tighten(folder: Path) -> list[str]:
+    """Make every folder and file below `folder` owner-only; the ones that could not be."""
+    problems: list[str] = []
+    if not folder.is_dir():
+        return problems
+    for root, dirs, files in os.walk(folder):
+        for name, mode in [(root, DIR_MODE)] + [(os.path.join(root, f), FILE_MODE)
+                                                for f in files]:
+            try:
+                st = os.lstat(name)
+                if stat.S_ISLNK(st.st_mode):
+                    continue
+                if stat.S_IMODE(st.st_mode) & 0o077:
+                    os.chmod(name, mode)
+            except OSError as exc:
+                problems.append(f"{name}: {exc.strerror or exc}")
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+    return problems
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass  # not ours to change (a shared folder): `tighten` reports it on open
