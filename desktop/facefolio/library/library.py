@@ -27,7 +27,7 @@ _INDEXES_LOCK = threading.Lock()
 
 _FACE_SELECT = """
     SELECT f.id, f.photo_id, p.path AS photo_path, f.x, f.y, f.w, f.h, f.score, f.quality,
-           f.pack, f.person_id, pe.name AS person_name, f.assigned_by
+           f.pack, f.person_id, pe.name AS person_name, f.assigned_by, f.source, f.ignored
     FROM faces f JOIN photos p ON p.id = f.photo_id
     LEFT JOIN people pe ON pe.id = f.person_id
 """
@@ -52,7 +52,8 @@ def face_record(row: sqlite3.Row) -> FaceRecord:
         id=row["id"], photo_id=row["photo_id"], photo_path=store.fs_path(row["photo_path"]),
         box=(row["x"], row["y"], row["w"], row["h"]), score=row["score"],
         quality=row["quality"], pack=row["pack"], person_id=row["person_id"],
-        person_name=row["person_name"], assigned_by=row["assigned_by"])
+        person_name=row["person_name"], assigned_by=row["assigned_by"], source=row["source"],
+        ignored=bool(row["ignored"]))
 
 
 class Library:
@@ -107,17 +108,31 @@ class Library:
 
     def folders(self) -> list[FolderRecord]:
         rows = self.con.execute("""
-            SELECT fo.*,
-              (SELECT COUNT(*) FROM photos p WHERE p.folder_id = fo.id AND p.status = 'done')
-                AS photo_count,
-              (SELECT COUNT(*) FROM faces f JOIN photos p ON p.id = f.photo_id
-                 WHERE p.folder_id = fo.id) AS face_count,
-              (SELECT COUNT(*) FROM photos p WHERE p.folder_id = fo.id AND p.status = 'error')
-                AS error_count
-            FROM folders fo ORDER BY fo.path""").fetchall()
-        return [FolderRecord(r["id"], store.fs_path(r["path"]), r["added_at"], r["last_scan_at"],
-                             r["scan_error"], r["photo_count"], r["face_count"],
-                             r["error_count"]) for r in rows]
+            SELECT fo.*, COALESCE(ph.done, 0) AS photo_count, COALESCE(ph.failed, 0) AS
+                error_count, COALESCE(ph.offline, 0) AS offline_count,
+                COALESCE(ph.missing, 0) AS missing_count, COALESCE(ph.pending, 0) AS
+                pending_count, COALESCE(fa.n, 0) AS face_count
+            FROM folders fo
+            LEFT JOIN (SELECT folder_id, SUM(status = 'done') AS done,
+                              SUM(status = 'error') AS failed, SUM(offline) AS offline,
+                              SUM(missing_since IS NOT NULL) AS missing,
+                              SUM(analysis IS NULL OR analysis != :analysis) AS pending
+                       FROM photos GROUP BY folder_id) ph ON ph.folder_id = fo.id
+            LEFT JOIN (SELECT p.folder_id, COUNT(*) AS n FROM faces f
+                       JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
+                ON fa.folder_id = fo.id
+            ORDER BY fo.path""", {"analysis": self.analysis_key()}).fetchall()
+        return [FolderRecord(r["id"], store.fs_path(r["path"]), r["added_at"],
+                             r["last_scan_at"], r["scan_error"], r["photo_count"],
+                             r["face_count"], r["error_count"], r["offline_since"],
+                             r["offline_count"], r["missing_count"], r["pending_count"],
+                             r["scan_started_at"], r["listed_files"]) for r in rows]
+
+    def analysis_key(self) -> str:
+        """What made a photo's faces: pack, detection threshold, minimum face size. A photo
+        analysed under another key is re-analysed by the next scan (decisions carried)."""
+        s = self.settings
+        return f"{s.pack}|{s.det_threshold:g}|{int(s.min_face)}"
 
     def folder(self, folder_id: int) -> FolderRecord:
         for record in self.folders():
@@ -172,7 +187,9 @@ class Library:
             SELECT ph.*, (SELECT COUNT(*) FROM faces f WHERE f.photo_id = ph.id) AS face_count
             FROM photos ph {where}""", params).fetchall()
         return [PhotoRecord(r["id"], r["folder_id"], store.fs_path(r["path"]), r["width"],
-                            r["height"], r["taken_at"], r["status"], r["error"], r["face_count"])
+                            r["height"], r["taken_at"], r["status"], r["error"], r["face_count"],
+                            bool(r["offline"]), r["missing_since"] is not None,
+                            r["taken_at_source"])
                 for r in rows]
 
     def failed_photos(self) -> list[PhotoRecord]:

@@ -9,26 +9,45 @@ Box = tuple[float, float, float, float]  # x, y, w, h in original-image pixels
 @dataclass(frozen=True)
 class FolderRecord:
     id: int
-    path: str
+    path: str  # usable with open(); may hold undecodable bytes (show store.display_path)
     added_at: float
     last_scan_at: float | None
     scan_error: str | None
     photo_count: int
     face_count: int
     error_count: int
+    offline_since: float | None = None  # the folder could not be read: its data is kept
+    offline_count: int = 0  # photos in it (or in unreadable sub-folders) now offline
+    missing_count: int = 0  # photos whose file is gone from a readable folder (prune them)
+    pending_count: int = 0  # photos waiting for (re-)analysis
+    scan_started_at: float | None = None
+    listed_files: int | None = None  # image files found by the last listing
+
+    @property
+    def offline(self) -> bool:
+        return self.offline_since is not None
+
+    @property
+    def scan_incomplete(self) -> bool:
+        """A scan started and did not finish (cancelled, crashed, app quit)."""
+        return self.scan_started_at is not None and (
+            self.last_scan_at is None or self.last_scan_at < self.scan_started_at)
 
 
 @dataclass(frozen=True)
 class PhotoRecord:
     id: int
     folder_id: int
-    path: str
+    path: str  # usable with open(); may hold undecodable bytes (show store.display_path)
     width: int | None
     height: int | None
-    taken_at: str | None
+    taken_at: str | None  # ISO 8601
     status: str  # 'done' or 'error'
     error: str | None
     face_count: int
+    offline: bool = False  # its folder (or a sub-folder) cannot be read right now
+    missing: bool = False  # its folder was read and the file is not there (see prune)
+    taken_at_source: str | None = None  # 'exif' or 'file' (file time: a guess)
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,8 @@ class FaceRecord:
     person_id: int | None
     person_name: str | None
     assigned_by: str | None  # 'user', 'suggestion', 'auto', 'cluster' or None
+    source: str = "detector"  # 'detector', or 'user' for a face the user drew
+    ignored: bool = False  # "not a face" / "ignore": hidden everywhere, kept for rescans
 
 
 @dataclass(frozen=True)
