@@ -102,21 +102,50 @@ INSERT INTO meta(key, value) VALUES ('faces_generation', '0');
 """
 
 # Version 2: photos are identified by their image data, not their bytes (fingerprint, inode),
-# know whether they are offline or missing and which analysis made their faces; faces can be
-# drawn by the user or ignored; "these two are not the same person" is remembered; the
-# scanner leaves notes of decisions it could not carry over; meta counts user edits (background
-# writers re-check it) and an epoch that "forget" bumps (other processes drop their caches).
+# know whether they are offline or missing and which analysis made their faces; a missing photo
+# may share its path with the photo now there (the partial unique index), so an overwritten or
+# moved-away photo keeps its faces and names until the user prunes it. Faces can be drawn by the
+# user or ignored; "these two are not the same person" is remembered; the scanner leaves notes
+# of decisions it could not carry over; meta counts user edits (background writers re-check it)
+# and an epoch that "forget" bumps (other processes drop their caches). The photos table is
+# rebuilt (SQLite cannot drop a UNIQUE constraint) with foreign keys off, see _migrate.
 _SCHEMA_V2 = """
+CREATE TABLE photos_v2 (
+    id              INTEGER PRIMARY KEY,
+    folder_id       INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path            TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    mtime_ns        INTEGER NOT NULL,
+    inode           INTEGER,
+    content_hash    TEXT,
+    fingerprint     TEXT,
+    width           INTEGER,
+    height          INTEGER,
+    taken_at        TEXT,
+    taken_at_source TEXT CHECK (taken_at_source IN ('exif', 'file')),
+    status          TEXT NOT NULL CHECK (status IN ('done', 'error')),
+    error           TEXT,
+    pack            TEXT,
+    analysis        TEXT,
+    offline         INTEGER NOT NULL DEFAULT 0,
+    missing_since   REAL,
+    scanned_at      REAL NOT NULL
+);
+INSERT INTO photos_v2(id, folder_id, path, size, mtime_ns, content_hash, width, height,
+                      taken_at, taken_at_source, status, error, pack, scanned_at)
+    SELECT id, folder_id, path, size, mtime_ns, content_hash, width, height, taken_at,
+           CASE WHEN taken_at IS NULL THEN NULL ELSE 'exif' END, status, error, pack,
+           scanned_at
+    FROM photos;
+DROP TABLE photos;
+ALTER TABLE photos_v2 RENAME TO photos;
+CREATE UNIQUE INDEX photos_path ON photos(path) WHERE missing_since IS NULL;
+CREATE INDEX photos_folder ON photos(folder_id);
+CREATE INDEX photos_hash ON photos(content_hash);
+CREATE INDEX photos_fingerprint ON photos(fingerprint);
 ALTER TABLE folders ADD COLUMN offline_since REAL;
 ALTER TABLE folders ADD COLUMN scan_started_at REAL;
 ALTER TABLE folders ADD COLUMN listed_files INTEGER;
-ALTER TABLE photos ADD COLUMN fingerprint TEXT;
-ALTER TABLE photos ADD COLUMN inode INTEGER;
-ALTER TABLE photos ADD COLUMN analysis TEXT;
-ALTER TABLE photos ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE photos ADD COLUMN missing_since REAL;
-ALTER TABLE photos ADD COLUMN taken_at_source TEXT;
-CREATE INDEX photos_fingerprint ON photos(fingerprint);
 ALTER TABLE faces ADD COLUMN source TEXT NOT NULL DEFAULT 'detector';
 ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE not_same (
@@ -179,6 +208,9 @@ def _migrate(con: sqlite3.Connection, db_path: Path) -> None:
         backup = db_path.with_name(f"{db_path.name}.v{version}.bak")
         con.execute("PRAGMA wal_checkpoint(FULL)")
         shutil.copy2(db_path, backup)
+    # Off while tables are rebuilt: DROP TABLE would otherwise cascade to the faces. (A no-op
+    # inside a transaction, so before BEGIN.) Checked before the commit instead.
+    con.execute("PRAGMA foreign_keys = OFF")
     con.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while we waited for the lock.
@@ -188,10 +220,16 @@ def _migrate(con: sqlite3.Connection, db_path: Path) -> None:
                 con.execute(statement)
             version += 1
             con.execute(f"PRAGMA user_version = {version}")
+        broken = con.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise LibraryError(f"library {db_path.parent}: migration left {len(broken)} "
+                               "dangling references; nothing was changed")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("PRAGMA foreign_keys = ON")
 
 
 def _split_sql(script: str) -> list[str]:
