@@ -42,6 +42,90 @@ def make_photos(out: Path, people: tuple[str, ...] = PEOPLE, per_person: int = P
     return out
 
 
+# The album: dated portraits and photos of two people together, for browsing by date and by
+# people (EXIF DateTimeOriginal written with Pillow, as a camera would). File numbers 1, 2, 3,
+# 10, 11 check natural name order (2 before 10); two portraits carry no date at all.
+ALBUM_DATES = {
+    "Barack_Obama": ["2017:03:01 10:00:00", "2017:05:02 11:00:00", "2017:07:03 12:00:00",
+                     "2017:09:04 13:00:00", None],
+    "Hugh_Laurie": ["2018:01:05 09:00:00", "2018:01:05 09:00:00", "2018:04:06 09:00:00",
+                    "2018:08:07 09:00:00", "2018:12:08 09:00:00"],
+    "Jennifer_Aniston": ["2019:02:09 08:00:00", "2019:06:10 08:00:00", "2019:10:11 08:00:00",
+                         "2019:11:12 08:00:00", None],
+}
+ALBUM_NUMBERS = (1, 2, 3, 10, 11)
+# (file, people, date): each pair reuses portraits 1 and 2 of its people, side by side.
+ALBUM_PAIRS = (("together_1.jpg", ("Barack_Obama", "Hugh_Laurie"), "2020:06:01 12:00:00"),
+               ("together_2.jpg", ("Barack_Obama", "Hugh_Laurie"), "2021:01:02 12:00:00"),
+               ("together_3.jpg", ("Barack_Obama", "Jennifer_Aniston"), "2021:03:04 12:00:00"))
+
+
+def _portrait(crop: Path):
+    img = cv2.resize(cv2.imread(str(crop)), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(img, 60, 60, 60, 60, cv2.BORDER_REPLICATE)
+
+
+def save_jpeg(path: Path, bgr, taken_at: str | None) -> None:
+    """A JPEG with EXIF DateTimeOriginal (when given), the way a camera writes it."""
+    from PIL import Image
+    image = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    if taken_at:
+        exif.get_ifd(0x8769)[0x9003] = taken_at
+    image.save(path, quality=92, exif=exif)
+
+
+def make_album(out: Path) -> Path:
+    import numpy as np
+    src = datasets_dir() / "celebrity-dev"
+    out.mkdir(parents=True, exist_ok=True)
+    crops = {p: sorted((src / p).glob("*.png"))[:5] for p in ALBUM_DATES}
+    for person, dates in ALBUM_DATES.items():
+        for number, crop, taken in zip(ALBUM_NUMBERS, crops[person], dates):
+            save_jpeg(out / f"{person}_{number}.jpg", _portrait(crop), taken)
+    for i, (name, (a, b), taken) in enumerate(ALBUM_PAIRS):
+        left, right = _portrait(crops[a][i % 2]), _portrait(crops[b][i % 2])
+        save_jpeg(out / name, np.hstack([left, right]), taken)
+    return out
+
+
+@pytest.fixture(scope="session")
+def album_folder(tmp_path_factory) -> Path:
+    assert (datasets_dir() / "celebrity-dev").is_dir(), \
+        f"shared datasets not found at {datasets_dir()} (set FACEFOLIO_DATASETS)"
+    return make_album(tmp_path_factory.mktemp("album") / "Album")
+
+
+@pytest.fixture(scope="session")
+def album_template(album_folder: Path, tmp_path_factory) -> Path:
+    """The album scanned and grouped, each person named after the files their faces are in."""
+    from collections import Counter
+
+    from facefolio.library import Library, Scanner
+    from facefolio.library.people import People
+    path = tmp_path_factory.mktemp("album-template") / "library"
+    with Library(path) as library:
+        folder = library.add_folder(album_folder)
+        for _ in Scanner(library).scan([folder.id]):
+            pass
+        people = People(library)
+        for person in library.people():
+            labels = Counter(Path(f.photo_path).stem.rsplit("_", 1)[0]
+                             for f in library.faces(person_id=person.id))
+            label = labels.most_common(1)[0][0]
+            if label in ALBUM_DATES:
+                people.name(person.id, label.replace("_", " "))
+    return path
+
+
+@pytest.fixture
+def album_library(album_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the scanned album, people named (Barack Obama, Hugh Laurie, ...)."""
+    path = tmp_path / "album-library"
+    shutil.copytree(album_template, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def photo_folder(tmp_path_factory) -> Path:
     # Missing data is a broken checkout, not a reason to pass quietly.

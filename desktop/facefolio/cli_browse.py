@@ -6,7 +6,41 @@ failures raise LibraryError, which cli.py prints as one line (exit 1).
 from __future__ import annotations
 
 import argparse
+import json
+
+from .library import Library
+from .library.store import display_path
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Nothing registered yet: `photos --with` lands with the browsing views (issue 12)."""
+    p = sub.add_parser(
+        "photos", parents=[common], help="photos by date, or where people appear together",
+        description="Scanned photos, newest first. With --with, only the photos where every "
+                    "one of those people appears.")
+    p.add_argument("--with", dest="people", action="append", default=[], metavar="PERSON",
+                   help="a person id (or exact name) who must be in the photo; repeat it "
+                        "for people together")
+    p.add_argument("--since", metavar="DATE", help="taken on or after YYYY[-MM[-DD]]")
+    p.add_argument("--until", metavar="DATE", help="taken on or before YYYY[-MM[-DD]]")
+    p.add_argument("--order", choices=("newest", "oldest", "name"), default="newest",
+                   help="newest first (default), oldest first, or by file name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_photos)
+
+
+def cmd_photos(library: Library, args: argparse.Namespace) -> int:
+    from .library import browse  # noqa: PLC0415
+    people = [browse.find_person(library, text) for text in args.people]
+    found = browse.dated_photos(library, with_people=people, order=args.order,
+                                since=args.since, until=args.until)
+    if args.json:
+        print(json.dumps({"photos": [p.to_json() for p in found]}))
+        return 0
+    if not found:
+        print("no photos" + (" with all of these people" if people else ""))
+    for item in found:
+        when = (item.photo.taken_at or "no date")[:10]
+        guess = "~" if item.photo.taken_at_source == "file" else " "
+        who = ", ".join(t.name or f"person {t.person_id}" for t in item.people)
+        print(f"{when}{guess} {display_path(item.photo.path)}" + (f"  [{who}]" if who else ""))
+    return 0
