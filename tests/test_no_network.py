@@ -1,0 +1,189 @@
+"""No socket, ever: the commands, the app's start-up and the insightface import stay offline.
+
+Two guards, each in fresh subprocesses (imports are where dependencies phone home):
+- Python level: a `sitecustomize` makes every internet `connect`, `getaddrinfo` and
+  `create_connection` record itself and raise. It sees what Python code does (albumentations'
+  update check) and is checked to catch exactly that when the switch is turned back on.
+- System level, where strace exists: every `connect`/`sendto`/`sendmsg` of a real CLI scan,
+  native code included (ONNX Runtime's telemetry client is C++); any AF_INET/AF_INET6
+  address fails. AF_UNIX (nscd, D-Bus) is local and allowed.
+ONNX Runtime's telemetry also writes an event store under the user's cache folder before it
+uploads: the commands run with HOME and XDG_CACHE_HOME in tmp, which must stay free of it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from app_fixtures import make_photos
+
+VENV_BIN = Path(sys.executable).parent
+FACEFOLIO = VENV_BIN / "facefolio"
+TIMEOUT = 300
+
+GUARD = r'''
+import os, socket, traceback
+
+_LOG = os.environ["FACEFOLIO_NET_LOG"]
+_LOCAL = {getattr(socket, "AF_UNIX", None)}
+
+
+def _deny(what, detail):
+    with open(_LOG, "a") as fh:
+        fh.write(f"{what} {detail!r}\n{''.join(traceback.format_stack(limit=15))}\n")
+    raise OSError(f"no-network test: {what} {detail!r}")
+
+
+def _checked(method):
+    def call(self, address, *args):
+        if self.family not in _LOCAL:
+            _deny(method.__name__, address)
+        return method(self, address, *args)
+    return call
+
+
+socket.socket.connect = _checked(socket.socket.connect)
+socket.socket.connect_ex = _checked(socket.socket.connect_ex)
+socket.socket.sendto = lambda self, *a: _deny("sendto", a[-1])
+socket.getaddrinfo = lambda host, *a, **k: _deny("getaddrinfo", host)
+socket.gethostbyname = lambda host: _deny("gethostbyname", host)
+socket.create_connection = lambda address, *a, **k: _deny("create_connection", address)
+'''
+
+# The app: open the window on a scanned library, let start-up finish (engine warm-up, page
+# loads, face thumbnails drawn), close it, say what it showed.
+APP = r'''
+import json, sys, time
+from facefolio.cli import main
+from PySide6.QtWidgets import QApplication
+
+
+def briefly(app):
+    window = next(w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        app.processEvents()
+        pools = window.session.pools
+        if (window.warm_up not in pools._running and pools.running == 0
+                and window.people.model.rows and len(window.thumbnails.cache._items)):
+            break
+        time.sleep(0.02)
+    shown = {"people": len(window.people.model.rows),
+             "thumbnails": len(window.thumbnails.cache._items),
+             "engine": "facefolio.engine.engine" in sys.modules}
+    window.close()
+    print(json.dumps(shown))
+    return 0
+
+
+QApplication.exec = briefly
+sys.exit(main(["--library", sys.argv[1]]))
+'''
+
+
+@pytest.fixture
+def offline(tmp_path: Path):
+    """run(args) -> CompletedProcess: a subprocess with the socket guard, HOME and the user
+    cache in tmp (the converted models stay where they are)."""
+    from facefolio.engine.models import cache_dir
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "network.log"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(guard), FACEFOLIO_NET_LOG=str(log),
+               HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
+               FACEFOLIO_CACHE_DIR=str(cache_dir()), QT_QPA_PLATFORM="offscreen")
+    for name in ("NO_ALBUMENTATIONS_UPDATE", "ORT_DISABLE_TELEMETRY"):
+        env.pop(name, None)  # facefolio sets them itself: that is what is under test
+
+    def run(args: list[str], **extra_env: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(a) for a in args], env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        assert done.returncode == 0, f"{args[:3]} failed:\n{done.stderr[-3000:]}"
+        return done
+    run.log = log
+    run.home = home
+    return run
+
+
+def attempts(log: Path) -> str:
+    return log.read_text() if log.exists() else ""
+
+
+def telemetry_files(home: Path) -> list[Path]:
+    return [p for p in home.rglob("*") if "DeveloperTools" in p.parts or "onnxruntime" in p.name]
+
+
+def test_the_guard_catches_albumentations_update_check(offline):
+    """The guard is not blind: with the switch turned back on by the user, importing
+    insightface's package is caught trying to reach the network."""
+    offline([sys.executable, "-c", "import facefolio, insightface"],
+            NO_ALBUMENTATIONS_UPDATE="0")
+    log = attempts(offline.log)
+    assert "'pypi.org'" in log and "albumentations/check_version.py" in log, log
+
+
+def test_commands_and_app_start_up_make_no_connection(offline, tmp_path):
+    photos = make_photos(tmp_path / "Photos", per_person=3)
+    library = tmp_path / "library"
+    lib = ["--library", library]
+    offline([FACEFOLIO, *lib, "scan", photos])
+    offline([FACEFOLIO, *lib, "cluster"])
+    found = offline([FACEFOLIO, *lib, "search", photos / "couple.jpg", "--json"])
+    assert json.loads(found.stdout)["results"]
+    # A user may pick an insightface pack: its package import is the path that phoned home.
+    offline([sys.executable, "-c", "import facefolio, insightface, insightface.app"])
+    shown = json.loads(offline([sys.executable, "-c", APP, library]).stdout.splitlines()[-1])
+    assert shown["people"] and shown["thumbnails"] and shown["engine"], shown
+    assert attempts(offline.log) == ""
+    assert telemetry_files(offline.home) == []
+
+
+# --- strace -------------------------------------------------------------------------------
+_CALL = re.compile(r"\b(connect|sendto|sendmsg)\(\d+, \{sa_family=(AF_\w+)")
+
+
+def internet_calls(trace: str) -> list[str]:
+    """Lines of an `strace -f` log that reach for an internet address (IPv4 or IPv6)."""
+    return [line for line in trace.splitlines()
+            if (m := _CALL.search(line)) and m.group(2) in ("AF_INET", "AF_INET6")]
+
+
+needs_strace = pytest.mark.skipif(shutil.which("strace") is None,
+                                  reason="strace not installed (.ci/run installs it)")
+
+
+def strace(offline, tmp_path: Path, args: list, **extra_env: str) -> str:
+    out = tmp_path / "strace.log"
+    offline(["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", out, *args],
+            **extra_env)
+    return out.read_text()
+
+
+@needs_strace
+def test_strace_sees_an_internet_connect(offline, tmp_path):
+    """The parser is not blind: a plain TCP connect (to TEST-NET, routed nowhere) is caught."""
+    code = ("import socket; s = socket.socket(); s.settimeout(0.5); "
+            "s.connect_ex(('192.0.2.1', 9))")
+    trace = strace(offline, tmp_path, [sys.executable, "-S", "-c", code])
+    assert any("192.0.2.1" in line for line in internet_calls(trace)), trace
+
+
+@needs_strace
+def test_a_real_cli_scan_makes_no_internet_connection(offline, tmp_path, datasets):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("img1.jpg", "couple.jpg"):
+        shutil.copy(datasets / "deepface-unit" / name, photos / name)
+    trace = strace(offline, tmp_path, [FACEFOLIO, "--library", tmp_path / "lib", "scan", photos])
+    assert internet_calls(trace) == []
+    assert attempts(offline.log) == ""
+    assert telemetry_files(offline.home) == []
