@@ -33,24 +33,14 @@ Faces of one photo are never left in one group.
 from __future__ import annotations
 
 import heapq
-import time
 from collections import Counter
-from dataclasses import asdict, astuple, dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
-
-from . import store
-from .index import FaceIndex
-from .oplog import fix_covers
-from .store import Transaction
-
-if TYPE_CHECKING:
-    from .library import Library
 
 # Dendrograms are O(m^2): 2000 faces -> 16 MB of condensed float64 distances, ~0.2 s.
 MAX_EXACT = 2000
@@ -431,144 +421,3 @@ def bcubed(truth: list, predicted: list) -> tuple[float, float, float]:
     f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f
 
-
-# -- the library side: which faces are grouped, and how groups become unnamed people ----------
-
-@dataclass(frozen=True)
-class ClusterReport:
-    people_created: int = 0
-    people_updated: int = 0
-    faces_grouped: int = 0
-    faces_unknown: int = 0
-    seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-# People clustering may rebuild: unnamed, visible, and never touched by the user. Anything
-# else (named, hidden, holding a confirmed face) is the user's and clustering leaves it alone.
-_FLUID_PEOPLE = """
-    SELECT pe.id FROM people pe
-    WHERE pe.name IS NULL AND pe.hidden = 0 AND NOT EXISTS (
-        SELECT 1 FROM faces f WHERE f.person_id = pe.id
-        AND f.assigned_by IN ('user', 'suggestion'))
-"""
-
-
-def cluster_library(library: Library) -> ClusterReport:
-    """Regroup the unknown and clustering-assigned faces of every pack into unnamed people."""
-    started = time.monotonic()
-    con = library.con
-    fluid_people = {r[0] for r in con.execute(_FLUID_PEOPLE)}
-    total = ClusterReport()
-    for pack in library.packs_in_use():
-        report = _cluster_pack(library, pack, fluid_people)
-        total = ClusterReport(*(a + b for a, b in zip(astuple(total), astuple(report))))
-    return replace(total, seconds=time.monotonic() - started)
-
-
-def _cluster_pack(library: Library, pack: str, fluid_people: set[int]) -> ClusterReport:
-    con = library.con
-    rows = con.execute("SELECT id, photo_id, person_id, embedding FROM faces WHERE pack = ? "
-                       "AND (person_id IS NULL OR assigned_by = 'cluster') ORDER BY id",
-                       (pack,)).fetchall()
-    rows = [r for r in rows if r["person_id"] is None or r["person_id"] in fluid_people]
-    if not rows:
-        return ClusterReport()
-    face_ids = np.array([r["id"] for r in rows], np.int64)
-    photo_ids = np.array([r["photo_id"] for r in rows], np.int64)
-    old_person = {r["id"]: r["person_id"] for r in rows}
-    vectors = np.vstack([np.frombuffer(r["embedding"], np.float32) for r in rows])
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    del rows
-    params = ClusterParams.for_threshold(_match_threshold(pack))
-    labels, sims = _neighbours(library, pack, face_ids, vectors, params.k)
-    min_faces = max(2, int(library.settings.min_cluster_faces))
-    groups = group_faces(vectors, labels, sims, photo_ids, params, min_faces)
-    groups = [face_ids[g] for g in groups if len(g) >= min_faces]
-    return _write_groups(library, pack, groups, old_person, fluid_people, min_faces)
-
-
-def _neighbours(library: Library, pack: str, face_ids: np.ndarray, vectors: np.ndarray,
-                k: int) -> tuple[np.ndarray, np.ndarray]:
-    """kNN among these faces as row indices (-1 = not one of them), from the hnswlib index."""
-    index = library.index(pack)
-    share = len(face_ids) / max(len(index), 1)
-    wanted = int(np.ceil(k / max(share, 1e-9)))
-    # ef just above k: a neighbour graph tolerates a missed far neighbour, and ef = 96 (the
-    # search default, tuned for recall@10 of user searches) made the 100k query cost 52 s.
-    # All cores (num_threads=-1).
-    if wanted <= 4 * k:
-        # Most faces are being clustered: the library's index, over-asked, serves.
-        wanted = min(wanted, len(index))
-        found, sims = index.query_many(vectors, wanted, ef=wanted + 10, num_threads=-1)
-    else:
-        # Few unknown faces among many named ones: a throwaway index of just these.
-        local = FaceIndex(vectors.shape[1], capacity=len(face_ids) + 16)
-        local.add(face_ids, vectors)
-        found, sims = local.query_many(vectors, k, ef=k + 10, num_threads=-1)
-    rows = np.searchsorted(face_ids, found)
-    rows = np.clip(rows, 0, len(face_ids) - 1)
-    rows[face_ids[rows] != found] = -1
-    return rows, sims
-
-
-def _write_groups(library: Library, pack: str, groups: list[np.ndarray],
-                  old_person: dict[int, int | None], fluid_people: set[int], min_faces: int
-                  ) -> ClusterReport:
-    con = library.con
-    old_members: dict[int, set[int]] = {}
-    for fid, pid in old_person.items():
-        if pid is not None:
-            old_members.setdefault(pid, set()).add(fid)
-    # Keep the ids of unnamed people: each new group inherits the old person it overlaps
-    # most, largest overlaps first, so an unchanged group keeps its id and place on screen.
-    pairs = []
-    for gi, group in enumerate(groups):
-        counts: dict[int, int] = {}
-        for fid in group.tolist():
-            pid = old_person[fid]
-            if pid is not None:
-                counts[pid] = counts.get(pid, 0) + 1
-        pairs += [(n, gi, pid) for pid, n in counts.items()]
-    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
-    heir: dict[int, int] = {}
-    taken: set[int] = set()
-    for _, gi, pid in pairs:
-        if gi not in heir and pid not in taken:
-            heir[gi] = pid
-            taken.add(pid)
-    rejected = {(r[0], r[1]) for r in con.execute("SELECT face_id, person_id FROM rejections")}
-    created = updated = grouped = 0
-    new_person: dict[int, int] = {}
-    with Transaction(con):
-        for gi, group in enumerate(groups):
-            pid = heir.get(gi)
-            members = [int(f) for f in group if pid is None or (int(f), pid) not in rejected]
-            if len(members) < min_faces:
-                continue
-            if pid is None:
-                pid = con.execute("INSERT INTO people(name, hidden, created_at) "
-                                  "VALUES (NULL, 0, ?)", (store.now(),)).lastrowid
-                created += 1
-            elif set(members) != old_members.get(pid, set()):
-                updated += 1
-            for fid in members:
-                new_person[fid] = pid
-            grouped += len(members)
-        changes = [(new_person.get(fid), "cluster" if fid in new_person else None, fid)
-                   for fid, pid in old_person.items() if new_person.get(fid) != pid]
-        con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
-                        changes)
-        gone = [pid for pid in old_members if pid not in set(new_person.values())]
-        con.executemany("DELETE FROM people WHERE id = ?", [(pid,) for pid in gone])
-        fix_covers(con, set(new_person.values()))
-    return ClusterReport(people_created=created, people_updated=updated, faces_grouped=grouped,
-                         faces_unknown=len(old_person) - grouped)
-
-
-def _match_threshold(pack: str) -> float:
-    from ..engine import PACKS  # noqa: PLC0415 - only the pack table, no models
-
-    return PACKS[pack].match_threshold if pack in PACKS else 0.4

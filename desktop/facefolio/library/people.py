@@ -16,21 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import oplog, store
-from .clustering import ClusterReport, cluster_library
+from . import assign, oplog, store
+from .regroup import ClusterReport, cluster_library
 from .library import Library
 from .store import LibraryError, NotFoundError, Transaction
 
-# Auto-assignment is strict: best person's top-3 mean similarity this far above the pack's
-# verification threshold, and clearly ahead of the runner-up. Anything weaker is a suggestion.
-AUTO_MARGIN = 0.10
-AUTO_LEAD = 0.10
 # Suggestions start this far below the verification threshold. With SFace, 99.9% of
 # different-person pairs on celebrity-dev score under 0.367 (bench_people.py "realistic_fit"):
 # a floor of 0.30 filled "Is this Anna?" with strangers on a 64-photo library; 0.36 does not.
 SUGGEST_BELOW = 0.04
-_TOP = 3  # a face's similarity to a person: mean of its _TOP best matches among their faces
-_SAMPLE = 200  # reference faces per person (best quality): bounds the cost of big people
 
 
 @dataclass(frozen=True)
@@ -53,51 +47,16 @@ class People:
     def after_scan(self, new_face_ids: list[int]) -> None:
         """New faces to named people they clearly match, then regroup the unknown ones."""
         if new_face_ids:
-            self._auto_assign([int(f) for f in new_face_ids])
+            self.auto_assign([int(f) for f in new_face_ids])
         self.cluster()
 
     def cluster(self) -> ClusterReport:
+        """Regroup unknown faces; user edits made meanwhile win (see regroup.py)."""
         return cluster_library(self.library)
 
-    def _auto_assign(self, face_ids: list[int]) -> None:
-        rows = self._rows("SELECT id, photo_id, pack FROM faces WHERE person_id IS NULL "
-                          "AND id IN ({})", face_ids)
-        by_pack: dict[str, list] = {}
-        for r in rows:
-            by_pack.setdefault(r["pack"], []).append(r)
-        picks: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best face
-        for pack, pack_rows in by_pack.items():
-            people = self._references(pack, named_only=True)
-            if not people:
-                continue
-            ids, vectors = self.library.embeddings([r["id"] for r in pack_rows], pack=pack)
-            photo_of = {r["id"]: r["photo_id"] for r in pack_rows}
-            ids = ids.tolist()
-            threshold = _match_threshold(pack) + AUTO_MARGIN
-            scores = _person_scores(vectors, people)  # (faces, people)
-            order = np.argsort(-scores, axis=1)
-            rejected = self._rejected(ids)
-            pids = list(people)
-            for row, face_id in enumerate(ids):
-                best = pids[order[row, 0]]
-                first = scores[row, order[row, 0]]
-                second = scores[row, order[row, 1]] if len(pids) > 1 else 0.0
-                if first < threshold or first - second < AUTO_LEAD or \
-                        (face_id, best) in rejected:
-                    continue
-                key = (photo_of[face_id], best)
-                # Never two faces of one photo to one person: the closest one wins.
-                if key not in picks or picks[key][0] < first:
-                    picks[key] = (float(first), face_id)
-        taken = {(r[0], r[1]) for r in self.con.execute(
-            "SELECT DISTINCT photo_id, person_id FROM faces WHERE person_id IS NOT NULL")}
-        updates = [(pid, fid) for (photo, pid), (_, fid) in picks.items()
-                   if (photo, pid) not in taken]
-        if updates:
-            with Transaction(self.con):
-                self.con.executemany("UPDATE faces SET person_id = ?, assigned_by = 'auto' "
-                                     "WHERE id = ? AND person_id IS NULL", updates)
-                oplog.fix_covers(self.con, {pid for pid, _ in updates})
+    def auto_assign(self, face_ids: list[int]) -> int:
+        """Faces to the named person they clearly match (see assign.py); how many moved."""
+        return assign.auto_assign(self.library, face_ids)
 
     # -- suggestions -------------------------------------------------------------------------
     def suggestions(self, person_id: int, limit: int = 50) -> list[Suggestion]:
@@ -105,7 +64,7 @@ class People:
         self._person(person_id)
         out: list[Suggestion] = []
         for pack in self.library.packs_in_use():
-            refs = self._references(pack, person_ids=[person_id])
+            refs = assign.references(self.library, pack, person_ids=[person_id])
             if not refs:
                 continue
             out += self._suggest(pack, person_id, refs[person_id], limit)
@@ -142,7 +101,7 @@ class People:
         if not rows:
             return []
         ids, vectors = self.library.embeddings([r["id"] for r in rows], pack=pack)
-        scores = _person_scores(vectors, {person_id: refs})[:, 0]
+        scores = assign.person_scores(vectors, {person_id: refs})[:, 0]
         photo_of = {r["id"]: r["photo_id"] for r in rows}
         floor = _match_threshold(pack) - SUGGEST_BELOW
         best: dict[int, Suggestion] = {}  # one face per photo: the likeliest
@@ -345,38 +304,6 @@ class People:
 
     def _rows(self, sql: str, ids: list[int]) -> list:
         return store.in_chunks(self.con, sql, ids)
-
-    def _references(self, pack: str, *, named_only: bool = False,
-                    person_ids: list[int] | None = None) -> dict[int, np.ndarray]:
-        """Each person's best-quality face embeddings (at most _SAMPLE), by person id."""
-        sql = ("SELECT f.person_id, f.embedding FROM faces f JOIN people pe ON "
-               "pe.id = f.person_id WHERE f.pack = ?")
-        params: list = [pack]
-        if named_only:
-            sql += " AND pe.name IS NOT NULL"
-        if person_ids is not None:
-            sql += f" AND f.person_id IN ({','.join('?' * len(person_ids))})"
-            params += person_ids
-        refs: dict[int, list[np.ndarray]] = {}
-        for pid, blob in self.con.execute(sql + " ORDER BY f.quality DESC, f.id", params):
-            bucket = refs.setdefault(pid, [])
-            if len(bucket) < _SAMPLE:
-                bucket.append(np.frombuffer(blob, np.float32))
-        return {pid: np.vstack(v) for pid, v in refs.items()}
-
-
-def _person_scores(vectors: np.ndarray, people: dict[int, np.ndarray]) -> np.ndarray:
-    """(faces, people): mean of each face's _TOP best similarities to each person's faces.
-
-    The mean of a few best matches, not the single best, so one look-alike photo of someone
-    else does not decide.
-    """
-    scores = np.zeros((len(vectors), len(people)), np.float32)
-    for col, refs in enumerate(people.values()):
-        sims = vectors @ refs.T
-        top = min(_TOP, sims.shape[1])
-        scores[:, col] = -np.sort(-sims, axis=1)[:, :top].mean(axis=1)
-    return scores
 
 
 def _label(person) -> str:
