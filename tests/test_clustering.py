@@ -4,35 +4,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from facefolio.library import Library, Scanner
+from facefolio.library import Library
 from facefolio.library import clustering
 from facefolio.library.clustering import ClusterParams, bcubed, group_faces
 from facefolio.library.people import People
 
+from people_fixtures import make_photos, scan  # tests/ is on sys.path under pytest
+
 PEOPLE = ["Barack_Obama", "Kate_Winslet", "Keanu_Reeves", "Tina_Fey", "Will_Smith"]
-
-
-def make_photos(datasets: Path, out: Path, people: list[str], crops: slice) -> Path:
-    """Celebrity crops upscaled into photos the detector finds (see bench_people.py)."""
-    for person in people:
-        (out / person).mkdir(parents=True, exist_ok=True)
-        for crop in sorted((datasets / "celebrity-dev" / person).iterdir())[crops]:
-            image = cv2.resize(cv2.imread(str(crop)), None, fx=3, fy=3,
-                               interpolation=cv2.INTER_CUBIC)
-            image = cv2.copyMakeBorder(image, 60, 60, 60, 60, cv2.BORDER_CONSTANT,
-                                       value=(127, 127, 127))
-            cv2.imwrite(str(out / person / f"{crop.stem}.jpg"), image)
-    return out
-
-
-def scan(lib: Library, folder: Path) -> None:
-    lib.add_folder(folder)
-    for _ in Scanner(lib).scan():
-        pass
 
 
 @pytest.fixture(scope="module")

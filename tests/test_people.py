@@ -2,45 +2,28 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from facefolio import cli
-from facefolio.library import Library, LibraryError, NotFoundError, Scanner
+from facefolio.library import Library, LibraryError, NotFoundError
 from facefolio.library.people import People
 
-from test_clustering import make_photos  # noqa: E402 - tests/ is on sys.path under pytest
+from people_fixtures import copy_library, scanned_template, state
 
 PEOPLE = ["Hugh_Laurie", "Jennifer_Aniston", "Tom_Hanks", "Will_Smith"]
 
 
 @pytest.fixture(scope="module")
 def template(datasets, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("people")
-    photos = make_photos(datasets, root / "photos", PEOPLE, slice(0, 8))
-    with Library(root / "template") as lib:
-        lib.add_folder(photos)
-        for _ in Scanner(lib).scan():
-            pass
-    return root / "template"
+    return scanned_template(datasets, tmp_path_factory.mktemp("people"), PEOPLE, slice(0, 8))
 
 
 @pytest.fixture
 def lib(template, tmp_path):
-    shutil.copytree(template, tmp_path / "lib")
-    with Library(tmp_path / "lib") as library:
+    with copy_library(template, tmp_path / "lib") as library:
         yield library
-
-
-def state(lib: Library) -> tuple:
-    """Everything a people operation may change, for exact comparisons."""
-    con = lib.con
-    return ([tuple(r) for r in con.execute("SELECT * FROM people ORDER BY id")],
-            [tuple(r) for r in con.execute("SELECT id, person_id, assigned_by FROM faces "
-                                           "ORDER BY id")],
-            [tuple(r) for r in con.execute("SELECT * FROM rejections ORDER BY 1, 2")])
 
 
 def biggest(lib: Library, n: int = 2) -> list[int]:

@@ -7,36 +7,28 @@ re-validates every row); the default also computes again from the user's new sta
 """
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
-from facefolio.library import Library, NotFoundError, Scanner
+from facefolio.library import Library, NotFoundError
 from facefolio.library import assign, regroup
 from facefolio.library.people import People
 
-from test_clustering import make_photos  # noqa: E402 - tests/ is on sys.path under pytest
+from people_fixtures import copy_library, scanned_template
 
 PEOPLE = ["Barack_Obama", "Kate_Winslet", "Keanu_Reeves", "Tina_Fey", "Will_Smith"]
 
 
 @pytest.fixture(scope="module")
 def template(datasets, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("edits")
-    photos = make_photos(datasets, root / "photos", PEOPLE, slice(0, 8))
-    with Library(root / "template") as lib:
-        lib.add_folder(photos)
-        for _ in Scanner(lib).scan():
-            pass
-    return root / "template"
+    return scanned_template(datasets, tmp_path_factory.mktemp("edits"), PEOPLE, slice(0, 8))
 
 
 @pytest.fixture
 def lib(template, tmp_path):
-    shutil.copytree(template, tmp_path / "lib")
-    with Library(tmp_path / "lib") as library:
+    with copy_library(template, tmp_path / "lib") as library:
         yield library
 
 

@@ -1,7 +1,8 @@
 """Undo and redo of the user's people operations, kept in the `operations` table.
 
 An operation is recorded as two snapshots of the rows it touched: the people (whole rows, or
-"absent"), the faces (person and how it got there) and the rejections of those people and faces.
+"absent"), the faces (person, how it got there, ignored), the rejections of those people and
+faces, and the "not the same person" pairs of those people.
 Undo writes the "before" snapshot back, redo the "after" one, so every operation is undone
 exactly, merges included, without per-operation inverse code.
 
@@ -42,15 +43,19 @@ def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
             if row else None
     faces: dict[str, list] = {}
     rejections: set[tuple[int, int]] = set()
-    for fid, pid, by in in_chunks(
-            con, "SELECT id, person_id, assigned_by FROM faces WHERE id IN ({})", face_ids):
-        faces[str(fid)] = [pid, by]
+    for fid, pid, by, ignored in in_chunks(
+            con, "SELECT id, person_id, assigned_by, ignored FROM faces WHERE id IN ({})",
+            face_ids):
+        faces[str(fid)] = [pid, by, ignored]
     rejections.update(tuple(r) for r in in_chunks(
         con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids))
     rejections.update(tuple(r) for r in in_chunks(
         con, "SELECT face_id, person_id FROM rejections WHERE person_id IN ({})", people_ids))
+    not_same = {tuple(r) for pid in people_ids for r in con.execute(
+        "SELECT person_a, person_b FROM not_same WHERE person_a = ? OR person_b = ?",
+        (pid, pid))}
     return {"people": people, "faces": faces, "rejections": sorted(rejections),
-            "scope_faces": face_ids, "scope_people": people_ids}
+            "not_same": sorted(not_same), "scope_faces": face_ids, "scope_people": people_ids}
 
 
 def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
@@ -72,13 +77,15 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
                         (pid, row["name"], row["hidden"], row["created_at"]))
         else:
             missing.add(pid)  # removed since by something else (clustering): leave it gone
-    for key, (pid, by) in target["faces"].items():
+    for key, (pid, by, *rest) in target["faces"].items():
         if pid is not None and (pid in missing or not con.execute(
                 "SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone()):
             pid, by = None, None
-        # A face a rescan deleted simply matches no row.
-        con.execute("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
-                    (pid, by, int(key)))
+        # A face a rescan deleted simply matches no row. Logs older than the ignored flag
+        # carry no third value: the flag is left as it is.
+        con.execute("UPDATE faces SET person_id = ?, assigned_by = ?, ignored = "
+                    "COALESCE(?, ignored) WHERE id = ?",
+                    (pid, by, rest[0] if rest else None, int(key)))
     in_chunks(con, "DELETE FROM rejections WHERE face_id IN ({})", target["scope_faces"])
     in_chunks(con, "DELETE FROM rejections WHERE person_id IN ({})", target["scope_people"])
     for face_id, person_id in target["rejections"]:
@@ -86,6 +93,13 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
                     "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?) "
                     "AND EXISTS (SELECT 1 FROM people WHERE id = ?)",
                     (face_id, person_id, face_id, person_id))
+    if "not_same" in target:  # logs older than schema 2 have none
+        con.executemany("DELETE FROM not_same WHERE person_a = ? OR person_b = ?",
+                        [(pid, pid) for pid in target["scope_people"]])
+        con.executemany("INSERT OR IGNORE INTO not_same(person_a, person_b, at) SELECT ?, ?, ? "
+                        "WHERE EXISTS (SELECT 1 FROM people WHERE id = ?) "
+                        "AND EXISTS (SELECT 1 FROM people WHERE id = ?)",
+                        [(a, b, now(), a, b) for a, b in target["not_same"]])
     for key, row in target["people"].items():
         if row is not None and row["cover_face_id"] is not None:
             con.execute("UPDATE people SET cover_face_id = ? WHERE id = ? AND EXISTS "
@@ -106,7 +120,7 @@ def fix_covers(con: sqlite3.Connection, person_ids=None) -> None:
         params = ids
     con.execute(f"""
         UPDATE people SET cover_face_id = (
-            SELECT f.id FROM faces f WHERE f.person_id = people.id
+            SELECT f.id FROM faces f WHERE f.person_id = people.id AND f.ignored = 0
             ORDER BY f.quality DESC, f.id LIMIT 1)
         WHERE (cover_face_id IS NULL OR NOT EXISTS (
             SELECT 1 FROM faces f WHERE f.id = people.cover_face_id

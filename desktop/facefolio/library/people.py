@@ -12,30 +12,14 @@ Like `Library`, a People object belongs to the thread that opened the library.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
-import numpy as np
-
-from . import assign, oplog, store
-from .regroup import ClusterReport, cluster_library
+from . import assign, oplog, store, suggest
 from .library import Library
+from .regroup import ClusterReport, cluster_library
 from .store import LibraryError, NotFoundError, Transaction
+from .suggest import Suggestion
 
-# Suggestions start this far below the verification threshold. With SFace, 99.9% of
-# different-person pairs on celebrity-dev score under 0.367 (bench_people.py "realistic_fit"):
-# a floor of 0.30 filled "Is this Anna?" with strangers on a 64-photo library; 0.36 does not.
-SUGGEST_BELOW = 0.04
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    face_id: int
-    person_id: int
-    similarity: float
-
-    def to_json(self) -> dict:
-        return {"face_id": self.face_id, "person_id": self.person_id,
-                "similarity": round(self.similarity, 6)}
+__all__ = ["People", "Suggestion"]
 
 
 class People:
@@ -60,56 +44,17 @@ class People:
 
     # -- suggestions -------------------------------------------------------------------------
     def suggestions(self, person_id: int, limit: int = 50) -> list[Suggestion]:
-        """Faces nobody confirmed that look like this person, most similar first."""
-        self._person(person_id)
-        out: list[Suggestion] = []
-        for pack in self.library.packs_in_use():
-            refs = assign.references(self.library, pack, person_ids=[person_id])
-            if not refs:
-                continue
-            out += self._suggest(pack, person_id, refs[person_id], limit)
-        out.sort(key=lambda s: (-s.similarity, s.face_id))
-        return out[:limit]
+        """Faces nobody confirmed that may be this person, most likely first (suggest.py)."""
+        return suggest.suggestions(self.library, person_id, limit)
 
     def all_suggestions(self, limit: int = 100) -> list[Suggestion]:
         """The best suggestion per face over every visible named person."""
-        best: dict[int, Suggestion] = {}
-        for person in self.library.people(include_hidden=False):
-            if person.name is None:
-                continue
-            for s in self.suggestions(person.id, limit):
-                if s.face_id not in best or best[s.face_id].similarity < s.similarity:
-                    best[s.face_id] = s
-        return sorted(best.values(), key=lambda s: (-s.similarity, s.face_id))[:limit]
+        return suggest.all_suggestions(self.library, limit)
 
-    def _suggest(self, pack: str, person_id: int, refs: np.ndarray, limit: int
-                 ) -> list[Suggestion]:
-        index = self.library.index(pack)
-        k = min(len(index), max(limit * 2, 50))
-        labels, _ = index.query_many(refs, k)
-        near = sorted({int(f) for f in labels.ravel()})
-        # Candidates: unknown faces, or faces clustering put in some unnamed visible person.
-        rows = self._rows("""
-            SELECT f.id, f.photo_id FROM faces f LEFT JOIN people pe ON pe.id = f.person_id
-            WHERE f.id IN ({}) AND (f.person_id IS NULL OR (f.assigned_by = 'cluster'
-              AND pe.name IS NULL AND pe.hidden = 0))""", near)
-        rejected = self._rejected([r["id"] for r in rows])
-        own_photos = {r[0] for r in self.con.execute(
-            "SELECT photo_id FROM faces WHERE person_id = ?", (person_id,))}
-        rows = [r for r in rows if (r["id"], person_id) not in rejected
-                and r["photo_id"] not in own_photos]
-        if not rows:
-            return []
-        ids, vectors = self.library.embeddings([r["id"] for r in rows], pack=pack)
-        scores = assign.person_scores(vectors, {person_id: refs})[:, 0]
-        photo_of = {r["id"]: r["photo_id"] for r in rows}
-        floor = _match_threshold(pack) - SUGGEST_BELOW
-        best: dict[int, Suggestion] = {}  # one face per photo: the likeliest
-        for fid, score in zip(ids.tolist(), scores.tolist()):
-            photo = photo_of[fid]
-            if score >= floor and (photo not in best or best[photo].similarity < score):
-                best[photo] = Suggestion(fid, person_id, float(score))
-        return list(best.values())
+    def rank_people(self, face_ids: list[int]) -> list[tuple[int, float]]:
+        """Every visible person, most like these faces first, for the "This is..." picker."""
+        self._faces(face_ids)
+        return suggest.rank_people(self.library, face_ids)
 
     # -- user operations (logged, undoable) -------------------------------------------------
     def name(self, person_id: int, name: str) -> None:
@@ -319,9 +264,3 @@ def _clean_name(name: str | None) -> str:
 
 def _n(items: list, noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
-
-
-def _match_threshold(pack: str) -> float:
-    from ..engine import PACKS  # noqa: PLC0415 - only the pack table, no models
-
-    return PACKS[pack].match_threshold if pack in PACKS else 0.4
