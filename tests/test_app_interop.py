@@ -57,6 +57,19 @@ def status(window) -> str:
     return window.statusBar().currentMessage()
 
 
+def ask_forget(qtbot, window, monkeypatch, button=QMessageBox.StandardButton.Yes) -> str:
+    """Trigger "Delete all face data", answer `button`; the question it asked."""
+    asked = []
+
+    def answer(*args, **_kw):
+        asked.append(args[2])
+        return button
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(answer))
+    window.forget_action.trigger()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT)  # after counting sidecars
+    return asked[0]
+
+
 def open_with_people(qtbot, open_window, library: Path):
     window = open_window(library)
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
@@ -157,14 +170,9 @@ def test_forget_deletes_face_data_and_keeps_photos(qtbot, open_window, own_libra
     before = sorted(p.name for p in photos.iterdir())
     window = open_with_people(qtbot, open_window, library)
     name_first_person(qtbot, window, "Ada Lovelace")
-    asked = []
-
-    def answer(*args, **_kw):
-        asked.append(args[2])
-        return QMessageBox.StandardButton.Yes
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(answer))
-    window.forget_action.trigger()
-    assert "embedding" in asked[0] and "photos" in asked[0]
+    asked = ask_forget(qtbot, window, monkeypatch)
+    assert "embedding" in asked and "photos" in asked
+    assert "without names" in asked and "sidecar" not in asked  # there are none
     qtbot.waitUntil(lambda: status(window).startswith("Deleted"), timeout=WAIT)
     qtbot.waitUntil(lambda: window.people.model.rowCount() == 0, timeout=WAIT)
     assert window.current_page() is window.people
@@ -180,11 +188,30 @@ def test_forget_deletes_face_data_and_keeps_photos(qtbot, open_window, own_libra
 def test_forget_cancelled_keeps_everything(qtbot, open_window, own_library, monkeypatch):
     library, _photos = own_library
     window = open_with_people(qtbot, open_window, library)
-    monkeypatch.setattr(QMessageBox, "warning",
-                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel))
-    window.forget_action.trigger()
+    ask_forget(qtbot, window, monkeypatch, QMessageBox.StandardButton.Cancel)
+    qtbot.wait(200)  # a writer task, had one been started, would have run by now
+    assert window.session.pools.writer.activeThreadCount() == 0
     with Library(library) as lib:
         assert lib.counts()["faces"] == 17
+
+
+def test_forget_says_names_in_sidecars_come_back(qtbot, open_window, own_library, monkeypatch):
+    """A rescan reads names from XMP sidecars: the question must say so, not "without names"."""
+    library, photos = own_library
+    window = open_with_people(qtbot, open_window, library)
+    name_first_person(qtbot, window, "Ada Lovelace")
+    window.write_xmp_action.trigger()
+    qtbot.waitUntil(lambda: status(window).startswith("Wrote"), timeout=WAIT)
+    sidecars = len(list(photos.glob("*.xmp")))
+    asked = ask_forget(qtbot, window, monkeypatch)
+    assert f"{sidecars} photos have XMP sidecars" in asked
+    assert "reads back the face names" in asked and "without names" not in asked
+    qtbot.waitUntil(lambda: status(window).startswith("Deleted"), timeout=WAIT)
+    # And it is true: the rescan brings the name back from the sidecars.
+    window.session.start_scan(None)
+    qtbot.waitUntil(lambda: not window.session.scanning, timeout=120000)
+    with Library(library) as lib:
+        assert "Ada Lovelace" in {p.name for p in lib.people()}
 
 
 @pytest.mark.parametrize("choice", ["Copy the photos",
@@ -233,10 +260,8 @@ def test_forget_during_a_scan_waits_for_the_scan_to_stop(qtbot, open_window, own
     for old in photos.glob("Hugh*"):  # new files, so the rescan has faces to write
         shutil.copy(old, photos / f"again_{old.name}")
     window = open_with_people(qtbot, open_window, library)
-    monkeypatch.setattr(QMessageBox, "warning",
-                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     assert window.session.start_scan(None)
-    window.forget_action.trigger()
+    ask_forget(qtbot, window, monkeypatch)
     qtbot.waitUntil(lambda: status(window).startswith("Deleted"), timeout=120000)
     assert not window.session.scanning
     with Library(library) as lib:

@@ -23,12 +23,30 @@ EXPORT_MODES = {
 }
 _MAX_LISTED = 25  # errors shown in the dialog; the rest are counted
 
-FORGET_TEXT = (
-    "Delete all face data from this library?\n\n"
-    "Deleted: every detected face and its embedding, all names and people, the thumbnails "
-    "and the face search index. This cannot be undone.\n\n"
-    "Kept: your photos (they are never touched) and the list of folders. A rescan finds the "
-    "faces again, without names.")
+
+
+def forget_text(sidecars: int) -> str:
+    """The question before "delete all face data", true to what a rescan will do: every scan
+    reads face names from XMP sidecars and from the photos' own XMP, so names kept there
+    come back (forget does not touch files beside or inside the photos)."""
+    if sidecars:
+        have = "photo has an XMP sidecar" if sidecars == 1 else "photos have XMP sidecars"
+        rescan = (f"{sidecars} {have} beside it: a rescan finds the faces again and reads back "
+                  "the face names stored in sidecars (and in the photos' own XMP). Delete "
+                  "those sidecars too if the names should go.")
+    else:
+        rescan = ("A rescan finds the faces again, without names, except names that another "
+                  "program wrote into the photos themselves (a scan reads those).")
+    return ("Delete all face data from this library?\n\n"
+            "Deleted: every detected face and its embedding, all names and people, the "
+            "thumbnails and the face search index. This cannot be undone.\n\n"
+            f"Kept: your photos (they are never touched) and the list of folders. {rescan}")
+
+
+def count_sidecars(library: Library) -> int:
+    """Photos of the library with an XMP sidecar beside them (any content)."""
+    from ..library.xmp import sidecar_path  # noqa: PLC0415 - loads exiv2 lazily anyway
+    return sum(1 for photo in library.photos() if sidecar_path(Path(photo.path)).is_file())
 
 
 class InteropActions:
@@ -83,8 +101,13 @@ class InteropActions:
 
     # -- forget --------------------------------------------------------------------------
     def forget(self) -> None:
+        """Ask (after counting sidecars on the read pool, so the question is true), then
+        erase on the writer."""
+        self.session.read(count_sidecars, self._ask_forget)
+
+    def _ask_forget(self, sidecars: int) -> None:
         answer = QMessageBox.warning(
-            self.parent, "Delete all face data", FORGET_TEXT,
+            self.parent, "Delete all face data", forget_text(sidecars),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:

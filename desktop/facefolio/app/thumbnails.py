@@ -5,6 +5,11 @@ the key and returns None (the delegate draws a placeholder); when a batch arrive
 the keys so models can emit dataChanged. Workers make QImages (allowed off the GUI thread); the
 QPixmap is made here, on the GUI thread. Keys: ("face", face_id) or ("photo", photo_id).
 Face ids are never reused (AUTOINCREMENT), so a face crop on disk is valid forever.
+
+Crops are biometric data: the cache is owner-only (folders 0700, files 0600), a crop is only
+written while its face exists and no "forget" ran (checked before and after the write, since
+another process may forget at any moment), and crops of faces and photos that are gone are
+pruned when the provider opens (library/forget.py `prune_thumbnails`).
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from ..library import Library, NotFoundError
+from ..library import Library, NotFoundError, privacy, store
+from ..library.forget import FACES, PHOTOS, THUMBNAILS, prune_thumbnails
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +110,7 @@ class ThumbnailTask(QRunnable):
         missing: list[Key] = []
         for key in self.keys:
             if key[0] == "face":
-                path = self.cache_dir / "faces" / f"{key[1]}.jpg"
+                path = self.cache_dir / FACES / f"{key[1]}.jpg"
                 image = QImage(str(path)) if path.exists() else QImage()
                 if not image.isNull():
                     out.append((key, image))
@@ -112,6 +119,7 @@ class ThumbnailTask(QRunnable):
         if not missing:
             return out
         with Library(self.library_path) as library:
+            epoch = library.epoch  # "forget" in any process moves it
             faces = library.faces_by_ids([k[1] for k in missing if k[0] == "face"])
             by_photo: dict[str, list[Key]] = {}
             for key in missing:
@@ -132,23 +140,36 @@ class ThumbnailTask(QRunnable):
                         by_photo.setdefault(photo_path, []).append(key)
                     else:
                         out.append((key, cached))
-        # Decode each photo once for all of its faces.
-        for photo_path, keys in by_photo.items():
-            try:
-                image = load_image(photo_path)
-            except Exception as exc:
-                log.debug("no thumbnail for %s: %s", photo_path, exc)
-                out += [(k, None) for k in keys]
-                continue
-            for key in keys:
-                if key[0] == "face":
-                    crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
-                    self._save(self.cache_dir / "faces" / f"{key[1]}.jpg", crop)
-                else:
-                    crop = fit_within(image.pixels, PHOTO_SIZE)
-                    self._save(self._photo_file(key[1], photo_path), crop)
-                out.append((key, to_qimage(crop)))
+            # Decode each photo once for all of its faces.
+            for photo_path, keys in by_photo.items():
+                try:
+                    image = load_image(photo_path)
+                except Exception as exc:
+                    log.debug("no thumbnail for %s: %s", photo_path, exc)
+                    out += [(k, None) for k in keys]
+                    continue
+                for key in keys:
+                    if key[0] == "face":
+                        crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
+                        path = self.cache_dir / FACES / f"{key[1]}.jpg"
+                    else:
+                        crop = fit_within(image.pixels, PHOTO_SIZE)
+                        path = self._photo_file(key[1], photo_path)
+                    out.append((key, self._keep(library, epoch, key, path, crop)))
         return out
+
+    def _keep(self, library: Library, epoch: int, key: Key, path: Path, pixels: np.ndarray
+              ) -> QImage | None:
+        """Cache and show the picture, unless its face or photo is gone or "forget" ran."""
+        if not _still_there(library, epoch, key):
+            return None
+        self._save(self.cache_dir, path, pixels)
+        # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
+        # crop may have landed after that deletion. Look again, and take it back.
+        if not _still_there(library, epoch, key):
+            path.unlink(missing_ok=True)
+            return None
+        return to_qimage(pixels)
 
     def _photo_file(self, photo_id: int, photo_path: str) -> Path:
         """Photo ids can be reused and files edited: the name carries path, size and mtime."""
@@ -157,18 +178,30 @@ class ThumbnailTask(QRunnable):
             stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stamp = photo_path
-        digest = hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest()
-        return self.cache_dir / "photos" / f"{photo_id}-{digest}.jpg"
+        digest = hashlib.blake2b(stamp.encode(errors="surrogateescape"),
+                                 digest_size=8).hexdigest()
+        return self.cache_dir / PHOTOS / f"{photo_id}-{digest}.jpg"
 
     @staticmethod
-    def _save(path: Path, pixels: np.ndarray) -> None:
+    def _save(cache_dir: Path, path: Path, pixels: np.ndarray) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.jpg")
-            if cv2.imwrite(str(tmp), pixels, [cv2.IMWRITE_JPEG_QUALITY, 88]):
-                tmp.replace(path)
+            ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 88])
+            if not ok:
+                return
+            privacy.private_dir(cache_dir)
+            privacy.private_dir(path.parent)
+            # No fsync: a cache file cut short by a crash is only made again.
+            privacy.write_private(path, jpeg.tobytes(), durable=False)
         except OSError as exc:  # a read-only cache only costs speed
             log.debug("cannot cache %s: %s", path, exc)
+
+
+def _still_there(library: Library, epoch: int, key: Key) -> bool:
+    if store.epoch(library.con) != epoch:
+        return False
+    table = "faces" if key[0] == "face" else "photos"
+    return library.con.execute(f"SELECT 1 FROM {table} WHERE id = ?", (key[1],)).fetchone() \
+        is not None
 
 
 class PixmapCache:
@@ -216,7 +249,7 @@ class ThumbnailProvider(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library_path = Path(library_path)
-        self.cache_dir = self.library_path / "thumbnails"
+        self.cache_dir = self.library_path / THUMBNAILS
         self.pool = pool  # TaskPools: the thumbs pool runs the tasks
         self.cache = PixmapCache(max_bytes)
         self.failed = QPixmap()
@@ -226,6 +259,14 @@ class ThumbnailProvider(QObject):
         self.closed = False  # set when the window closes: late batches are dropped
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self._flush)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete cached pictures of faces and photos that no longer exist, off the GUI
+        thread (on open; call it again after faces were removed)."""
+        task = Task(self.library_path, prune_thumbnails, "prune thumbnails")
+        task.signals.error.connect(lambda reason: log.debug("prune: %s", reason))
+        self.pool.start(self.pool.thumbs, task)
 
     def pixmap(self, key: Key) -> QPixmap | None:
         pixmap = self.cache.get(key)

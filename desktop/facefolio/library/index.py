@@ -5,6 +5,16 @@ cosine space. It is saved beside the database together with the faces generation
 On open a stale index is caught up (faces added or removed since it was saved) and a missing
 or unreadable one is rebuilt from SQLite, so losing it never loses data.
 
+Privacy: a removed face's vector is overwritten before it is marked deleted (hnswlib's
+mark_deleted alone keeps the vector, in memory and in every later save), and an index built
+before a "forget" (the database's epoch moved) is never written and never loaded.
+
+Several processes (the app, `facefolio cluster`) may save the same index: each writes its own
+temp file (mkstemp: unique, 0600) and renames it into place, then writes the metadata
+atomically. The metadata names the file it describes (inode, size, mtime); a reader that finds
+the other one (a save in between, or a crash) reads the deleted marks from the file itself and
+catches up with the database instead of trusting the wrong metadata.
+
 Threads: hnswlib's own README warns that saving while adding is unsafe, so every call takes
 the index's lock; only the library's writer adds, removes or saves.
 """
@@ -14,13 +24,16 @@ import json
 import logging
 import os
 import sqlite3
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.request import pathname2url
 
 import hnswlib
 import numpy as np
 
+from . import privacy, store
 from .store import faces_generation
 
 log = logging.getLogger(__name__)
@@ -31,6 +44,16 @@ EF_CONSTRUCTION = 200
 # ef 96 gave 0.9998 at 200k faces but 0.9845 at 1M; ef 128 gave 0.9926 at 1M (p99 5.3 ms).
 EF_SEARCH = 128
 _GROW_STEP = 4096
+# Removing a face overwrites its vector (hnswlib repairs the links around it: 3.4 ms a face)
+# where a rebuild costs 0.73 ms per face kept, so a rebuild pays once more than ~22% of the
+# faces go at once (`python tests/benchmarks/bench_index_removal.py --faces 100000 --remove
+# 1000`; 7.6% at --faces 10000). Rebuild from the live vectors past this fraction of deleted
+# marks: it also stops the file from growing with marks that new faces have not reused.
+COMPACT_FRACTION = 0.2
+
+
+class ForgottenIndex(Exception):
+    """The index was built before "forget" ran: none of it may be used or written."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +65,15 @@ class Neighbour:
 class FaceIndex:
     """Nearest-neighbour search over one pack's face embeddings."""
 
-    def __init__(self, dim: int, capacity: int = _GROW_STEP) -> None:
+    def __init__(self, dim: int, capacity: int = _GROW_STEP, *, epoch: int | None = None
+                 ) -> None:
         self.dim = dim
         self._lock = threading.RLock()
-        self._index = hnswlib.Index(space="cosine", dim=dim)
-        self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION,
-                               M=M, allow_replace_deleted=True)
-        self._index.set_ef(EF_SEARCH)
+        self._index = _new_hnsw(dim, capacity)
         self._ids: set[int] = set()
-        self._deleted: set[int] = set()  # labels marked deleted, kept for save/load
+        self._deleted: set[int] = set()  # labels marked deleted (vectors overwritten)
         self.generation = -1
+        self.epoch = epoch  # the library's "forget" epoch it was built in (None: no library)
 
     # -- building -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -64,12 +86,16 @@ class FaceIndex:
         with self._lock:
             return set(self._ids)
 
+    def deleted_marks(self) -> int:
+        with self._lock:
+            return len(self._deleted)
+
     def add(self, face_ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         face_ids = np.asarray(face_ids, dtype=np.int64)
         if len(face_ids) == 0:
             return
         with self._lock:
-            needed = len(self._ids) + len(face_ids)
+            needed = len(self._ids) + len(self._deleted) + len(face_ids)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(needed + _GROW_STEP + needed // 4)
             self._index.add_items(np.asarray(vectors, dtype=np.float32), face_ids,
@@ -79,13 +105,31 @@ class FaceIndex:
             self._deleted -= added
 
     def remove(self, face_ids) -> None:
+        """Take faces out so that their vectors are gone from memory and the next save."""
         with self._lock:
-            for face_id in face_ids:
-                face_id = int(face_id)
-                if face_id in self._ids:
-                    self._index.mark_deleted(face_id)
-                    self._ids.discard(face_id)
-                    self._deleted.add(face_id)
+            gone = sorted({int(f) for f in face_ids} & self._ids)
+            if not gone:
+                return
+            keep = self._ids.difference(gone)
+            if len(self._deleted) + len(gone) > COMPACT_FRACTION * len(keep):
+                self._rebuild(keep)
+                return
+            noise = np.random.default_rng().standard_normal((len(gone), self.dim))
+            noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+            # add_items on a live label replaces its vector in place (and repairs its links).
+            self._index.add_items(noise.astype(np.float32), np.asarray(gone, np.int64))
+            for face_id in gone:
+                self._index.mark_deleted(face_id)
+            self._ids = keep
+            self._deleted.update(gone)
+
+    def _rebuild(self, keep: set[int]) -> None:
+        labels = np.array(sorted(keep), dtype=np.int64)
+        index = _new_hnsw(self.dim, len(labels) + _GROW_STEP)
+        if len(labels):
+            vectors = self._index.get_items(labels, return_type="numpy")
+            index.add_items(vectors.astype(np.float32), labels)
+        self._index, self._ids, self._deleted = index, keep, set()
 
     # -- queries --------------------------------------------------------------------------
     def query(self, vector: np.ndarray, k: int, *, ef: int | None = None) -> list[Neighbour]:
@@ -112,35 +156,115 @@ class FaceIndex:
         return labels.astype(np.int64), 1.0 - distances
 
     # -- persistence ----------------------------------------------------------------------
-    def save(self, path: Path, generation: int) -> None:
-        tmp = path.with_suffix(".tmp")
+    def save(self, path: Path, generation: int, *, con: sqlite3.Connection | None = None
+             ) -> bool:
+        """Write the index and its metadata atomically, owner-only. False, writing nothing,
+        when "forget" ran since this index was built (its faces must not come back)."""
         with self._lock:
-            self._index.save_index(str(tmp))
-            os.replace(tmp, path)
+            if not _same_epoch(path, self.epoch, con):
+                return False
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            try:
+                self._index.save_index(tmp)
+                # hnswlib recreates the file if something removed it meanwhile: umask mode.
+                os.chmod(tmp, privacy.FILE_MODE)
+                meta = {"generation": generation, "dim": self.dim, "count": len(self._ids),
+                        "deleted": sorted(self._deleted), "epoch": self.epoch,
+                        "file": _identity(Path(tmp))}  # a rename keeps all three
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            privacy.write_private(_meta_path(path), json.dumps(meta).encode(), durable=False)
+            # "forget" deletes the files after bumping the epoch: if it ran while we wrote, what
+            # we wrote may have landed after its deletion. Look again, and take it back.
+            if not _same_epoch(path, self.epoch, con):
+                _take_back(path, meta["file"])
+                return False
             self.generation = generation
-            meta = {"generation": generation, "dim": self.dim, "count": len(self._ids),
-                    "deleted": sorted(self._deleted)}
-        _meta_path(path).write_text(json.dumps(meta))
+            return True
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> FaceIndex:
-        """Load a saved index; raises on anything missing, mismatched or unreadable."""
+    def load(cls, path: Path, dim: int, *, epoch: int | None = None) -> FaceIndex:
+        """Load a saved index; raises on anything missing, mismatched or unreadable, and
+        ForgottenIndex when it was saved before the library's current epoch."""
         meta = json.loads(_meta_path(path).read_text())
         if meta.get("dim") != dim:
             raise ValueError("dimension mismatch")
+        if epoch is not None and meta.get("epoch") not in (None, epoch):
+            raise ForgottenIndex(f"saved in epoch {meta.get('epoch')}, library is at {epoch}")
         self = cls.__new__(cls)
-        self.dim = dim
+        self.dim, self.epoch = dim, epoch
         self._lock = threading.RLock()
+        before = _identity(path)
         self._index = hnswlib.Index(space="cosine", dim=dim)
         self._index.load_index(str(path), allow_replace_deleted=True)
         self._index.set_ef(EF_SEARCH)
-        # get_ids_list includes labels marked deleted: the meta file lists those.
-        self._deleted = {int(i) for i in meta.get("deleted", [])}
-        self._ids = {int(i) for i in self._index.get_ids_list()} - self._deleted
-        if len(self._ids) != meta.get("count"):
+        labels = {int(i) for i in self._index.get_ids_list()}  # deleted marks included
+        if meta.get("file") == before == _identity(path):
+            self._deleted = {int(i) for i in meta.get("deleted", [])}
+            self.generation = int(meta["generation"])
+        else:
+            # The metadata describes another save: ask the file itself, and let the caller
+            # catch up with the database (generation -1 is never current).
+            log.info("index %s and its metadata differ: reading deleted marks", path)
+            self._deleted = {i for i in labels if not _live(self._index, i)}
+            self.generation = -1
+        self._ids = labels - self._deleted
+        if self.generation >= 0 and len(self._ids) != meta.get("count"):
             raise ValueError("count mismatch")
-        self.generation = int(meta["generation"])
         return self
+
+
+def _new_hnsw(dim: int, capacity: int) -> hnswlib.Index:
+    index = hnswlib.Index(space="cosine", dim=dim)
+    index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M,
+                     allow_replace_deleted=True)
+    index.set_ef(EF_SEARCH)
+    return index
+
+
+def _live(index: hnswlib.Index, label: int) -> bool:
+    try:
+        index.get_items([label])  # raises for a label marked deleted
+    except RuntimeError:
+        return False
+    return True
+
+
+def _identity(path: Path) -> list[int]:
+    st = os.stat(path)
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _take_back(path: Path, identity: list[int] | None) -> None:
+    """Delete the index file and its metadata if they are the save `identity` names (None:
+    whatever is there); a newer save by another process stays."""
+    meta = _meta_path(path)
+    for victim, ident in ((path, lambda: _identity(path)),
+                          (meta, lambda: json.loads(meta.read_text()).get("file"))):
+        try:
+            if identity is None or ident() == identity:
+                victim.unlink()
+        except (OSError, ValueError):
+            pass  # already gone, or not ours
+
+
+def _same_epoch(path: Path, epoch: int | None, con: sqlite3.Connection | None) -> bool:
+    """Whether the library beside `path` is still in `epoch` (no library: nothing to check)."""
+    if epoch is None:
+        return True
+    if con is not None:
+        return store.epoch(con) == epoch
+    db = path.parent / store.DB_NAME
+    try:  # mode=rw never creates a database; one SELECT takes no write lock
+        other = sqlite3.connect(f"file:{pathname2url(str(db))}?mode=rw", uri=True, timeout=10)
+        try:
+            return store.epoch(other) == epoch
+        finally:
+            other.close()
+    except sqlite3.Error:
+        return not db.exists()
 
 
 def _meta_path(path: Path) -> Path:
@@ -155,19 +279,23 @@ def open_index(con: sqlite3.Connection, library_dir: Path, pack: str, dim: int) 
     """The pack's index, brought in line with the faces table (caught up or rebuilt)."""
     path = index_path(library_dir, pack)
     generation = faces_generation(con)
+    epoch = store.epoch(con)
     index: FaceIndex | None = None
     if path.exists():
         try:
-            index = FaceIndex.load(path, dim)
+            index = FaceIndex.load(path, dim, epoch=epoch)
+        except ForgottenIndex as exc:  # left by a process that died mid-forget
+            log.warning("index %s predates 'forget' (%s): deleting it", path, exc)
+            _take_back(path, None)
         except Exception as exc:  # unreadable for any reason: it is only a cache
             log.warning("index %s unreadable (%s): rebuilding", path, exc)
     if index is not None and index.generation == generation:
         return index
     if index is None:
-        index = FaceIndex(dim, capacity=_count(con, pack) + _GROW_STEP)
+        index = FaceIndex(dim, capacity=_count(con, pack) + _GROW_STEP, epoch=epoch)
     catch_up(con, index, pack)
     try:
-        index.save(path, generation)
+        index.save(path, generation, con=con)
     except OSError as exc:  # a read-only library still answers searches
         log.warning("cannot save index %s: %s", path, exc)
     return index
@@ -181,14 +309,10 @@ def catch_up(con: sqlite3.Connection, index: FaceIndex, pack: str) -> None:
     missing = sorted(in_db - in_index)
     for start in range(0, len(missing), 10_000):
         chunk = missing[start:start + 10_000]
-        marks = ",".join("?" * len(chunk))
-        rows = con.execute(f"SELECT id, embedding FROM faces WHERE id IN ({marks})", chunk)
-        ids, vectors = [], []
-        for face_id, blob in rows:
-            ids.append(face_id)
-            vectors.append(np.frombuffer(blob, dtype=np.float32))
-        if ids:
-            index.add(ids, np.vstack(vectors))
+        rows = store.in_chunks(con, "SELECT id, embedding FROM faces WHERE id IN ({})", chunk)
+        if rows:
+            index.add([r[0] for r in rows],
+                      np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows]))
 
 
 def _count(con: sqlite3.Connection, pack: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -32,16 +33,19 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically (unique temp file, then rename), owner-only."""
-    import tempfile  # noqa: PLC0415
+def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write `data` to `path` atomically (unique temp file, then rename), owner-only.
 
+    `durable=False` skips the fsync: for caches (thumbnails, index metadata) that are rebuilt
+    when a crash leaves them short, and that are written too often to wait for the disk.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:  # mkstemp creates the file 0600
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
