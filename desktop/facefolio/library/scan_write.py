@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import store
-from .identity import FaceRef, match_faces
+from .identity import FaceRef, match_faces, same_picture
 from .scan_plan import Job, Known, Plan, Survey
 from .store import db_path, display_path
 
@@ -165,7 +165,11 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
                         else None) for f in detected]
     new_refs = [FaceRef(tuple(float(v) for v in face.box), np.asarray(face.embedding))
                 for face in r.faces]
-    if any(ref.embedding is None for ref in old_refs):
+    old_print = r.job.row.fingerprint if r.job.row is not None else None
+    if any(ref.embedding is None for ref in old_refs) or \
+            same_picture(old_print, r.fingerprint):
+        # Another pack, or the very same pixels under another orientation tag: the geometry
+        # is exact, and a face turned on its side embeds poorly, so boxes alone decide.
         new_refs = [FaceRef(ref.box, None) for ref in new_refs]
         old_refs = [FaceRef(ref.box, None) for ref in old_refs]
     pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
