@@ -18,7 +18,7 @@ from PIL import Image
 from facefolio.engine import (
     DEFAULT_PACK, PACKS, FaceEngine, ImageError, LoadedImage, ModelError, load_image,
 )
-from facefolio.engine import models
+from facefolio.engine import images, models
 
 
 def _datasets() -> Path:
@@ -219,7 +219,7 @@ def test_reduced_decode_maps_to_original(engine, tmp_path):
     print(f"12 MP: decode {1e3*(t1-t0):.0f} ms, detect {1e3*(t2-t1):.0f} ms, "
           f"analyze {1e3*(t3-t2):.0f} ms, {len(dets)} faces, decoded {reduced.pixels.shape}")
     assert reduced.scale > 1 and (reduced.width, reduced.height) == (4000, 3000)
-    assert max(reduced.pixels.shape[:2]) >= 1280
+    assert max(reduced.pixels.shape[:2]) >= images.DETECT_SIDE
     full = engine.analyze(LoadedImage(big, 1.0, 4000, 3000, None))
     assert len(faces) == len(full) == 2
     for a, b in zip(faces, full):

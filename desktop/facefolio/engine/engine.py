@@ -3,6 +3,11 @@
 One FaceEngine is used by one thread at a time (ONNX Runtime sessions are thread-safe for
 ``run`` but our per-call buffers are not worth locking); make one per worker thread,
 ``get_engine`` caches them per thread.
+
+Per photo: the detector looks at a 640 px view of the decoded pixels; where that view shows
+no face but might hold small ones, `smallfaces` looks closer; every face is then aligned from
+the finest pixels worth having for it (a second, finer decode of the photo when a face is
+too small in the first), and all crops of a batch of photos are embedded together.
 """
 from __future__ import annotations
 
@@ -11,102 +16,142 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import quality
-from .images import LoadedImage
-from .models import (
-    SFACE_FILE, SFACE_SHA, YUNET_FILE, YUNET_SHA, ModelError, converted_model,
-)
+from . import quality, smallfaces
+from .align import ALIGNED_SIZE, FACE_BOX, align, box_landmarks
+from .errors import ModelError
+from .images import LoadedImage, load_finer
 from .packs import DEFAULT_PACK, PACKS, PackInfo
-from .sface import align
+from .runtime import choose_providers, make_session, on_gpu
 
-_PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider")
+# A face is aligned from pixels where its box is at least this wide: the 112 px crop holds
+# the face box at 0.694 of its width (align.FACE_BOX), i.e. 78 px; fewer means upsampling.
+EMBED_MIN_PX = 78.0
+
+Detection = tuple[np.ndarray, np.ndarray, float]  # box (x, y, w, h), kps 5x2, score
 
 
 @dataclass(frozen=True)
 class Face:
     box: tuple[float, float, float, float]  # x, y, w, h in original image pixels
     landmarks: np.ndarray  # 5x2 float32, original pixels: r-eye, l-eye, nose, r-mouth, l-mouth
-    score: float  # detector confidence
+    score: float  # detector confidence (0 for a box drawn by the user with no face found in it)
     quality: float  # 0..1: size, sharpness, frontal pose
     embedding: np.ndarray  # float32, L2-normalised, ``info.dim`` values
 
 
 def default_providers() -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    return [p for p in _PREFERRED_PROVIDERS if p in available] + ["CPUExecutionProvider"]
+    return choose_providers()
 
 
 class FaceEngine:
     def __init__(self, pack: str = DEFAULT_PACK, *, det_threshold: float = 0.6,
                  min_face: int = 20, providers: list[str] | None = None,
-                 threads: int = 0) -> None:
+                 threads: int = 0, small_faces: bool = True) -> None:
         if pack not in PACKS:
             raise ModelError(f"unknown model pack '{pack}' (known: {', '.join(PACKS)})")
-        import onnxruntime as ort
-
         self.info: PackInfo = PACKS[pack]
         self.min_face = min_face
-        self.providers = list(providers) if providers else default_providers()
-        so = ort.SessionOptions()
-        if threads > 0:
-            so.intra_op_num_threads = threads
-        # ORT's worker threads spin-wait between runs by default: with decode and hashing
-        # between inferences that burnt ~2x the CPU per photo (tests/benchmarks/bench_scan.py).
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        so.log_severity_level = 3
+        self.small_faces = small_faces
+        self.providers = list(providers) if providers else choose_providers()
+        self.gpu = on_gpu(self.providers)
         if pack == "yunet-sface":
+            from .models import SFACE_FILE, SFACE_SHA, YUNET_FILE, YUNET_SHA, converted_model
             from .sface import SFaceEmbedder
             from .yunet import YuNetDetector
 
             det_path = converted_model(YUNET_FILE, YUNET_SHA)
             rec_path = converted_model(SFACE_FILE, SFACE_SHA)
-            self._detector = YuNetDetector(self._session(det_path, so), det_threshold)
-            self._recogniser = SFaceEmbedder(str(rec_path), self._session(rec_path, so))
+            self._detector = YuNetDetector(make_session(det_path, threads, self.providers),
+                                           det_threshold)
+            self._recogniser = SFaceEmbedder(make_session(rec_path, threads, self.providers),
+                                             max_batch=64 if self.gpu else 16)
             self.model_files = (det_path, rec_path)
         else:
             from .insightface_pack import InsightFacePack
 
             ipack = InsightFacePack(pack, det_threshold=det_threshold,
-                                    providers=self.providers, sess_options=so if threads else None)
+                                    providers=self.providers, threads=threads)
             self._detector = self._recogniser = ipack
-            self.model_files = ()
+            self.model_files = ipack.model_files
 
-    def _session(self, path, so):
-        import onnxruntime as ort
-
-        try:
-            return ort.InferenceSession(str(path), sess_options=so, providers=self.providers)
-        except Exception as exc:
-            raise ModelError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
-
-    def detect(self, image: LoadedImage) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    # -- the stages -----------------------------------------------------------------------
+    def detect(self, image: LoadedImage) -> list[Detection]:
         """Boxes (x, y, w, h) and landmarks in DECODED pixel coordinates, best first."""
         return self._detector.detect(image.pixels)
+
+    def find(self, image: LoadedImage) -> list[Detection]:
+        """Every face in the photo, small ones too, in ORIGINAL pixel coordinates."""
+        dets = [_scaled(d, image.scale) for d in self.detect(image)]
+        if self.small_faces:
+            dets += smallfaces.search(self._detector, image, dets)
+        return [d for d in dets if min(d[0][2], d[0][3]) >= self.min_face]
 
     def embed_batch(self, crops: np.ndarray) -> np.ndarray:
         """Aligned 112x112 BGR crops -> L2-normalised embeddings (N x dim)."""
         return self._recogniser.embed_batch(crops)
 
-    def analyze(self, image: LoadedImage) -> list[Face]:
-        s = image.scale
-        dets = [d for d in self.detect(image) if min(d[0][2], d[0][3]) * s >= self.min_face]
+    def crops(self, image: LoadedImage, dets: list[Detection]) -> np.ndarray:
+        """Aligned crops of ``dets`` (original coordinates), each from the finest useful pixels.
+
+        A face narrower than EMBED_MIN_PX in the decoded pixels is taken from one finer
+        decode of the photo (when its format allows one), made once for all such faces.
+        """
         if not dets:
-            return []
-        crops = np.stack([align(image.pixels, kps) for _, kps, _ in dets])
-        embs = self.embed_batch(crops)
-        faces = []
-        for (box, kps, score), crop, emb in zip(dets, crops, embs):
-            box_o = box.astype(np.float64) * s
-            kps_o = (kps * s).astype(np.float32)
-            q = quality.face_quality(box_o[2], box_o[3], crop, kps_o)
-            faces.append(Face(
-                box=tuple(float(v) for v in box_o), landmarks=kps_o, score=score,
-                quality=q, embedding=emb,
-            ))
-        faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
-        return faces
+            return np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE, 3), np.uint8)
+        sources = [image] * len(dets)
+        need = [i for i, (box, _, _) in enumerate(dets) if box[2] / image.scale < EMBED_MIN_PX]
+        if need and image.refinable:
+            finest = min(max(1.0, dets[i][0][2] / EMBED_MIN_PX) for i in need)
+            finer = load_finer(image, finest)
+            for i in need:
+                sources[i] = finer
+        return np.stack([align(src.pixels, kps / src.scale)
+                         for src, (_, kps, _) in zip(sources, dets)])
+
+    # -- whole photos ---------------------------------------------------------------------
+    def analyze(self, image: LoadedImage) -> list[Face]:
+        return self.analyze_many([image])[0]
+
+    def analyze_many(self, images: list[LoadedImage]) -> list[list[Face]]:
+        """Faces of several photos, their crops embedded in shared batches (largest first)."""
+        found = [self.find(image) for image in images]
+        crops = [self.crops(image, dets) for image, dets in zip(images, found)]
+        flat = np.concatenate(crops) if crops else np.zeros((0, 112, 112, 3), np.uint8)
+        embs = self.embed_batch(flat) if len(flat) else np.zeros((0, self.info.dim), np.float32)
+        out, at = [], 0
+        for dets, cs in zip(found, crops):
+            out.append(_faces(dets, cs, embs[at:at + len(dets)]))
+            at += len(dets)
+        return out
+
+    def embed_box(self, image: LoadedImage, box) -> Face:
+        """A face for a box the user drew (original pixels): landmarks from the detector run
+        on the region around the box when it finds a face there, else from the box alone."""
+        x, y, w, h = (float(v) for v in box)
+        if w <= 1 or h <= 1:
+            raise ValueError(f"face box too small: {w:.0f}x{h:.0f} pixels")
+        best = smallfaces.find_in_box(self._detector, image, (x, y, w, h))
+        if best is None:
+            det = (np.array([x, y, w, h], np.float32), box_landmarks((x, y, w, h)), 0.0)
+        else:
+            det = best
+        crops = self.crops(image, [det])
+        return _faces([det], crops, self.embed_batch(crops))[0]
+
+
+def _scaled(det: Detection, s: float) -> Detection:
+    box, kps, score = det
+    return box.astype(np.float32) * np.float32(s), (kps * s).astype(np.float32), score
+
+
+def _faces(dets: list[Detection], crops: np.ndarray, embs: np.ndarray) -> list[Face]:
+    faces = []
+    for (box, kps, score), crop, emb in zip(dets, crops, embs):
+        q = quality.face_quality(float(box[2]), float(box[3]), crop, kps)
+        faces.append(Face(box=tuple(float(v) for v in box), landmarks=kps.astype(np.float32),
+                          score=float(score), quality=q, embedding=emb))
+    faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    return faces
 
 
 _local = threading.local()
@@ -121,3 +166,6 @@ def get_engine(pack: str = DEFAULT_PACK, **kw) -> FaceEngine:
     if key not in cache:
         cache[key] = FaceEngine(pack, **kw)
     return cache[key]
+
+
+__all__ = ["Face", "FaceEngine", "get_engine", "FACE_BOX", "EMBED_MIN_PX"]

