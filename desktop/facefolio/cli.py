@@ -14,9 +14,15 @@ from pathlib import Path
 
 from . import __version__
 from .library import CancelToken, Library, LibraryError, Scanner, ScanProgress, search_image
+from .library.store import display_path
 
 
 def main(argv: list[str] | None = None) -> int:
+    # File names are bytes: one that is not UTF-8 must never crash an output line. Text output
+    # shows such names with U+FFFD (display_path); CSV passes the bytes through unchanged.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
@@ -48,11 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"facefolio {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    p = sub.add_parser("scan", parents=[common], help="remember folders and scan them")
+    prune = argparse.ArgumentParser(add_help=False)
+    prune.add_argument("--prune", action="store_true",
+                       help="afterwards remove photos whose files are gone (their faces and "
+                            "the names on them go too; offline folders are never touched)")
+    p = sub.add_parser("scan", parents=[common, prune], help="remember folders and scan them")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.set_defaults(func=cmd_scan, creates=True)
 
-    p = sub.add_parser("rescan", parents=[common], help="rescan every remembered folder")
+    p = sub.add_parser("rescan", parents=[common, prune],
+                       help="rescan every remembered folder")
     p.set_defaults(func=cmd_rescan, creates=True)
 
     p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo")
@@ -102,16 +113,16 @@ def cmd_scan(library: Library, args: argparse.Namespace) -> int:
     folder_ids = []
     for path in args.paths:
         folder_ids.append(library.add_folder(path).id)  # raises a clear error before scanning
-    return _run_scan(library, folder_ids)
+    return _run_scan(library, folder_ids, args.prune)
 
 
 def cmd_rescan(library: Library, args: argparse.Namespace) -> int:
     if not library.folders():
         raise LibraryError("no folders to rescan: add one with 'facefolio scan PATH'")
-    return _run_scan(library, None)
+    return _run_scan(library, None, args.prune)
 
 
-def _run_scan(library: Library, folder_ids: list[int] | None) -> int:
+def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = False) -> int:
     token = CancelToken()
     reporter = _ProgressReporter()
     last: ScanProgress | None = None
@@ -124,12 +135,18 @@ def _run_scan(library: Library, folder_ids: list[int] | None) -> int:
         raise
     reporter.close()
     if last is not None:
-        print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved, "
-              f"{last.removed} removed): {last.faces} faces found, {last.errors} failed"
-              + (" - see 'facefolio status'" if last.errors else ""))
+        kept = "".join(f", {n} {what}" for n, what in (
+            (last.missing, "missing (kept: 'facefolio rescan --prune' removes them)"),
+            (last.offline, "offline (kept)")) if n)
+        print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved"
+              f"{kept}): {last.faces} faces found, {last.errors} failed"
+              + (" - see 'facefolio status'" if last.errors or last.notes else ""))
+    if prune:
+        print(f"removed {library.prune_missing()} missing photos")
     for folder in library.folders():
         if folder.scan_error and (folder_ids is None or folder.id in folder_ids):
-            print(f"facefolio: {folder.path}: {folder.scan_error}", file=sys.stderr)
+            print(f"facefolio: {display_path(folder.path)}: {folder.scan_error}",
+                  file=sys.stderr)
     return 0
 
 
@@ -180,10 +197,22 @@ def cmd_search(library: Library, args: argparse.Namespace) -> int:
         return 0
     if not results:
         print("no similar faces found")
+    offline = _offline_paths(library, [r.photo for r in results])
     for r in results:
         who = r.person_name or (f"person {r.person_id}" if r.person_id else "unknown")
-        print(f"{r.similarity:6.3f}  face {r.face_id:<7} {who:<20} {r.photo}")
+        note = "  (offline)" if r.photo in offline else ""
+        print(f"{r.similarity:6.3f}  face {r.face_id:<7} {who:<20} {display_path(r.photo)}{note}")
     return 0
+
+
+def _offline_paths(library: Library, paths: list[str]) -> set[str]:
+    """Those of these photos that cannot be read right now (offline drive) or are missing."""
+    out = set()
+    for path in set(paths):
+        photo = library.photo_by_path(path)
+        if photo is not None and (photo.offline or photo.missing):
+            out.add(path)
+    return out
 
 
 def cmd_export(library: Library, args: argparse.Namespace) -> int:
@@ -200,37 +229,71 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
     folders = library.folders()
     failed = library.failed_photos()
     warnings = library.photo_warnings()
+    notes = library.scan_notes()
+    problems = library.permission_problems
     if args.json:
         print(json.dumps({
             "library": str(library.path),
             "counts": counts,
             "folders": [{"folder_id": f.id, "path": f.path, "photos": f.photo_count,
                          "faces": f.face_count, "errors": f.error_count,
-                         "last_scan_at": f.last_scan_at, "error": f.scan_error}
+                         "last_scan_at": f.last_scan_at, "error": f.scan_error,
+                         "offline": f.offline, "offline_since": f.offline_since,
+                         "offline_photos": f.offline_count, "missing_photos": f.missing_count,
+                         "pending_photos": f.pending_count,
+                         "scan_incomplete": f.scan_incomplete, "listed_files": f.listed_files}
                         for f in folders],
             "failed": [{"path": p.path, "reason": p.error} for p in failed],
             "warnings": [{"path": p.path, "reason": p.error} for p in warnings],
+            "notes": [{"at": at, "path": path, "note": note} for at, path, note in notes],
+            "permission_problems": problems,
         }))
         return 0
-    print(f"library: {library.path}")
+    print(f"library: {display_path(library.path)}")
     print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
           f"{counts['people']} people ({counts['named_people']} named), "
           f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
+    kept = [f"{counts[k]} {what}" for k, what in (
+        ("offline_photos", "photos offline (kept until their drive is back)"),
+        ("missing_photos", "photos missing (kept; 'facefolio rescan --prune' removes them)"),
+        ("pending_photos", "photos waiting to be analysed again ('facefolio rescan')"))
+        if counts[k]]
+    if kept:
+        print("; ".join(kept))
     for f in folders:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.last_scan_at)) \
-            if f.last_scan_at else "never"
-        note = f"  ({f.scan_error})" if f.scan_error else ""
-        print(f"  {f.path}: {f.photo_count} photos, {f.face_count} faces, "
-              f"{f.error_count} errors, last scan {when}{note}")
-    if failed:
-        print("failed files:")
-        for p in failed:
-            print(f"  {p.path}: {p.error}")
-    if warnings:
-        print("scanned, with a problem:")
-        for p in warnings:
-            print(f"  {p.path}: {p.error}")
+        print(f"  {display_path(f.path)}: {_folder_state(f)}")
+    sections = (("failed files:", [(p.path, p.error) for p in failed]),
+                ("scanned, with a problem:", [(p.path, p.error) for p in warnings]),
+                ("decisions a scan could not carry over:", [(p, n) for _, p, n in notes]),
+                ("library files other accounts can read (could not be made private):",
+                 [(p, "") for p in problems]))
+    for title, items in sections:
+        if items:
+            print(title)
+            for path, why in items:
+                print(f"  {display_path(path)}" + (f": {why}" if why else ""))
     return 0
+
+
+def _folder_state(f) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.last_scan_at)) \
+        if f.last_scan_at else "never"
+    parts = [f"{f.photo_count} photos, {f.face_count} faces, {f.error_count} errors, "
+             f"last scan {when}"]
+    if f.offline:
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.offline_since))
+        parts.append(f"OFFLINE since {since}: {f.scan_error}; {f.offline_count} photos kept")
+    elif f.scan_error:
+        parts.append(f.scan_error)
+    if f.scan_incomplete:
+        done = f.photo_count + f.error_count
+        total = f"{done} of {f.listed_files}" if f.listed_files else f"{done}"
+        parts.append(f"last scan did not finish (scanned {total}; 'facefolio rescan' resumes)")
+    if f.missing_count:
+        parts.append(f"{f.missing_count} missing")
+    if f.pending_count:
+        parts.append(f"{f.pending_count} to analyse again")
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,11 @@ def _exif_orientation(tiff: bytes) -> int:
     return 1
 
 
+def same_picture(a: str | None, b: str | None) -> bool:
+    """The same image data, whatever the orientation tags say."""
+    return bool(a and b) and a.rsplit(":o", 1)[0] == b.rsplit(":o", 1)[0] and ":o" in a
+
+
 # -- carrying decisions from an old analysis to a new one -------------------------------------
 
 Box = tuple[float, float, float, float]

@@ -74,6 +74,8 @@ class Library:
         self.con = store.connect(self.path / store.DB_NAME, create=create)
         self.settings = Settings.load(self.path)
         self.epoch = store.epoch(self.con)
+        if create:
+            self._adopt_old_photos()
         # Libraries made before files were private (or copied in with a loose umask).
         self.permission_problems = privacy.tighten(self.path) if create else []
 
@@ -128,6 +130,15 @@ class Library:
                              r["offline_count"], r["missing_count"], r["pending_count"],
                              r["scan_started_at"], r["listed_files"]) for r in rows]
 
+    def _adopt_old_photos(self) -> None:
+        """Photos scanned before analysis keys existed (schema 1) count as analysed under
+        the current settings: re-analysing a whole library on upgrade would only churn."""
+        if self.con.execute("SELECT 1 FROM photos WHERE analysis IS NULL AND status = 'done' "
+                            "LIMIT 1").fetchone():
+            with Transaction(self.con):
+                self.con.execute("UPDATE photos SET analysis = ? WHERE analysis IS NULL "
+                                 "AND status = 'done'", (self.analysis_key(),))
+
     def analysis_key(self) -> str:
         """What made a photo's faces: pack, detection threshold, minimum face size. A photo
         analysed under another key is re-analysed by the next scan (decisions carried)."""
@@ -167,8 +178,27 @@ class Library:
         return rows[0]
 
     def photo_by_path(self, path: str | os.PathLike) -> PhotoRecord | None:
-        rows = self._photos("WHERE ph.path = ?", (store.db_path(Path(path).absolute()),))
+        """The photo at this path (the present one, when a missing photo shares the path)."""
+        rows = self._photos("WHERE ph.path = ? ORDER BY ph.missing_since IS NOT NULL",
+                            (store.db_path(Path(path).absolute()),))
         return rows[0] if rows else None
+
+    def prune_missing(self, folder_id: int | None = None) -> int:
+        """Remove the photos whose files are gone from folders that could be read (their
+        faces go; people stay, named or not if they keep other faces). Returns photos
+        removed. Offline photos are never removed here: remove their folder instead."""
+        where = "missing_since IS NOT NULL" + ("" if folder_id is None else " AND folder_id = ?")
+        params = () if folder_id is None else (folder_id,)
+        with Transaction(self.con):
+            cur = self.con.execute(f"DELETE FROM photos WHERE {where}", params)
+            self.prune_empty_people()
+        self.sync_indexes()
+        return cur.rowcount
+
+    def scan_notes(self, limit: int = 200) -> list[tuple[float, str, str]]:
+        """(time, path, note) of decisions a scan could not carry over, newest first."""
+        return [(r[0], r[1], r[2]) for r in self.con.execute(
+            "SELECT at, path, note FROM scan_notes ORDER BY id DESC LIMIT ?", (int(limit),))]
 
     def photos(self, folder_id: int | None = None, *, status: str | None = None
                ) -> list[PhotoRecord]:
@@ -369,6 +399,11 @@ class Library:
             "people": one("SELECT COUNT(*) FROM people"),
             "named_people": one("SELECT COUNT(*) FROM people WHERE name IS NOT NULL"),
             "unassigned_faces": one("SELECT COUNT(*) FROM faces WHERE person_id IS NULL"),
+            "offline_photos": one("SELECT COUNT(*) FROM photos WHERE offline = 1"),
+            "missing_photos": one("SELECT COUNT(*) FROM photos WHERE missing_since IS NOT NULL"),
+            "pending_photos": self.con.execute(
+                "SELECT COUNT(*) FROM photos WHERE status = 'done' AND (analysis IS NULL OR "
+                "analysis != ?)", (self.analysis_key(),)).fetchone()[0],
         }
 
     def export_faces(self) -> list[dict]:

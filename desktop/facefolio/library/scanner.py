@@ -1,50 +1,65 @@
 """Incremental, resumable, pipelined scanning of the remembered folders.
 
-`Scanner.scan()` is a generator of `ScanProgress`: the caller picks the thread. Inside, worker
-threads hash, decode and analyse photos (OpenCV, Pillow and ONNX Runtime release the GIL, so
-both cores work) while the generator's own thread is the one SQLite writer. A photo's faces and
-its row (the "done" mark) are written in one transaction, so a scan killed at any instant
-resumes where it stopped and never stores a face twice.
+`Scanner.scan()` is a generator of `ScanProgress`: the caller picks the thread. One scan runs
+per library at a time, across processes (scanlock.py). Steps:
+
+1. listing: walk the folders and compare with the known photos (scan_plan.survey): unchanged,
+   offline, gone, new or changed;
+2. checking: when a photo may have moved (a file is gone, a path holds another image), the
+   new and changed files are fingerprinted first (identity.py), so moves, renames, rings of
+   renames and copies keep the faces, ids and decisions (scan_plan.resolve);
+3. scanning: worker threads fingerprint, decode and analyse (OpenCV, Pillow and ONNX Runtime
+   release the GIL) while the generator's own thread is the one SQLite writer. A photo's faces
+   and its row are written in one transaction, each photo in a savepoint of its own: a scan
+   killed at any instant resumes where it stopped, never stores a face twice, and a photo that
+   cannot be stored (even its name) becomes that photo's error, not the batch's;
+4. finishing: new faces go to the people they clearly match, the rest are grouped.
+
+Nothing is ever deleted here: photos whose files are gone become missing (Library.prune_missing
+removes them when the user asks), unreadable ones offline.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
-from . import store, xmp
+from . import photo_meta, store, xmp
+from .identity import fingerprint
 from .library import Library
+from .scan_plan import Job, Known, resolve, survey
+from .scan_write import Result, apply_plan, write_result
+from .scanlock import ScanLock
 from .store import Transaction
-from .walk import FileEntry, walk_folder
 
 log = logging.getLogger(__name__)
 
 _COMMIT_EVERY_S = 0.5
+_COMMIT_EVERY_N = 32
 _ENGINES: dict[tuple, list] = {}  # idle engines by (pack, threshold, min face, threads)
 _ENGINES_LOCK = threading.Lock()
-_COMMIT_EVERY_N = 32
 
 
 @dataclass(frozen=True)
 class ScanProgress:
-    phase: str  # 'listing', 'scanning', 'finishing', 'done', 'cancelled'
+    phase: str  # 'listing', 'checking', 'scanning', 'finishing', 'done', 'cancelled'
     done: int = 0
     total: int = 0
     current: str = ""
     faces: int = 0  # faces found in this scan so far
     errors: int = 0  # files that failed in this scan so far
     skipped: int = 0  # unchanged files
-    moved: int = 0
-    removed: int = 0
+    moved: int = 0  # photos found under another name (moves, renames)
+    removed: int = 0  # always 0: a scan removes nothing (see Library.prune_missing)
+    missing: int = 0  # photos whose files are gone, kept until the user removes them
+    offline: int = 0  # photos in folders (or files) that cannot be read now, kept
+    notes: int = 0  # decisions that could not be carried over (see `facefolio status`)
     elapsed: float = 0.0
     rate: float = 0.0  # photos per second
     eta: float | None = None  # seconds
@@ -81,19 +96,15 @@ class CancelToken:
         self._running.wait()
 
 
-@dataclass
-class _Result:
-    entry: FileEntry
-    kind: str  # 'analysed', 'error', 'touched', 'moved', 'vanished'
-    content_hash: str | None = None
-    faces: list = field(default_factory=list)
-    width: int | None = None
-    height: int | None = None
-    taken_at: str | None = None
-    error: str | None = None
-    moved_from: int | None = None  # photo id whose file moved here
-    regions: list = field(default_factory=list)  # named face regions from XMP
-    xmp_error: str | None = None  # the photo is fine, its XMP is not
+def default_workers(setting: int = 0) -> int:
+    """Worker threads: the user's setting, else one per core this process may use."""
+    if setting and setting > 0:
+        return int(setting)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores)
 
 
 class Scanner:
@@ -102,10 +113,10 @@ class Scanner:
     def __init__(self, library: Library, *, workers: int | None = None, engine_factory=None
                  ) -> None:
         self.library = library
-        self.workers = workers or max(1, min(2, os.cpu_count() or 1))
+        self.workers = workers or default_workers(library.settings.scan_workers)
         self._engine_factory = engine_factory
         self._local = threading.local()
-        self._roots: dict[int, str] = {}
+        self._copies: dict[str, Known] = {}
 
     @contextmanager
     def _engine(self):
@@ -140,271 +151,300 @@ class Scanner:
     # -- the scan --------------------------------------------------------------------------
     def scan(self, folder_ids: list[int] | None = None, token: CancelToken | None = None
              ) -> Iterator[ScanProgress]:
-        token = token or CancelToken()
-        con = self.library.con
-        folders = [f for f in self.library.folders()
-                   if folder_ids is None or f.id in folder_ids]
-        self._roots = {f.id: f.path for f in folders}
-        started = time.monotonic()
+        """Scan these folders (None: all). Raises ScanBusyError (a LibraryError) at the first
+        step when another scan of this library is running, in any process."""
+        with ScanLock(self.library.path):
+            yield from self._scan(folder_ids, token or CancelToken())
+
+    def _scan(self, folder_ids: list[int] | None, token: CancelToken
+              ) -> Iterator[ScanProgress]:
+        lib, con = self.library, self.library.con
+        folders = [f for f in lib.folders() if folder_ids is None or f.id in folder_ids]
+        started, now = time.monotonic(), store.now()
+        with Transaction(con):
+            con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?",
+                            [(now, f.id) for f in folders])
         progress = ScanProgress(phase="listing")
         yield progress
 
-        known = {r["path"]: r for r in con.execute(
-            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM photos")}
-        todo: list[FileEntry] = []
-        reachable: list[int] = []
-        all_paths = {f.path for f in self.library.folders()}
-        for folder in folders:
+        known, missing = self._known()
+        analysis = lib.analysis_key()
+        skip = frozenset(f.path for f in lib.folders())  # nested folders scan their own files
+        sv = survey(folders, known, analysis, skip, _library_dirs(lib.path),
+                    lambda: token.cancelled)
+        if token.cancelled:
+            yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+            return
+        prints: dict[str, tuple[str, str | None]] = {}
+        if sv.needs_fingerprints(known, missing):
+            legacy = any(r.fingerprint is None and r.content_hash for r in [*sv.gone, *missing])
+            progress = replace(progress, phase="checking", total=len(sv.candidates))
+            yield progress
+            for progress, found in self._fingerprint_all(sv.candidates, legacy, token,
+                                                         progress):
+                prints.update(found)
+                yield progress
             if token.cancelled:
-                break
-            root = Path(folder.path)
-            if not root.is_dir():
-                # An unplugged drive is not a deletion: keep its photos, say why.
-                self._folder_error(folder.id, "folder not found (disconnected or deleted?)")
-                continue
-            reachable.append(folder.id)
-            walk_error = None
-            # A remembered folder inside this one owns its own files.
-            nested = frozenset(p for p in all_paths if p != folder.path and
-                               p.startswith(folder.path.rstrip(os.sep) + os.sep))
-            for entry in walk_folder(root, folder.id, skip=nested):
-                if entry.error:
-                    walk_error = entry.error
-                    continue
-                row = known.get(entry.path)
-                if row is not None and row["size"] == entry.size and \
-                        row["mtime_ns"] == entry.mtime_ns and row["folder_id"] == folder.id:
-                    progress = replace(progress, skipped=progress.skipped + 1)
-                    continue
-                todo.append(entry)
-            self._folder_error(folder.id, walk_error)
+                yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+                return
+        plan = resolve(sv, known, missing, prints, analysis)
+        with Transaction(con):
+            apply_plan(con, plan, sv, store.now())
+        free = {r.id for r in [*sv.gone, *missing]} | {j.row.id for j in plan.jobs if j.row}
+        self._copies = {r.fingerprint: r for r in known.values()
+                        if r.fingerprint and r.status == "done" and r.id not in free}
 
-        progress = replace(progress, phase="scanning", total=len(todo))
+        progress = replace(progress, phase="scanning", done=0, total=len(plan.jobs),
+                           skipped=sv.unchanged + len(sv.back_online), moved=len(plan.moves),
+                           missing=len(plan.missing) + sum(r.missing for r in missing),
+                           offline=len(sv.offline_ids))
         yield progress
-        by_hash = {r["content_hash"]: r for r in known.values()
-                   if r["content_hash"] and r["status"] == "done"}
         new_face_ids: list[int] = []
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="facefolio-scan") as pool:
-            pending: set[Future] = set()
-            queue = iter(todo)
-            batch: list[_Result] = []
-            last_commit = last_yield = time.monotonic()
-            exhausted = False
-            while True:
-                while not exhausted and not token.cancelled and len(pending) < self.workers * 2:
-                    entry = next(queue, None)
-                    if entry is None:
-                        exhausted = True
-                        break
-                    pending.add(pool.submit(self._process, entry, known, by_hash, token))
-                if not pending:
-                    break
-                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    result = future.result()
-                    if result is None:  # cancelled before it started
-                        continue
-                    batch.append(result)
-                    progress = self._count(progress, result, started)
-                if batch and (len(batch) >= _COMMIT_EVERY_N or token.cancelled or
-                              time.monotonic() - last_commit > _COMMIT_EVERY_S or not pending):
-                    new_face_ids += self._write(batch, known)
-                    batch = []
-                    last_commit = time.monotonic()
-                    progress = replace(progress, new_face_ids=tuple(new_face_ids))
-                # Also on a quiet stretch (one huge photo), so rate and ETA keep moving.
-                if finished or time.monotonic() - last_yield > 1.0:
-                    last_yield = time.monotonic()
-                    elapsed = last_yield - started
-                    progress = replace(progress, elapsed=elapsed,
-                                       rate=progress.done / elapsed if elapsed > 0 else 0.0)
-                    yield progress
-                if token.cancelled and not pending:
-                    break
-            if batch:
-                new_face_ids += self._write(batch, known)
+        for progress in self._analyse(plan.jobs, token, progress, started, new_face_ids):
+            yield progress
 
         if token.cancelled:
-            self.library.save_indexes()
+            lib.save_indexes()
             yield replace(progress, phase="cancelled", new_face_ids=tuple(new_face_ids),
                           elapsed=time.monotonic() - started)
             return
-
         yield replace(progress, phase="finishing", current="")
-        removed = self._remove_gone(reachable)
         with Transaction(con):
-            self.library.prune_empty_people()
-        with Transaction(con):
+            lib.prune_empty_people()
             con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
-                            [(store.now(), fid) for fid in reachable])
-        self.library.sync_indexes()
-        self._after_scan(new_face_ids)
-        self.library.save_indexes()
-        yield replace(progress, phase="done", removed=removed, current="",
-                      new_face_ids=tuple(new_face_ids), elapsed=time.monotonic() - started,
-                      eta=0.0)
+                            [(store.now(), fid) for fid in sv.online_folders])
+        lib.sync_indexes()
+        from .people import People  # noqa: PLC0415 - clustering loads scipy: only now
+        People(lib).after_scan(new_face_ids)
+        lib.save_indexes()
+        yield replace(progress, phase="done", current="", new_face_ids=tuple(new_face_ids),
+                      elapsed=time.monotonic() - started, eta=0.0)
+
+    def _known(self) -> tuple[dict[str, Known], list[Known]]:
+        """Present photos by path, and the missing ones (which may have moved)."""
+        present: dict[str, Known] = {}
+        missing: list[Known] = []
+        for r in self.library.con.execute(
+                "SELECT id, folder_id, path, size, mtime_ns, inode, fingerprint, content_hash, "
+                "status, analysis, offline, missing_since FROM photos"):
+            row = Known(r[0], r[1], store.fs_path(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
+                        r[9], bool(r[10]), r[11] is not None)
+            if row.missing:
+                missing.append(row)
+            else:
+                present[row.path] = row
+        return present, missing
+
+    def _pool_map(self, items: Iterable, work: Callable, token: CancelToken
+                  ) -> Iterator[tuple[list, bool]]:
+        """Run work(item) on the workers, a few ahead; yield (finished results, idle) batches
+        at least every second, so progress keeps moving on a slow photo."""
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="facefolio-scan") as pool:
+            pending: set[Future] = set()
+            queue = iter(items)
+            exhausted = False
+            while True:
+                while not exhausted and not token.cancelled and \
+                        len(pending) < self.workers * 2:
+                    item = next(queue, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(work, item, token))
+                if not pending:
+                    return
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                yield [f.result() for f in finished], not pending
+
+    def _fingerprint_all(self, entries, legacy: bool, token: CancelToken,
+                         progress: ScanProgress):
+        def work(entry, token):
+            token.wait_if_paused()
+            if token.cancelled:
+                return None
+            try:
+                whole = _whole_file_hash(entry.path) if legacy else None
+                return entry.path, (fingerprint(entry.path), whole)
+            except OSError:
+                return None  # unreadable now: the analysis step says why
+        for results, _ in self._pool_map(entries, work, token):
+            found = dict(r for r in results if r is not None)
+            progress = replace(progress, done=progress.done + len(results))
+            yield progress, found
+
+    def _analyse(self, jobs: list[Job], token: CancelToken, progress: ScanProgress,
+                 started: float, new_face_ids: list[int]) -> Iterator[ScanProgress]:
+        batch: list[Result] = []
+        last_commit = last_yield = time.monotonic()
+        for results, idle in self._pool_map(jobs, self._process, token):
+            for result in results:
+                if result is not None:
+                    batch.append(result)
+                    progress = self._count(progress, result, started)
+            if batch and (len(batch) >= _COMMIT_EVERY_N or token.cancelled or idle or
+                          time.monotonic() - last_commit > _COMMIT_EVERY_S):
+                written, notes = self._write(batch)
+                new_face_ids += written
+                batch = []
+                last_commit = time.monotonic()
+                progress = replace(progress, new_face_ids=tuple(new_face_ids),
+                                   notes=progress.notes + notes)
+            if results or time.monotonic() - last_yield > 1.0:
+                last_yield = time.monotonic()
+                elapsed = last_yield - started
+                progress = replace(progress, elapsed=elapsed,
+                                   rate=progress.done / elapsed if elapsed > 0 else 0.0)
+                yield progress
+        if batch:
+            written, notes = self._write(batch)
+            new_face_ids += written
+            progress = replace(progress, new_face_ids=tuple(new_face_ids),
+                               notes=progress.notes + notes)
+            yield progress
 
     # -- worker side (any thread; no SQLite here) --------------------------------------------
-    def _process(self, entry: FileEntry, known: dict, by_hash: dict, token: CancelToken
-                 ) -> _Result | None:
-        try:
-            return self._process_file(entry, known, by_hash, token)
-        except Exception as exc:  # whatever goes wrong with one file, the scan goes on
-            log.exception("scanning %s failed", entry.path)
-            return _Result(entry, "error", error=f"could not scan: {type(exc).__name__}: {exc}")
-
-    def _process_file(self, entry: FileEntry, known: dict, by_hash: dict, token: CancelToken
-                      ) -> _Result | None:
+    def _process(self, job: Job, token: CancelToken) -> Result | None:
         token.wait_if_paused()
         if token.cancelled:
             return None
-        if entry.problem:
-            return _Result(entry, "error", error=entry.problem)
+        try:
+            return self._process_job(job)
+        except Exception as exc:  # whatever goes wrong with one file, the scan goes on
+            log.exception("scanning %s failed", job.entry.path)
+            return self._failed(job, f"could not scan: {type(exc).__name__}: {exc}")
+
+    def _failed(self, job: Job, reason: str) -> Result:
+        """A photo that has faces keeps them when it cannot be read again."""
+        if job.row is not None and job.row.status == "done":
+            return Result(job, "kept", error=reason)
+        return Result(job, "error", error=reason)
+
+    def _process_job(self, job: Job) -> Result:
+        e = job.entry
+        if job.kind == "error":
+            return Result(job, "error", error=e.problem)
+        fp = job.fingerprint
+        try:
+            if fp is None:
+                fp = fingerprint(e.path)
+        except FileNotFoundError:
+            return Result(job, "vanished")
+        except OSError as exc:
+            return self._failed(job, _os_reason(exc))
+        if job.kind == "fingerprint":
+            return Result(job, "fingerprint", fingerprint=fp)
+        if job.kind == "copy" or (job.kind == "new" and fp in self._copies):
+            return Result(job, "copy", fingerprint=fp, source=self._copies.get(fp))
+        if job.kind == "refresh":
+            return self._refresh(job, fp)
         from ..engine import ImageError, load_image  # noqa: PLC0415
         try:
-            digest = _hash_file(entry.path)
-        except FileNotFoundError:
-            return _Result(entry, "vanished")
-        except OSError as exc:
-            return _Result(entry, "error", error=_os_reason(exc))
-        old = known.get(entry.path)
-        if old is not None and old["content_hash"] == digest and old["status"] == "done":
-            return _Result(entry, "touched", content_hash=digest)
-        twin = by_hash.get(digest)
-        if twin is not None and twin["path"] != entry.path and \
-                not os.path.exists(twin["path"]) and by_hash.pop(digest, None) is twin:
-            # dict.pop is atomic: of two copies of a moved file only one takes its faces.
-            return _Result(entry, "moved", content_hash=digest, moved_from=twin["id"])
-        try:
-            image = load_image(entry.path)
+            image = load_image(e.path)
             with self._engine() as engine:
                 faces = engine.analyze(image)
         except ImageError as exc:
-            return _Result(entry, "error", content_hash=digest, error=str(exc))
+            return self._failed(job, str(exc))
         except FileNotFoundError:
-            return _Result(entry, "vanished")
-        except Exception as exc:  # one bad file never stops a scan
-            log.exception("analysing %s failed", entry.path)
-            return _Result(entry, "error", content_hash=digest,
-                           error=f"could not analyse: {type(exc).__name__}: {exc}")
-        regions, xmp_error = [], None
-        if faces:
-            # Names another tool (digiKam, Lightroom...) gave these faces come along.
-            try:
-                regions = xmp.read_regions(Path(entry.path), image.width, image.height)
-            except xmp.XmpError as exc:
-                xmp_error = str(exc)
-            except Exception as exc:  # the XMP reader itself failed: the faces still count
-                log.exception("reading XMP of %s failed", entry.path)
-                xmp_error = f"XMP not read: {type(exc).__name__}: {exc}"
-        return _Result(entry, "analysed", content_hash=digest, faces=faces,
-                       width=image.width, height=image.height, taken_at=image.taken_at,
-                       regions=regions, xmp_error=xmp_error)
+            return Result(job, "vanished")
+        taken_at, source = photo_meta.taken_at(e.path, image.taken_at)
+        regions, xmp_error = self._regions(e.path, image.width, image.height) if faces \
+            else ([], None)
+        return Result(job, "analysed", fingerprint=fp, faces=faces, width=image.width,
+                      height=image.height, taken_at=taken_at, taken_source=source,
+                      regions=regions, xmp_error=xmp_error)
+
+    def _refresh(self, job: Job, fp: str) -> Result:
+        """Only the metadata changed: read the date and the names other tools wrote."""
+        try:
+            width, height, exif_date = photo_meta.header(job.entry.path)
+        except OSError as exc:
+            return self._failed(job, _os_reason(exc))
+        regions, xmp_error = self._regions(job.entry.path, width, height)
+        return Result(job, "refresh", fingerprint=fp, taken_at=exif_date,
+                      taken_source="exif" if exif_date else None, regions=regions,
+                      xmp_error=xmp_error)
+
+    @staticmethod
+    def _regions(path: str, width: int, height: int) -> tuple[list, str | None]:
+        """Names another tool (digiKam, Lightroom...) gave faces of this photo, from XMP."""
+        try:
+            return xmp.read_regions(Path(path), width, height), None
+        except xmp.XmpError as exc:
+            return [], str(exc)
+        except Exception as exc:  # the XMP reader itself failed: the faces still count
+            log.exception("reading XMP of %s failed", path)
+            return [], f"XMP not read: {type(exc).__name__}: {exc}"
 
     # -- writer side (the scan's own thread) -------------------------------------------------
-    def _write(self, batch: list[_Result], known: dict) -> list[int]:
-        """Write a batch of results in one transaction; returns the new face ids."""
+    def _write(self, batch: list[Result]) -> tuple[list[int], int]:
+        """Write a batch in one transaction, each photo in its own savepoint; returns the new
+        face ids and the number of notes about decisions that could not be carried."""
         con = self.library.con
-        pack = self.library.settings.pack
+        pack, analysis, now = self.library.settings.pack, self.library.analysis_key(), \
+            store.now()
         new_ids: list[int] = []
+        notes = 0
         named: list[tuple[int, list]] = []
-        now = store.now()
         with Transaction(con):
             for r in batch:
-                e = r.entry
-                if r.kind == "vanished":
-                    # Gone mid-scan; unless its whole folder went (unplugged drive?), forget it.
-                    if self._roots.get(e.folder_id) and os.path.isdir(self._roots[e.folder_id]):
-                        con.execute("DELETE FROM photos WHERE path = ?", (e.path,))
-                elif r.kind == "touched":
-                    con.execute("UPDATE photos SET size = ?, mtime_ns = ?, folder_id = ? "
-                                "WHERE path = ?", (e.size, e.mtime_ns, e.folder_id, e.path))
-                elif r.kind == "moved":
-                    # The same file under a new name: its faces and names follow it.
-                    con.execute("DELETE FROM photos WHERE path = ?", (e.path,))
-                    con.execute("UPDATE photos SET path = ?, folder_id = ?, size = ?, "
-                                "mtime_ns = ? WHERE id = ?",
-                                (e.path, e.folder_id, e.size, e.mtime_ns, r.moved_from))
-                else:
-                    # New or changed: replace the old row (its faces go with it).
-                    con.execute("DELETE FROM photos WHERE path = ?", (e.path,))
-                    cur = con.execute(
-                        "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, "
-                        "width, height, taken_at, status, error, pack, scanned_at) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (e.folder_id, e.path, e.size, e.mtime_ns, r.content_hash, r.width,
-                         r.height, r.taken_at, "error" if r.kind == "error" else "done",
-                         r.error or r.xmp_error, pack, now))
-                    photo_id = cur.lastrowid
-                    if r.regions:
-                        named.append((photo_id, r.regions))
-                    for face in r.faces:
-                        x, y, w, h = (float(v) for v in face.box)
-                        cur = con.execute(
-                            "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, "
-                            "quality, pack, embedding, created_at) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                            (photo_id, x, y, w, h,
-                             np.asarray(face.landmarks, np.float32).tobytes(),
-                             float(face.score), float(face.quality), pack,
-                             np.asarray(face.embedding, np.float32).tobytes(), now))
-                        new_ids.append(cur.lastrowid)
-        for r in batch:
-            known.pop(r.entry.path, None)
+                written = _in_savepoint(con, lambda r=r: write_result(con, r, analysis, pack,
+                                                                      now))
+                if written is None:  # storing it failed: that is this photo's error
+                    failed = self._failed(r.job, "could not be stored in the library")
+                    _in_savepoint(con, lambda: write_result(con, failed, analysis, pack, now))
+                    continue
+                new_ids += written.face_ids
+                notes += written.notes
+                if r.regions and written.photo_id is not None:
+                    named.append((written.photo_id, r.regions))
         # People operations run their own transactions, so names are applied after the commit.
         for photo_id, regions in named:
             try:
                 xmp.import_regions(self.library, photo_id, regions)
             except store.LibraryError as exc:
                 log.warning("names from XMP of photo %s not applied: %s", photo_id, exc)
-        return new_ids
-
-    def _remove_gone(self, folder_ids: list[int]) -> int:
-        """Photos of scanned folders whose files are gone (and did not move) leave."""
-        if not folder_ids:
-            return 0
-        con = self.library.con
-        # A folder that vanished during the scan is treated like an unplugged drive.
-        folder_ids = [f.id for f in self.library.folders()
-                      if f.id in folder_ids and os.path.isdir(f.path)]
-        if not folder_ids:
-            return 0
-        marks = ",".join("?" * len(folder_ids))
-        rows = con.execute(f"SELECT id, path FROM photos WHERE folder_id IN ({marks})",
-                           folder_ids).fetchall()
-        # Seen or not: a file deleted while the scan ran is gone too.
-        gone = [r["id"] for r in rows if not os.path.lexists(r["path"])]
-        with Transaction(con):
-            con.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in gone])
-        return len(gone)
-
-    def _folder_error(self, folder_id: int, error: str | None) -> None:
-        with Transaction(self.library.con):
-            self.library.con.execute("UPDATE folders SET scan_error = ? WHERE id = ?",
-                                     (error, folder_id))
-
-    def _after_scan(self, new_face_ids: list[int]) -> None:
-        """New faces go to the people they clearly match, the rest are grouped."""
-        try:
-            from .people import People  # noqa: PLC0415
-        except ImportError:
-            return
-        People(self.library).after_scan(new_face_ids)
+        return new_ids, notes
 
     @staticmethod
-    def _count(progress: ScanProgress, result: _Result, started: float) -> ScanProgress:
+    def _count(progress: ScanProgress, result: Result, started: float) -> ScanProgress:
         done = progress.done + 1
         elapsed = time.monotonic() - started
         rate = done / elapsed if elapsed > 0 else 0.0
         remaining = progress.total - done
-        return replace(progress, done=done, current=result.entry.path, elapsed=elapsed,
+        return replace(progress, done=done, current=result.job.entry.path, elapsed=elapsed,
                        faces=progress.faces + len(result.faces),
                        errors=progress.errors + (result.kind == "error"),
-                       moved=progress.moved + (result.kind == "moved"),
                        rate=rate, eta=remaining / rate if rate > 0 else None)
 
 
-def _hash_file(path: str) -> str:
+def _in_savepoint(con, write: Callable):
+    """Run one photo's writes; on any error undo just them and return None."""
+    con.execute("SAVEPOINT photo")
+    try:
+        value = write()
+    except Exception:
+        log.exception("writing a scan result failed")
+        con.execute("ROLLBACK TO photo")
+        con.execute("RELEASE photo")
+        return None
+    con.execute("RELEASE photo")
+    return value
+
+
+def _library_dirs(library_path: Path) -> frozenset[tuple[int, int]]:
+    """The library folder itself, never scanned even when it sits inside a scanned folder."""
+    try:
+        st = os.stat(library_path)
+    except OSError:
+        return frozenset()
+    return frozenset({(st.st_dev, st.st_ino)})
+
+
+def _whole_file_hash(path: str) -> str:
+    """The content hash libraries made before fingerprints (schema 1): moves of photos
+    scanned then are still recognised."""
+    import hashlib  # noqa: PLC0415
+
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
 

@@ -1,13 +1,22 @@
-"""Listing the image files below a folder, safely: symlink loops, odd names, vanishing files."""
+"""Listing the image files below a folder, safely: symlink loops, odd names, vanishing files,
+and the difference between "not there" and "cannot be read right now".
+
+A file or folder that cannot be read for any reason but "it does not exist" (EACCES, EIO, a
+stale NFS handle, a symlink into an unplugged drive) is reported as such, so the scanner keeps
+what it knows about it instead of deleting it.
+"""
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine import IMAGE_EXTENSIONS
+
+_GONE = (errno.ENOENT, errno.ENOTDIR)
 
 
 @dataclass(frozen=True)
@@ -16,27 +25,51 @@ class FileEntry:
     folder_id: int
     size: int = 0
     mtime_ns: int = 0
+    inode: int | None = None
     problem: str | None = None  # the file is listed but cannot be read: this is why
-    error: str | None = None  # not a file: the folder itself could not be fully read
+    transient: bool = False  # ... and it may come back (permission, I/O error, dead link)
+    error: str | None = None  # not a file: this folder (`path`) could not be listed
 
 
-def walk_folder(root: Path, folder_id: int, skip: frozenset[str] = frozenset()
-                ) -> Iterator[FileEntry]:
-    """Every image file below root (hidden files and folders in `skip` left out).
+def folder_problem(root: str) -> str | None:
+    """Why a remembered folder cannot be scanned right now, or None when it can be listed."""
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        if exc.errno in _GONE:
+            return "folder not found (drive unplugged, or folder moved or deleted?)"
+        return f"cannot read folder: {exc.strerror or exc}"
+    if not stat.S_ISDIR(st.st_mode):
+        return "not a folder any more"
+    try:
+        with os.scandir(root) as it:
+            next(it, None)
+    except OSError as exc:
+        return f"cannot read folder: {exc.strerror or exc}"
+    return None
+
+
+def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozenset(),
+                skip_dirs: frozenset[tuple[int, int]] = frozenset()) -> Iterator[FileEntry]:
+    """Every image file below root (hidden files, folders in `skip` by path and folders in
+    `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
 
     Folder symlinks are followed once: a folder already visited (same device and inode) is
     not entered again, which is what breaks symlink loops.
     """
-    visited: set[tuple[int, int]] = set()
-    errors: list[str] = []
+    visited: set[tuple[int, int]] = set(skip_dirs)
+    errors: list[FileEntry] = []
 
     def on_error(exc: OSError) -> None:
-        errors.append(f"cannot read {exc.filename}: {exc.strerror or exc}")
+        where = exc.filename or str(root)
+        errors.append(FileEntry(path=os.fspath(where), folder_id=folder_id,
+                                error=f"cannot read {where}: {exc.strerror or exc}"))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         try:
             st = os.stat(dirpath)
-        except OSError:
+        except OSError as exc:
+            on_error(exc if exc.filename else OSError(exc.errno, exc.strerror, dirpath))
             dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in visited:
@@ -49,8 +82,7 @@ def walk_folder(root: Path, folder_id: int, skip: frozenset[str] = frozenset()
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
                 continue
             yield _entry(os.path.join(dirpath, name), folder_id)
-    for message in errors:
-        yield FileEntry(path=str(root), folder_id=folder_id, error=message)
+    yield from errors
 
 
 def _entry(path: str, folder_id: int) -> FileEntry:
@@ -58,13 +90,26 @@ def _entry(path: str, folder_id: int) -> FileEntry:
         st = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            return FileEntry(path, folder_id, problem="broken symbolic link "
+            # Its target may be on a drive that is not plugged in: not a reason to forget it.
+            return FileEntry(path, folder_id, transient=True, problem="broken symbolic link "
                              f"(points to {os.readlink(path)})")
         return FileEntry(path, folder_id, problem="file disappeared during the scan")
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return FileEntry(path, folder_id, problem="symbolic link loop")
-        return FileEntry(path, folder_id, problem=f"cannot read file: {exc.strerror or exc}")
+        return FileEntry(path, folder_id, transient=True,
+                         problem=f"cannot read file: {exc.strerror or exc}")
     if not os.path.isfile(path):
         return FileEntry(path, folder_id, problem="not a regular file")
-    return FileEntry(path, folder_id, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return FileEntry(path, folder_id, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                     inode=st.st_ino)
+
+
+def gone(path: str) -> bool | None:
+    """True when the file is really not there, False when it is, None when it cannot be
+    told (an unreadable folder, an I/O error): the caller must then keep what it knows."""
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        return True if exc.errno in _GONE else None
+    return False

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
+import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import fs_path
+from .store import display_path, fs_path
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,32 @@ def sidecar_path(photo: Path) -> Path:
 def _read_xmp(path: Path, what: str) -> dict[str, object]:
     pyexiv2 = _exiv2()
     try:
-        with _EXIV2_LOCK, pyexiv2.Image(str(path)) as image:
+        if _utf8(path):
+            with _EXIV2_LOCK, pyexiv2.Image(str(path)) as image:
+                return image.read_xmp()
+        # exiv2 wants a UTF-8 file name: hand it the bytes of one that is not.
+        data = path.read_bytes()
+        with _EXIV2_LOCK, pyexiv2.ImageData(data) as image:
             return image.read_xmp()
     except (RuntimeError, UnicodeDecodeError, ValueError) as exc:
-        raise XmpError(f"{what} {path.name}: unreadable XMP ({_reason(exc, path)})") from exc
+        raise XmpError(f"{what} {display_path(path.name)}: unreadable XMP "
+                       f"({_reason(exc, path)})") from exc
+    except OSError as exc:
+        raise XmpError(f"{what} {display_path(path.name)}: cannot read "
+                       f"({exc.strerror or exc})") from exc
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reason(exc: Exception, path: Path) -> str:
     text = " ".join(str(exc).split()).replace(str(path) + ": ", "")
-    return text[:160] or type(exc).__name__
+    return display_path(text[:160]) or type(exc).__name__
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -199,30 +216,70 @@ def write_regions(photo: Path, regions: list[Region], width: int, height: int, *
 
 def _rewrite(target: Path, regions: list[Region], width: int, height: int,
              template: str | None) -> None:
+    """Edit the XMP of a sidecar (template: what a new one starts from) or of the photo itself
+    (template None) in memory, then replace the file durably: a temp file beside it, fsync,
+    rename, the old file's mode kept. A photo that is a symbolic link is written through the
+    link (the link stays); one with other hard links is refused (a rename would split them)."""
     pyexiv2 = _exiv2()
-    tmp = target.with_name(f".{target.name}.facefolio-{os.getpid()}.tmp")
     what = "sidecar" if template is not None else "photo"
+    shown = display_path(target)
     try:
+        if template is None:
+            target = _real_photo(target)
         if target.exists():
-            shutil.copy2(target, tmp)
+            data = target.read_bytes()
         elif template is not None:
-            tmp.write_text(template, encoding="utf-8")
+            data = template.encode("utf-8")
         else:
-            raise XmpError(f"{target}: no such file")
-        with _EXIV2_LOCK, pyexiv2.Image(str(tmp)) as image:
+            raise XmpError(f"{shown}: no such file")
+        with _EXIV2_LOCK, pyexiv2.ImageData(data) as image:
             old = image.read_xmp()
             stale = {k: None for k in old if k.startswith((_RS, _MP))}
             if stale:
                 image.modify_xmp(stale)
-            image.modify_xmp(_region_keys(_merge(old, regions, width, height), width, height))
-        os.replace(tmp, target)
+            image.modify_xmp(_region_keys(_merge(old, regions, width, height), width, height,
+                                          _foreign_mp(old, width, height)))
+            out = image.get_bytes()
+        _replace_durably(target, out)
     except OSError as exc:
-        raise XmpError(f"cannot write {what} {target}: {exc.strerror or exc}") from exc
+        raise XmpError(f"cannot write {what} {shown}: {exc.strerror or exc}") from exc
     except (RuntimeError, UnicodeError, ValueError) as exc:
-        raise XmpError(f"cannot write XMP to {what} {target.name}: "
-                       f"{_reason(exc, tmp)}") from exc
+        raise XmpError(f"cannot write XMP to {what} {display_path(target.name)}: "
+                       f"{_reason(exc, target)}") from exc
+
+
+def _real_photo(photo: Path) -> Path:
+    """The file to rewrite for `photo`: the target of a symlink; never a hard-linked file."""
+    real = Path(os.path.realpath(photo)) if photo.is_symlink() else photo
+    if real.exists() and os.stat(real).st_nlink > 1:
+        raise XmpError(f"{display_path(photo)} has other hard links: writing into it would "
+                       "split them; names were written to its sidecar only")
+    return real
+
+
+def _replace_durably(target: Path, data: bytes) -> None:
+    mode = os.stat(target).st_mode & 0o7777 if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # the rename itself is durable once the folder is synced
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(dir_fd)
 
 
 def _merge(old: dict[str, object], regions: list[Region], width: int, height: int
@@ -255,7 +312,26 @@ def _old_box(fields: dict[str, object], width: int, height: int):
     return _to_pixels(cx - w / 2, cy - h / 2, w, h, width, height)
 
 
-def _region_keys(items: list[dict[str, object]], width: int, height: int) -> dict[str, object]:
+def _foreign_mp(old: dict[str, object], width: int, height: int) -> list[dict[str, object]]:
+    """Microsoft-layout regions with no MWG twin (another tool wrote only those): kept."""
+    mwg = [(str(f.get("mwg-rs:Name", "")), _old_box(f, 1, 1))
+           for f in _items(old, _LIST).values()]
+    kept = []
+    for fields in _items(old, _MP_LIST).values():
+        name = str(fields.get("MPReg:PersonDisplayName", ""))
+        try:
+            box = tuple(float(v) for v in str(fields.get("MPReg:Rectangle", "")).split(","))
+        except ValueError:
+            box = ()
+        twin = len(box) == 4 and any(
+            n == name and b is not None and iou(b, box) >= _SAME_REGION_IOU for n, b in mwg)
+        if not twin:
+            kept.append({k: v for k, v in fields.items() if k})
+    return kept
+
+
+def _region_keys(items: list[dict[str, object]], width: int, height: int,
+                 foreign_mp: list[dict[str, object]] = ()) -> dict[str, object]:
     """Flat exiv2 keys, parents before children (exiv2 needs the containers first)."""
     keys = {_RS: "type=Struct", _DIMS: "type=Struct", f"{_DIMS}/stDim:w": str(width),
             f"{_DIMS}/stDim:h": str(height), f"{_DIMS}/stDim:unit": "pixel",
@@ -273,13 +349,18 @@ def _region_keys(items: list[dict[str, object]], width: int, height: int) -> dic
             box = _old_box(fields, 1, 1)
             if box is not None:
                 faces.append((name, box))
-    if faces:  # Microsoft's layout, as digiKam writes it beside MWG: top-left, normalised
+    if faces or foreign_mp:  # Microsoft's layout, as digiKam writes it beside MWG
         keys[_MP] = "type=Struct"
         keys[_MP_LIST] = "type=Bag"
+        i = 0
         for i, (name, (x, y, w, h)) in enumerate(faces, start=1):
             keys[f"{_MP_LIST}[{i}]"] = "type=Struct"
             keys[f"{_MP_LIST}[{i}]/MPReg:PersonDisplayName"] = name
             keys[f"{_MP_LIST}[{i}]/MPReg:Rectangle"] = ", ".join(map(_num, (x, y, w, h)))
+        for i, fields in enumerate(foreign_mp, start=i + 1):  # other tools' regions, verbatim
+            keys[f"{_MP_LIST}[{i}]"] = "type=Struct"
+            for sub in sorted(fields, key=lambda k: k.count("/")):
+                keys[f"{_MP_LIST}[{i}]/{sub}"] = fields[sub]
     return keys
 
 
@@ -425,15 +506,17 @@ def write_photo_xmp(library, photo_id: int, *, embed: bool = False) -> Path | No
 
 
 def _refresh_photo_row(library, photo_id: int, path: Path) -> None:
-    """After embedding, the photo's new size, mtime and hash, so a scan does not redo it."""
-    from .scanner import _hash_file  # noqa: PLC0415 - the scanner's own content hash
+    """After embedding, the photo's new size and mtime, so a scan does not even look at it
+    (its fingerprint is the same: only metadata changed)."""
+    from .identity import fingerprint  # noqa: PLC0415
     from .store import Transaction  # noqa: PLC0415
 
     stat = path.stat()
     with Transaction(library.con):
-        library.con.execute("UPDATE photos SET size = ?, mtime_ns = ?, content_hash = ? "
-                            "WHERE id = ?", (stat.st_size, stat.st_mtime_ns,
-                                             _hash_file(str(path)), photo_id))
+        library.con.execute("UPDATE photos SET size = ?, mtime_ns = ?, inode = ?, "
+                            "fingerprint = ? WHERE id = ?",
+                            (stat.st_size, stat.st_mtime_ns, stat.st_ino,
+                             fingerprint(path), photo_id))
 
 
 def import_library_xmp(library) -> tuple[int, list[tuple[str, str]]]:

@@ -1,0 +1,256 @@
+"""The scan's writes: one function per kind of result, run by the scan's one writer thread
+inside its transaction, each photo in a savepoint of its own (see `Scanner._write`).
+
+Decisions follow images: a moved photo keeps its row (ids, faces, names, rejections); a copy
+gets copies of the faces with their people and rejections; a photo analysed again (its image
+changed, or the pack or detection settings did) gets its new faces matched to the old ones
+(identity.match_faces) and every decision carried over: person and how it got there, ignored,
+rejections, covers. What could not be carried is written to scan_notes for `status`.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import store
+from .identity import FaceRef, match_faces, same_picture
+from .scan_plan import Job, Known, Plan, Survey
+from .store import db_path, display_path
+
+
+@dataclass
+class Result:
+    """What a worker made of a job."""
+    job: Job
+    kind: str  # 'analysed', 'copy', 'refresh', 'fingerprint', 'error', 'vanished', 'kept'
+    fingerprint: str | None = None
+    faces: list = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    taken_source: str | None = None  # 'exif' or 'file'
+    regions: list = field(default_factory=list)  # named face regions from XMP
+    xmp_error: str | None = None  # the photo is fine, its XMP is not
+    error: str | None = None
+    source: Known | None = None  # for 'copy' found by the worker itself
+
+
+@dataclass
+class Written:
+    face_ids: list[int] = field(default_factory=list)
+    notes: int = 0
+    photo_id: int | None = None
+
+
+_FACE_COLUMNS = ("x", "y", "w", "h", "landmarks", "score", "quality", "pack", "embedding",
+                 "person_id", "assigned_by", "source", "ignored")
+
+
+def apply_plan(con: sqlite3.Connection, plan: Plan, survey: Survey, now: float) -> None:
+    """Moves, missing marks, offline flags and folder states, in the caller's transaction."""
+    # Rings of renames: take every moving row out of the path index first (a missing row may
+    # share a path), then put each at its new path.
+    moving = [row.id for row, _, _ in plan.moves]
+    con.executemany("UPDATE photos SET missing_since = ? WHERE id = ?",
+                    [(now, i) for i in moving])
+    for row, e, fp in plan.moves:
+        con.execute("UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, "
+                    "inode = ?, fingerprint = COALESCE(?, fingerprint), offline = 0, "
+                    "missing_since = NULL WHERE id = ?",
+                    (db_path(e.path), e.folder_id, e.size, e.mtime_ns, e.inode, fp, row.id))
+    con.executemany("UPDATE photos SET missing_since = ?, offline = 0 WHERE id = ?",
+                    [(now, r.id) for r in plan.missing])
+    con.executemany("UPDATE photos SET offline = 1 WHERE id = ?",
+                    [(i,) for i in sorted(survey.offline_ids)])
+    for row, e in survey.back_online:
+        con.execute("UPDATE photos SET folder_id = ?, inode = ?, offline = 0, "
+                    "missing_since = NULL WHERE id = ?", (e.folder_id, e.inode, row.id))
+    for folder_id, reason in survey.offline_folders.items():
+        con.execute("UPDATE folders SET offline_since = COALESCE(offline_since, ?), "
+                    "scan_error = ? WHERE id = ?", (now, reason, folder_id))
+    for folder_id, (error, listed) in survey.online_folders.items():
+        con.execute("UPDATE folders SET offline_since = NULL, scan_error = ?, "
+                    "listed_files = ? WHERE id = ?", (error, listed, folder_id))
+
+
+def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, now: float
+                 ) -> Written:
+    """One photo's result, inside the caller's transaction (and its savepoint)."""
+    e, row = r.job.entry, r.job.row
+    if r.kind == "vanished":
+        return Written()
+    if r.kind == "fingerprint":
+        con.execute("UPDATE photos SET fingerprint = ?, inode = ? WHERE id = ?",
+                    (r.fingerprint, e.inode, row.id))
+        return Written()
+    if r.kind == "refresh":
+        con.execute("UPDATE photos SET size = ?, mtime_ns = ?, inode = ?, folder_id = ?, "
+                    "fingerprint = ?, offline = 0, missing_since = NULL, "
+                    "taken_at = CASE WHEN ? = 'exif' THEN ? ELSE taken_at END, "
+                    "taken_at_source = CASE WHEN ? = 'exif' THEN 'exif' "
+                    "ELSE taken_at_source END, error = ? WHERE id = ?",
+                    (e.size, e.mtime_ns, e.inode, e.folder_id, r.fingerprint, r.taken_source,
+                     r.taken_at, r.taken_source, r.xmp_error, row.id))
+        return Written(photo_id=row.id)
+    if r.kind == "kept":
+        # The file changed but cannot be read now: keep its faces and names, say why, and
+        # leave size and mtime alone so the next scan tries again.
+        con.execute("UPDATE photos SET error = ?, offline = 0, missing_since = NULL "
+                    "WHERE id = ?", (f"not read again: {r.error}", row.id))
+        return Written()
+    if r.kind == "error":
+        photo_id = _photo_row(con, r, row, "error", None, pack, now)
+        return Written(photo_id=photo_id)
+    if r.kind == "copy":
+        return _copy(con, r, r.job.source or r.source, now)
+    # 'analysed': a new photo, a retry, or a changed / re-analysed one
+    old = _old_faces(con, row.id) if row is not None else []
+    old_size = _size(con, row.id) if row is not None else (0, 0)
+    photo_id = _photo_row(con, r, row, "done", analysis, pack, now)
+    new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
+    notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now) if old else 0
+    return Written(face_ids=new_ids, notes=notes, photo_id=photo_id)
+
+
+def _photo_row(con, r: Result, row: Known | None, status: str, analysis: str | None,
+               pack: str, now: float) -> int:
+    e = r.job.entry
+    values = (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode, r.fingerprint,
+              r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None, status,
+              r.error or r.xmp_error, pack, analysis, now)
+    if row is None:
+        return con.execute(
+            "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
+            "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
+    con.execute(
+        "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, inode = ?, "
+        "fingerprint = ?, width = ?, height = ?, taken_at = ?, taken_at_source = ?, "
+        "status = ?, error = ?, pack = ?, analysis = ?, scanned_at = ?, offline = 0, "
+        "missing_since = NULL WHERE id = ?", (*values, row.id))
+    return row.id
+
+
+def _insert_face(con, photo_id: int, face, pack: str, now: float) -> int:
+    x, y, w, h = (float(v) for v in face.box)
+    return con.execute(
+        "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack, embedding, "
+        "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (photo_id, x, y, w, h, np.asarray(face.landmarks, np.float32).tobytes(),
+         float(face.score), float(face.quality), pack,
+         np.asarray(face.embedding, np.float32).tobytes(), now)).lastrowid
+
+
+def _old_faces(con, photo_id: int) -> list[sqlite3.Row]:
+    return con.execute("SELECT id, x, y, w, h, pack, embedding, person_id, assigned_by, "
+                       "ignored, source FROM faces WHERE photo_id = ? ORDER BY id",
+                       (photo_id,)).fetchall()
+
+
+def _size(con, photo_id: int) -> tuple[int, int]:
+    row = con.execute("SELECT width, height FROM photos WHERE id = ?", (photo_id,)).fetchone()
+    return (row[0] or 0, row[1] or 0) if row else (0, 0)
+
+
+def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[int],
+           r: Result, old_size: tuple[int, int], pack: str, now: float) -> int:
+    """Move every decision from the old faces to the matching new ones; the old detector
+    faces go (a face the user drew stays). Returns the number of notes written."""
+    detected = [f for f in old if f["source"] != "user"]
+    # Embeddings of another pack are not comparable: boxes alone decide then.
+    old_refs = [FaceRef((f["x"], f["y"], f["w"], f["h"]),
+                        np.frombuffer(f["embedding"], np.float32) if f["pack"] == pack
+                        else None) for f in detected]
+    new_refs = [FaceRef(tuple(float(v) for v in face.box), np.asarray(face.embedding))
+                for face in r.faces]
+    old_print = r.job.row.fingerprint if r.job.row is not None else None
+    if any(ref.embedding is None for ref in old_refs) or \
+            same_picture(old_print, r.fingerprint):
+        # Another pack, or the very same pixels under another orientation tag: the geometry
+        # is exact, and a face turned on its side embeds poorly, so boxes alone decide.
+        new_refs = [FaceRef(ref.box, None) for ref in new_refs]
+        old_refs = [FaceRef(ref.box, None) for ref in old_refs]
+    pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
+    rejected = _rejections(con, [f["id"] for f in detected])
+    notes = 0
+    for i, f in enumerate(detected):
+        j = pairs.get(i)
+        decided = (f["assigned_by"] in ("user", "suggestion") or f["ignored"]
+                   or rejected.get(f["id"]) or _is_cover(con, f["id"]))
+        if j is None:
+            if decided:
+                notes += _note(con, path, now, _lost(con, f, rejected.get(f["id"], [])))
+            continue
+        new_id = new_ids[j]
+        con.execute("UPDATE faces SET person_id = ?, assigned_by = ?, ignored = ? "
+                    "WHERE id = ?", (f["person_id"], f["assigned_by"], f["ignored"], new_id))
+        con.executemany("INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)",
+                        [(new_id, p) for p in rejected.get(f["id"], [])])
+        con.execute("UPDATE people SET cover_face_id = ? WHERE cover_face_id = ?",
+                    (new_id, f["id"]))
+    con.executemany("DELETE FROM faces WHERE id = ?", [(f["id"],) for f in detected])
+    return notes
+
+
+def _rejections(con, face_ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for face_id, person_id in store.in_chunks(
+            con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids):
+        out.setdefault(face_id, []).append(person_id)
+    return out
+
+
+def _is_cover(con, face_id: int) -> bool:
+    return con.execute("SELECT 1 FROM people WHERE cover_face_id = ?",
+                       (face_id,)).fetchone() is not None
+
+
+def _lost(con, face: sqlite3.Row, rejected: list[int]) -> str:
+    what = []
+    if face["person_id"] is not None and face["assigned_by"] in ("user", "suggestion"):
+        what.append(f"named {_person_label(con, face['person_id'])}")
+    if rejected:
+        what.append("not " + ", ".join(_person_label(con, p) for p in rejected))
+    if face["ignored"]:
+        what.append("ignored")
+    box = ", ".join(f"{v:.0f}" for v in (face["x"], face["y"], face["w"], face["h"]))
+    return (f"the image changed and the face at ({box}) was not found again; "
+            f"not carried over: {'; '.join(what) or 'cover face'}")
+
+
+def _person_label(con, person_id: int) -> str:
+    row = con.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+    return repr(row[0]) if row and row[0] else f"person {person_id}"
+
+
+def _note(con, path: str, now: float, note: str) -> int:
+    con.execute("INSERT INTO scan_notes(at, path, note) VALUES (?, ?, ?)",
+                (now, display_path(path), note))
+    return 1
+
+
+def _copy(con, r: Result, source: Known, now: float) -> Written:
+    """A new path holding an image the library has: same faces, people and rejections."""
+    e = r.job.entry
+    src = con.execute("SELECT * FROM photos WHERE id = ?", (source.id,)).fetchone()
+    photo_id = con.execute(
+        "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
+        "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
+        (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode,
+         r.fingerprint or src["fingerprint"], src["width"], src["height"], src["taken_at"],
+         src["taken_at_source"], src["pack"], src["analysis"], now)).lastrowid
+    cols = ", ".join(_FACE_COLUMNS)
+    new_ids = []
+    for face in con.execute(f"SELECT id, {cols} FROM faces WHERE photo_id = ? ORDER BY id",
+                            (source.id,)).fetchall():
+        new_id = con.execute(
+            f"INSERT INTO faces(photo_id, {cols}, created_at) VALUES "
+            f"(?, {', '.join('?' * len(_FACE_COLUMNS))}, ?)",
+            (photo_id, *[face[c] for c in _FACE_COLUMNS], now)).lastrowid
+        con.execute("INSERT INTO rejections(face_id, person_id) SELECT ?, person_id "
+                    "FROM rejections WHERE face_id = ?", (new_id, face["id"]))
+        new_ids.append(new_id)
+    return Written(face_ids=new_ids, photo_id=photo_id)
