@@ -225,9 +225,43 @@ def test_a_library_made_under_umask_022_is_owner_only(qtbot, tmp_path, monkeypat
     assert any(p.name.startswith("index-") for p in lib_dir.iterdir())
     assert len(list((lib_dir / "thumbnails" / "faces").iterdir())) == 4
     assert len(list((lib_dir / "thumbnails" / "photos").iterdir())) == 2
-    loose = [f"{p.relative_to(lib_dir)} {stat.filemode(p.stat().st_mode)}"
-             for p in [lib_dir, *lib_dir.rglob("*")] if p.stat().st_mode & 0o077]
-    assert loose == []
+    assert loose_entries(lib_dir) == []
+
+
+def loose_entries(folder: Path) -> list[str]:
+    return [f"{p.relative_to(folder)} {stat.filemode(p.stat().st_mode)}"
+            for p in [folder, *folder.rglob("*")] if p.stat().st_mode & 0o077]
+
+
+def test_an_old_loose_library_is_tightened_on_open(tmp_path):
+    """A library from before files were private (schema 1, umask 022): opening it migrates it
+    (with a backup) and leaves every file owner-only, the backup included."""
+    import sqlite3
+
+    from facefolio.library.store import DB_NAME, MIGRATIONS
+    lib_dir = tmp_path / "old"
+    old = os.umask(0o022)
+    try:
+        (lib_dir / "thumbnails" / "faces").mkdir(parents=True)
+        (lib_dir / "thumbnails" / "faces" / "1.jpg").write_bytes(b"a crop")
+        (lib_dir / "index-yunet-sface.hnsw").write_bytes(b"an index")
+        con = sqlite3.connect(lib_dir / DB_NAME)
+        con.executescript(MIGRATIONS[0])
+        con.execute("PRAGMA user_version = 1")
+        con.close()
+        assert len(loose_entries(lib_dir)) == 6
+        with Library(lib_dir) as lib:
+            assert lib.permission_problems == []
+        assert (lib_dir / f"{DB_NAME}.v1.bak").exists()
+        assert loose_entries(lib_dir) == []
+        # Opened again in the same process: the folder's own entries are looked at again.
+        (lib_dir / DB_NAME).chmod(0o644)
+        (lib_dir / "exports").mkdir()
+        with Library(lib_dir):
+            pass
+        assert loose_entries(lib_dir) == []
+    finally:
+        os.umask(old)
 
 
 # -- forget reaches the open app ---------------------------------------------------------------------
