@@ -54,9 +54,11 @@ def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 
 # Folders walked in full by this process without a problem. Every task of the app opens its
-# own Library, and a full walk costs 170 ms at 20,000 thumbnails (timed with `tighten` on a
-# folder of 20,000 empty files), so later opens look only at the folder's own entries: what
-# Facefolio writes below them is created owner-only, and a new process walks again.
+# own Library, and a full walk costs 170 ms at 20,000 thumbnails (DIR holding 20,000 files:
+# `python -c "import sys, time, pathlib; from facefolio.library.privacy import tighten;
+# t = time.perf_counter(); tighten(pathlib.Path(sys.argv[1])); print(time.perf_counter() - t)"
+# DIR`), so later opens look only at the folder's own entries (0.2 ms): what Facefolio writes
+# below them is created owner-only, and a new process walks again.
 _WALKED: set[str] = set()
 _WALKED_LOCK = threading.Lock()
 
