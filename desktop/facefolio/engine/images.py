@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .budget import BUDGET, PER_DECODE, fmt_bytes
+from .budget import BUDGET, PER_DECODE, fmt_bytes, return_large_frees_to_the_os
 from .errors import ImageError
 from .formats import IMAGE_EXTENSIONS
 
@@ -62,6 +62,7 @@ _ORIENT_OPS = {
     8: Image.Transpose.ROTATE_90,
 }
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+return_large_frees_to_the_os()
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,10 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
             f"image too large: {w}x{h} pixels exceeds the "
             f"{max_pixels // 1_000_000}-megapixel limit"
         )
-    try:
-        exif = im.getexif()
-        orientation = int(exif.get(0x0112, 1) or 1)
-    except Exception:  # a broken EXIF block should not lose the photo
-        exif, orientation = None, 1
-    taken_at = _taken_at(exif)
+    # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+    # pixels: that one is read after the decode instead, inside the memory budget.
+    late_exif = fmt == "PNG" and "exif" not in im.info
+    orientation, taken_at = (1, None) if late_exif else _exif(im)
 
     if fmt in _DCT_FORMATS:
         factor = factor_for(max(w, h))
@@ -176,6 +175,8 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
     try:
         with BUDGET.reserve(need):
             im.load()
+            if late_exif:
+                orientation, taken_at = _exif(im)
             rgb = _reduce(im)
             rgb = _to_rgb8(rgb)
             scale = w / rgb.width
@@ -183,6 +184,8 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
                 rgb = rgb.transpose(_ORIENT_OPS[orientation])
             arr = np.array(rgb)
             del rgb
+            # Free the whole decode before the budget is released for the next one.
+            im.close()
     except MemoryError:
         raise ImageError("not enough memory to decode this image") from None
     except Exception as exc:
@@ -259,6 +262,16 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return im.convert("RGB")
+
+
+def _exif(im: Image.Image) -> tuple[int, str | None]:
+    """(EXIF orientation, DateTimeOriginal as ISO 8601)."""
+    try:
+        exif = im.getexif()
+        orientation = int(exif.get(0x0112, 1) or 1)
+    except Exception:  # a broken EXIF block should not lose the photo
+        exif, orientation = None, 1
+    return orientation, _taken_at(exif)
 
 
 def _taken_at(exif) -> str | None:
