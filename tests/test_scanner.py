@@ -293,7 +293,7 @@ def test_cli_scan_status_export_search(tmp_path, photos):
     assert all(len(f["box"]) == 4 and os.path.isabs(f["photo"]) for f in faces)
     found = json.loads(run("search", "--face", str(faces[0]["face_id"]), "--top", "3",
                            "--json").stdout)["results"]
-    assert len(found) <= 3 and all(r["face_id"] != faces[0]["face_id"] for r in found)
+    assert len(found) == 3 and all(r["face_id"] != faces[0]["face_id"] for r in found)
     assert [r["similarity"] for r in found] == sorted((r["similarity"] for r in found),
                                                       reverse=True)
     # Usage errors and bad ids: non-zero with a one-line reason, nothing changed.

@@ -286,3 +286,33 @@ def test_scan_imports_digikam_names_and_survives_bad_xmp(tmp_path, photos, datas
         # The photo itself is fine: its faces are stored, and it is not a failed file.
         assert lib.photo_by_path(photos / "img3.jpg").face_count >= 1
         assert lib.failed_photos() == []
+
+
+def test_regions_of_an_exif_rotated_photo_are_in_displayed_coordinates(tmp_path, datasets):
+    """A photo stored sideways with EXIF orientation 6: the region Facefolio writes sits on
+    the face in the upright picture (as digiKam places it), and a fresh library reads it back
+    onto the same face."""
+    from PIL import Image
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    with Image.open(datasets / "deepface-unit" / "img1.jpg") as upright:
+        width, height = upright.size
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "turn 90 degrees clockwise to display"
+        upright.rotate(90, expand=True).save(folder / "sideways.jpg", exif=exif, quality=95)
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        scan(lib)
+        photo = lib.photo_by_path(folder / "sideways.jpg")
+        assert (photo.width, photo.height) == (width, height)  # the displayed frame
+        face = largest_face(lib, folder / "sideways.jpg")
+        People(lib).create_person([face.id], name="Anna")
+        assert export_library_xmp(lib) == (1, [])
+    [region] = read_regions(folder / "sideways.jpg", width, height)
+    assert region.name == "Anna" and iou(region.box, face.box) > 0.95
+    # The face is in the upper part of the upright portrait, not where the stored pixels are.
+    assert region.box[1] + region.box[3] / 2 < height / 2
+    with Library(tmp_path / "fresh") as fresh:
+        fresh.add_folder(folder)
+        scan(fresh)
+        assert largest_face(fresh, folder / "sideways.jpg").person_name == "Anna"
