@@ -19,12 +19,12 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .identity import iou
 from .store import display_path, fs_path
 
 log = logging.getLogger(__name__)
@@ -366,17 +366,6 @@ def _region_keys(items: list[dict[str, object]], width: int, height: int,
 
 def _num(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-
-
-def iou(a: Iterable[float], b: Iterable[float]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = min(ax + aw, bx + bw) - max(ax, bx)
-    ih = min(ay + ah, by + bh) - max(ay, by)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter)
 
 
 def iou_matrix(boxes_a: list, boxes_b: list) -> np.ndarray:
