@@ -189,3 +189,43 @@ def open_window(qtbot, no_dangling_pools, tmp_path):
     yield open_
     for window in windows:
         window.close()
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Modal dialogs answered the way a test says, instead of blocking the test forever.
+
+    `dialogs.merge = "Anna"` accepts the merge dialog keeping that name (True: its default,
+    False: cancel); `dialogs.pick = PickedPerson(...)` answers "This is…" (None: cancel).
+    Each dialog shown is kept in `dialogs.seen` so the test can read what it said."""
+    from facefolio.app.merge_dialog import MergeDialog
+    from facefolio.app.person_picker import PersonPickerDialog
+
+    class Answers:
+        merge: bool | str = True
+        pick = None
+        seen: list = []
+    answers = Answers()
+    answers.seen = []
+
+    def merge_exec(dialog) -> int:
+        answers.seen.append(dialog)
+        if answers.merge is False:
+            return MergeDialog.DialogCode.Rejected
+        if isinstance(answers.merge, str):
+            dialog.choose_name(answers.merge)
+        return MergeDialog.DialogCode.Accepted
+
+    def pick_exec(dialog) -> int:
+        answers.seen.append(dialog)
+        if answers.pick is None:
+            return PersonPickerDialog.DialogCode.Rejected
+        if callable(answers.pick):
+            answers.pick(dialog)
+            return PersonPickerDialog.DialogCode.Accepted
+        monkeypatch.setattr(dialog, "picked", lambda: answers.pick)
+        return PersonPickerDialog.DialogCode.Accepted
+    monkeypatch.setattr(MergeDialog, "exec", merge_exec)
+    monkeypatch.setattr(PersonPickerDialog, "exec", pick_exec)
+    return answers
+

@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from .roles import SubtitleRole
+from .roles import DimmedRole, SubtitleRole
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -70,6 +70,9 @@ class FaceTileDelegate(QStyledItemDelegate):
         else:
             # Placeholder while the worker makes the picture.
             painter.fillRect(pic, palette.color(QPalette.ColorRole.Mid).lighter(130))
+        if index.data(DimmedRole):
+            # Offline or missing: kept and findable, but it cannot be opened right now.
+            painter.fillRect(pic, QColor(255, 255, 255, 140))
         painter.restore()
 
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected

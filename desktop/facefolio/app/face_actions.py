@@ -1,37 +1,45 @@
 """The right-click menu every face gets, wherever it is shown, and the actions behind it.
 
 Actions turn into People calls on the session's writer thread; navigation ("Find this face",
-"Open photo") goes back to the window through the `Navigator` protocol.
+"Open photo") goes back to the window through the `Navigator` protocol. Messages name people
+and count faces in words ("2 faces moved to Anna"), never ids.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox, QWidget
 
 from ..library import PersonRecord
+from . import words
+from .merge_dialog import MergeDialog
 from .models import FaceItem
-from .person_picker import PersonPickerDialog
+from .person_picker import PersonPickerDialog, PickChoice, PickedPerson, load_choices
 from .session import LibrarySession
+from .thumbnails import ThumbnailProvider
 
 
 class Navigator(Protocol):
     def show_face_search(self, face_id: int) -> None: ...
-    def show_photo(self, photo_path: str, face_id: int | None = None) -> None: ...
+    def show_photo(self, photo_path: str, face_id: int | None = None,
+                   stops: list | None = None) -> None: ...
     def show_person(self, person_id: int) -> None: ...
 
 
 class FaceActions:
     def __init__(self, session: LibrarySession, navigator: Navigator,
-                 known_people: Callable[[], list[PersonRecord]], parent: QWidget) -> None:
+                 known_people: Callable[[], list[PersonRecord]], parent: QWidget,
+                 thumbnails: ThumbnailProvider | None = None) -> None:
         self.session = session
         self.navigator = navigator
         self.known_people = known_people
         self.parent = parent
+        self.thumbnails = thumbnails
         self.last_menu: QMenu | None = None  # tests reach the open menu through this
+        self.last_dialog: QDialog | None = None
 
     def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None) -> QMenu:
         menu = QMenu(self.parent)
@@ -47,13 +55,20 @@ class FaceActions:
         who = first.person_name or "this person"
         not_this = menu.addAction(f"Not {who}" if len(faces) == 1 else "Not this person")
         not_this.setEnabled(bool(in_person))
-        not_this.triggered.connect(lambda: self.not_this_person([f.face_id for f in in_person]))
+        not_this.triggered.connect(lambda: self.not_this_person(
+            [f.face_id for f in in_person], first.person_name if len(faces) == 1 else None))
         cover = menu.addAction("Set as cover")
         cover.setEnabled(len(faces) == 1 and first.person_id is not None)
         cover.triggered.connect(lambda: self.set_cover(first.person_id, first.face_id))
         menu.addSeparator()
+        menu.addAction("Not a face").triggered.connect(
+            lambda: self.set_ignored(ids, True, "not a face"))
+        menu.addAction("Ignore this face" if len(faces) == 1 else "Ignore these faces"
+                       ).triggered.connect(lambda: self.set_ignored(ids, True, "ignored"))
+        menu.addSeparator()
         if first.person_id is not None and len(faces) == 1:
-            menu.addAction(f"Show {first.who}").triggered.connect(
+            show = f"Show {first.person_name}" if first.person_name else "Show this person"
+            menu.addAction(show).triggered.connect(
                 lambda: self.navigator.show_person(first.person_id))
         photo = menu.addAction("Open photo")
         photo.setEnabled(len(faces) == 1)
@@ -75,25 +90,40 @@ class FaceActions:
                     action.setVisible(False)
             menu.popup(pos)
 
-    # -- the actions ---------------------------------------------------------------------
-    def assign(self, face_ids: list[int], picked=None) -> None:
-        """"This is…": pick (or type) a person for the faces."""
-        if picked is None:
-            dialog = PersonPickerDialog(self.known_people(), len(face_ids), self.parent)
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return
-            picked = dialog.picked()
-            if picked is None:
-                return
+    # -- naming --------------------------------------------------------------------------
+    def assign(self, face_ids: list[int], picked: PickedPerson | None = None) -> None:
+        """"This is…": pick (or type) a person for the faces; the likeliest are listed first,
+        so the list is loaded (and ranked) in a read task before the dialog opens."""
         ids = list(face_ids)
+        if not ids:
+            return
+        if picked is not None:
+            self._assign(ids, picked)
+            return
+        self.session.read(lambda library: load_choices(library, ids),
+                          lambda choices: self._pick(ids, choices))
+
+    def _pick(self, ids: list[int], choices: list[PickChoice]) -> None:
+        dialog = PersonPickerDialog(choices, len(ids), self.thumbnails, self.parent)
+        self.last_dialog = dialog
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        picked = dialog.picked()
+        if picked is not None:
+            self._assign(ids, picked)
+
+    def _assign(self, ids: list[int], picked: PickedPerson) -> None:
+        faces = words.plural(len(ids), "face")
         if picked.person_id is not None:
             pid = picked.person_id
+            who = picked.name or "an unnamed person"
             self.session.people_write(lambda p: p.move_faces(ids, pid),
-                                      f"{len(ids)} face(s) now belong to {picked.name}")
+                                      f"{faces} now belong to {who}" if len(ids) > 1
+                                      else f"The face now belongs to {who}")
         else:
             name = picked.name
             self.session.people_write(lambda p: p.create_person(ids, name=name),
-                                      f"Added {name}")
+                                      f"Added {name} ({faces})")
 
     def name_person(self, person_id: int, name: str, follow: bool = False) -> None:
         """Name a person; if someone else already has this name, offer to merge them
@@ -118,13 +148,74 @@ class FaceActions:
                 return
         self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 
-    def not_this_person(self, face_ids: list[int]) -> None:
+    def merge(self, people: list[PersonRecord], then: Callable[[int], Any] | None = None
+              ) -> bool:
+        """Ask (naming everyone, and which name stays), then merge. False if cancelled."""
+        if len(people) < 2:
+            return False
+        dialog = MergeDialog(people, self.parent)
+        self.last_dialog = dialog
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        target, sources = dialog.result_ids()
+        kept = next(p for p in people if p.id == target)
+        name = kept.name or next((p.name for p in people if p.name), None)
+        done = (f"Merged {words.plural(len(people), 'person')} into "
+                f"{name or 'one unnamed person'} (Ctrl+Z to undo)")
+        self.session.people_write(lambda p: p.merge(target, sources), done,
+                                  (lambda _r: then(target)) if then else None)
+        return True
+
+    # -- taking faces out ----------------------------------------------------------------
+    def not_this_person(self, face_ids: list[int], who: str | None = None) -> None:
         ids = list(face_ids)
         if ids:
-            self.session.people_write(lambda p: p.remove_faces(ids),
-                                      f"Removed {len(ids)} face(s) from the person")
+            faces = "The face is" if len(ids) == 1 else f"{len(ids)} faces are"
+            done = f"{faces} not {who or 'that person'}, remembered (Ctrl+Z to undo)"
+            self.session.people_write(lambda p: p.remove_faces(ids), done)
+
+    def set_ignored(self, face_ids: list[int], ignored: bool, why: str = "ignored") -> None:
+        """"Not a face" / "Ignore": hidden everywhere, kept so a rescan does not bring it
+        back; undoable."""
+        ids = list(face_ids)
+        if not ids:
+            return
+        n = words.plural(len(ids), "face")
+        if ignored:
+            done = (f"{n} marked as not a face" if why == "not a face" else f"{n} ignored")
+        else:
+            done = f"{n} shown again"
+        self.session.people_write(lambda p: p.set_ignored(ids, ignored),
+                                  done + " (Ctrl+Z to undo)")
 
     def set_cover(self, person_id: int | None, face_id: int) -> None:
         if person_id is not None:
             self.session.people_write(lambda p: p.set_cover(person_id, face_id),
                                       "Cover face changed")
+
+    # -- faces the user draws ------------------------------------------------------------
+    def add_drawn_face(self, photo_id: int, box, name_it: bool = True) -> None:
+        """Embed the drawn box (a read task: decoding and the models), store it (the writer),
+        then ask who it is."""
+        from ..library import manual  # noqa: PLC0415
+
+        def stored(face_id: int) -> None:
+            if name_it:
+                self.assign([face_id])
+        self.session.read(
+            lambda library: manual.embed_drawn_face(library, photo_id, box),
+            lambda drawn: self.session.people_write(
+                lambda p: manual.add_drawn_face(p, drawn),
+                "Face added (Ctrl+Z to undo)", stored),
+            lambda reason: self.session.message.emit(f"Face not added: {reason}"))
+
+    def adjust_face(self, face: FaceItem, box) -> None:
+        from ..library import manual  # noqa: PLC0415
+        if face.photo_id is None:
+            return
+        old = face.face_id
+        self.session.read(
+            lambda library: manual.embed_drawn_face(library, face.photo_id, box),
+            lambda drawn: self.session.people_write(
+                lambda p: manual.replace_face(p, old, drawn), "Face box moved"),
+            lambda reason: self.session.message.emit(f"Face box not moved: {reason}"))

@@ -1,25 +1,32 @@
-"""Simple grids: "Unknown faces" (faces in no group) and "All photos"."""
+"""Grids of faces: "Unknown faces" (faces in no group), and what every face grid shares."""
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPoint
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..library import Library
+from ..library import Library, LibraryError
+from . import words
 from .face_actions import FaceActions
-from .models import FaceItem, FaceListModel, PhotoListModel
+from .models import FaceItem, FaceListModel, face_items
 from .page import Page
-from .roles import PhotoPathRole, RecordRole
-from .session import LibrarySession
+from .roles import RecordRole
+from .session import LibrarySession, people_api
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
 
 _UNKNOWN_LIMIT = 20000  # more would not be browsable anyway; the count says how many
 
 
-def load_unknown(library: Library) -> tuple[list[FaceItem], int]:
-    faces = library.faces(unassigned=True, limit=_UNKNOWN_LIMIT)
-    total = library.counts()["unassigned_faces"]
-    return [FaceItem.from_record(f) for f in faces], total
+def load_unknown(library: Library, low_quality: bool = False) -> tuple[list[FaceItem], int]:
+    """Faces in no person and not set aside; blurred or tiny ones only when asked."""
+    try:
+        records = people_api(library).unknown_faces(include_low_quality=low_quality,
+                                                    limit=_UNKNOWN_LIMIT)
+    except (LibraryError, AttributeError, TypeError):
+        records = library.faces(unassigned=True, limit=_UNKNOWN_LIMIT)  # an older People
+    items = face_items(library, records)
+    truncated = len(records) >= _UNKNOWN_LIMIT
+    return items, library.counts()["unassigned_faces"] if truncated else len(items)
 
 
 class FaceGridMixin:
@@ -32,9 +39,15 @@ class FaceGridMixin:
         if index.isValid():
             self.actions.popup(self.selected(), pos)
 
+    def grid_faces(self) -> list[FaceItem]:
+        model = self.view.model()
+        return [model.index(r, 0).data(RecordRole) for r in range(model.rowCount())]
+
     def _open(self, index: QModelIndex) -> None:
+        """The photo, with Left / Right walking through the faces of this grid."""
         face: FaceItem = index.data(RecordRole)
-        self.actions.navigator.show_photo(face.photo_path, face.face_id)
+        stops = [(f.photo_path, f.face_id) for f in self.grid_faces()]
+        self.actions.navigator.show_photo(face.photo_path, face.face_id, stops)
 
 
 class UnknownFacesPage(FaceGridMixin, Page):
@@ -51,15 +64,26 @@ class UnknownFacesPage(FaceGridMixin, Page):
         self.view.doubleClicked.connect(self._open)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
         self.info = QLabel(wordWrap=True)
+        self.info.setMinimumWidth(120)
+        self.low_quality = QCheckBox("Show low-quality faces")
+        self.low_quality.setToolTip("Tiny or blurred faces are kept and searchable, but "
+                                    "hidden here unless you ask")
+        self.low_quality.toggled.connect(lambda _on: self.reload())
         self.assign_button = QPushButton("This is…")
         self.assign_button.clicked.connect(
             lambda: self.actions.assign([f.face_id for f in self.selected()]))
         self.find_button = QPushButton("Find this face")
         self.find_button.clicked.connect(
             lambda: self.actions.navigator.show_face_search(self.selected()[0].face_id))
+        self.ignore_button = QPushButton("Ignore")
+        self.ignore_button.setToolTip("Hide the selected faces everywhere (Ctrl+Z to undo)")
+        self.ignore_button.clicked.connect(
+            lambda: self.actions.set_ignored([f.face_id for f in self.selected()], True))
         bar = QHBoxLayout()
         bar.addWidget(self.info, 1)
+        bar.addWidget(self.low_quality)
         bar.addWidget(self.find_button)
+        bar.addWidget(self.ignore_button)
         bar.addWidget(self.assign_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -68,50 +92,21 @@ class UnknownFacesPage(FaceGridMixin, Page):
 
     def reload(self) -> None:
         super().reload()
-        self.load(load_unknown, self._apply)
+        low = self.low_quality.isChecked()
+        self.load(lambda library: load_unknown(library, low), self._apply)
 
     def _apply(self, answer: tuple[list[FaceItem], int]) -> None:
         faces, total = answer
         self.model.set_rows(faces)
         if total:
-            self.info.setText(f"{total} faces are in no group yet (seen once or twice, or "
-                              "unsure). Select some and say who they are.")
+            self.info.setText(f"{words.plural(total, 'face')} {words.noun(total, 'is')} in no "
+                              "group yet (seen once or twice, or unsure). Select some and say "
+                              "who they are.")
         else:
             self.info.setText("Every face belongs to a person.")
 
     def _update(self) -> None:
         n = len(self.selected())
         self.assign_button.setEnabled(n > 0)
+        self.ignore_button.setEnabled(n > 0)
         self.find_button.setEnabled(n == 1)
-
-
-class PhotosPage(Page):
-    title = "All photos"
-    photoActivated = Signal(str)
-
-    def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(session, parent)
-        self.model = PhotoListModel(thumbnails, self)
-        self.view = TileGridView(150, round_picture=False)
-        self.view.setModel(self.model)
-        self.view.activated.connect(self._open)
-        self.view.doubleClicked.connect(self._open)
-        self.info = QLabel()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.info)
-        layout.addWidget(self.view, 1)
-
-    def reload(self) -> None:
-        super().reload()
-        self.load(lambda library: library.photos(status="done"), self._apply)
-
-    def _apply(self, photos: list) -> None:
-        self.model.set_rows(photos)
-        self.info.setText(f"{len(photos)} photos. Double-click one to see its faces."
-                          if photos else "No photos yet: add a folder under Folders.")
-
-    def _open(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.photoActivated.emit(index.data(PhotoPathRole))
-

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import sys
-from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
     QFileDialog,
     QListWidget,
@@ -22,12 +21,15 @@ from ..engine import IMAGE_EXTENSIONS
 from ..library import Settings
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
-from .grid_pages import PhotosPage, UnknownFacesPage
+from .grid_pages import UnknownFacesPage
 from .interop import InteropActions
+from .menus import build_menus
 from .page import Page
 from .people_page import PeoplePage
 from .person_page import PersonPage
 from .photo_viewer import PhotoViewerPage
+from .photos_page import PhotosPage
+from .review_page import ReviewPage
 from .scan_status import ScanStatusWidget
 from .search_page import SearchPage
 from .session import LibrarySession
@@ -53,9 +55,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Facefolio")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
+        # Below this the sidebar, toolbars and tiles stop fitting (checked at 640x420 under
+        # Xvfb: names cut, buttons clipped); a smaller screen still gets every page.
+        self.setMinimumSize(760, 500)
         self.session = LibrarySession(library_path, self)
         self.thumbnails = ThumbnailProvider(library_path, self.session.pools, parent=self)
-        self.actions = FaceActions(self.session, self, lambda: self.people.model.rows, self)
+        self.actions = FaceActions(self.session, self, lambda: self.people.model.rows, self,
+                                   self.thumbnails)
         self.history: list[QWidget] = []
         self._folders_given = False
 
@@ -63,20 +69,27 @@ class MainWindow(QMainWindow):
         self.people = PeoplePage(self.session, self.thumbnails, self.actions)
         self.unknown = UnknownFacesPage(self.session, self.thumbnails, self.actions)
         self.photos = PhotosPage(self.session, self.thumbnails)
+        self.review = ReviewPage(self.session, self.thumbnails, self.actions)
         self.person = PersonPage(self.session, self.thumbnails, self.actions)
         self.search = SearchPage(self.session, self.thumbnails, self.actions)
         self.viewer = PhotoViewerPage(self.session, self.actions)
         self.stack = QStackedWidget()
-        self.sections: list[Page] = [self.folders, self.people, self.unknown, self.photos]
+        self.sections: list[Page] = [self.folders, self.people, self.unknown, self.photos,
+                                     self.review]
         for page in self.sections + [self.person, self.search, self.viewer]:
             self.stack.addWidget(page)
 
         self.sidebar = QListWidget()
         self.sidebar.setIconSize(QSize(20, 20))
-        self.sidebar.setMaximumWidth(220)
+        self.sidebar.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.sidebar.setMaximumWidth(240)
+        # Wide enough for "Unknown faces (1234)" whatever the font: never "Unkno".
+        self.sidebar.setMinimumWidth(
+            self.sidebar.fontMetrics().horizontalAdvance("Unknown faces  (99999)") + 48)
         icons = [QStyle.StandardPixmap.SP_DirIcon, QStyle.StandardPixmap.SP_FileDialogContentsView,
                  QStyle.StandardPixmap.SP_MessageBoxQuestion,
-                 QStyle.StandardPixmap.SP_FileDialogDetailedView]
+                 QStyle.StandardPixmap.SP_FileDialogDetailedView,
+                 QStyle.StandardPixmap.SP_DialogApplyButton]
         for page, icon in zip(self.sections, icons):
             item = QListWidgetItem(self.style().standardIcon(icon), page.title)
             item.setSizeHint(QSize(160, 36))
@@ -90,7 +103,9 @@ class MainWindow(QMainWindow):
         split.addWidget(self.sidebar)
         split.addWidget(self.stack)
         split.setStretchFactor(1, 1)
-        split.setSizes([180, 900])
+        split.setCollapsible(0, False)
+        split.setCollapsible(1, False)
+        split.setSizes([190, 900])
         self.splitter = split
         self.setCentralWidget(split)
 
@@ -98,7 +113,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.scan_status)
         self.interop = InteropActions(self.session, self.thumbnails, self.statusBar(), self,
                                       self._after_forget)
-        self._build_menus()
+        self.review_count = 0
+        build_menus(self)
         self._connect()
         self._restore_geometry()
         self.sidebar.setCurrentRow(1)
@@ -106,67 +122,26 @@ class MainWindow(QMainWindow):
         self.session.refresh_undo_state()
         self.warm_up = self.session.warm_up()
         self._load_counts()
+        self.review.reload()  # its count goes to the sidebar
+        self.session.watch()
 
     # -- wiring --------------------------------------------------------------------------
     def _connect(self) -> None:
         s = self.session
         s.changed.connect(self._library_changed)
         s.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        s.undoStateChanged.connect(self._undo_state)
         s.scanStarted.connect(lambda: self.people.reload())
         self.folders.addFolderRequested.connect(self.add_folder_dialog)
         self.folders.emptinessChanged.connect(self._emptiness)
         self.people.personActivated.connect(self.show_person)
+        self.people.togetherRequested.connect(self.show_photos_with)
         self.person.back.connect(self.go_back)
         self.person.gone.connect(self._person_gone)
-        self.photos.photoActivated.connect(self.show_photo)
+        self.person.photosRequested.connect(self.show_photos_with)
+        self.photos.photoActivated.connect(lambda path, stops: self.show_photo(path, None, stops))
         self.people.exportRequested.connect(self.interop.export_person)
         self.person.exportRequested.connect(self.interop.export_person)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._add(file, "&Add folder…", self.add_folder_dialog, QKeySequence.StandardKey.Open)
-        self._add(file, "&Find people in a photo…", self.find_in_photo_dialog, "Ctrl+Shift+F")
-        self._add(file, "&Rescan all folders", lambda: self.session.start_scan(None), "F5")
-        file.addSeparator()
-        self.write_xmp_action = self._add(file, "&Write face names to XMP sidecars",
-                                          self.interop.write_xmp)
-        self.read_xmp_action = self._add(file, "Read face &names from XMP",
-                                         self.interop.read_xmp)
-        self.forget_action = self._add(file, "&Delete all face data…", self.interop.forget)
-        file.addSeparator()
-        self._add(file, "&Settings…", self.settings_dialog, "Ctrl+,")
-        file.addSeparator()
-        self._add(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        edit = bar.addMenu("&Edit")
-        self.undo_action = self._add(edit, "&Undo", self.session.undo,
-                                     QKeySequence.StandardKey.Undo)
-        self.redo_action = self._add(edit, "&Redo", self.session.redo, "Ctrl+Shift+Z")
-        self.undo_action.setEnabled(False)
-        self.redo_action.setEnabled(False)
-        view = bar.addMenu("&View")
-        for row, page in enumerate(self.sections):
-            # triggered(bool) would fill a defaulted lambda argument: bind the row instead.
-            self._add(view, page.title, partial(self.sidebar.setCurrentRow, row),
-                      f"Ctrl+{row + 1}")
-        view.addSeparator()
-        self.hidden_action = QAction("Show &hidden people", self, checkable=True)
-        self.hidden_action.toggled.connect(self.people.show_hidden.setChecked)
-        self.people.show_hidden.toggled.connect(self.hidden_action.setChecked)
-        view.addAction(self.hidden_action)
-
-    def _add(self, menu, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _undo_state(self, can_undo: bool, can_redo: bool) -> None:
-        self.undo_action.setEnabled(can_undo)
-        self.redo_action.setEnabled(can_redo)
+        self.review.countChanged.connect(self._review_counted)
 
     # -- navigation ----------------------------------------------------------------------
     def current_page(self) -> Page:
@@ -189,6 +164,8 @@ class MainWindow(QMainWindow):
     def go_back(self) -> None:
         page = self.history.pop() if self.history else self.people
         self._show(page, remember=False)
+        if page in self.sections:
+            self.sidebar.setCurrentRow(self.sections.index(page))
 
     def show_person(self, person_id: int) -> None:
         self._show(self.person, remember=self.current_page() is not self.person)
@@ -202,10 +179,17 @@ class MainWindow(QMainWindow):
         self._show(self.search)
         self.search.search_photo(path)
 
-    def show_photo(self, photo_path: str, face_id: int | None = None) -> None:
+    def show_photo(self, photo_path: str, face_id: int | None = None,
+                   stops: list | None = None) -> None:
         if photo_path:
-            self._show(self.viewer)
-            self.viewer.show_photo(photo_path, face_id)
+            self._show(self.viewer, remember=self.current_page() is not self.viewer)
+            self.viewer.show_photo(photo_path, face_id, stops)
+
+    def show_photos_with(self, person_ids: list[int]) -> None:
+        """All photos, only those where all these people appear."""
+        self.history.clear()
+        self.sidebar.setCurrentRow(self.sections.index(self.photos))
+        self.photos.set_people(person_ids)
 
     def _person_gone(self) -> None:
         if self.current_page() is self.person:
@@ -224,20 +208,30 @@ class MainWindow(QMainWindow):
             page = self.stack.widget(index)
             page.dirty = True
         self.current_page().reload()
-        if self.current_page() is not self.folders:
-            self.folders.reload()  # cheap, and it keeps first-run state right
-        if self.current_page() is not self.people:
-            self.people.reload()  # the picker for "This is…" lists people from here
+        # Cheap pages that feed others stay current: first-run state (folders), the
+        # "This is…" names (people) and the sidebar's review count.
+        for page in (self.folders, self.people, self.review):
+            if self.current_page() is not page:
+                page.reload()
         self._load_counts()
 
     def _load_counts(self) -> None:
         self.session.read(lambda library: library.counts(), self._show_counts)
 
     def _show_counts(self, counts: dict[str, int]) -> None:
+        self.counts = counts
         texts = [("Folders", counts["folders"]), ("People", counts["people"]),
-                 ("Unknown faces", counts["unassigned_faces"]), ("All photos", counts["photos"])]
+                 ("Unknown faces", counts["unassigned_faces"]), ("All photos", counts["photos"]),
+                 ("Review", self.review_count)]
         for row, (text, n) in enumerate(texts):
-            self.sidebar.item(row).setText(f"{text}  ({n})" if n else text)
+            item = self.sidebar.item(row)
+            item.setText(f"{text}  ({n})" if n else text)
+            item.setToolTip(item.text())
+
+    def _review_counted(self, n: int) -> None:
+        self.review_count = n
+        if hasattr(self, "counts"):
+            self._show_counts(self.counts)
 
     def _after_forget(self) -> None:
         # Every page reloads through `changed`; show People, now empty, not a stale person.

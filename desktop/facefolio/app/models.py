@@ -15,9 +15,12 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from ..library import FaceRecord, PersonRecord, PhotoRecord, SearchResult
+from ..library import FaceRecord, Library, PersonRecord, PhotoRecord, SearchResult
+from ..library.browse import PhotoState
+from . import words
 from .roles import (
     PERSON_MIME,
+    DimmedRole,
     FaceIdRole,
     HiddenRole,
     NameRole,
@@ -36,7 +39,8 @@ _DEC = Qt.ItemDataRole.DecorationRole
 
 @dataclass(frozen=True)
 class FaceItem:
-    """One face tile: a library face, maybe with the similarity of a search."""
+    """One face tile: a library face, maybe with the similarity of a search, and what the
+    tile says about its photo (date, offline)."""
 
     face_id: int
     photo_path: str
@@ -44,10 +48,21 @@ class FaceItem:
     person_id: int | None
     person_name: str | None
     similarity: float | None = None
+    photo_id: int | None = None
+    taken_at: str | None = None
+    date_source: str | None = None
+    offline: bool = False
+    missing: bool = False
 
     @classmethod
-    def from_record(cls, r: FaceRecord) -> FaceItem:
-        return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name)
+    def from_record(cls, r: FaceRecord, state: PhotoState | None = None,
+                    similarity: float | None = None) -> FaceItem:
+        if state is None:
+            return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name, similarity,
+                       r.photo_id)
+        return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name, similarity,
+                   r.photo_id, state.taken_at, state.taken_at_source, state.offline,
+                   state.missing)
 
     @classmethod
     def from_result(cls, r: SearchResult) -> FaceItem:
@@ -57,7 +72,35 @@ class FaceItem:
     def who(self) -> str:
         if self.person_name:
             return self.person_name
-        return "Unnamed person" if self.person_id is not None else "Unknown"
+        return "Unnamed" if self.person_id is not None else "Unknown"
+
+    @property
+    def photo_note(self) -> str:
+        """"offline" / "missing" when the photo cannot be opened now, else its date."""
+        if self.offline:
+            return "offline"
+        if self.missing:
+            return "missing"
+        return words.day(self.taken_at, self.date_source)
+
+
+def face_items(library: Library, records: list[FaceRecord],
+               similarity: dict[int, float] | None = None) -> list[FaceItem]:
+    """Tiles for these faces with their photos' dates and state (run in a read task).
+    Faces the user set aside ("not a face") are left out: they are hidden everywhere."""
+    from ..library.browse import photo_states  # noqa: PLC0415
+    kept = [r for r in records if not r.ignored]
+    states = photo_states(library, [r.photo_id for r in kept])
+    similarity = similarity or {}
+    return [FaceItem.from_record(r, states.get(r.photo_id), similarity.get(r.id))
+            for r in kept]
+
+
+def result_items(library: Library, results: list[SearchResult]) -> list[FaceItem]:
+    """Search results as tiles, in their order, with the photos' state (offline marked)."""
+    records = library.faces_by_ids([r.face_id for r in results])
+    found = [records[r.face_id] for r in results if r.face_id in records]
+    return face_items(library, found, {r.face_id: r.similarity for r in results})
 
 
 class _TileListModel(QAbstractListModel):
@@ -224,13 +267,25 @@ class FaceListModel(_TileListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if r.similarity is not None:
                 return f"{r.similarity:.0%} similar"
-            return _file_name(r.photo_path) if self.by_photo else r.who
+            return words.file_name(r.photo_path) if self.by_photo else r.who
         if role == SubtitleRole:
             if r.similarity is not None:
-                return r.who
-            return _folder_name(r.photo_path) if self.by_photo else _file_name(r.photo_path)
+                # Search results: who it is and which photo (the file name tells the user
+                # whether two hits are one photo).
+                return f"{r.who} · {words.file_name(r.photo_path)}"
+            note = r.photo_note
+            if self.by_photo:
+                return note or words.folder_name(r.photo_path)
+            return " · ".join(t for t in (words.file_name(r.photo_path), note) if t)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{r.who}\n{r.photo_path}"
+            lines = [r.who, words.shown_path(r.photo_path)]
+            if r.taken_at:
+                lines.append(words.moment(r.taken_at, r.date_source))
+            if r.offline:
+                lines.append("Offline: its drive or folder cannot be read now (kept)")
+            elif r.missing:
+                lines.append("Missing: the file is no longer in its folder")
+            return "\n".join(lines)
         if role == FaceIdRole:
             return r.face_id
         if role == PersonIdRole:
@@ -241,6 +296,8 @@ class FaceListModel(_TileListModel):
             return r.photo_path
         if role == NameRole:
             return r.person_name
+        if role == DimmedRole:
+            return r.offline or r.missing
         return None
 
 
@@ -266,17 +323,28 @@ class PhotoListModel(_TileListModel):
 
     def record_data(self, r: PhotoRecord, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
-            return _file_name(r.path)
+            return words.file_name(r.path)
         if role == SubtitleRole:
             if r.status == "error":
                 return "could not read"
-            return f"{r.face_count} face{'s' if r.face_count != 1 else ''}"
+            state = "offline" if r.offline else "missing" if r.missing else ""
+            return " · ".join(t for t in (state or words.day(r.taken_at, r.taken_at_source),
+                                          words.plural(r.face_count, "face")) if t)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.path + (f"\n{r.error}" if r.error else "")
+            lines = [words.shown_path(r.path), words.moment(r.taken_at, r.taken_at_source)]
+            if r.offline:
+                lines.append("Offline: its drive or folder cannot be read now (kept)")
+            elif r.missing:
+                lines.append("Missing: the file is no longer in its folder")
+            if r.error:
+                lines.append(r.error)
+            return "\n".join(lines)
         if role == PhotoIdRole:
             return r.id
         if role == PhotoPathRole:
             return r.path
+        if role == DimmedRole:
+            return r.offline or r.missing
         return None
 
 
@@ -289,12 +357,3 @@ def _refilter(proxy: QSortFilterProxyModel, change) -> None:
     else:
         change()
         proxy.invalidateFilter()
-
-
-def _file_name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _folder_name(path: str) -> str:
-    parts = path.replace("\\", "/").rsplit("/", 2)
-    return parts[-2] if len(parts) > 1 else ""

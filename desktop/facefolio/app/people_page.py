@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QStackedLayout,
     QVBoxLayout,
@@ -17,13 +16,20 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import Library, PersonRecord
+from . import words
 from .face_actions import FaceActions
 from .models import FaceItem, PeopleFilterProxy, PeopleListModel
 from .page import Page
+from .proposal_strip import ProposalStrip
+from .review import Question, proposals
 from .roles import PersonIdRole, RecordRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
+
+
+def load_people_and_proposals(library: Library) -> tuple[list[PersonRecord], list[Question]]:
+    return load_people(library), proposals(library, limit=12)
 
 
 def load_people(library: Library) -> list[PersonRecord]:
@@ -45,6 +51,7 @@ class PeoplePage(Page):
     title = "People"
     personActivated = Signal(int)
     exportRequested = Signal(object)  # PersonRecord: "Export photos…"
+    togetherRequested = Signal(list)  # person ids: "Photos together"
 
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
@@ -65,13 +72,19 @@ class PeoplePage(Page):
         self.merge_button.setToolTip("Merge the selected people into one "
                                      "(or drag a person onto another)")
         self.merge_button.clicked.connect(self.merge_selected)
+        self.together_button = QPushButton("Photos together")
+        self.together_button.setToolTip("The photos where all the selected people appear")
+        self.together_button.clicked.connect(
+            lambda: self.togetherRequested.emit([p.id for p in self.selected_people()]))
         self.summary = QLabel()
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 2)
         bar.addWidget(self.show_hidden)
         bar.addStretch(1)
         bar.addWidget(self.summary)
+        bar.addWidget(self.together_button)
         bar.addWidget(self.merge_button)
+        self.proposals = ProposalStrip(session, thumbnails, actions)
 
         self.view = TileGridView()
         self.view.setModel(self.proxy)
@@ -88,6 +101,7 @@ class PeoplePage(Page):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.proposals)
         layout.addLayout(self.stack)
         self._update_buttons()
         rename = QAction("Rename", self.view, shortcut="F2",
@@ -103,12 +117,14 @@ class PeoplePage(Page):
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:
         super().reload()
-        self.load(load_people, self._apply)
+        self.load(load_people_and_proposals, self._apply)
 
-    def _apply(self, people: list[PersonRecord]) -> None:
+    def _apply(self, answer: tuple[list[PersonRecord], list[Question]]) -> None:
+        people, questions = answer
         self.model.set_rows(people)
         named = sum(1 for p in people if p.name)
-        self.summary.setText(f"{len(people)} people, {named} named")
+        self.summary.setText(f"{words.plural(len(people), 'person')}, {named} named")
+        self.proposals.set_questions(questions)
         self._update_empty()
 
     def _update_empty(self) -> None:
@@ -125,7 +141,10 @@ class PeoplePage(Page):
         self.stack.setCurrentWidget(self.empty)
 
     def _update_buttons(self) -> None:
-        self.merge_button.setEnabled(len(self.view.selected_rows()) >= 2)
+        n = len(self.view.selected_rows())
+        self.merge_button.setEnabled(n >= 2)
+        self.together_button.setEnabled(n >= 1)
+        self.together_button.setText("Photos together" if n != 1 else "Their photos")
 
     # -- actions -------------------------------------------------------------------------
     def selected_people(self) -> list[PersonRecord]:
@@ -136,23 +155,13 @@ class PeoplePage(Page):
             self.personActivated.emit(index.data(PersonIdRole))
 
     def merge(self, target: int, sources: list[int]) -> None:
-        self.session.people_write(lambda p: p.merge(target, sources),
-                                  f"Merged {len(sources) + 1} people (Ctrl+Z to undo)")
+        """A drop of people onto a person: ask, naming them all (the drop target first)."""
+        by_id = {p.id: p for p in self.model.rows}
+        people = [by_id[i] for i in [target, *sources] if i in by_id]
+        self.actions.merge(people)
 
     def merge_selected(self) -> None:
-        people = self.selected_people()
-        if len(people) < 2:
-            return
-        # Keep the named person (the first in gallery order is named if any is).
-        target, sources = people[0], people[1:]
-        names = {p.name for p in people if p.name}
-        if len(names) > 1:
-            answer = QMessageBox.question(
-                self, "Merge people",
-                f"Merge {', '.join(sorted(names))} into one person called {target.name}?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.merge(target.id, [p.id for p in sources])
+        self.actions.merge(self.selected_people())
 
     def rename(self, person: PersonRecord) -> None:
         name, ok = QInputDialog.getText(self, "Name", "Name of this person:",
@@ -162,8 +171,9 @@ class PeoplePage(Page):
 
     def set_hidden(self, person: PersonRecord, hidden: bool) -> None:
         pid = person.id
+        who = person.name or "The unnamed person"
         self.session.people_write(lambda p: p.set_hidden(pid, hidden),
-                                  f"{person.display_name} {'hidden' if hidden else 'shown'}")
+                                  f"{who} {'hidden' if hidden else 'shown again'}")
 
     def _context(self, index: QModelIndex, pos: QPoint) -> None:
         if not index.isValid():
@@ -176,7 +186,10 @@ class PeoplePage(Page):
         hide.triggered.connect(lambda: self.set_hidden(person, not person.hidden))
         export = QAction("Export photos…", self)
         export.triggered.connect(lambda: self.exportRequested.emit(person))
-        extra += [rename, hide, export]
+        chosen = [p.id for p in self.selected_people()] or [person.id]
+        photos = QAction("Photos together" if len(chosen) > 1 else "Show photos", self)
+        photos.triggered.connect(lambda: self.togetherRequested.emit(chosen))
+        extra += [rename, hide, photos, export]
         if len(self.view.selected_rows()) >= 2:
             merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
             merge.triggered.connect(self.merge_selected)
@@ -188,6 +201,7 @@ class PeoplePage(Page):
         # The tile is the person's cover and stands for the person: no photo to open here,
         # and it is the cover already.
         for action in menu.actions():
-            if action.text() in ("Open photo", "Set as cover"):
+            if action.text() in ("Open photo", "Set as cover", "Not a face",
+                                 "Ignore this face"):
                 action.setVisible(False)
         menu.popup(pos)

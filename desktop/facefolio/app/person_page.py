@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -17,13 +18,17 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import Library, LibraryError, NotFoundError, PersonRecord
+from . import words
 from .face_actions import FaceActions
-from .models import FaceItem, FaceListModel
+from .models import FaceItem, FaceListModel, face_items
 from .page import Page
+from .proposal_strip import ProposalStrip
+from .review import Question, proposals
 from .roles import RecordRole
 from .session import LibrarySession, people_api
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
+from .widgets import ElidedLabel, YearScrubber
 
 _SUGGESTIONS = 40
 
@@ -31,34 +36,48 @@ _SUGGESTIONS = 40
 @dataclass(frozen=True)
 class PersonView:
     person: PersonRecord
-    faces: list[FaceItem]
+    faces: list[FaceItem]  # in the order asked for (newest or oldest photo first)
     suggestions: list[FaceItem]
+    first: str | None  # taken_at of their first and last dated photos
+    last: str | None
+    proposals: list[Question]
 
 
-def load_person(library: Library, person_id: int) -> PersonView | None:
+def load_person(library: Library, person_id: int, order: str = "newest") -> PersonView | None:
+    from ..library import browse  # noqa: PLC0415
     try:
         person = library.person(person_id)
     except NotFoundError:
         return None  # merged away or deleted: the window goes back to the gallery
-    faces = [FaceItem.from_record(f) for f in library.faces(person_id=person_id)]
-    suggestions: list[FaceItem] = []
+    faces = face_items(library, library.faces(person_id=person_id))
+    faces = sort_by_date(faces, order)
     try:
         found = people_api(library).suggestions(person_id, _SUGGESTIONS)
     except LibraryError:
         found = []
     records = library.faces_by_ids([s.face_id for s in found])
-    for s in found:
-        r = records.get(s.face_id)
-        if r is not None:
-            suggestions.append(FaceItem(r.id, r.photo_path, r.box, r.person_id,
-                                        r.person_name, s.similarity))
-    return PersonView(person, faces, suggestions)
+    similarity = {s.face_id: s.similarity for s in found}
+    suggestions = face_items(library, [records[s.face_id] for s in found
+                                       if s.face_id in records], similarity)
+    first, last = browse.person_span(library, person_id)
+    return PersonView(person, faces, suggestions, first, last,
+                      proposals(library, limit=8, person_id=person_id))
+
+
+def sort_by_date(faces: list[FaceItem], order: str) -> list[FaceItem]:
+    """Faces by their photo's date (undated last), then by file name in natural order."""
+    from ..library.browse import natural_key  # noqa: PLC0415
+    by_name = sorted(faces, key=lambda f: natural_key(f.photo_path))
+    dated = [f for f in by_name if f.taken_at]
+    dated.sort(key=lambda f: f.taken_at, reverse=order == "newest")  # stable: names stay
+    return dated + [f for f in by_name if not f.taken_at]
 
 
 class PersonPage(Page):
     back = Signal()
     gone = Signal()  # the person no longer exists (merged into someone, deleted)
     exportRequested = Signal(object)  # PersonRecord: "Export photos…"
+    photosRequested = Signal(list)  # [person id]: their photos on the All photos page
 
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
@@ -76,20 +95,30 @@ class PersonPage(Page):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.name_edit.setFont(font)
         self.name_edit.setFrame(False)
+        self.name_edit.setMinimumWidth(120)
         self.name_edit.editingFinished.connect(self._rename)
-        self.count = QLabel()
+        self.count = ElidedLabel()
+        self.count.setStyleSheet("color: palette(mid);")
+        self.order = QComboBox()
+        self.order.addItem("Newest first", "newest")
+        self.order.addItem("Oldest first", "oldest")
+        self.order.currentIndexChanged.connect(lambda _i: self.reload())
         self.hide_button = QPushButton("Hide")
         self.hide_button.clicked.connect(self._toggle_hidden)
-        self.export_button = QPushButton("Export photos…")
+        self.photos_button = QPushButton("Photos")
+        self.photos_button.setToolTip("Every photo of this person, with who else is in them")
+        self.photos_button.clicked.connect(
+            lambda: self.person is not None and self.photosRequested.emit([self.person.id]))
+        self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Copy or link this person's photos into a folder")
         self.export_button.clicked.connect(
             lambda: self.person is not None and self.exportRequested.emit(self.person))
         head = QHBoxLayout()
         head.addWidget(back)
-        head.addWidget(self.name_edit, 1)
-        head.addWidget(self.count)
-        head.addWidget(self.export_button)
-        head.addWidget(self.hide_button)
+        head.addWidget(self.name_edit, 2)
+        head.addWidget(self.count, 1)
+        for w in (self.order, self.photos_button, self.export_button, self.hide_button):
+            head.addWidget(w)
 
         self.faces = FaceListModel(thumbnails, self, by_photo=True)
         self.view = TileGridView(112)
@@ -97,6 +126,10 @@ class PersonPage(Page):
         self.view.contextRequested.connect(self._face_menu)
         self.view.doubleClicked.connect(self._open_photo)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.verticalScrollBar().valueChanged.connect(self._follow)
+        self.scrubber = YearScrubber()
+        self.scrubber.hide()
+        self.scrubber.yearChosen.connect(self._jump)
         self.remove_button = QPushButton("Not this person")
         self.remove_button.setToolTip("Take the selected faces out of this person (Delete)")
         self.remove_button.clicked.connect(self._remove_selected)
@@ -106,23 +139,26 @@ class PersonPage(Page):
         self.cover_button = QPushButton("Set as cover")
         self.cover_button.clicked.connect(self._set_cover)
         tools = QHBoxLayout()
-        tools.addWidget(QLabel("Select faces to fix mistakes:"))
-        tools.addStretch(1)
+        tools.addWidget(ElidedLabel("Select faces to fix mistakes:"), 1)
         for b in (self.cover_button, self.move_button, self.remove_button):
             tools.addWidget(b)
+        grid = QHBoxLayout()
+        grid.addWidget(self.view, 1)
+        grid.addWidget(self.scrubber)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.view)
+        top_layout.addLayout(grid, 1)
         top_layout.addLayout(tools)
 
         self.suggestions = FaceListModel(thumbnails, self)
         self.suggest_view = TileGridView(96)
         self.suggest_view.setModel(self.suggestions)
         self.suggest_view.contextRequested.connect(self._suggestion_menu)
+        self.suggest_view.doubleClicked.connect(self._open_suggestion)
         self.suggest_view.selectionModel().selectionChanged.connect(
             lambda *_: self._update_buttons())
-        self.suggest_label = QLabel()
+        self.suggest_label = ElidedLabel()
         self.yes_button = QPushButton("Yes, that's them")
         self.yes_button.clicked.connect(lambda: self._answer(True))
         self.no_button = QPushButton("No")
@@ -136,6 +172,7 @@ class PersonPage(Page):
         suggest_layout.setContentsMargins(0, 0, 0, 0)
         suggest_layout.addLayout(suggest_head)
         suggest_layout.addWidget(self.suggest_view)
+        self.proposals = ProposalStrip(session, thumbnails, actions)
 
         remove = QAction("Not this person", self.view, shortcut=QKeySequence.StandardKey.Delete,
                          shortcutContext=Qt.ShortcutContext.WidgetShortcut)
@@ -148,9 +185,11 @@ class PersonPage(Page):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([500, 260])
-        self.suggest_box.setMinimumHeight(200)
+        split.setChildrenCollapsible(False)
+        self.suggest_box.setMinimumHeight(150)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.proposals)
         layout.addWidget(split, 1)
         self._update_buttons()
 
@@ -160,14 +199,16 @@ class PersonPage(Page):
             self.person = None
             self.faces.set_rows([])
             self.suggestions.set_rows([])
+            self.proposals.set_questions([])
             self.name_edit.clear()
+            self.count.setText("")
         self.reload()
 
     def reload(self) -> None:
         super().reload()
         if self.person_id is not None:
-            pid = self.person_id
-            self.load(lambda library: load_person(library, pid), self._apply)
+            pid, order = self.person_id, self.order.currentData()
+            self.load(lambda library: load_person(library, pid, order), self._apply)
 
     def _apply(self, view: PersonView | None) -> None:
         if view is None:
@@ -176,16 +217,32 @@ class PersonPage(Page):
         self.person = view.person
         if not self.name_edit.hasFocus():
             self.name_edit.setText(view.person.name or "")
-        n = view.person.face_count
-        self.count.setText(f"{n} photo{'s' if n != 1 else ''}")
+        when = words.span(view.first, view.last)
+        self.count.setText(words.plural(view.person.face_count, "photo")
+                           + (f" · {when}" if when else ""))
         self.hide_button.setText("Show in People" if view.person.hidden else "Hide")
         self.faces.set_rows(view.faces)
+        from ..library.browse import year_starts  # noqa: PLC0415
+        self.scrubber.set_marks(year_starts([f.taken_at for f in view.faces]))
         self.suggestions.set_rows(view.suggestions)
+        self.proposals.set_questions(view.proposals)
         who = view.person.name or "this person"
         self.suggest_label.setText(f"Is this also {who}? Select faces and answer."
                                    if view.suggestions else "")
         self.suggest_box.setVisible(bool(view.suggestions))
         self._update_buttons()
+        self._follow()
+
+    # -- moving around -------------------------------------------------------------------
+    def _jump(self, row: int) -> None:
+        index = self.faces.index(row)
+        if index.isValid():
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _follow(self, _value: int = 0) -> None:
+        index = self.view.indexAt(QPoint(8, 8))
+        if index.isValid():
+            self.scrubber.follow(index.row())
 
     # -- actions -------------------------------------------------------------------------
     @staticmethod
@@ -222,7 +279,8 @@ class PersonPage(Page):
                                       "Hidden from People" if hidden else "Shown in People")
 
     def _remove_selected(self) -> None:
-        self.actions.not_this_person([f.face_id for f in self._selected(self.view)])
+        who = self.person.name if self.person is not None else None
+        self.actions.not_this_person([f.face_id for f in self._selected(self.view)], who)
 
     def _set_cover(self) -> None:
         faces = self._selected(self.view)
@@ -234,16 +292,24 @@ class PersonPage(Page):
             return
         pid = self.person.id
         ids = [f.face_id for f in self._selected(self.suggest_view)]
+        who = self.person.name or "this person"
 
         def answer(people) -> None:
             for face_id in ids:
                 (people.accept_suggestion if yes else people.reject_suggestion)(face_id, pid)
-        self.session.people_write(answer, f"{len(ids)} suggestion(s) "
-                                          f"{'confirmed' if yes else 'rejected'}")
+        faces = "The face is" if len(ids) == 1 else f"{len(ids)} faces are"
+        self.session.people_write(answer, f"{faces} {'' if yes else 'not '}{who}"
+                                          " (Ctrl+Z to undo)")
 
     def _open_photo(self, index: QModelIndex) -> None:
         face: FaceItem = index.data(RecordRole)
-        self.actions.navigator.show_photo(face.photo_path, face.face_id)
+        stops = [(f.photo_path, f.face_id) for f in self.faces.rows]
+        self.actions.navigator.show_photo(face.photo_path, face.face_id, stops)
+
+    def _open_suggestion(self, index: QModelIndex) -> None:
+        face: FaceItem = index.data(RecordRole)
+        stops = [(f.photo_path, f.face_id) for f in self.suggestions.rows]
+        self.actions.navigator.show_photo(face.photo_path, face.face_id, stops)
 
     def _face_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():

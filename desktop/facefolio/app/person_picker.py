@@ -1,11 +1,12 @@
-"""`PersonPickerDialog`: "This is…": pick a known person or type a new name."""
+"""`PersonPickerDialog`: "This is…": pick a person (named or an unnamed group, the likeliest
+first, each with a face) or type a new name."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCompleter,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -15,7 +16,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..library import PersonRecord
+from ..library import Library, LibraryError
+from . import words
+from .session import people_api
+from .thumbnails import ThumbnailProvider
 
 
 @dataclass(frozen=True)
@@ -24,46 +28,116 @@ class PickedPerson:
     name: str | None
 
 
+@dataclass(frozen=True)
+class PickChoice:
+    person_id: int
+    name: str | None
+    face_count: int
+    cover_face_id: int | None
+    similarity: float | None  # to the faces being named; None when it could not be ranked
+
+    @property
+    def label(self) -> str:
+        who = self.name or f"Unnamed ({words.plural(self.face_count, 'photo')})"
+        if self.name:
+            who += f"  ·  {words.plural(self.face_count, 'photo')}"
+        if self.similarity is not None:
+            who += f"  ·  {self.similarity:.0%} alike"
+        return who
+
+
+def load_choices(library: Library, face_ids: list[int]) -> list[PickChoice]:
+    """Every visible person, the likeliest for these faces first (read task)."""
+    people = [p for p in library.people(include_hidden=False) if p.face_count or p.name]
+    ranked: dict[int, float] = {}
+    try:
+        ranked = {int(pid): float(s) for pid, s in people_api(library).rank_people(face_ids)}
+    except (LibraryError, AttributeError):
+        pass  # an older People without ranking: named people, biggest first
+    choices = [PickChoice(p.id, p.name, p.face_count, p.cover_face_id, ranked.get(p.id))
+               for p in people]
+    choices.sort(key=lambda c: (c.similarity is None, -(c.similarity or 0.0),
+                                c.name is None, -c.face_count, (c.name or "").casefold()))
+    return choices
+
+
 class PersonPickerDialog(QDialog):
-    def __init__(self, people: list[PersonRecord], count: int = 1, parent=None) -> None:
+    ICON = 48
+
+    def __init__(self, choices: list[PickChoice], count: int = 1,
+                 thumbnails: ThumbnailProvider | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Who is this?")
-        self.people = [p for p in people if p.name]
-        self.by_name = {p.name.casefold(): p for p in self.people if p.name}
+        self.choices = choices
+        self.thumbnails = thumbnails
+        self.by_name = {c.name.casefold(): c for c in choices if c.name}
         faces = "this face" if count == 1 else f"these {count} faces"
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Who is in {faces}? Pick a person or type a new name."))
+        text = QLabel(f"Who is in {faces}? Pick a person (the likeliest are first) or type "
+                      "a new name.", wordWrap=True)
+        layout.addWidget(text)
         self.edit = QLineEdit(placeholderText="Name")
-        completer = QCompleter([p.name for p in self.people], self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.edit.setCompleter(completer)
+        self.edit.setClearButtonEnabled(True)
         layout.addWidget(self.edit)
         self.list = QListWidget()
-        for p in self.people:
-            item = QListWidgetItem(f"{p.name}  ({p.face_count})")
-            item.setData(Qt.ItemDataRole.UserRole, p.id)
+        self.list.setIconSize(QSize(self.ICON, self.ICON))
+        self.list.setUniformItemSizes(True)
+        for c in choices:
+            item = QListWidgetItem(c.label)
+            item.setData(Qt.ItemDataRole.UserRole, c.person_id)
+            item.setToolTip(c.label)
             self.list.addItem(item)
-        self.list.itemClicked.connect(lambda item: self.edit.setText(
-            self.people[self.list.row(item)].name or ""))
+        self._icons()
+        if thumbnails is not None:
+            thumbnails.ready.connect(lambda _keys: self._icons())
+        self.list.currentRowChanged.connect(self._chosen)
         self.list.itemDoubleClicked.connect(lambda _i: self.accept())
-        layout.addWidget(self.list)
-        self.edit.textChanged.connect(self._filter)
+        layout.addWidget(self.list, 1)
+        self.edit.textEdited.connect(self._filter)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(360, 420)
+        self.setMinimumSize(320, 300)
+        self.resize(400, 460)
+
+    def _icons(self) -> None:
+        if self.thumbnails is None:
+            return
+        for row, c in enumerate(self.choices):
+            item = self.list.item(row)
+            if c.cover_face_id is None or not item.icon().isNull():
+                continue
+            pixmap = self.thumbnails.pixmap(("face", c.cover_face_id))
+            if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
+                item.setIcon(QIcon(pixmap))
+
+    def _chosen(self, row: int) -> None:
+        if 0 <= row < len(self.choices):
+            self.edit.setText(self.choices[row].name or "")
 
     def _filter(self, text: str) -> None:
         needle = text.strip().casefold()
-        for row, p in enumerate(self.people):
-            self.list.item(row).setHidden(bool(needle) and needle not in (p.name or "").casefold())
+        first = -1
+        for row, c in enumerate(self.choices):
+            hidden = bool(needle) and needle not in (c.name or "").casefold()
+            self.list.item(row).setHidden(hidden)
+            if not hidden and first < 0:
+                first = row
+        # Typing a name deselects the list: a new name must not land on the highlighted group.
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(-1)
+        self.list.blockSignals(False)
 
     def picked(self) -> PickedPerson | None:
         name = self.edit.text().strip()
+        row = self.list.currentRow()
+        if 0 <= row < len(self.choices):
+            chosen = self.choices[row]
+            if not name or name == (chosen.name or ""):
+                return PickedPerson(chosen.person_id, chosen.name)
         if not name:
             return None
         known = self.by_name.get(name.casefold())
-        return PickedPerson(known.id, known.name) if known else PickedPerson(None, name)
+        return PickedPerson(known.person_id, known.name) if known else PickedPerson(None, name)

@@ -1,30 +1,38 @@
-"""The photo viewer: a photo with its face boxes and names; click a box to say who it is."""
+"""The photo viewer: a photo with its face boxes and names, to walk through a list of photos.
+
+Left / Right step through the list the viewer was opened from (all photos, a person's faces,
+search results); Esc, Backspace or Alt+Left go back; the wheel, + / - and 0 zoom. Click a box
+to say who it is; drag on the photo to add a face the detector missed (see photo_canvas.py).
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QColor,
-    QDesktopServices,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QPixmap,
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from ..library import Library
+from ..library import Library, PhotoRecord
+from . import words
 from .face_actions import FaceActions
-from .models import FaceItem
+from .models import FaceItem, face_items
 from .page import Page
+from .photo_canvas import Box, PhotoCanvas
 from .session import LibrarySession
 from .thumbnails import fit_within, to_qimage
+from .widgets import ElidedLabel
 
 _VIEW_SIDE = 2048
+Stop = tuple[str, int | None]  # a photo path, and the face to highlight in it
 
 
 @dataclass(frozen=True)
@@ -33,137 +41,143 @@ class LoadedPhoto:
     image: QImage  # made on the read thread; turned into a QPixmap on the GUI thread
     scale: float  # original pixels per image pixel
     faces: list[FaceItem]
+    record: PhotoRecord | None = None
     error: str | None = None
 
 
 def load_photo(library: Library, path: str) -> LoadedPhoto:
     from ..engine import ImageError, load_image  # noqa: PLC0415
     record = library.photo_by_path(path)
-    faces = [FaceItem.from_record(f) for f in library.faces(photo_id=record.id)] \
-        if record else []
+    faces = face_items(library, library.faces(photo_id=record.id)) if record else []
     try:
         loaded = load_image(path)
     except ImageError as exc:
-        return LoadedPhoto(path, QImage(), 1.0, faces, str(exc))
+        reason = str(exc)
+        if record is not None and record.offline:
+            reason = ("This photo is offline: its drive or folder cannot be read now. "
+                      "Its faces and names are kept.")
+        elif record is not None and record.missing:
+            reason = "This photo is no longer in its folder (moved or deleted)."
+        return LoadedPhoto(path, QImage(), 1.0, faces, record, reason)
     pixels = fit_within(loaded.pixels, _VIEW_SIDE)
     scale = loaded.scale * loaded.pixels.shape[1] / pixels.shape[1]
-    return LoadedPhoto(path, to_qimage(pixels), scale, faces)
-
-
-class PhotoCanvas(QWidget):
-    """Draws the photo fitted to the widget, with a labelled box per face."""
-
-    faceClicked = Signal(object, object)  # FaceItem, global QPoint
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.pixmap = QPixmap()
-        self.scale = 1.0
-        self.faces: list[FaceItem] = []
-        self.focus_face: int | None = None
-        self.hover: int | None = None
-        self.setMouseTracking(True)
-        self.setMinimumSize(320, 240)
-
-    def set_photo(self, photo: LoadedPhoto, focus_face: int | None) -> None:
-        self.pixmap = QPixmap.fromImage(photo.image) if not photo.image.isNull() else QPixmap()
-        self.scale = photo.scale
-        self.faces = photo.faces
-        self.focus_face = focus_face
-        self.update()
-
-    def _fit(self) -> tuple[QRectF, float]:
-        if self.pixmap.isNull():
-            return QRectF(), 1.0
-        k = min(self.width() / self.pixmap.width(), self.height() / self.pixmap.height())
-        w, h = self.pixmap.width() * k, self.pixmap.height() * k
-        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h), k
-
-    def face_rect(self, face: FaceItem) -> QRectF:
-        target, k = self._fit()
-        x, y, w, h = (v / self.scale * k for v in face.box)
-        return QRectF(target.x() + x, target.y() + y, w, h)
-
-    def face_at(self, pos: QPointF) -> FaceItem | None:
-        for face in self.faces:
-            if self.face_rect(face).adjusted(-4, -4, 4, 4).contains(pos):
-                return face
-        return None
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        target, _k = self._fit()
-        if self.pixmap.isNull():
-            return
-        painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
-        fm = painter.fontMetrics()
-        for face in self.faces:
-            rect = self.face_rect(face)
-            strong = face.face_id in (self.hover, self.focus_face)
-            color = QColor("#ffd54a") if face.person_name else QColor("#ffffff")
-            painter.setPen(QPen(color, 3 if strong else 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(rect, 4, 4)
-            label = face.person_name or ("Unnamed" if face.person_id else "Who is this?")
-            tw = fm.horizontalAdvance(label) + 10
-            tag = QRectF(rect.x(), rect.bottom() + 3, tw, fm.height() + 4)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(0, 0, 0, 170))
-            painter.drawRoundedRect(tag, 4, 4)
-            painter.setPen(color)
-            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        face = self.face_at(event.position())
-        hover = face.face_id if face else None
-        if hover != self.hover:
-            self.hover = hover
-            self.setCursor(Qt.CursorShape.PointingHandCursor if face
-                           else Qt.CursorShape.ArrowCursor)
-            self.update()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        face = self.face_at(event.position())
-        if face is not None:
-            self.faceClicked.emit(face, event.globalPosition().toPoint())
+    return LoadedPhoto(path, to_qimage(pixels), scale, faces, record)
 
 
 class PhotoViewerPage(Page):
+    photoShown = Signal(str)  # the path now shown (tests and the window follow it)
+
     def __init__(self, session: LibrarySession, actions: FaceActions,
                  parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
         self.actions = actions
         self.path: str | None = None
         self.focus_face: int | None = None
+        self.photo: LoadedPhoto | None = None
+        self.stops: list[Stop] = []  # the list being walked through
+        self.position = 0
         back = QToolButton(text="‹ Back", autoRaise=True)
-        back.clicked.connect(lambda: self.window().go_back())
-        self.title_label = QLabel()
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        open_button = QPushButton("Open in viewer")
-        open_button.clicked.connect(self.open_external)
-        folder_button = QPushButton("Show in folder")
-        folder_button.clicked.connect(self.open_folder)
+        back.setToolTip("Back (Esc)")
+        back.clicked.connect(self.leave)
+        self.prev_button = QToolButton(text="◀")
+        self.prev_button.setToolTip("Previous photo (Left arrow)")
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QToolButton(text="▶")
+        self.next_button.setToolTip("Next photo (Right arrow)")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.title_label = ElidedLabel()
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.info_label = ElidedLabel()
+        self.info_label.setStyleSheet("color: palette(mid);")
+        zoom_out = QToolButton(text="−")
+        zoom_out.setToolTip("Zoom out (-)")
+        fit = QToolButton(text="Fit")
+        fit.setToolTip("Fit the photo to the window (0)")
+        zoom_in = QToolButton(text="+")
+        zoom_in.setToolTip("Zoom in (+, or the mouse wheel)")
+        self.open_button = QPushButton("Open in viewer")
+        self.open_button.clicked.connect(self.open_external)
+        self.folder_button = QPushButton("Show in folder")
+        self.folder_button.clicked.connect(self.open_folder)
         head = QHBoxLayout()
-        head.addWidget(back)
-        head.addWidget(self.title_label, 1)
-        head.addWidget(open_button)
-        head.addWidget(folder_button)
+        for w in (back, self.prev_button, self.next_button):
+            head.addWidget(w)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title_label)
+        titles.addWidget(self.info_label)
+        head.addLayout(titles, 1)
+        for w in (zoom_out, fit, zoom_in, self.open_button, self.folder_button):
+            head.addWidget(w)
         self.canvas = PhotoCanvas()
+        zoom_out.clicked.connect(lambda: self.canvas.zoom_by(1 / 1.25))
+        zoom_in.clicked.connect(lambda: self.canvas.zoom_by(1.25))
+        fit.clicked.connect(self.canvas.fit)
         self.canvas.faceClicked.connect(
             lambda face, pos: self.actions.popup([face], pos, hide=("Open photo",)))
-        self.hint = QLabel("Click a face to say who it is, or right-click for more.")
+        self.canvas.faceDrawn.connect(self.add_face)
+        self.canvas.faceAdjusted.connect(self.adjust_face)
+        self.hint = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.hint)
+        self._shortcuts()
 
-    def show_photo(self, path: str, face_id: int | None = None) -> None:
+    def _shortcuts(self) -> None:
+        keys = {"Left": lambda: self.step(-1), "Right": lambda: self.step(1),
+                "Escape": self.leave, "Backspace": self.leave, "Alt+Left": self.leave,
+                "+": lambda: self.canvas.zoom_by(1.25), "=": lambda: self.canvas.zoom_by(1.25),
+                "-": lambda: self.canvas.zoom_by(1 / 1.25), "0": self.canvas.fit}
+        for key, slot in keys.items():
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(shortcut.context().WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- which photo ---------------------------------------------------------------------
+    def show_photo(self, path: str, face_id: int | None = None,
+                   stops: list[Stop] | None = None) -> None:
+        """Show a photo; `stops` is the list Left / Right walk through (this one in it)."""
+        if stops:
+            self.stops = list(stops)
+            self.position = next((i for i, (p, f) in enumerate(self.stops)
+                                  if p == path and (face_id is None or f == face_id)),
+                                 next((i for i, (p, _f) in enumerate(self.stops) if p == path),
+                                      0))
+        elif not self.stops or self.stops[self.position][0] != path:
+            self.stops, self.position = [(path, face_id)], 0
         self.path = path
         self.focus_face = face_id
-        self.title_label.setText(path)
+        self.photo = None
+        self.title_label.setText(words.file_name(path))
+        self.info_label.setText(words.folder_of(path))
+        self.hint.setText("Loading…")
+        self._update_steps()
         self.reload()
+        self.canvas.setFocus()
+
+    def step(self, delta: int) -> None:
+        target = self.position + delta
+        if 0 <= target < len(self.stops):
+            self.position = target
+            path, face = self.stops[target]
+            self.show_photo(path, face)
+
+    def _update_steps(self) -> None:
+        n = len(self.stops)
+        self.prev_button.setEnabled(self.position > 0)
+        self.next_button.setEnabled(self.position < n - 1)
+        self.prev_button.setVisible(n > 1)
+        self.next_button.setVisible(n > 1)
+
+    def leave(self) -> None:
+        if self.canvas.rubber is not None:  # Esc while drawing a box cancels the box
+            self.canvas.rubber, self.canvas._drag = None, None
+            self.canvas.update()
+            return
+        self.window().go_back()
 
     def reload(self) -> None:
         super().reload()
@@ -172,16 +186,60 @@ class PhotoViewerPage(Page):
             self.load(lambda library: load_photo(library, path), self._apply)
 
     def _apply(self, photo: LoadedPhoto) -> None:
-        self.canvas.set_photo(photo, self.focus_face)
+        same = self.photo is not None and self.photo.path == photo.path
+        self.photo = photo
+        pixmap = QPixmap.fromImage(photo.image) if not photo.image.isNull() else QPixmap()
+        # A reload of the same photo (after naming a face) keeps the user's zoom and pan.
+        self.canvas.set_photo(pixmap, photo.scale, photo.faces, self.focus_face,
+                              keep_view=same)
+        record = photo.record
+        info = [words.folder_of(photo.path)]
+        if record is not None:
+            info.insert(0, words.moment(record.taken_at, record.taken_at_source))
+            if record.offline:
+                info.insert(0, "offline")
+        count = f"{self.position + 1} of {len(self.stops)}" if len(self.stops) > 1 else ""
+        self.info_label.setText(" · ".join(t for t in [count, *info] if t))
         n = len(photo.faces)
         self.hint.setText(photo.error or (
-            f"{n} face{'s' if n != 1 else ''}. Click a face to say who it is."
-            if n else "No faces found in this photo."))
+            f"{words.plural(n, 'face')}. Click a face to say who it is; drag on the photo "
+            "to add one that was missed; wheel to zoom, Ctrl+drag to move."
+            if n else "No faces found in this photo. Drag a box around a face to add it."))
+        self.photoShown.emit(photo.path)
 
+    # -- outside the app -----------------------------------------------------------------
     def open_external(self) -> None:
         if self.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+            self._open_url(self.path, "open this photo")
 
     def open_folder(self) -> None:
         if self.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.path).parent)))
+            self._open_url(os.path.dirname(self.path), "show its folder")
+
+    def _open_url(self, path: str, what: str) -> bool:
+        if not os.path.exists(path):
+            self._report(f"Cannot {what}: {words.shown_path(path)} is not there now "
+                         "(an unplugged drive, or it was moved).")
+            return False
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+            self._report(f"Cannot {what}: no application on this computer is set up to open "
+                         f"{words.shown_path(path)}.")
+            return False
+        return True
+
+    def _report(self, text: str) -> None:
+        self.session.message.emit(text)
+        QMessageBox.warning(self, "Facefolio", text)
+
+    # -- faces the user draws ------------------------------------------------------------
+    def add_face(self, box: Box) -> None:
+        record = self.photo.record if self.photo is not None else None
+        if record is None:
+            self._report("This photo is not in the library yet: scan its folder first.")
+            return
+        self.hint.setText("Adding the face…")
+        self.actions.add_drawn_face(record.id, box)
+
+    def adjust_face(self, face: FaceItem, box: Box) -> None:
+        self.hint.setText("Moving the face box…")
+        self.actions.adjust_face(face, box)

@@ -1,15 +1,18 @@
-"""Search results: faces most like a face (or like the faces in an outside photo)."""
+"""Search results: faces most like a face, or like each face of an outside photo (one group
+per face of that photo, headed by the face itself)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -17,31 +20,34 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import Library, LibraryError
+from . import words
 from .face_actions import FaceActions
-from .grid_pages import FaceGridMixin
-from .models import FaceItem, FaceListModel, SimilarityFilterProxy
+from .models import FaceItem, face_items, result_items
 from .page import Page
+from .search_groups import ResultGroup, SearchGroup
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
-from .tile_view import TileGridView
 
 _TOP = 200
+DEFAULT_SIMILARITY = 40  # percent: where the slider starts on every new search
 
 
 @dataclass(frozen=True)
 class SearchAnswer:
     title: str
-    results: list[FaceItem]
+    groups: list[ResultGroup]
 
 
 def search_face(library: Library, face_id: int) -> SearchAnswer:
     face = library.face(face_id)
     who = face.person_name or ("an unnamed person" if face.person_id else "an unknown face")
     # The face searched for leads the results, so "Assign to person…" can take it along.
-    results = [FaceItem(face.id, face.photo_path, face.box, face.person_id, face.person_name,
-                        1.0)]
-    results += [FaceItem.from_result(r) for r in library.search_face(face_id, top=_TOP)]
-    return SearchAnswer(f"Faces like {who} in {Path(face.photo_path).name}", results)
+    results = face_items(library, [face], {face.id: 1.0})
+    results += result_items(library, library.search_face(face_id, top=_TOP))
+    where = words.file_name(face.photo_path)
+    return SearchAnswer(f"Faces like {who} in {where}",
+                        [ResultGroup(f"The face of {who} in {where}, then the most similar",
+                                     results)])
 
 
 @dataclass(frozen=True)
@@ -50,62 +56,80 @@ class PhotoQuery:
 
     path: str
     embeddings: list[np.ndarray]
+    heads: list[QImage]  # each face's crop, made on the read thread
+
+
+def _check_pack(pack: str) -> None:
+    """A pack chosen in Settings but never installed: say what to do, not a stack trace."""
+    from ..engine import PACKS  # noqa: PLC0415
+    from ..engine.insightface_pack import is_installed, pack_dir  # noqa: PLC0415
+    if pack in PACKS and pack != "yunet-sface" and not is_installed(pack):
+        raise LibraryError(
+            f"The face model '{pack}' chosen in Settings is not installed. Put its .onnx "
+            f"files in {pack_dir(pack)}, or choose 'yunet-sface' (built in) in File > "
+            "Settings. Facefolio never downloads models.")
 
 
 def detect_photo(library: Library, path: str) -> PhotoQuery:
-    from ..engine import get_engine  # noqa: PLC0415 - heavy; one engine per read thread
-    from ..library import faces_in_image  # noqa: PLC0415
+    from ..engine import ModelError, get_engine, load_image  # noqa: PLC0415 - heavy
+    from .thumbnails import face_crop, to_qimage  # noqa: PLC0415
     s = library.settings
-    engine = get_engine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
-    faces = faces_in_image(library, path, engine)
+    _check_pack(s.pack)
+    try:
+        engine = get_engine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
+        image = load_image(path)
+        faces = engine.analyze(image)
+    except ModelError as exc:
+        raise LibraryError(f"The face model cannot run: {exc}. Choose another in "
+                           "File > Settings.") from exc
     if not faces:
-        raise LibraryError(f"no face found in {Path(path).name}")
-    return PhotoQuery(path, [np.asarray(f.embedding, np.float32) for f in faces])
+        raise LibraryError(f"no face found in {words.file_name(path)}")
+    faces.sort(key=lambda f: f.box[0])  # left to right, as the user reads the photo
+    heads = [to_qimage(face_crop(image.pixels, image.scale, f.box)) for f in faces]
+    return PhotoQuery(path, [np.asarray(f.embedding, np.float32) for f in faces], heads)
 
 
 def search_photo(library: Library, query: PhotoQuery) -> SearchAnswer:
-    """Every face of the photo matched against the library, best first."""
-    best: dict[int, FaceItem] = {}
-    matches: list[str] = []
-    for embedding in query.embeddings:
-        found = library.search_vector(embedding, pack=library.settings.pack, top=_TOP)
-        for r in found:
-            if r.face_id not in best or best[r.face_id].similarity < r.similarity:
-                best[r.face_id] = FaceItem.from_result(r)
-        if found and found[0].person_name:
-            matches.append(f"{found[0].person_name} ({found[0].similarity:.0%})")
-    results = sorted(best.values(), key=lambda f: -(f.similarity or 0))
+    """Each face of the photo matched against the library: one group per face."""
+    groups = []
     n = len(query.embeddings)
-    title = f"{n} face{'s' if n != 1 else ''} in {Path(query.path).name}"
-    if matches:
-        title += ": looks like " + ", ".join(matches)
-    return SearchAnswer(title, results)
+    for i, (embedding, head) in enumerate(zip(query.embeddings, query.heads), 1):
+        found = library.search_vector(embedding, pack=library.settings.pack, top=_TOP)
+        items = result_items(library, found)
+        title = f"Face {i} of {n}" if n > 1 else "The face"
+        best = next((f for f in items if f.person_name), None)
+        if best is not None:
+            title += f": looks like {best.person_name} ({best.similarity:.0%})"
+        groups.append(ResultGroup(title, items, head))
+    name = words.file_name(query.path)
+    return SearchAnswer(f"{words.plural(n, 'face')} in {name}", groups)
 
 
-class SearchPage(FaceGridMixin, Page):
+class SearchPage(Page):
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
         self.actions = actions
+        self.thumbnails = thumbnails
         self.query: tuple[str, object] | None = None
+        self.groups: list[SearchGroup] = []
         back = QToolButton(text="‹ Back", autoRaise=True)
         back.clicked.connect(lambda: self.window().go_back())
         self.heading = QLabel(wordWrap=True)
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.3)
         self.heading.setFont(font)
+        self.heading.setMinimumWidth(100)
         head = QHBoxLayout()
         head.addWidget(back)
         head.addWidget(self.heading, 1)
 
-        self.model = FaceListModel(thumbnails, self)
-        self.proxy = SimilarityFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=40)
+        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
+                              value=DEFAULT_SIMILARITY)
         self.slider.setToolTip("Show only faces at least this similar")
+        self.slider.setMinimumWidth(80)
         self.slider.valueChanged.connect(self._threshold)
         self.slider_label = QLabel()
-        self.slider_label.setMinimumWidth(160)
         self.assign_button = QPushButton("Assign to person…")
         self.assign_button.clicked.connect(
             lambda: self.actions.assign([f.face_id for f in self.selected()]))
@@ -115,28 +139,49 @@ class SearchPage(FaceGridMixin, Page):
         bar.addWidget(self.slider_label)
         bar.addWidget(self.assign_button)
 
-        self.view = TileGridView(112)
-        self.view.setModel(self.proxy)
-        self.view.contextRequested.connect(self._menu)
-        self.view.doubleClicked.connect(self._open)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        self.body = QVBoxLayout()
+        self.body.addStretch(1)
+        inner = QWidget()
+        inner.setLayout(self.body)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(bar)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.scroll, 1)
         self._threshold(self.slider.value())
 
-    def search_face(self, face_id: int) -> None:
-        self.query = ("face", face_id)
-        self.heading.setText("Searching…")
-        self.model.set_rows([])
+    # -- what the first group holds (the whole answer for "Find this face") ---------------
+    @property
+    def model(self):
+        return self.groups[0].model if self.groups else _EMPTY
+
+    @property
+    def proxy(self):
+        return self.groups[0].proxy if self.groups else _EMPTY
+
+    @property
+    def view(self):
+        return self.groups[0].view if self.groups else None
+
+    def selected(self) -> list[FaceItem]:
+        return [f for g in self.groups for f in g.selected()]
+
+    # -- searching -----------------------------------------------------------------------
+    def _start(self, query: tuple[str, object], heading: str) -> None:
+        self.query = query
+        self.heading.setText(heading)
+        self.slider.setValue(DEFAULT_SIMILARITY)  # a new search starts from the default
+        self._set_groups([])
         self.reload()
 
+    def search_face(self, face_id: int) -> None:
+        self._start(("face", face_id), "Searching…")
+
     def search_photo(self, path: str) -> None:
-        self.query = ("photo", path)
-        self.heading.setText(f"Looking for faces in {Path(path).name}…")
-        self.model.set_rows([])
-        self.reload()
+        self._start(("photo", path), f"Looking for faces in {words.file_name(path)}…")
 
     def reload(self) -> None:
         super().reload()
@@ -155,8 +200,7 @@ class SearchPage(FaceGridMixin, Page):
 
     def _failed(self, reason: str) -> None:
         self.heading.setText(reason[:1].upper() + reason[1:])
-        self.model.set_rows([])
-        self._update()
+        self._set_groups([])
 
     def _apply_photo(self, answer: tuple[PhotoQuery, SearchAnswer]) -> None:
         query, found = answer
@@ -165,14 +209,62 @@ class SearchPage(FaceGridMixin, Page):
 
     def _apply(self, answer: SearchAnswer) -> None:
         self.heading.setText(answer.title)
-        self.model.set_rows(answer.results)
+        self._set_groups(answer.groups)
+
+    def _set_groups(self, groups: list[ResultGroup]) -> None:
+        # Same groups (a reload after naming someone): update the tiles in place.
+        if groups and len(groups) == len(self.groups) and all(
+                a.group.title.split(":")[0] == b.title.split(":")[0]
+                for a, b in zip(self.groups, groups)):
+            for widget, group in zip(self.groups, groups):
+                widget.group = group
+                widget.model.set_rows(group.results)
+                widget.title.setText(group.title)
+                widget.set_min_similarity(self.slider.value() / 100)
+            self._update()
+            return
+        for widget in self.groups:
+            self.body.removeWidget(widget)
+            widget.deleteLater()
+        self.groups = []
+        for group in groups:
+            widget = SearchGroup(group, self.thumbnails, self.slider.value() / 100)
+            widget.view.contextRequested.connect(self._menu)
+            widget.view.doubleClicked.connect(self._open)
+            widget.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+            self.body.insertWidget(self.body.count() - 1, widget)
+            self.groups.append(widget)
         self._update()
 
     def _threshold(self, value: int) -> None:
-        self.proxy.set_min_similarity(value / 100)
+        for group in self.groups:
+            group.set_min_similarity(value / 100)
         self._update()
 
     def _update(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.slider_label.setText(f"{self.slider.value()}%: {shown} of {total} faces")
+        shown = sum(g.proxy.rowCount() for g in self.groups)
+        total = sum(g.model.rowCount() for g in self.groups)
+        self.slider_label.setText(f"{self.slider.value()}%: {shown} of {total} shown")
+        self.slider_label.setToolTip(f"{shown} of the {total} most similar faces are at least "
+                                     f"{self.slider.value()}% similar")
         self.assign_button.setEnabled(bool(self.selected()))
+
+    def _menu(self, index, pos) -> None:
+        if index.isValid():
+            self.actions.popup(self.selected(), pos)
+
+    def _open(self, index) -> None:
+        from .roles import RecordRole  # noqa: PLC0415
+        face: FaceItem = index.data(RecordRole)
+        stops = [(f.photo_path, f.face_id) for g in self.groups for f in g.model.rows]
+        self.actions.navigator.show_photo(face.photo_path, face.face_id, stops)
+
+
+class _Empty:
+    rows: list = []
+
+    def rowCount(self) -> int:  # noqa: N802 - Qt's name
+        return 0
+
+
+_EMPTY = _Empty()

@@ -6,6 +6,7 @@ reload (each view reloads in a read task and drops stale answers by generation).
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,13 +49,39 @@ def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[
     return failures
 
 
+def undo_labels(library: Library) -> tuple[str, str]:
+    """What Undo and Redo would do now, in the log's words ("" for nothing)."""
+    try:
+        history = people_api(library).history(200)
+    except LibraryError:
+        return "", ""
+    undo = next((op.description for op in history if not op.undone), "")
+    redo = next((op.description for op in reversed(history) if op.undone), "")
+    return undo, redo
+
+
+def database_signature(library_path: Path) -> tuple:
+    """Size and time of the database and its write-ahead log: any commit, by any process,
+    changes one of them (WAL appends every commit; a checkpoint rewrites the database)."""
+    out = []
+    for name in ("library.sqlite3", "library.sqlite3-wal"):
+        try:
+            st = os.stat(library_path / name)
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 class LibrarySession(QObject):
     changed = Signal()  # something in the library changed: views reload what they show
     message = Signal(str)  # a one-line note or error for the status bar
     undoStateChanged = Signal(bool, bool)  # can_undo, can_redo
+    undoLabels = Signal(str, str)  # what Undo and Redo would do ("" when nothing)
     scanStarted = Signal()
     scanProgress = Signal(object)  # ScanProgress
     scanFinished = Signal(object)  # the last ScanProgress, or None after an error
+    externalChange = Signal()  # another process changed the library
 
     def __init__(self, library_path: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +95,11 @@ class LibrarySession(QObject):
         self._last_refresh = 0.0
         self._changed_timer = QTimer(self, singleShot=True, interval=50)
         self._changed_timer.timeout.connect(self.changed)
+        self._own_writes = 0  # writes sent to the writer and not answered yet
+        self._signature: tuple | None = None  # the database files as last seen
+        self._looking = False
+        self._watch_timer = QTimer(self)
+        self._watch_timer.timeout.connect(self._look)
 
     # -- reads and writes ----------------------------------------------------------------
     def read(self, work: Callable[[Library], Any], on_result: Callable[[Any], None],
@@ -87,17 +119,14 @@ class LibrarySession(QObject):
     def write(self, work: Callable[[Library], Any], done: str = "",
               on_result: Callable[[Any], None] | None = None) -> Task:
         """Run a change on the writer thread; afterwards views reload and undo state updates."""
-        def change(library: Library) -> tuple[Any, bool, bool]:
-            value = work(library)
-            try:
-                people = people_api(library)
-                return value, people.can_undo(), people.can_redo()
-            except LibraryError:
-                return value, False, False
+        def change(library: Library) -> tuple[Any, tuple[str, str]]:
+            return work(library), undo_labels(library)
 
-        def finished(answer: tuple[Any, bool, bool]) -> None:
-            value, can_undo, can_redo = answer
-            self.undoStateChanged.emit(can_undo, can_redo)
+        def finished(answer: tuple[Any, tuple[str, str]]) -> None:
+            value, labels = answer
+            self._own_writes -= 1
+            self._signature = None  # our own change: the next look only takes note
+            self._emit_undo(labels)
             if done:
                 self.message.emit(done)
             if on_result is not None:
@@ -105,9 +134,12 @@ class LibrarySession(QObject):
             self.notify_changed()
 
         def failed(reason: str) -> None:
+            self._own_writes -= 1
+            self._signature = None
             self.message.emit(reason)
             self.notify_changed()
 
+        self._own_writes += 1
         task = Task(self.path, change)
         task.signals.result.connect(self._guard(finished))
         task.signals.error.connect(self._guard(failed))
@@ -149,17 +181,43 @@ class LibrarySession(QObject):
 
     def _say_undone(self, verb: str) -> Callable[[Any], None]:
         def say(what: str | None) -> None:
-            self.message.emit(f"{verb}: {what}" if what else "Nothing to " + verb.lower()[:-1])
+            if what:
+                self.message.emit(f"{verb} {what[:1].lower() + what[1:]}")
+            else:
+                self.message.emit("Nothing to " + verb.lower()[:-1])
         return say
 
     def refresh_undo_state(self) -> None:
-        def state(library: Library) -> tuple[bool, bool]:
-            try:
-                people = people_api(library)
-            except LibraryError:
-                return False, False
-            return people.can_undo(), people.can_redo()
-        self.read(state, lambda s: self.undoStateChanged.emit(*s), lambda _m: None)
+        self.read(undo_labels, self._emit_undo, lambda _m: None)
+
+    def _emit_undo(self, labels: tuple[str, str]) -> None:
+        self.undoStateChanged.emit(bool(labels[0]), bool(labels[1]))
+        self.undoLabels.emit(*labels)
+
+    # -- changes made by another process (the CLI, a second window) ----------------------
+    def watch(self, interval_ms: int = 2000) -> None:
+        """Look at the library's database files every so often; when another process
+        changed them, views reload as after our own change. During a scan the views reload
+        on progress anyway, so the look is skipped."""
+        self._watch_timer.setInterval(interval_ms)
+        self._watch_timer.start()
+
+    def _look(self) -> None:
+        if self.closed or self.scanning or self._looking:
+            return
+        self._looking = True
+        self.read(lambda library: database_signature(library.path), self._looked,
+                  lambda _m: setattr(self, "_looking", False))
+
+    def _looked(self, signature: tuple) -> None:
+        self._looking = False
+        if self._own_writes:  # our own write is landing: it reloads the views itself
+            self._signature = None
+            return
+        if self._signature is not None and signature != self._signature:
+            self.externalChange.emit()
+            self.notify_changed()
+        self._signature = signature
 
     def notify_changed(self) -> None:
         """Coalesce bursts of changes into one reload."""
@@ -284,5 +342,6 @@ class LibrarySession(QObject):
     def shutdown(self) -> None:
         self.closed = True
         self._changed_timer.stop()
+        self._watch_timer.stop()
         self.cancel_scan()
         self.pools.shutdown()

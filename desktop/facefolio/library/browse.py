@@ -135,12 +135,21 @@ def person_span(library: Library, person_id: int) -> tuple[str | None, str | Non
     return row[0], row[1]
 
 
-def photo_dates(library: Library, photo_ids: Sequence[int]
-                ) -> dict[int, tuple[str | None, str | None]]:
-    """(taken_at, taken_at_source) of each photo."""
-    rows = store.in_chunks(library.con, "SELECT id, taken_at, taken_at_source FROM photos "
-                           "WHERE id IN ({})", list(photo_ids))
-    return {r[0]: (r[1], r[2]) for r in rows}
+@dataclass(frozen=True)
+class PhotoState:
+    """What a face tile or a viewer shows about the photo a face is in."""
+
+    taken_at: str | None
+    taken_at_source: str | None  # 'exif', or 'file' when the date is the file's time
+    offline: bool  # its drive or folder cannot be read now: kept, not shown
+    missing: bool  # its folder was read and the file is gone
+
+
+def photo_states(library: Library, photo_ids: Sequence[int]) -> dict[int, PhotoState]:
+    rows = store.in_chunks(library.con, """
+        SELECT id, taken_at, taken_at_source, offline, missing_since FROM photos
+        WHERE id IN ({})""", list(dict.fromkeys(photo_ids)))
+    return {r[0]: PhotoState(r[1], r[2], bool(r[3]), r[4] is not None) for r in rows}
 
 
 def year_starts(taken: Sequence[str | None]) -> list[tuple[str, int]]:

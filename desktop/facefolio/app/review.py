@@ -1,0 +1,115 @@
+"""What Facefolio is unsure about, as questions for the user: "Is this Anna?" (suggestions)
+and "Are these the same person?" (merge proposals), loaded in read tasks, best evidence
+first, and the People calls that answer them.
+
+Proposals come from `library/proposals.py`; a build without it simply asks no such questions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..library import Library, LibraryError, NotFoundError, PersonRecord
+from . import words
+from .models import FaceItem, face_items
+from .session import people_api
+
+_SUGGESTIONS = 200
+_PROPOSALS = 50
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question; `face` is set for a suggestion, `other` for a merge proposal."""
+
+    kind: str  # 'suggestion' or 'proposal'
+    person: PersonRecord
+    similarity: float
+    face: FaceItem | None = None
+    other: PersonRecord | None = None
+
+    @property
+    def key(self) -> tuple:
+        if self.kind == "suggestion":
+            return ("suggestion", self.face.face_id, self.person.id)
+        return ("proposal", *sorted((self.person.id, self.other.id)))
+
+    @property
+    def text(self) -> str:
+        if self.kind == "suggestion":
+            return f"Is this {self.person.name or 'the same person'}?"
+        return (f"Are {_who(self.person)} and {_who(self.other)} the same person?")
+
+    @property
+    def both_named(self) -> bool:
+        return bool(self.other is not None and self.person.name and self.other.name
+                    and self.person.name != self.other.name)
+
+
+def _who(person: PersonRecord) -> str:
+    return person.name or f"this unnamed person ({words.plural(person.face_count, 'photo')})"
+
+
+def proposals(library: Library, limit: int = _PROPOSALS, person_id: int | None = None
+              ) -> list[Question]:
+    """Merge proposals as questions, best first; those of one person when given."""
+    try:
+        from ..library.proposals import merge_proposals  # noqa: PLC0415
+    except ImportError:
+        return []
+    found = merge_proposals(library, limit=limit if person_id is None else 500)
+    people = {p.id: p for p in library.people(include_hidden=False)}
+    out = []
+    for prop in found:
+        a, b = people.get(prop.person_a), people.get(prop.person_b)
+        if a is None or b is None or (person_id is not None and person_id not in (a.id, b.id)):
+            continue
+        if person_id is not None and b.id == person_id:
+            a, b = b, a  # "this person" first
+        out.append(Question("proposal", a, float(prop.similarity), other=b))
+    return out[:limit]
+
+
+def suggestions(library: Library, limit: int = _SUGGESTIONS) -> list[Question]:
+    try:
+        found = people_api(library).all_suggestions(limit)
+    except LibraryError:
+        return []
+    records = library.faces_by_ids([s.face_id for s in found])
+    items = {f.face_id: f for f in face_items(library, list(records.values()))}
+    people = {p.id: p for p in library.people(include_hidden=False)}
+    return [Question("suggestion", people[s.person_id], float(s.similarity),
+                     face=items[s.face_id])
+            for s in found if s.face_id in items and s.person_id in people]
+
+
+def load_questions(library: Library) -> list[Question]:
+    """Every open question, best evidence first (the review queue)."""
+    questions = suggestions(library) + proposals(library)
+    questions.sort(key=lambda q: -q.similarity)
+    return questions
+
+
+def answer(people, question: Question, yes: bool, target: int | None = None) -> str:
+    """Answer on the writer thread; returns what happened, for the status bar."""
+    if question.kind == "suggestion":
+        face, pid = question.face.face_id, question.person.id
+        who = question.person.name or "this person"
+        if yes:
+            people.accept_suggestion(face, pid)
+            return f"Added to {who}"
+        people.reject_suggestion(face, pid)
+        return f"Not {who}: remembered"
+    a, b = question.person, question.other
+    if not yes:
+        people.reject_proposal(a.id, b.id)
+        return "Kept apart: remembered"
+    if target is None:
+        # No name to choose between: keep the named one, else the bigger group.
+        target = max((a, b), key=lambda p: (p.name is not None, p.face_count, -p.id)).id
+    source = b.id if target == a.id else a.id
+    try:
+        people.merge(target, [source])
+    except NotFoundError:
+        return "One of them was merged or removed meanwhile"
+    kept = a if target == a.id else b
+    return f"Merged into {kept.name or 'one person'}"

@@ -1,0 +1,234 @@
+"""Review: every question Facefolio has (suggestions and merge proposals) in one queue, best
+evidence first, answered with the keyboard: Y yes, N no, S skip, arrows to move."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import words
+from .face_actions import FaceActions
+from .merge_dialog import MergeDialog
+from .page import Page
+from .review import Question, answer, load_questions
+from .session import LibrarySession
+from .thumbnails import ThumbnailProvider
+
+_BIG = 180
+
+
+def picture_keys(q: Question) -> list[tuple[str, int] | None]:
+    """The two pictures of a question: the face asked about (or one person's cover), and
+    the person it may be."""
+    first = ("face", q.face.face_id) if q.face is not None else \
+        (("face", q.person.cover_face_id) if q.person.cover_face_id else None)
+    other = q.person if q.face is not None else q.other
+    second = ("face", other.cover_face_id) if other and other.cover_face_id else None
+    return [first, second]
+
+
+class ReviewPage(Page):
+    title = "Review"
+    countChanged = Signal(int)
+
+    def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
+                 actions: FaceActions, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.thumbnails = thumbnails
+        self.actions = actions
+        self.questions: list[Question] = []
+        self.answered: set[tuple] = set()  # sent to the writer, not yet gone from a reload
+        self.skipped: list[tuple] = []
+        self.heading = QLabel(wordWrap=True)
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setWeight(QFont.Weight.DemiBold)
+        self.heading.setFont(font)
+        self.detail = QLabel(wordWrap=True)
+        self.detail.setStyleSheet("color: palette(mid);")
+        self.pictures = [QLabel(), QLabel()]
+        for label in self.pictures:
+            label.setFixedSize(_BIG, _BIG)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("background: palette(midlight); border-radius: 8px;")
+        self.captions = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter) for _ in range(2)]
+        self.yes_button = QPushButton("Yes (Y)")
+        self.no_button = QPushButton("No (N)")
+        self.skip_button = QPushButton("Skip (S)")
+        self.yes_button.clicked.connect(lambda: self.answer_current(True))
+        self.no_button.clicked.connect(lambda: self.answer_current(False))
+        self.skip_button.clicked.connect(self.skip)
+        self.open_button = QPushButton("Open photo")
+        self.open_button.clicked.connect(self._open_photo)
+
+        pics = QHBoxLayout()
+        for label, caption in zip(self.pictures, self.captions):
+            column = QVBoxLayout()
+            column.addWidget(label)
+            column.addWidget(caption)
+            pics.addLayout(column)
+        pics.addStretch(1)
+        buttons = QHBoxLayout()
+        for b in (self.yes_button, self.no_button, self.skip_button, self.open_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        card = QVBoxLayout()
+        card.addWidget(self.heading)
+        card.addWidget(self.detail)
+        card.addLayout(pics)
+        card.addLayout(buttons)
+
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(40, 40))
+        self.list.setUniformItemSizes(True)
+        self.list.currentRowChanged.connect(lambda _r: self._show_current())
+        self.summary = QLabel()
+        layout = QVBoxLayout(self)
+        layout.addLayout(card)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        thumbnails.ready.connect(lambda _keys: self._refresh_pictures())
+        for key, slot in (("Y", lambda: self.answer_current(True)),
+                          ("N", lambda: self.answer_current(False)), ("S", self.skip),
+                          ("Right", lambda: self.move(1)), ("Left", lambda: self.move(-1))):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self._show_current()
+
+    # -- loading -------------------------------------------------------------------------
+    def reload(self) -> None:
+        super().reload()
+        self.load(load_questions, self._apply)
+
+    def _apply(self, questions: list[Question]) -> None:
+        current = self.current()
+        keys = {q.key for q in questions}
+        self.answered &= keys  # answered and gone: forget; still there: the write is pending
+        fresh = [q for q in questions if q.key not in self.answered]
+        # Skipped questions go to the back of the queue until the user comes round again.
+        order = {k: i for i, k in enumerate(self.skipped)}
+        fresh.sort(key=lambda q: (q.key in order, order.get(q.key, 0)))
+        self.questions = fresh
+        self.list.blockSignals(True)
+        self.list.clear()
+        for q in fresh:
+            item = QListWidgetItem(f"{q.text}  ·  {q.similarity:.0%} alike")
+            self.list.addItem(item)
+        row = next((i for i, q in enumerate(fresh) if current and q.key == current.key), 0)
+        self.list.setCurrentRow(row if fresh else -1)
+        self.list.blockSignals(False)
+        self._refresh_icons()
+        self._show_current()
+        self.countChanged.emit(len(fresh))
+
+    # -- the current question ------------------------------------------------------------
+    def current(self) -> Question | None:
+        row = self.list.currentRow()
+        return self.questions[row] if 0 <= row < len(self.questions) else None
+
+    def _show_current(self) -> None:
+        q = self.current()
+        for w in (self.yes_button, self.no_button, self.skip_button):
+            w.setEnabled(q is not None)
+        self.open_button.setVisible(q is not None and q.face is not None)
+        n = len(self.questions)
+        self.summary.setText(f"{words.plural(n, 'question')} left" if n else "")
+        if q is None:
+            self.heading.setText("Nothing to review")
+            self.detail.setText("When Facefolio is unsure whether a face is someone you named, "
+                                "or whether two groups are one person, it asks here.")
+            for label, caption in zip(self.pictures, self.captions):
+                label.clear()
+                caption.clear()
+            return
+        self.heading.setText(q.text)
+        if q.kind == "suggestion":
+            self.detail.setText(f"{q.similarity:.0%} alike. In {words.file_name(q.face.photo_path)}"
+                                + (f", {q.face.photo_note}" if q.face.photo_note else "") + ".")
+            captions = ["This face", q.person.name or "Unnamed"]
+        else:
+            self.detail.setText(f"{q.similarity:.0%} alike on average. Yes merges them; "
+                                "No keeps them apart for good.")
+            captions = [_caption(q.person), _caption(q.other)]
+        for caption, text in zip(self.captions, captions):
+            caption.setText(text)
+        self._refresh_pictures()
+
+    def _refresh_pictures(self) -> None:
+        q = self.current()
+        if q is None:
+            return
+        for label, key in zip(self.pictures, picture_keys(q)):
+            pixmap = self.thumbnails.pixmap(key) if key else None
+            if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
+                label.setPixmap(pixmap.scaled(_BIG, _BIG, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation))
+            else:
+                label.clear()
+        self._refresh_icons()
+
+    def _refresh_icons(self) -> None:
+        for row, q in enumerate(self.questions[:200]):
+            item = self.list.item(row)
+            key = picture_keys(q)[0]
+            if item is None or key is None or not item.icon().isNull():
+                continue
+            pixmap = self.thumbnails.pixmap(key)
+            if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
+                item.setIcon(QIcon(pixmap))
+
+    # -- answering -----------------------------------------------------------------------
+    def move(self, delta: int) -> None:
+        if self.questions:
+            row = min(max(self.list.currentRow() + delta, 0), len(self.questions) - 1)
+            self.list.setCurrentRow(row)
+
+    def skip(self) -> None:
+        q = self.current()
+        if q is None:
+            return
+        self.skipped = [k for k in self.skipped if k != q.key] + [q.key]
+        self.move(1)
+
+    def answer_current(self, yes: bool) -> None:
+        q = self.current()
+        if q is None:
+            return
+        target = None
+        if yes and q.both_named:
+            dialog = MergeDialog([q.person, q.other], self)
+            self.actions.last_dialog = dialog
+            if dialog.exec() != MergeDialog.DialogCode.Accepted:
+                return
+            target = dialog.result_ids()[0]
+        self.answered.add(q.key)
+        row = self.list.currentRow()
+        # Take it off the list now (the reload after the write confirms it): the next
+        # question is on screen before the writer has even started.
+        self.questions.pop(row)
+        self.list.takeItem(row)
+        self.list.setCurrentRow(min(row, len(self.questions) - 1))
+        self._show_current()
+        self.countChanged.emit(len(self.questions))
+        self.session.people_write(lambda p: answer(p, q, yes, target), on_result=self._said)
+
+    def _said(self, what: str) -> None:
+        self.session.message.emit(what + " (Ctrl+Z to undo)")
+
+    def _open_photo(self) -> None:
+        q = self.current()
+        if q is not None and q.face is not None:
+            self.actions.navigator.show_photo(q.face.photo_path, q.face.face_id)
+
+
+def _caption(person) -> str:
+    return f"{person.name or 'Unnamed'} · {words.plural(person.face_count, 'photo')}"

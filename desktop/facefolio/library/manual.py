@@ -1,0 +1,93 @@
+"""A face the user draws: a box on a photo where the detector found nothing (or a better box
+for a face it found). The face engine aligns and embeds the box (`FaceEngine.embed_box`), and
+the face is stored like any other, with `source = 'user'`: rescans keep it, and it is named,
+searched, suggested and grouped like a detected face.
+
+Two steps, so the slow one runs off the writer: `embed_drawn_face` (decode + models: a read
+task) then `add_drawn_face` / `replace_face` (one short write, logged for undo).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import store
+from .library import Library
+from .records import Box
+from .store import LibraryError, Transaction
+
+MIN_SIDE = 12.0  # original pixels: smaller boxes hold too little face to recognise
+
+
+@dataclass(frozen=True)
+class DrawnFace:
+    photo_id: int
+    box: Box  # original-image pixels, inside the photo
+    landmarks: np.ndarray  # 5x2 float32
+    score: float
+    quality: float
+    pack: str
+    embedding: np.ndarray  # float32, L2-normalised
+
+
+def clip_box(box: Box, width: float, height: float) -> Box:
+    """The part of `box` inside a width x height photo; refused when too small to be a face."""
+    x, y, w, h = (float(v) for v in box)
+    x0, y0 = max(0.0, min(x, x + w)), max(0.0, min(y, y + h))
+    x1, y1 = min(float(width), max(x, x + w)), min(float(height), max(y, y + h))
+    if x1 - x0 < MIN_SIDE or y1 - y0 < MIN_SIDE:
+        raise LibraryError(f"the box is too small for a face: draw at least {MIN_SIDE:g} "
+                           "pixels of the photo each way")
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def embed_drawn_face(library: Library, photo_id: int, box: Box, engine=None) -> DrawnFace:
+    """Align and embed the face in `box` of a library photo, with the library's pack."""
+    from ..engine import ImageError, get_engine, load_image  # noqa: PLC0415 - heavy
+    photo = library.photo(photo_id)
+    try:
+        image = load_image(photo.path)
+    except ImageError as exc:
+        raise LibraryError(f"cannot read {store.display_path(photo.path)}: {exc}") from exc
+    clipped = clip_box(box, image.width, image.height)
+    s = library.settings
+    engine = engine or get_engine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
+    face = engine.embed_box(image, clipped)
+    return DrawnFace(photo_id, clipped, np.asarray(face.landmarks, np.float32),
+                     float(face.score), float(face.quality), s.pack,
+                     np.asarray(face.embedding, np.float32))
+
+
+def _insert(library: Library, drawn: DrawnFace) -> int:
+    with Transaction(library.con) as con:
+        if con.execute("SELECT 1 FROM photos WHERE id = ?", (drawn.photo_id,)).fetchone() \
+                is None:
+            raise LibraryError("the photo left the library while the face was being added")
+        x, y, w, h = drawn.box
+        return con.execute("""
+            INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack,
+                              embedding, person_id, assigned_by, created_at, source)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, 'user')""",
+            (drawn.photo_id, x, y, w, h, drawn.landmarks.astype(np.float32).tobytes(),
+             drawn.score, drawn.quality, drawn.pack,
+             drawn.embedding.astype(np.float32).tobytes(), store.now())).lastrowid
+
+
+def add_drawn_face(people, drawn: DrawnFace) -> int:
+    """Store the face (unknown, like a new detection) and log it: undo takes it away again."""
+    face_id = _insert(people.library, drawn)
+    people.record_new_face(face_id)
+    people.library.sync_indexes()
+    return face_id
+
+
+def replace_face(people, old_face_id: int, drawn: DrawnFace) -> int:
+    """A better box for a face: the new face takes the old one's person, the old one is set
+    aside ("not a face"), both undoable. Returns the new face's id."""
+    old = people.library.face(old_face_id)
+    face_id = add_drawn_face(people, drawn)
+    if old.person_id is not None:
+        people.move_faces([face_id], old.person_id)
+    people.set_ignored([old_face_id], True)
+    return face_id
