@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def make_photos(out: Path, people: tuple[str, ...] = PEOPLE, per_person: int = P
 
 # The album: dated portraits and photos of two people together, for browsing by date and by
 # people (EXIF DateTimeOriginal written with Pillow, as a camera would). File numbers 1, 2, 3,
-# 10, 11 check natural name order (2 before 10); two portraits carry no date at all.
+# 10, 11 check natural name order (2 before 10). Two portraits carry no EXIF date: the
+# scanner falls back to their file time, set to ALBUM_FILE_TIME (local time) here.
 ALBUM_DATES = {
     "Barack_Obama": ["2017:03:01 10:00:00", "2017:05:02 11:00:00", "2017:07:03 12:00:00",
                      "2017:09:04 13:00:00", None],
@@ -54,6 +56,7 @@ ALBUM_DATES = {
                          "2019:11:12 08:00:00", None],
 }
 ALBUM_NUMBERS = (1, 2, 3, 10, 11)
+ALBUM_FILE_TIME = (2016, 6, 15, 12, 0, 0)
 # (file, people, date): each pair reuses portraits 1 and 2 of its people, side by side.
 ALBUM_PAIRS = (("together_1.jpg", ("Barack_Obama", "Hugh_Laurie"), "2020:06:01 12:00:00"),
                ("together_2.jpg", ("Barack_Obama", "Hugh_Laurie"), "2021:01:02 12:00:00"),
@@ -80,9 +83,13 @@ def make_album(out: Path) -> Path:
     src = datasets_dir() / "celebrity-dev"
     out.mkdir(parents=True, exist_ok=True)
     crops = {p: sorted((src / p).glob("*.png"))[:5] for p in ALBUM_DATES}
+    file_time = time.mktime((*ALBUM_FILE_TIME, 0, 0, -1))
     for person, dates in ALBUM_DATES.items():
         for number, crop, taken in zip(ALBUM_NUMBERS, crops[person], dates):
-            save_jpeg(out / f"{person}_{number}.jpg", _portrait(crop), taken)
+            path = out / f"{person}_{number}.jpg"
+            save_jpeg(path, _portrait(crop), taken)
+            if taken is None:
+                os.utime(path, (file_time, file_time))
     for i, (name, (a, b), taken) in enumerate(ALBUM_PAIRS):
         left, right = _portrait(crops[a][i % 2]), _portrait(crops[b][i % 2])
         save_jpeg(out / name, np.hstack([left, right]), taken)

@@ -28,24 +28,46 @@ def test_natural_order_reads_numbers_as_numbers():
         "a.jpg", "img1.jpg", "IMG2.jpg", "img2b.jpg", "img10.jpg", "img11.jpg"]
 
 
-def test_photos_newest_first_undated_last_in_name_order(album_library):
+def test_photos_newest_first_then_by_name(album_library):
     with Library(album_library) as lib:
         newest = browse.photos(lib)
         oldest = browse.photos(lib, order="oldest")
         by_name = browse.photos(lib, order="name")
     assert len(newest) == 18
-    dated = [p.taken_at for p in newest if p.taken_at]
-    assert dated == sorted(dated, reverse=True) and len(dated) == 16
+    dated = [p.taken_at for p in newest]
+    assert dated == sorted(dated, reverse=True)
     assert names(newest)[:2] == ["together_3.jpg", "together_2.jpg"]
-    # Undated photos come last, in natural name order; so do photos of one instant.
+    # No EXIF date: the file's time stands in, marked as a guess ('file').
+    guessed = [p for p in newest if p.taken_at_source == "file"]
+    assert names(guessed) == ["Barack_Obama_11.jpg", "Jennifer_Aniston_11.jpg"]
+    assert all(p.taken_at == "2016-06-15T12:00:00" for p in guessed)
+    assert {p.taken_at_source for p in newest if p not in guessed} == {"exif"}
+    # Photos of one instant keep natural name order, whichever way the dates run.
     assert names(newest)[-2:] == ["Barack_Obama_11.jpg", "Jennifer_Aniston_11.jpg"]
     same_instant = [n for n in names(newest) if n in ("Hugh_Laurie_1.jpg", "Hugh_Laurie_2.jpg")]
     assert same_instant == ["Hugh_Laurie_1.jpg", "Hugh_Laurie_2.jpg"]
-    assert names(oldest)[0] == "Barack_Obama_1.jpg" and names(oldest)[-1] == \
-        "Jennifer_Aniston_11.jpg"
+    assert names(oldest)[:2] == ["Barack_Obama_11.jpg", "Jennifer_Aniston_11.jpg"]
+    assert names(oldest)[-1] == "together_3.jpg"
     assert names(by_name)[:5] == ["Barack_Obama_1.jpg", "Barack_Obama_2.jpg",
                                   "Barack_Obama_3.jpg", "Barack_Obama_10.jpg",
                                   "Barack_Obama_11.jpg"]
+
+
+def test_undated_photos_sort_last_both_ways():
+    from facefolio.library import PhotoRecord
+
+    def photo(i: int, name: str, when: str | None) -> PhotoRecord:
+        return PhotoRecord(i, 1, f"/p/{name}", 10, 10, when, "done", None, 0)
+    photos = [photo(1, "b10.jpg", None), photo(2, "b2.jpg", None),
+              photo(3, "a.jpg", "2019-01-01T00:00:00"), photo(4, "c.jpg", "2020-01-01T00:00:00")]
+    assert names(browse.sort_photos(photos, "newest")) == ["c.jpg", "a.jpg", "b2.jpg",
+                                                           "b10.jpg"]
+    assert names(browse.sort_photos(photos, "oldest")) == ["a.jpg", "c.jpg", "b2.jpg",
+                                                           "b10.jpg"]
+    assert browse.year_starts([p.taken_at for p in browse.sort_photos(photos)]) == [
+        ("2020", 0), ("2019", 1), ("No date", 2)]
+    with pytest.raises(LibraryError, match="unknown order 'random'"):
+        browse.sort_photos(photos, "random")
 
 
 def test_people_together_and_one_person(album_library):
@@ -91,7 +113,7 @@ def test_person_span_and_year_marks(album_library):
         assert browse.person_span(lib, hugh) == ("2018-01-05T09:00:00", "2021-01-02T12:00:00")
         photos = browse.photos(lib)
     marks = browse.year_starts([p.taken_at for p in photos])
-    assert [m[0] for m in marks] == ["2021", "2020", "2019", "2018", "2017", "No date"]
+    assert [m[0] for m in marks] == ["2021", "2020", "2019", "2018", "2017", "2016"]
     assert marks[0][1] == 0 and marks[-1][1] == 16
     assert photos[marks[3][1]].taken_at.startswith("2018")
 

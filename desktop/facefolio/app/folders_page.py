@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import FolderRecord, Library, PhotoRecord
+from . import words
 from .page import Page
 from .roles import RecordRole
 from .session import LibrarySession
-from .table_models import error_table_model, folder_table_model
+from .table_models import error_table_model, folder_state, folder_table_model
 
 
 def load_folders(library: Library) -> tuple[list[FolderRecord], list[PhotoRecord]]:
@@ -87,6 +88,10 @@ class FoldersPage(Page):
         self.rescan_button.clicked.connect(self._rescan_selected)
         self.rescan_all = QPushButton("Rescan all")
         self.rescan_all.clicked.connect(lambda: self.session.start_scan(None))
+        self.missing_button = QPushButton("Remove missing photos…")
+        self.missing_button.setToolTip("Forget the photos whose files are gone from this "
+                                       "folder (photos on an unplugged drive are kept)")
+        self.missing_button.clicked.connect(self._remove_missing)
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Forget this folder and its faces (named people stay)")
         self.remove_button.clicked.connect(self._remove_selected)
@@ -94,7 +99,9 @@ class FoldersPage(Page):
         for b in (add, self.rescan_button, self.rescan_all):
             bar.addWidget(b)
         bar.addStretch(1)
+        bar.addWidget(self.missing_button)
         bar.addWidget(self.remove_button)
+        self.state_label = QLabel(wordWrap=True)
 
         self.errors = error_table_model(self)
         self.error_table = self._table(self.errors)
@@ -109,6 +116,7 @@ class FoldersPage(Page):
         upper_layout.setContentsMargins(0, 0, 0, 0)
         upper_layout.addLayout(bar)
         upper_layout.addWidget(self.table)
+        upper_layout.addWidget(self.state_label)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
@@ -145,7 +153,7 @@ class FoldersPage(Page):
         self.folders.set_rows(folders)
         self.errors.set_rows(failed)
         self.error_label.setText(
-            f"{len(failed)} file(s) could not be read:" if failed
+            f"{words.plural(len(failed), 'file')} could not be read:" if failed
             else "Every file was read without problems.")
         self.error_table.setVisible(bool(failed))
         empty = not folders
@@ -160,14 +168,56 @@ class FoldersPage(Page):
         return rows[0].data(RecordRole) if rows else None
 
     def _update(self) -> None:
-        chosen = self.selected_folder() is not None
+        folder = self.selected_folder()
+        chosen = folder is not None
         self.rescan_button.setEnabled(chosen)
         self.remove_button.setEnabled(chosen)
+        resume = chosen and folder.scan_incomplete
+        self.rescan_button.setText("Resume scan" if resume else "Rescan")
+        missing = folder.missing_count if chosen else sum(
+            f.missing_count for f in self.folders.rows)
+        self.missing_button.setEnabled(missing > 0)
+        self.missing_button.setVisible(any(f.missing_count for f in self.folders.rows))
+        self.state_label.setText(
+            f"{words.shown_path(folder.path)}: {folder_state(folder)}" if chosen else "")
 
     def _rescan_selected(self) -> None:
         folder = self.selected_folder()
         if folder is not None:
             self.session.start_scan([folder.id])
+
+    def _remove_missing(self) -> None:
+        """Ask, saying how many photos and named faces would go, then prune."""
+        from ..library.browse import missing_summary  # noqa: PLC0415
+        folder = self.selected_folder()
+        fid = folder.id if folder is not None else None
+        self.session.read(lambda library: missing_summary(library, fid),
+                          lambda summary: self._confirm_missing(folder, summary))
+
+    def _confirm_missing(self, folder: FolderRecord | None, summary) -> None:
+        if summary.photos == 0:
+            self.session.message.emit("No photo is missing")
+            return
+        where = words.shown_path(folder.path) if folder is not None else "their folders"
+        gone = (f"{words.plural(summary.photos, 'photo')} {words.noun(summary.photos, 'is')} "
+                f"no longer in {where}.")
+        faces = f"Their {words.plural(summary.faces, 'face')} will leave the library"
+        if summary.named_faces:
+            names = ", ".join(summary.names[:5]) + (" and others" if len(summary.names) > 5
+                                                    else "")
+            faces += (f", {summary.named_faces} of them named ({names}). The people stay "
+                      "with their other photos.")
+        else:
+            faces += "; none of them is named."
+        text = (f"{gone}\n\n{faces}\n\nPhotos on a drive that is not plugged in are not "
+                "affected: they are offline, not missing. Remove the missing photos?")
+        answer = QMessageBox.question(self, "Remove missing photos", text)
+        self.last_question = text
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        fid = folder.id if folder is not None else None
+        self.session.write(lambda library: library.prune_missing(fid),
+                           f"Removed {words.plural(summary.photos, 'missing photo')}")
 
     def _remove_selected(self) -> None:
         folder = self.selected_folder()
@@ -175,8 +225,10 @@ class FoldersPage(Page):
             return
         answer = QMessageBox.question(
             self, "Remove folder",
-            f"Forget {folder.path}?\n\nIts {folder.face_count} faces leave the library; your "
-            "photos stay on disk and named people stay.")
+            f"Forget {words.shown_path(folder.path)}?\n\nIts "
+            f"{words.plural(folder.face_count, 'face')} "
+            f"{'leaves' if folder.face_count == 1 else 'leave'} the library; your photos stay "
+            "on disk and named people stay.")
         if answer == QMessageBox.StandardButton.Yes:
             if self.session.scanning:
                 self.session.cancel_scan()

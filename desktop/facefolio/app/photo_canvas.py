@@ -112,6 +112,11 @@ class PhotoCanvas(QWidget):
         return ((clipped.x() - origin.x()) * f, (clipped.y() - origin.y()) * f,
                 clipped.width() * f, clipped.height() * f)
 
+    def to_photo_point(self, pos: QPointF) -> QPointF:
+        """A widget point in original-image pixels."""
+        origin, k = self.view()
+        return (pos - origin) / k * self.scale
+
     def face_rect(self, face: FaceItem) -> QRectF:
         """The face's box on screen, clipped to the photo (a box may overhang the image)."""
         return self.to_widget(face.box).intersected(self.photo_rect())

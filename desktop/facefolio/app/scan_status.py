@@ -1,12 +1,13 @@
 """The status-bar strip for a running scan: progress, counts, rate, ETA, pause and cancel."""
 from __future__ import annotations
 
-from pathlib import Path
+import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ..library import ScanProgress
+from . import words
 from .session import LibrarySession
 
 
@@ -21,18 +22,56 @@ def _eta(seconds: float | None) -> str:
     return f", {seconds} s left"
 
 
-def describe(p: ScanProgress) -> str:
+def describe(p: ScanProgress, rate: float | None = None, eta: float | None = None,
+             paused: bool = False) -> str:
+    """The status line. `rate` / `eta` are the widget's own (paused time left out); while
+    paused they are not shown at all, so nothing ticks on a scan that is not moving."""
     if p.phase == "listing":
         return "Looking for photos…"
     if p.phase == "finishing":
-        return f"Grouping faces into people… ({p.faces} new faces)"
+        return f"Grouping faces into people… ({words.plural(p.faces, 'new face')})"
     if p.phase in ("done", "cancelled"):
         verb = "Scan finished" if p.phase == "done" else "Scan cancelled"
         errors = f", {p.errors} could not be read (see Folders)" if p.errors else ""
-        return f"{verb}: {p.done} photos, {p.faces} faces{errors}"
-    errors = f", {p.errors} errors" if p.errors else ""
-    return (f"{p.done}/{p.total} photos, {p.faces} faces{errors}, "
-            f"{p.rate:.1f} photos/s{_eta(p.eta)}")
+        return f"{verb}: {words.plural(p.done, 'photo')}, {words.plural(p.faces, 'face')}{errors}"
+    errors = f", {words.plural(p.errors, 'error')}" if p.errors else ""
+    counts = f"{p.done}/{p.total} photos, {words.plural(p.faces, 'face')}{errors}"
+    if paused:
+        return f"Paused: {counts}"
+    if rate is None:  # too early for the widget's own clock: the scanner's figures
+        rate, eta = p.rate, p.eta
+    return f"{counts}, {rate:.1f} photos/s{_eta(eta)}"
+
+
+class ScanClock:
+    """Rate and ETA over the time the scan actually ran: a pause stops the clock."""
+
+    def __init__(self) -> None:
+        self.active = 0.0  # seconds scanned, pauses left out
+        self.since: float | None = None  # when the clock last started running
+        self.first_done: int | None = None
+
+    def start(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def stop(self) -> None:
+        if self.since is not None:
+            self.active += time.monotonic() - self.since
+            self.since = None
+
+    def seconds(self) -> float:
+        return self.active + (time.monotonic() - self.since if self.since is not None else 0)
+
+    def rate_eta(self, p: ScanProgress) -> tuple[float | None, float | None]:
+        if self.first_done is None:
+            self.first_done = p.done
+        spent = self.seconds()
+        done = p.done - self.first_done
+        if spent < 1.0 or done <= 0:
+            return None, None
+        rate = done / spent
+        return rate, max(0.0, (p.total - p.done) / rate)
 
 
 class ScanStatusWidget(QWidget):
@@ -51,6 +90,8 @@ class ScanStatusWidget(QWidget):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self._pause)
+        self.clock = ScanClock()
+        self.last = None
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._cancel)
         layout = QHBoxLayout(self)
@@ -63,6 +104,9 @@ class ScanStatusWidget(QWidget):
         self.setVisible(False)
 
     def _started(self) -> None:
+        self.clock = ScanClock()
+        self.clock.start()
+        self.last: ScanProgress | None = None
         self.pause_button.setChecked(False)
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
@@ -72,21 +116,26 @@ class ScanStatusWidget(QWidget):
         self.setVisible(True)
 
     def show_progress(self, p: ScanProgress) -> None:
+        self.last = p
         if p.phase == "scanning" and p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(p.done)
         else:
             self.bar.setRange(0, 0)
-        paused = " (paused)" if self.pause_button.isChecked() else ""
-        self.label.setText(describe(p) + paused)
-        name = Path(p.current).name if p.current else ""
+        paused = self.pause_button.isChecked()
+        rate, eta = (None, None) if paused else self.clock.rate_eta(p)
+        self.label.setText(describe(p, rate, eta, paused))
+        name = words.file_name(p.current) if p.current else ""
         self.current.setText(self.current.fontMetrics().elidedText(
             name, Qt.TextElideMode.ElideMiddle, 250))
-        self.current.setToolTip(p.current)
+        self.current.setToolTip(words.shown_path(p.current) if p.current else "")
 
     def _pause(self, paused: bool) -> None:
         self.session.pause_scan(paused)
+        (self.clock.stop if paused else self.clock.start)()
         self.pause_button.setText("Resume" if paused else "Pause")
+        if self.last is not None:
+            self.show_progress(self.last)
 
     def _cancel(self) -> None:
         self.session.cancel_scan()

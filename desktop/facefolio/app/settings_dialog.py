@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,6 +27,17 @@ from ..engine import PACKS
 from ..library import Settings
 
 
+def _pack_dir(name: str) -> str:
+    from ..engine.insightface_pack import pack_dir  # noqa: PLC0415 - a path, no models
+    return str(pack_dir(name))
+
+
+def installed_packs() -> set[str]:
+    """Packs whose files are on this computer (a folder check, never a download)."""
+    from ..engine.insightface_pack import is_installed  # noqa: PLC0415
+    return {name for name in PACKS if name == "yunet-sface" or is_installed(name)}
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, library_path: Path, parent: QWidget | None = None
                  ) -> None:
@@ -33,11 +45,22 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.original = settings
         self.pack = QComboBox()
-        for name in PACKS:
-            self.pack.addItem(name, name)
+        self.installed = installed_packs()
+        model = self.pack.model()
+        for row, name in enumerate(PACKS):
+            ready = name in self.installed
+            self.pack.addItem(name if ready else f"{name} (not installed)", name)
+            if not ready:
+                # Shown, so the user learns it exists and where it would go, but not
+                # choosable: Facefolio never downloads a model.
+                item = model.item(row)
+                item.setEnabled(False)
+                item.setToolTip(f"Not installed: put its .onnx files in {_pack_dir(name)}")
         self.pack.setCurrentIndex(max(0, self.pack.findData(settings.pack)))
         self.pack_info = QLabel(wordWrap=True)
         self.pack_info.setMinimumWidth(380)
+        self.pack_info.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                     QSizePolicy.Policy.MinimumExpanding)
         self.pack.currentIndexChanged.connect(self._show_pack)
         self.threshold = QDoubleSpinBox(minimum=0.1, maximum=0.99, singleStep=0.05,
                                         decimals=2, value=settings.det_threshold)
@@ -59,6 +82,7 @@ class SettingsDialog(QDialog):
         where.addWidget(browse)
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("Face model:", self.pack)
         form.addRow("", self.pack_info)
         form.addRow("Detection threshold:", self.threshold)
@@ -82,17 +106,17 @@ class SettingsDialog(QDialog):
     def _show_pack(self) -> None:
         info = PACKS[self.pack.currentData()]
         licence = info.licence
-        where = ""
         if "non-commercial" in licence:
             licence = f"<b style='color:#c0392b'>Licence: {licence}.</b>"
-            # A folder check, not a download: insightface fetches packs only when asked.
-            from ..engine.insightface_pack import is_installed, pack_dir  # noqa: PLC0415
-            if not is_installed(info.name):
-                where = (f"<br><i>Not installed: put the pack's .onnx files in "
-                         f"{pack_dir(info.name)}</i>")
         else:
             licence = f"Licence: {licence}."
+        where = ""
+        if info.name not in self.installed:
+            # The library uses a pack that is not (or no longer) on this computer.
+            where = (f"<br><i>Not installed: put the pack's .onnx files in "
+                     f"{_pack_dir(info.name)}, or choose yunet-sface.</i>")
         self.pack_info.setText(f"{info.description}<br>{licence}{where}")
+        self.adjustSize()  # the label may have grown a line: show all of it now
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Library location", self.location.text())

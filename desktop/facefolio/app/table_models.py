@@ -7,6 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from ..library import FolderRecord
+from . import words
 from .roles import RecordRole
 
 Index = QModelIndex | QPersistentModelIndex
@@ -54,19 +56,51 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "never"
 
 
+def _day(t: float | None) -> str:
+    return time.strftime("%d %b %Y", time.localtime(t)).lstrip("0") if t else ""
+
+
+def folder_state(f: FolderRecord) -> str:
+    """One line on what the folder needs: offline, an interrupted scan, missing photos,
+    photos waiting for re-analysis, a scan error; else "Up to date"."""
+    notes = []
+    if f.offline:
+        notes.append(f"Offline since {_day(f.offline_since)}: "
+                     f"{words.plural(f.offline_count or f.photo_count, 'photo')} kept")
+    elif f.offline_count:
+        notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
+    if f.scan_incomplete:
+        seen = f.photo_count + f.error_count
+        total = f" of {f.listed_files}" if f.listed_files is not None else ""
+        notes.append(f"Scanned {seen}{total}: rescan to resume")
+    if f.missing_count:
+        notes.append(f"{words.plural(f.missing_count, 'photo')} missing")
+    if f.pending_count and not f.scan_incomplete:
+        notes.append(f"{words.plural(f.pending_count, 'photo')} to re-analyse")
+    if f.scan_error:
+        notes.append(f.scan_error)
+    return "; ".join(notes) or ("Up to date" if f.last_scan_at else "Not scanned yet")
+
+
+def _last_scan(f: FolderRecord) -> str:
+    if f.scan_incomplete:
+        return f"interrupted {_when(f.scan_started_at)}"
+    return _when(f.last_scan_at)
+
+
 def folder_table_model(parent=None) -> RecordTableModel:
     columns: list[Column] = [
-        ("Folder", lambda f: f.path),
+        ("Folder", lambda f: words.shown_path(f.path)),
         ("Photos", lambda f: f.photo_count),
         ("Faces", lambda f: f.face_count),
         ("Errors", lambda f: f.error_count),
-        ("Last scan", lambda f: _when(f.last_scan_at)),
-        ("Note", lambda f: f.scan_error or ""),
+        ("Last scan", _last_scan),
+        ("State", folder_state),
     ]
     return RecordTableModel(columns, parent)
 
 
 def error_table_model(parent=None) -> RecordTableModel:
-    columns: list[Column] = [("File", lambda p: p.path), ("Reason", lambda p: p.error or "")]
+    columns: list[Column] = [("File", lambda p: words.shown_path(p.path)),
+                             ("Reason", lambda p: p.error or "")]
     return RecordTableModel(columns, parent)
-

@@ -176,3 +176,32 @@ def find_person(library: Library, text: str) -> int:
         raise LibraryError(f"{len(matches)} people are called {clean!r} (ids {ids}): "
                            "give an id")
     return matches[0].id
+
+
+@dataclass(frozen=True)
+class MissingSummary:
+    """What "Remove missing photos" would take away, so the question can say it."""
+
+    photos: int
+    faces: int
+    named_faces: int
+    names: tuple[str, ...]  # the people who lose a face, by name
+
+
+def missing_summary(library: Library, folder_id: int | None = None) -> MissingSummary:
+    """Photos whose file is gone from a folder that was read (not offline ones)."""
+    where = "ph.missing_since IS NOT NULL AND ph.offline = 0"
+    params: tuple = ()
+    if folder_id is not None:
+        where += " AND ph.folder_id = ?"
+        params = (int(folder_id),)
+    photos = library.con.execute(f"SELECT COUNT(*) FROM photos ph WHERE {where}",
+                                 params).fetchone()[0]
+    faces, named = library.con.execute(f"""
+        SELECT COUNT(f.id), COUNT(pe.name) FROM photos ph JOIN faces f ON f.photo_id = ph.id
+        LEFT JOIN people pe ON pe.id = f.person_id WHERE {where}""", params).fetchone()
+    names = [r[0] for r in library.con.execute(f"""
+        SELECT DISTINCT pe.name FROM photos ph JOIN faces f ON f.photo_id = ph.id
+        JOIN people pe ON pe.id = f.person_id WHERE pe.name IS NOT NULL AND {where}
+        ORDER BY lower(pe.name)""", params)]
+    return MissingSummary(photos, faces, named, tuple(names))
