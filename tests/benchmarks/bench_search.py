@@ -82,8 +82,10 @@ def percentiles(ms: list[float] | np.ndarray) -> dict:
 
 # -- the library ------------------------------------------------------------------------------
 def library_dir(args, model_key: str) -> Path:
-    return CACHE / (f"lib-{VERSION}-n{args.faces}-seed{args.seed}-zipf{args.zipf:g}-{model_key}"
-                    f"-M{index_mod.M}-efc{index_mod.EF_CONSTRUCTION}")
+    """Where this run's library lives: its data's name, then the index parameters (another
+    M or ef_construction gets its own folder with a copy of the same database)."""
+    data = f"lib-{VERSION}-n{args.faces}-seed{args.seed}-zipf{args.zipf:g}-{model_key}"
+    return CACHE / f"{data}-M{index_mod.M}-efc{index_mod.EF_CONSTRUCTION}"
 
 
 def ready_library(args) -> tuple[Path, dict]:
@@ -96,10 +98,19 @@ def ready_library(args) -> tuple[Path, dict]:
     info = json.loads(record.read_text()) if record.exists() else {}
     if "db_build_s" not in info:
         shutil.rmtree(path, ignore_errors=True)
-        log(f"writing a library of {args.faces} faces to {path}")
-        t0 = time.perf_counter()
-        info = build_library(path, args.faces, model, seed=args.seed, zipf=args.zipf)
-        info["db_build_s"] = round(time.perf_counter() - t0, 1)
+        same_data = [p.parent for p in path.parent.glob(
+            path.name.rsplit("-M", 1)[0] + "-M*-efc*/bench-build.json")]
+        if same_data:  # the same faces under other index parameters: copy the database
+            path.mkdir(mode=0o700)
+            shutil.copyfile(same_data[0] / "library.sqlite3", path / "library.sqlite3")
+            info = {k: v for k, v in json.loads((same_data[0] / record.name).read_text())
+                    .items() if k != "index_build_s"}
+            log(f"database copied from {same_data[0].name}")
+        else:
+            log(f"writing a library of {args.faces} faces to {path}")
+            t0 = time.perf_counter()
+            info = build_library(path, args.faces, model, seed=args.seed, zipf=args.zipf)
+            info["db_build_s"] = round(time.perf_counter() - t0, 1)
         record.write_text(json.dumps(info))
     if "index_build_s" not in info:
         log(f"building the index from SQLite (M={index_mod.M}, "
@@ -260,7 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zipf", type=float, default=1.0,
                     help="person r has faces in proportion to r ** -zipf (0: equal sizes)")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--m", type=int, help="try another index.M (default: the library's)")
+    ap.add_argument("--ef-construction", type=int, help="try another index.EF_CONSTRUCTION")
+    ap.add_argument("--ef-search", type=int, help="try another index.EF_SEARCH")
     args = ap.parse_args(argv)
+    # FaceIndex reads these module constants when it builds or queries: what a change of
+    # library/index.py would do, without editing it. The cold process gets EF_SEARCH too.
+    for name, value in (("M", args.m), ("EF_CONSTRUCTION", args.ef_construction),
+                        ("EF_SEARCH", args.ef_search)):
+        if value is not None:
+            setattr(index_mod, name, value)
+    os.environ["FACEFOLIO_BENCH_EF_SEARCH"] = str(index_mod.EF_SEARCH)
     if args.faces < 10 * (TOP + 1) or args.queries < 100:
         ap.error("--faces must be at least 2010 and --queries at least 100")
     efs = [int(e) for e in args.ef.split(",") if e.strip()]

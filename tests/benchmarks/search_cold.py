@@ -11,6 +11,7 @@ the first query and the median of the following ones (ms), resident memory (MB).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -33,8 +34,11 @@ def memory() -> dict:
 
 
 def app(path: str, face_ids: list[int]) -> tuple[dict, object]:
+    from facefolio.library import index  # noqa: PLC0415
     from facefolio.library.library import Library  # noqa: PLC0415
     t_import = time.perf_counter()
+    if os.environ.get("FACEFOLIO_BENCH_EF_SEARCH"):  # bench_search.py --ef-search
+        index.EF_SEARCH = int(os.environ["FACEFOLIO_BENCH_EF_SEARCH"])
     lib = Library(path)
     t_open = time.perf_counter()
     lib.index()  # loads the saved index file (checked against the database)

@@ -114,6 +114,26 @@ def describe(emb: np.ndarray, labels: np.ndarray) -> dict:
     return out
 
 
+def geometry(emb: np.ndarray, labels: np.ndarray) -> dict:
+    """What makes a nearest-neighbour search hard, comparable only between sets of the same
+    size and shape: local intrinsic dimensionality (the MLE of Levina and Bickel over each
+    face's k nearest, k = 10 and 20) and the participation ratio of the within-person
+    covariance (how many dimensions faces of one person spread over)."""
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -np.inf)
+    out = {}
+    for k in (10, 20):
+        nearest = -np.sort(-sims, axis=1)[:, :k]
+        dist = np.sqrt(np.clip(2 - 2 * nearest, 1e-12, None))
+        out[f"lid_k{k}"] = round(float(np.mean(
+            -1 / np.mean(np.log(dist[:, :-1] / dist[:, -1:]), axis=1))), 1)
+    people = np.unique(labels)
+    centres = np.vstack([emb[labels == p].mean(axis=0) for p in people])
+    values = np.linalg.eigvalsh(np.cov((emb - centres[np.searchsorted(people, labels)]).T))
+    out["within_person_dims"] = round(float(values.sum() ** 2 / (values ** 2).sum()), 1)
+    return out
+
+
 # -- the generator ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Params:
@@ -213,15 +233,24 @@ def fitted_model() -> tuple[FaceModel, dict]:
     cached = CACHE / f"model-{key}.json"
     if cached.exists():
         data = json.loads(cached.read_text())
-        return FaceModel.from_json(data["model"]), data["stats"]
-    model = fit(emb, labels)
-    # Checked on draws the fit never saw, at the real set's size and at a larger one.
-    faces, fake_labels = model.sample(400, 20, seed=99)
-    stats = {"real": describe(emb, labels), "fitted": describe(faces, fake_labels),
-             "params": {k: round(v, 4) for k, v in asdict(model.params).items()}}
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps({"model": model.to_json(), "stats": stats}))
-    return model, stats
+        model = FaceModel.from_json(data["model"])
+    else:
+        model = fit(emb, labels)
+        # Checked on draws the fit never saw.
+        faces, fake_labels = model.sample(400, 20, seed=99)
+        data = {"model": model.to_json(),
+                "stats": {"real": describe(emb, labels), "fitted": describe(faces, fake_labels),
+                          "params": {k: round(v, 4) for k, v in asdict(model.params).items()}}}
+    if "geometry" not in data["stats"]:
+        # At the real set's shape (8 people x 40 faces), mean of five independent draws.
+        people, per = len(np.unique(labels)), int(np.bincount(labels).max())
+        draws = [geometry(*model.sample(people, per, seed=s)) for s in range(5)]
+        data["stats"]["geometry"] = {
+            "real": geometry(emb, labels),
+            "fitted": {k: round(float(np.mean([d[k] for d in draws])), 1) for k in draws[0]}}
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(data))
+    return model, data["stats"]
 
 
 # -- a library holding N of them -------------------------------------------------------------
