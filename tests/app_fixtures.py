@@ -125,6 +125,34 @@ def album_template(album_folder: Path, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def unsure_template(album_template: Path, tmp_path_factory) -> Path:
+    """The album where three faces are unknown again (the user grouped two portraits of Barack
+    Obama and one of Hugh Laurie into a person of their own, then deleted that person): they
+    look like named people, so Facefolio has suggestions to ask about."""
+    from facefolio.library import Library
+    from facefolio.library.people import People
+    path = tmp_path_factory.mktemp("unsure") / "library"
+    shutil.copytree(album_template, path)
+    with Library(path) as library:
+        people = People(library)
+        by_name = {p.name: p.id for p in library.people()}
+        faces = [f for f in library.faces(person_id=by_name["Barack Obama"])
+                 if "Obama" in f.photo_path][:2]
+        faces += [f for f in library.faces(person_id=by_name["Hugh Laurie"])
+                  if "Hugh" in f.photo_path][:1]
+        people.delete_person(people.create_person([f.id for f in faces]))
+        assert len(library.faces(unassigned=True)) == 3
+    return path
+
+
+@pytest.fixture
+def unsure_library(unsure_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "unsure-library"
+    shutil.copytree(unsure_template, path)
+    return path
+
+
 @pytest.fixture
 def album_library(album_template: Path, tmp_path: Path) -> Path:
     """A private copy of the scanned album, people named (Barack Obama, Hugh Laurie, ...)."""

@@ -5,8 +5,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app_fixtures import (no_dangling_pools, open_window, photo_folder,  # noqa: E402,F401
-                          scanned_library, scanned_template)
+from app_fixtures import (album_folder, album_template, dialogs,  # noqa: E402,F401
+                          no_dangling_pools, open_window, photo_folder, scanned_library,
+                          scanned_template, unsure_library, unsure_template)
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
@@ -98,25 +99,40 @@ def test_filter_people_by_name(qtbot, open_window, scanned_library):
     assert window.people.empty.text() == "No one matches this filter."
 
 
-def test_suggestions_can_be_confirmed(qtbot, open_window, scanned_library):
-    window = open_window(scanned_library)
+def test_suggestions_can_be_confirmed(qtbot, open_window, unsure_library):
+    """Two faces of Barack Obama are in no person: his page asks about them; Yes and No are
+    pressed for real and the library follows."""
+    from facefolio.library import Library
+    window = open_window(unsure_library)
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
-    person = window.people.model.rows[0]
-    window.show_person(person.id)
+    obama = next(p for p in window.people.model.rows if p.name == "Barack Obama")
+    window.show_person(obama.id)
     page = window.person
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 5, timeout=WAIT)
-    # Take two faces away (remembered as "not this person") ...
-    ids = [f.face_id for f in page.faces.rows[:2]]
-    window.actions.not_this_person(ids)
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 3, timeout=WAIT)
-    # ... then put one back through "This is…" with the person picked.
-    from facefolio.app.person_picker import PickedPerson
-    window.actions.assign(ids[:1], PickedPerson(person.id, person.name))
-    qtbot.waitUntil(lambda: page.faces.rowCount() == 4, timeout=WAIT)
-    if page.suggestions.rowCount():  # whatever the library suggests can be answered
-        page.suggest_view.selectAll()
-        qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: page.suggestions.rowCount() == 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.suggestions.rowCount() == 2, timeout=WAIT)
+    assert page.faces.rowCount() == 6 and page.suggest_box.isVisible()
+    assert page.suggest_label.full == "Is this also Barack Obama? Select faces and answer."
+    yes_face, no_face = (f.face_id for f in page.suggestions.rows)
+    assert not page.yes_button.isEnabled()  # nothing selected yet
+    click_tile(qtbot, page.suggest_view, 0)
+    qtbot.mouseClick(page.yes_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 7 and page.suggestions.rowCount() == 1,
+                    timeout=WAIT)
+    click_tile(qtbot, page.suggest_view, 0)
+    qtbot.mouseClick(page.no_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.suggestions.rowCount() == 0, timeout=WAIT)
+    assert not page.suggest_box.isVisible()
+    with Library(unsure_library) as lib:
+        assert lib.face(yes_face).person_id == obama.id
+        assert lib.face(yes_face).assigned_by == "suggestion"
+        assert lib.face(no_face).person_id is None
+        assert [r[0] for r in lib.con.execute(
+            "SELECT person_id FROM rejections WHERE face_id = ?", (no_face,))] == [obama.id]
+    assert window.statusBar().currentMessage().startswith("The face is not Barack Obama")
+
+
+def click_tile(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    rect = view.visualRect(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def test_files_that_fail_are_listed_with_a_reason(qtbot, open_window, tmp_path):
@@ -135,7 +151,7 @@ def test_files_that_fail_are_listed_with_a_reason(qtbot, open_window, tmp_path):
                for r in range(2)}
     assert "empty" in reasons["empty.jpg"]
     assert reasons["junk.png"]
-    assert window.folders.error_label.text().startswith("2 file(s)")
+    assert window.folders.error_label.text() == "2 files could not be read:"
 
 
 def test_a_folder_added_during_a_scan_is_scanned_next(qtbot, open_window, photo_folder,

@@ -45,7 +45,7 @@ class ReviewPage(Page):
         self.thumbnails = thumbnails
         self.actions = actions
         self.questions: list[Question] = []
-        self.answered: set[tuple] = set()  # sent to the writer, not yet gone from a reload
+        self.answered: set[tuple] = set()  # sent to the writer, not written yet
         self.skipped: list[tuple] = []
         self.heading = QLabel(wordWrap=True)
         font = self.heading.font()
@@ -111,8 +111,7 @@ class ReviewPage(Page):
 
     def _apply(self, questions: list[Question]) -> None:
         current = self.current()
-        keys = {q.key for q in questions}
-        self.answered &= keys  # answered and gone: forget; still there: the write is pending
+        # A question whose answer is still on its way to the writer stays off the list.
         fresh = [q for q in questions if q.key not in self.answered]
         # Skipped questions go to the back of the queue until the user comes round again.
         order = {k: i for i, k in enumerate(self.skipped)}
@@ -219,7 +218,11 @@ class ReviewPage(Page):
         self.list.setCurrentRow(min(row, len(self.questions) - 1))
         self._show_current()
         self.countChanged.emit(len(self.questions))
-        self.session.people_write(lambda p: answer(p, q, yes, target), on_result=self._said)
+        task = self.session.people_write(lambda p: answer(p, q, yes, target),
+                                         on_result=self._said)
+        # Written (or failed): from now on the library says whether the question is open
+        # (an undo brings it back).
+        task.signals.finished.connect(lambda: self.answered.discard(q.key))
 
     def _said(self, what: str) -> None:
         self.session.message.emit(what + " (Ctrl+Z to undo)")

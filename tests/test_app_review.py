@@ -1,0 +1,97 @@
+"""The review queue: every open question in one list, answered with the keyboard."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+from app_fixtures import (album_folder, album_template, dialogs,  # noqa: E402,F401
+                          no_dangling_pools, open_window, unsure_library, unsure_template)
+from PySide6.QtCore import Qt  # noqa: E402
+
+from facefolio.library import Library  # noqa: E402
+
+WAIT = 30000
+
+
+def person_of(library_path: Path, face_id: int) -> str | None:
+    with Library(library_path) as lib:
+        return lib.face(face_id).person_name
+
+
+def rejected(library_path: Path, face_id: int) -> list[int]:
+    with Library(library_path) as lib:
+        return [r[0] for r in lib.con.execute(
+            "SELECT person_id FROM rejections WHERE face_id = ?", (face_id,))]
+
+
+def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsure_library):
+    window = open_window(unsure_library)
+    page = window.review
+    qtbot.waitUntil(lambda: window.sidebar.item(4).text() == "Review  (3)", timeout=WAIT)
+    window.sidebar.setCurrentRow(4)
+    assert window.current_page() is page
+    qtbot.waitUntil(lambda: len(page.questions) == 3, timeout=WAIT)
+    sims = [q.similarity for q in page.questions]
+    assert sims == sorted(sims, reverse=True)  # best evidence first
+    kinds = [(q.kind, q.person.name) for q in page.questions]
+    assert kinds.count(("suggestion", "Barack Obama")) == 2
+    assert ("suggestion", "Hugh Laurie") in kinds
+    first = page.questions[0]
+    assert page.heading.text() == f"Is this {first.person.name}?"
+    assert page.summary.text() == "3 questions left"
+    page.list.setFocus()
+    qtbot.keyClick(page.list, Qt.Key.Key_Y)
+    assert len(page.questions) == 2  # off the list at once
+    qtbot.waitUntil(lambda: person_of(unsure_library, first.face.face_id) ==
+                    first.person.name, timeout=WAIT)
+    # S skips to the next question; Left comes back; N says "not them" (remembered).
+    skipped = page.current()
+    qtbot.keyClick(page.list, Qt.Key.Key_S)
+    assert page.current() is not skipped and page.current() is not None
+    qtbot.keyClick(page.list, Qt.Key.Key_Left)
+    assert page.current() is skipped
+    qtbot.keyClick(page.list, Qt.Key.Key_Right)
+    second = page.current()
+    qtbot.keyClick(page.list, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: rejected(unsure_library, second.face.face_id) ==
+                    [second.person.id], timeout=WAIT)
+    assert person_of(unsure_library, second.face.face_id) is None
+    qtbot.waitUntil(lambda: window.sidebar.item(4).text() == "Review  (1)", timeout=WAIT)
+    assert page.current().key == skipped.key
+    # The answers updated people live: the People page counts the new face.
+    qtbot.waitUntil(lambda: any(p.name == first.person.name and p.face_count ==
+                                first.person.face_count + 1
+                                for p in window.people.model.rows), timeout=WAIT)
+    qtbot.keyClick(page.list, Qt.Key.Key_Y)
+    qtbot.waitUntil(lambda: person_of(unsure_library, skipped.face.face_id) ==
+                    skipped.person.name, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.sidebar.item(4).text() == "Review", timeout=WAIT)
+    assert page.heading.text() == "Nothing to review"
+    assert not page.yes_button.isEnabled()
+    # Ctrl+Z takes the last answer back, and the question returns.
+    qtbot.waitUntil(window.undo_action.isEnabled, timeout=WAIT)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: len(page.questions) == 1, timeout=WAIT)
+    assert person_of(unsure_library, skipped.face.face_id) is None
+
+
+def test_review_buttons_and_open_photo(qtbot, open_window, unsure_library):
+    window = open_window(unsure_library)
+    window.sidebar.setCurrentRow(4)
+    page = window.review
+    qtbot.waitUntil(lambda: len(page.questions) == 3, timeout=WAIT)
+    q = page.current()
+    qtbot.waitUntil(lambda: page.pictures[0].pixmap() is not None and
+                    not page.pictures[0].pixmap().isNull(), timeout=WAIT)
+    qtbot.mouseClick(page.open_button, Qt.MouseButton.LeftButton)
+    assert window.current_page() is window.viewer
+    assert window.viewer.path == q.face.photo_path and window.viewer.focus_face == \
+        q.face.face_id
+    window.go_back()
+    assert window.current_page() is page
+    qtbot.mouseClick(page.no_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: rejected(unsure_library, q.face.face_id) == [q.person.id],
+                    timeout=WAIT)
