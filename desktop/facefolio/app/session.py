@@ -217,6 +217,7 @@ class LibrarySession(QObject):
         if self._signature is not None and signature != self._signature:
             self.externalChange.emit()
             self.notify_changed()
+            self.refresh_undo_state()  # the undo log is shared: their change is undoable
         self._signature = signature
 
     def notify_changed(self) -> None:

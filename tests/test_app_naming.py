@@ -1,0 +1,214 @@
+"""Naming and merging as a user does it: the "This is…" picker (ranked, with faces and unnamed
+groups), the merge dialog (who, and which name stays), F2, Delete, covers, assigning from
+search results, and undo that says what it undoes."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
+                          dialogs, no_dangling_pools, open_window, unsure_library,
+                          unsure_template)
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
+
+from facefolio.app.person_picker import PickedPerson  # noqa: E402
+from facefolio.app.roles import FaceIdRole  # noqa: E402
+from facefolio.library import Library  # noqa: E402
+from facefolio.library.people import People  # noqa: E402
+
+WAIT = 30000
+
+
+def click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    rect = view.visualRect(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def row_of(window, name: str) -> int:
+    return next(i for i in range(window.people.proxy.rowCount())
+                if window.people.proxy.index(i, 0).data() == name)
+
+
+def test_this_is_lists_the_likeliest_first_with_faces_and_unnamed_groups(
+        qtbot, open_window, unsure_library, dialogs):
+    with Library(unsure_library) as lib:
+        jen = next(p.id for p in lib.people() if p.name == "Jennifer Aniston")
+        two = [f.id for f in lib.faces(person_id=jen) if "Aniston" in f.photo_path][:2]
+        unnamed = People(lib).create_person(two)  # an unnamed group of two
+        obama_face = max(lib.faces(unassigned=True), key=lambda f: "Obama_1." in f.photo_path)
+    seen = {}
+
+    def look_then_pick(dialog) -> None:
+        qtbot.waitUntil(lambda: not dialog.list.item(0).icon().isNull(), timeout=WAIT)
+        seen["labels"] = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        seen["ids"] = [c.person_id for c in dialog.choices]
+        dialog.list.setCurrentRow(seen["ids"].index(unnamed))
+    dialogs.pick = look_then_pick
+    window = open_window(unsure_library)
+    window.sidebar.setCurrentRow(2)
+    unknown = window.unknown
+    qtbot.waitUntil(lambda: unknown.model.rowCount() == 3, timeout=WAIT)
+    row = next(i for i, f in enumerate(unknown.model.rows) if f.face_id == obama_face.id)
+    click(qtbot, unknown.view, row)
+    qtbot.mouseClick(unknown.assign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "labels" in seen, timeout=WAIT)
+    labels = seen["labels"]
+    assert labels[0].startswith("Barack Obama  ·  6 photos  ·  ") and "% alike" in labels[0]
+    assert "Unnamed (2 photos)" in " ".join(labels)
+    alike = [int(t.rsplit("·", 1)[1].split("%")[0]) for t in labels]
+    assert alike == sorted(alike, reverse=True)
+    # Picking the unnamed group puts the face in it.
+    qtbot.waitUntil(lambda: unknown.model.rowCount() == 2, timeout=WAIT)
+    with Library(unsure_library) as lib:
+        assert lib.face(obama_face.id).person_id == unnamed
+
+
+def test_merge_asks_naming_both_and_which_name_stays(qtbot, open_window, album_library,
+                                                     dialogs):
+    with Library(album_library) as lib:
+        people = People(lib)
+        by_name = {p.name: p for p in lib.people()}
+        people.name(by_name["Hugh Laurie"].id, "Sundar Pichai")
+        people.name(by_name["Jennifer Aniston"].id, "Sundar")
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    view = window.people.view
+    click(qtbot, view, row_of(window, "Sundar Pichai"))
+    click(qtbot, view, row_of(window, "Sundar"), Qt.KeyboardModifier.ControlModifier)
+    dialogs.merge = False  # cancel: nothing changes
+    qtbot.mouseClick(window.people.merge_button, Qt.MouseButton.LeftButton)
+    asked = dialogs.seen[-1]
+    texts = [w.text() for w in asked.findChildren(QLabel)]
+    assert any("Merge Sundar and Sundar Pichai into one person (13 photos)?" in t or
+               "Merge Sundar Pichai and Sundar into one person (13 photos)?" in t
+               for t in texts), texts
+    assert [b.text() for b, _p in asked.buttons] in (["Sundar Pichai", "Sundar"],
+                                                    ["Sundar", "Sundar Pichai"])
+    # The default keeps the bigger person's name (Sundar Pichai: 7 photos against 6).
+    assert next(b for b, _p in asked.buttons if b.isChecked()).text() == "Sundar Pichai"
+    qtbot.wait(200)
+    assert len(window.people.model.rows) == 3
+    dialogs.merge = "Sundar"
+    qtbot.mouseClick(window.people.merge_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 2, timeout=WAIT)
+    merged = next(p for p in window.people.model.rows if p.face_count == 13)
+    assert merged.name == "Sundar"
+    assert window.statusBar().currentMessage().startswith("Merged 2 people into Sundar")
+    # Undo says what it undoes, in the menu and when done.
+    qtbot.waitUntil(lambda: window.undo_action.text().startswith("&Undo merge"), timeout=WAIT)
+    assert "Sundar" in window.undo_action.text()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    assert window.statusBar().currentMessage().startswith("Undid merge")
+    assert {p.name for p in window.people.model.rows} == {"Barack Obama", "Sundar",
+                                                          "Sundar Pichai"}
+    qtbot.waitUntil(lambda: window.redo_action.text().startswith("&Redo merge"), timeout=WAIT)
+
+
+def test_dragging_a_person_onto_another_asks_first(qtbot, open_window, album_library, dialogs):
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    model = window.people.model
+    rows = [p.name for p in model.rows]
+    source, target = rows.index("Hugh Laurie"), rows.index("Barack Obama")
+    dialogs.merge = True
+    model.dropMimeData(model.mimeData([model.index(source)]), Qt.DropAction.CopyAction, -1, -1,
+                       model.index(target))
+    assert len(dialogs.seen) == 1
+    assert [b.text() for b, _p in dialogs.seen[0].buttons] == ["Barack Obama", "Hugh Laurie"]
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 2, timeout=WAIT)
+
+
+def test_f2_names_and_delete_takes_a_face_out(qtbot, open_window, album_library, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+    monkeypatch.setattr(QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: ("Barry", True)))
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    view = window.people.view
+    click(qtbot, view, row_of(window, "Barack Obama"))
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: any(p.name == "Barry" for p in window.people.model.rows),
+                    timeout=WAIT)
+    barry = next(p for p in window.people.model.rows if p.name == "Barry")
+    window.show_person(barry.id)
+    page = window.person
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 8, timeout=WAIT)
+    face = page.faces.rows[3].face_id
+    click(qtbot, page.view, 3)
+    page.view.setFocus()
+    qtbot.keyClick(page.view, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 7, timeout=WAIT)
+    with Library(album_library) as lib:
+        assert lib.face(face).person_id is None
+        assert [r[0] for r in lib.con.execute(
+            "SELECT person_id FROM rejections WHERE face_id = ?", (face,))] == [barry.id]
+    assert window.statusBar().currentMessage().startswith("The face is not Barry")
+
+
+def test_set_as_cover_from_the_persons_page(qtbot, open_window, album_library):
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    hugh = next(p for p in window.people.model.rows if p.name == "Hugh Laurie")
+    window.show_person(hugh.id)
+    page = window.person
+    qtbot.waitUntil(lambda: page.faces.rowCount() == 7, timeout=WAIT)
+    row = next(i for i, f in enumerate(page.faces.rows) if f.face_id != hugh.cover_face_id)
+    chosen = page.faces.rows[row].face_id
+    assert not page.cover_button.isEnabled()
+    click(qtbot, page.view, row)
+    qtbot.mouseClick(page.cover_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(p.id == hugh.id and p.cover_face_id == chosen
+                                for p in window.people.model.rows), timeout=WAIT)
+    with Library(album_library) as lib:
+        assert lib.person(hugh.id).cover_face_id == chosen
+
+
+def test_assign_search_results_to_a_new_person(qtbot, open_window, album_library, dialogs):
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    obama = next(p for p in window.people.model.rows if p.name == "Barack Obama")
+    window.show_face_search(obama.cover_face_id)
+    search = window.search
+    qtbot.waitUntil(lambda: search.model.rowCount() >= 8, timeout=WAIT)
+    assert search.slider.value() == 40  # every search starts from the default
+    click(qtbot, search.view, 1)
+    click(qtbot, search.view, 2, Qt.KeyboardModifier.ControlModifier)
+    picked = [search.proxy.index(r, 0).data(FaceIdRole) for r in (1, 2)]
+    assert search.assign_button.isEnabled()
+    dialogs.pick = PickedPerson(None, "Young Barack")
+    qtbot.mouseClick(search.assign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(p.name == "Young Barack" for p in window.people.model.rows),
+                    timeout=WAIT)
+    with Library(album_library) as lib:
+        young = next(p.id for p in lib.people() if p.name == "Young Barack")
+        assert sorted(f.id for f in lib.faces(person_id=young)) == sorted(picked)
+    # The results follow: the two faces now say who they are.
+    qtbot.waitUntil(lambda: sum(f.person_name == "Young Barack" for f in search.model.rows)
+                    == 2, timeout=WAIT)
+    search.slider.setValue(90)
+    window.show_face_search(obama.cover_face_id)
+    assert search.slider.value() == 40
+
+
+def test_changes_from_another_process_show_up(qtbot, open_window, album_library):
+    import subprocess
+    import sys
+    window = open_window(album_library)
+    window.session.watch(200)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    hugh = next(p for p in window.people.model.rows if p.name == "Hugh Laurie")
+    run = subprocess.run([sys.executable, "-m", "facefolio.cli", "--library",
+                          str(album_library), "name", str(hugh.id), "Dr House"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    qtbot.waitUntil(lambda: any(p.name == "Dr House" for p in window.people.model.rows),
+                    timeout=WAIT)
+    # And the undo menu knows about it (the change is in the shared log).
+    qtbot.waitUntil(lambda: "Dr House" in window.undo_action.text(), timeout=WAIT)
+    assert Path(album_library).is_dir()
