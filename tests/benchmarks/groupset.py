@@ -258,6 +258,25 @@ def _group_photo(path: Path, index: int, seed: int, groups: dict, extras: dict
     return faces
 
 
+def group_photo(path: str | os.PathLike, index: int, seed: int = 0, extras: bool = False
+                ) -> list[FaceTruth]:
+    """Photo ``index`` of a seed's layout on its own (for tests): with ``extras`` False only
+    the (up to 8) celebrities are drawn, so no deepface-unit faces need cutting out first."""
+    groups, _ = _celebrity_crops(seed)
+    pool = _extra_crops(Path(tempfile.gettempdir()) / "facefolio-groupset" / VERSION) \
+        if extras else {}
+    return _group_photo(Path(path).resolve(), index, seed, groups, pool)
+
+
+def empty_photo(path: str | os.PathLike, index: int, seed: int = 0) -> Path:
+    """A backdrop like the group photos' with nobody in it (for false detections and for
+    what looking for small faces costs on a photo without any); cached by path."""
+    path = Path(path)
+    if not path.is_file():
+        _write_jpeg(path, _background(np.random.default_rng([seed, 3, index])))
+    return path
+
+
 def _write_jpeg(path: Path, img: np.ndarray) -> None:
     tmp = path.with_suffix(".tmp.jpg")
     if not cv2.imwrite(str(tmp), np.clip(img, 0, 255).astype(np.uint8),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quality, smallfaces
-from .align import ALIGNED_SIZE, FACE_BOX, align, box_landmarks
+from .align import ALIGNED_SIZE, FACE_BOX, align, box_landmarks  # noqa: F401 - FACE_BOX re-exported
 from .errors import ModelError
 from .images import LoadedImage, load_finer
 from .packs import DEFAULT_PACK, PACKS, PackInfo
@@ -79,32 +79,47 @@ class FaceEngine:
         """Boxes (x, y, w, h) and landmarks in DECODED pixel coordinates, best first."""
         return self._detector.detect(image.pixels)
 
-    def find(self, image: LoadedImage) -> list[Detection]:
-        """Every face in the photo, small ones too, in ORIGINAL pixel coordinates."""
-        dets = [_scaled(d, image.scale) for d in self.detect(image)]
+    def find(self, image: LoadedImage) -> tuple[list[Detection], LoadedImage]:
+        """Every face in the photo, small ones too, in ORIGINAL pixel coordinates; and the
+        finest decode of the photo made on the way (``image`` itself when none was)."""
+        th = self._detector.det_threshold
+        # One first pass at the candidate threshold: NMS is greedy by score, so the faces
+        # above ``th`` are exactly those a pass at ``th`` gives; the weaker rest is evidence.
+        low = min(th, smallfaces.CANDIDATE_SCORE) if self.small_faces else th
+        seen = [_scaled(d, image.scale)
+                for d in self._detector.detect(image.pixels, threshold=low)]
+        dets = [d for d in seen if d[2] >= th]
+        finer = image
         if self.small_faces:
-            dets += smallfaces.search(self._detector, image, dets)
-        return [d for d in dets if min(d[0][2], d[0][3]) >= self.min_face]
+            dets, finer = smallfaces.search(self._detector, image, seen, dets)
+        return [d for d in dets if min(d[0][2], d[0][3]) >= self.min_face], finer
 
     def embed_batch(self, crops: np.ndarray) -> np.ndarray:
         """Aligned 112x112 BGR crops -> L2-normalised embeddings (N x dim)."""
         return self._recogniser.embed_batch(crops)
 
-    def crops(self, image: LoadedImage, dets: list[Detection]) -> np.ndarray:
+    def crops(self, image: LoadedImage, dets: list[Detection],
+              finer: LoadedImage | None = None) -> np.ndarray:
         """Aligned crops of ``dets`` (original coordinates), each from the finest useful pixels.
 
-        A face narrower than EMBED_MIN_PX in the decoded pixels is taken from one finer
-        decode of the photo (when its format allows one), made once for all such faces.
+        A face is aligned from the coarsest decode at hand (``image``, ``finer``) where it is
+        at least EMBED_MIN_PX wide; when none is, from one finer decode of the photo (when
+        its format allows one), made once for all such faces.
         """
         if not dets:
             return np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE, 3), np.uint8)
-        sources = [image] * len(dets)
-        need = [i for i, (box, _, _) in enumerate(dets) if box[2] / image.scale < EMBED_MIN_PX]
-        if need and image.refinable:
-            finest = min(max(1.0, dets[i][0][2] / EMBED_MIN_PX) for i in need)
-            finer = load_finer(image, finest)
-            for i in need:
-                sources[i] = finer
+        have = [image] if finer is None or finer is image else [image, finer]
+        have.sort(key=lambda i: -i.scale)  # coarsest first
+
+        def pick(width: float) -> LoadedImage | None:
+            return next((i for i in have if width / i.scale >= EMBED_MIN_PX), None)
+
+        need = [float(box[2]) for box, _, _ in dets if pick(box[2]) is None]
+        if need and have[-1].refinable:
+            finest = load_finer(have[-1], max(1.0, min(need) / EMBED_MIN_PX))
+            if finest.scale < have[-1].scale:
+                have.append(finest)
+        sources = [pick(box[2]) or have[-1] for box, _, _ in dets]
         return np.stack([align(src.pixels, kps / src.scale)
                          for src, (_, kps, _) in zip(sources, dets)])
 
@@ -114,9 +129,13 @@ class FaceEngine:
 
     def analyze_many(self, images: list[LoadedImage]) -> list[list[Face]]:
         """Faces of several photos, their crops embedded in shared batches (largest first)."""
-        found = [self.find(image) for image in images]
-        crops = [self.crops(image, dets) for image, dets in zip(images, found)]
-        flat = np.concatenate(crops) if crops else np.zeros((0, 112, 112, 3), np.uint8)
+        found, crops = [], []
+        for image in images:
+            dets, finer = self.find(image)
+            found.append(dets)
+            crops.append(self.crops(image, dets, finer))
+            del finer  # a full-resolution decode is not kept past its photo
+        flat = np.concatenate(crops)
         embs = self.embed_batch(flat) if len(flat) else np.zeros((0, self.info.dim), np.float32)
         out, at = [], 0
         for dets, cs in zip(found, crops):
