@@ -271,8 +271,9 @@ class FaceListModel(_TileListModel):
         if role == SubtitleRole:
             if r.similarity is not None:
                 # Search results: who it is and which photo (the file name tells the user
-                # whether two hits are one photo).
-                return f"{r.who} · {words.file_name(r.photo_path)}"
+                # whether two hits are one photo), and whether it can be opened now.
+                state = "offline" if r.offline else "missing" if r.missing else ""
+                return " · ".join(t for t in (r.who, words.file_name(r.photo_path), state) if t)
             note = r.photo_note
             if self.by_photo:
                 return note or words.folder_name(r.photo_path)

@@ -28,12 +28,18 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
     paused they are not shown at all, so nothing ticks on a scan that is not moving."""
     if p.phase == "listing":
         return "Looking for photos…"
+    if p.phase == "checking":
+        return f"Checking {p.done}/{p.total} files for moves and edits…"
     if p.phase == "finishing":
         return f"Grouping faces into people… ({words.plural(p.faces, 'new face')})"
     if p.phase in ("done", "cancelled"):
         verb = "Scan finished" if p.phase == "done" else "Scan cancelled"
-        errors = f", {p.errors} could not be read (see Folders)" if p.errors else ""
-        return f"{verb}: {words.plural(p.done, 'photo')}, {words.plural(p.faces, 'face')}{errors}"
+        notes = [f"{p.errors} could not be read" if p.errors else "",
+                 f"{words.plural(p.missing, 'photo')} missing" if p.missing else "",
+                 f"{p.offline} offline, kept" if p.offline else ""]
+        extra = "; ".join(n for n in notes if n)
+        return (f"{verb}: {words.plural(p.done, 'photo')}, {words.plural(p.faces, 'face')}"
+                + (f" ({extra}: see Folders)" if extra else ""))
     errors = f", {words.plural(p.errors, 'error')}" if p.errors else ""
     counts = f"{p.done}/{p.total} photos, {words.plural(p.faces, 'face')}{errors}"
     if paused:

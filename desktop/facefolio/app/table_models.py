@@ -69,7 +69,7 @@ def folder_state(f: FolderRecord) -> str:
                      f"{words.plural(f.offline_count or f.photo_count, 'photo')} kept")
     elif f.offline_count:
         notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
-    if f.scan_incomplete:
+    if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
         seen = f.photo_count + f.error_count
         total = f" of {f.listed_files}" if f.listed_files is not None else ""
         notes.append(f"Scanned {seen}{total}: rescan to resume")
