@@ -131,22 +131,6 @@ def test_the_guard_catches_albumentations_update_check(offline):
     assert "'pypi.org'" in log and "albumentations/check_version.py" in log, log
 
 
-def test_commands_and_app_start_up_make_no_connection(offline, tmp_path):
-    photos = make_photos(tmp_path / "Photos", per_person=3)
-    library = tmp_path / "library"
-    lib = ["--library", library]
-    offline([FACEFOLIO, *lib, "scan", photos])
-    offline([FACEFOLIO, *lib, "cluster"])
-    found = offline([FACEFOLIO, *lib, "search", photos / "couple.jpg", "--json"])
-    assert json.loads(found.stdout)["results"]
-    # A user may pick an insightface pack: its package import is the path that phoned home.
-    offline([sys.executable, "-c", "import facefolio, insightface, insightface.app"])
-    shown = json.loads(offline([sys.executable, "-c", APP, library]).stdout.splitlines()[-1])
-    assert shown["people"] and shown["thumbnails"] and shown["engine"], shown
-    assert attempts(offline.log) == ""
-    assert telemetry_files(offline.home) == []
-
-
 # --- strace -------------------------------------------------------------------------------
 _CALL = re.compile(r"\b(connect|sendto|sendmsg)\(\d+, \{sa_family=(AF_\w+)")
 
@@ -165,16 +149,44 @@ def _strace_works() -> bool:
     return probe.returncode == 0
 
 
-needs_strace = pytest.mark.skipif(not _strace_works(),
+STRACE_WORKS = _strace_works()
+needs_strace = pytest.mark.skipif(not STRACE_WORKS,
                                   reason="strace missing or not allowed to trace "
                                          "(.ci/run installs it)")
 
 
-def strace(offline, tmp_path: Path, args: list, **extra_env: str) -> str:
-    out = tmp_path / "strace.log"
-    offline(["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", out, *args],
-            **extra_env)
-    return out.read_text()
+def strace(offline, out: Path, args: list) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `args` (guarded) under strace: (its result, the log of its network calls)."""
+    done = offline(["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", out,
+                    *args])
+    return done, out.read_text()
+
+
+def test_commands_and_app_start_up_make_no_connection(offline, tmp_path):
+    """Scan, cluster, search, the insightface import and the app's start-up; each also under
+    strace where it works, so that native code (ONNX Runtime, Qt) is watched too."""
+    photos = make_photos(tmp_path / "Photos", per_person=3)
+    library = tmp_path / "library"
+    lib = ["--library", library]
+    traces: list[str] = []
+
+    def run(args: list) -> subprocess.CompletedProcess:
+        if not STRACE_WORKS:
+            return offline(args)
+        done, trace = strace(offline, tmp_path / f"strace-{len(traces)}.log", args)
+        traces.append(trace)
+        return done
+    run([FACEFOLIO, *lib, "scan", photos])
+    run([FACEFOLIO, *lib, "cluster"])
+    found = run([FACEFOLIO, *lib, "search", photos / "couple.jpg", "--json"])
+    assert json.loads(found.stdout)["results"]
+    # A user may pick an insightface pack: its package import is the path that phoned home.
+    run([sys.executable, "-c", "import facefolio, insightface, insightface.app"])
+    shown = json.loads(run([sys.executable, "-c", APP, library]).stdout.splitlines()[-1])
+    assert shown["people"] and shown["thumbnails"] and shown["engine"], shown
+    assert attempts(offline.log) == ""
+    assert telemetry_files(offline.home) == []
+    assert [line for trace in traces for line in internet_calls(trace)] == []
 
 
 @needs_strace
@@ -182,7 +194,7 @@ def test_strace_sees_an_internet_connect(offline, tmp_path):
     """The parser is not blind: a plain TCP connect (to TEST-NET, routed nowhere) is caught."""
     code = ("import socket; s = socket.socket(); s.settimeout(0.5); "
             "s.connect_ex(('192.0.2.1', 9))")
-    trace = strace(offline, tmp_path, [sys.executable, "-S", "-c", code])
+    _done, trace = strace(offline, tmp_path / "strace.log", [sys.executable, "-S", "-c", code])
     assert any("192.0.2.1" in line for line in internet_calls(trace)), trace
 
 
@@ -192,7 +204,8 @@ def test_a_real_cli_scan_makes_no_internet_connection(offline, tmp_path, dataset
     photos.mkdir()
     for name in ("img1.jpg", "couple.jpg"):
         shutil.copy(datasets / "deepface-unit" / name, photos / name)
-    trace = strace(offline, tmp_path, [FACEFOLIO, "--library", tmp_path / "lib", "scan", photos])
+    _done, trace = strace(offline, tmp_path / "strace.log",
+                          [FACEFOLIO, "--library", tmp_path / "lib", "scan", photos])
     assert internet_calls(trace) == []
     assert attempts(offline.log) == ""
     assert telemetry_files(offline.home) == []
