@@ -8,6 +8,9 @@ import pytest
 
 # Before anything imports Qt (Picard's test/conftest.py does the same).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Facefolio's own switches (no telemetry, no update checks) before any test file imports a
+# dependency directly.
+import facefolio  # noqa: E402,F401
 
 
 def _datasets_dir() -> Path:

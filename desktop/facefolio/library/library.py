@@ -77,7 +77,7 @@ class Library:
         if create:
             self._adopt_old_photos()
         # Libraries made before files were private (or copied in with a loose umask).
-        self.permission_problems = privacy.tighten(self.path) if create else []
+        self.permission_problems = privacy.tighten(self.path)
 
     def close(self) -> None:
         self.con.close()
@@ -309,10 +309,13 @@ class Library:
         return index
 
     def sync_indexes(self) -> None:
-        """Bring every open index in line with the database (after faces were removed)."""
+        """Bring every open index in line with the database (after faces were removed), and
+        delete the thumbnails of faces and photos that are gone."""
         for pack in set(self.packs_in_use()) | {self.settings.pack}:
             if (str(self.path), pack) in _INDEXES:
                 self.index(pack)
+        from .forget import prune_thumbnails  # noqa: PLC0415 - forget imports this module
+        prune_thumbnails(self)
 
     def save_indexes(self) -> None:
         if self._drop_caches_after_forget():

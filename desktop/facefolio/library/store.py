@@ -207,7 +207,9 @@ def _migrate(con: sqlite3.Connection, db_path: Path) -> None:
         # Back up before touching a database that holds the user's decisions.
         backup = db_path.with_name(f"{db_path.name}.v{version}.bak")
         con.execute("PRAGMA wal_checkpoint(FULL)")
-        shutil.copy2(db_path, backup)
+        from .privacy import private_file  # noqa: PLC0415 - privacy imports nothing of ours
+        private_file(backup)  # owner-only before a byte of the old database is in it
+        shutil.copyfile(db_path, backup)
     # Off while tables are rebuilt: DROP TABLE would otherwise cascade to the faces. (A no-op
     # inside a transaction, so before BEGIN.) Checked before the commit instead.
     con.execute("PRAGMA foreign_keys = OFF")
