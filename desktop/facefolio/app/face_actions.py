@@ -205,7 +205,7 @@ class FaceActions:
         self.session.read(
             lambda library: manual.embed_drawn_face(library, photo_id, box),
             lambda drawn: self.session.people_write(
-                lambda p: manual.add_drawn_face(p, drawn),
+                lambda p: manual.add_drawn_face(p.library, drawn),
                 "Face added (Ctrl+Z to undo)", stored),
             lambda reason: self.session.message.emit(f"Face not added: {reason}"))
 
@@ -217,5 +217,6 @@ class FaceActions:
         self.session.read(
             lambda library: manual.embed_drawn_face(library, face.photo_id, box),
             lambda drawn: self.session.people_write(
-                lambda p: manual.replace_face(p, old, drawn), "Face box moved"),
+                lambda p: manual.replace_face(p.library, old, drawn),
+                "Face box moved (Ctrl+Z to undo)"),
             lambda reason: self.session.message.emit(f"Face box not moved: {reason}"))

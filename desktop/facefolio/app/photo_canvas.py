@@ -215,7 +215,9 @@ class PhotoCanvas(QWidget):
             self.rubber = self.face_rect(edge[0])
         elif self.face_at(pos) is not None:
             self._drag = ("click", pos, self.face_at(pos))
-        elif self.photo_rect().contains(pos):
+        else:
+            # A drag may start past the photo's edge (a face cut by the edge): the box is
+            # clipped to the photo when the button is released.
             self._drag = ("draw", pos, None)
             self.rubber = QRectF(pos, pos)
 

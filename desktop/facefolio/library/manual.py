@@ -4,15 +4,17 @@ the face is stored like any other, with `source = 'user'`: rescans keep it, and 
 searched, suggested and grouped like a detected face.
 
 Two steps, so the slow one runs off the writer: `embed_drawn_face` (decode + models: a read
-task) then `add_drawn_face` / `replace_face` (one short write, logged for undo).
+task) then `add_drawn_face` / `replace_face` (one short write, logged for undo in the same
+transaction through oplog, like every People change).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import store
+from . import oplog, store
 from .library import Library
 from .records import Box
 from .store import LibraryError, Transaction
@@ -59,35 +61,63 @@ def embed_drawn_face(library: Library, photo_id: int, box: Box, engine=None) -> 
                      np.asarray(face.embedding, np.float32))
 
 
-def _insert(library: Library, drawn: DrawnFace) -> int:
-    with Transaction(library.con) as con:
-        if con.execute("SELECT 1 FROM photos WHERE id = ?", (drawn.photo_id,)).fetchone() \
-                is None:
-            raise LibraryError("the photo left the library while the face was being added")
-        x, y, w, h = drawn.box
-        return con.execute("""
-            INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack,
-                              embedding, person_id, assigned_by, created_at, source)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, 'user')""",
-            (drawn.photo_id, x, y, w, h, drawn.landmarks.astype(np.float32).tobytes(),
-             drawn.score, drawn.quality, drawn.pack,
-             drawn.embedding.astype(np.float32).tobytes(), store.now())).lastrowid
+def _insert(con, drawn: DrawnFace) -> int:
+    """The face row, set aside (ignored) until the caller's logged change shows it."""
+    if con.execute("SELECT 1 FROM photos WHERE id = ?", (drawn.photo_id,)).fetchone() is None:
+        raise LibraryError("the photo left the library while the face was being added")
+    x, y, w, h = drawn.box
+    return con.execute("""
+        INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack, embedding,
+                          person_id, assigned_by, created_at, source, ignored)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, 'user', 1)""",
+        (drawn.photo_id, x, y, w, h, drawn.landmarks.astype(np.float32).tobytes(),
+         drawn.score, drawn.quality, drawn.pack,
+         drawn.embedding.astype(np.float32).tobytes(), store.now())).lastrowid
 
 
-def add_drawn_face(people, drawn: DrawnFace) -> int:
-    """Store the face (unknown, like a new detection) and log it: undo takes it away again."""
-    face_id = _insert(people.library, drawn)
-    people.record_new_face(face_id)
-    people.library.sync_indexes()
+def _photo_name(con, photo_id: int) -> str:
+    row = con.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()
+    return os.path.basename(store.display_path(store.fs_path(row[0]))) if row else "a photo"
+
+
+def add_drawn_face(library: Library, drawn: DrawnFace) -> int:
+    """Store the face (unknown, like a new detection) and log its creation, in one
+    transaction. Undo sets it aside (`ignored`, hidden everywhere) and redo shows it again:
+    the row stays, so the face keeps its id and any name given to it meanwhile."""
+    con = library.con
+    with Transaction(con):
+        face_id = _insert(con, drawn)
+        before = oplog.snapshot(con, [], [face_id])
+        con.execute("UPDATE faces SET ignored = 0 WHERE id = ?", (face_id,))
+        after = oplog.snapshot(con, [], [face_id])
+        oplog.record(con, "draw", f"Add a face in {_photo_name(con, drawn.photo_id)}",
+                     before, after)
+    library.sync_indexes()
     return face_id
 
 
-def replace_face(people, old_face_id: int, drawn: DrawnFace) -> int:
-    """A better box for a face: the new face takes the old one's person, the old one is set
-    aside ("not a face"), both undoable. Returns the new face's id."""
-    old = people.library.face(old_face_id)
-    face_id = add_drawn_face(people, drawn)
-    if old.person_id is not None:
-        people.move_faces([face_id], old.person_id)
-    people.set_ignored([old_face_id], True)
+def replace_face(library: Library, old_face_id: int, drawn: DrawnFace) -> int:
+    """A better box for a face: the new face takes the old one's person, its "not this
+    person" answers and its place as a cover; the old face is set aside. One logged change,
+    so one undo puts the old box back. Returns the new face's id."""
+    con = library.con
+    old = library.face(old_face_id)
+    with Transaction(con):
+        face_id = _insert(con, drawn)
+        people = [old.person_id] if old.person_id is not None else []
+        before = oplog.snapshot(con, people, [old_face_id, face_id])
+        by = "user" if old.person_id is not None else None
+        con.execute("UPDATE faces SET ignored = 0, person_id = ?, assigned_by = ? WHERE id = ?",
+                    (old.person_id, by, face_id))
+        con.execute("UPDATE faces SET ignored = 1, person_id = NULL, assigned_by = NULL "
+                    "WHERE id = ?", (old_face_id,))
+        con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) SELECT ?, person_id "
+                    "FROM rejections WHERE face_id = ?", (face_id, old_face_id))
+        con.execute("UPDATE people SET cover_face_id = ? WHERE cover_face_id = ?",
+                    (face_id, old_face_id))
+        oplog.fix_covers(con, people)
+        after = oplog.snapshot(con, people, [old_face_id, face_id])
+        oplog.record(con, "redraw", f"Move a face box in {_photo_name(con, drawn.photo_id)}",
+                     before, after)
+    library.sync_indexes()
     return face_id
