@@ -9,6 +9,7 @@ import pytest
 
 from facefolio.library import Library
 from facefolio.library import clustering
+from facefolio.library.attach import Owners, attach
 from facefolio.library.clustering import ClusterParams, bcubed, group_faces
 from facefolio.library.people import People
 
@@ -172,6 +173,12 @@ def test_two_faces_of_one_photo_never_merge():
     assert {0, 2} in together or {1, 2} in together
 
 
+def owners_of(groups: list[np.ndarray], x: np.ndarray, photos: np.ndarray) -> Owners:
+    return Owners(np.vstack([x[g].sum(0) for g in groups]), np.array([len(g) for g in groups]),
+                  [set(photos[g].tolist()) for g in groups], [frozenset()] * len(groups),
+                  np.ones(len(groups), bool))
+
+
 def test_leftover_face_attaches_only_when_clearly_one_group():
     rng = np.random.default_rng(3)
     dim = 64
@@ -194,18 +201,33 @@ def test_leftover_face_attaches_only_when_clearly_one_group():
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     sims = x @ x.T
     nn = np.argsort(-sims, axis=1)[:, 1:21]
+    owner = np.where(nn < 20, 0, -1)  # the only group: A's 20 faces
     nn_sims = np.take_along_axis(sims, nn, 1)
     params = ClusterParams.for_threshold(0.4)
     assert x[20] @ x[:20].mean(0) < 0.4 < np.sort(x[:20] @ x[20])[-3:].mean()
-    before = [np.arange(20), np.array([20]), np.array([21])]
-    after = clustering.attach_leftovers(before, x, nn, nn_sims, np.arange(22), params, 0.4, 3)
-    main = next(g for g in after if 0 in g)
-    assert 20 in main and 21 not in main
-    # The same face is not attached when A already holds a face of its photo.
     photos = np.arange(22)
+    groups = [np.arange(20)]
+    left = [20, 21]
+    joined = attach(x[left], photos[left], None, owner[left], nn_sims[left],
+                    owners_of(groups, x, photos), params, 0.4)
+    assert joined.tolist() == [0, -1]
+    # Not when A already holds a face of its photo, nor when the user said it is not A, nor
+    # when A is hidden (it competes, but takes no one).
     photos[20] = photos[5]
-    after = clustering.attach_leftovers(before, x, nn, nn_sims, photos, params, 0.4, 3)
-    assert 20 not in next(g for g in after if 0 in g)
+    assert attach(x[left], photos[left], None, owner[left], nn_sims[left],
+                  owners_of(groups, x, photos), params, 0.4).tolist() == [-1, -1]
+    photos[20] = 20
+    assert attach(x[left], photos[left], None, owner[left], nn_sims[left],
+                  owners_of(groups, x, photos), params, 0.4, [{0}, set()]).tolist() == [-1, -1]
+    hidden = owners_of(groups, x, photos)
+    hidden.joinable[:] = False
+    assert attach(x[left], photos[left], None, owner[left], nn_sims[left], hidden, params,
+                  0.4).tolist() == [-1, -1]
+    # Nor across a "not the same person" pair.
+    tagged = owners_of(groups, x, photos)
+    tagged.tags[0] = frozenset({1})
+    assert attach(x[left], photos[left], [frozenset({0}), frozenset()], owner[left],
+                  nn_sims[left], tagged, params, 0.4).tolist() == [-1, -1]
 
 
 def test_bcubed():

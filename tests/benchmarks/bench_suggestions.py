@@ -39,6 +39,7 @@ import sys
 import tempfile
 import zlib
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -178,17 +179,23 @@ def evaluate(lib: Library, truth: dict[int, str], identity: dict[int, str]) -> d
             "people": len(visible)}
 
 
-def clustered(name: str, folders: list[Path]) -> dict:
+@contextmanager
+def ungrouped(name: str, folders: list[Path]):
+    """(library, truth) of the whole set scanned, every face unknown, no people."""
     path = bp.scanned(name, folders)
     try:
         with Library(path) as lib:
-            truth = bp.labels(lib)
             lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL")
             lib.con.execute("DELETE FROM people")
-            People(lib).after_scan([])
-            return evaluate(lib, truth, name_by_majority(lib, truth))
+            yield lib, bp.labels(lib)
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def clustered(name: str, folders: list[Path]) -> dict:
+    with ungrouped(name, folders) as (lib, truth):
+        People(lib).after_scan([])
+        return evaluate(lib, truth, name_by_majority(lib, truth))
 
 
 def later(name: str, folders: list[Path]) -> dict:
@@ -211,23 +218,16 @@ def later(name: str, folders: list[Path]) -> dict:
 
 
 def named_from_few(name: str, folders: list[Path]) -> dict:
-    path = bp.scanned(name, folders)
-    try:
-        with Library(path) as lib:
-            truth = bp.labels(lib)
-            lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL")
-            lib.con.execute("DELETE FROM people")
-            people = People(lib)
-            identity = {}
-            by_identity: dict[str, list[int]] = {}
-            for fid, who in sorted(truth.items()):
-                by_identity.setdefault(who, []).append(fid)
-            for who, faces in sorted(by_identity.items()):
-                if len(faces) > FEW:
-                    identity[people.create_person(faces[:FEW], who)] = who
-            return evaluate(lib, truth, identity)
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+    with ungrouped(name, folders) as (lib, truth):
+        people = People(lib)
+        identity = {}
+        by_identity: dict[str, list[int]] = {}
+        for fid, who in sorted(truth.items()):
+            by_identity.setdefault(who, []).append(fid)
+        for who, faces in sorted(by_identity.items()):
+            if len(faces) > FEW:
+                identity[people.create_person(faces[:FEW], who)] = who
+        return evaluate(lib, truth, identity)
 
 
 def main() -> int:

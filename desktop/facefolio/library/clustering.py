@@ -19,10 +19,11 @@ faces, plain DBSCAN at its best eps reaches F 0.935, P 0.987 R 0.889). So faces 
    the mean over all their cross pairs sits far below it (siblings with centre cosine 0.45
    average ~0.26 against 0.40 needed).
 4. Cannot-link: two groups holding faces of one photo never merge (one photo, one face per
-   person), so the constraint shapes the groups instead of being patched afterwards.
-5. Attachment: a face left alone (its average to the whole group of its person misses the
-   threshold, typically a blurred or turned face) joins a group when its nearest members of that
-   group are clearly the same person and no other group comes close (see `attach_leftovers`).
+   person), nor two holding faces of people the user said are not the same person; the
+   constraint shapes the groups instead of being patched afterwards.
+5. Attachment (attach.py): a face left alone (its average to the whole group of its person
+   misses the threshold, typically a blurred, small or turned face) joins a group or a person
+   when its nearest faces of that group are clearly the same person and no other comes close.
 
 Measured (tests/benchmarks/bench_people.py, realistic synthetic held-out proxy, 100k faces):
 the former DBSCAN + sampled average link reached F 0.71 (P 0.87) in 136 s; see the commit
@@ -71,8 +72,9 @@ class ClusterParams:
     # Margin 0.05 cost 0.015 precision at 30k faces (strangers joining look-alikes); 0.10 keeps
     # precision 0.998 and still adds ~0.014 recall (10k and 30k faces).
     attach_top: int = 3
-    attach_margin: float = 0.10
+    attach_margin: float = 0.05
     attach_lead: float = 0.10
+    attach_floor: float = 0.15  # its average to all of the group: above threshold - this
 
     @classmethod
     def for_threshold(cls, match_threshold: float) -> ClusterParams:
@@ -124,15 +126,24 @@ def average_link(vectors: np.ndarray, link: float) -> list[np.ndarray]:
 
 
 def _exact_average_link(vectors: np.ndarray, link: float,
-                        photo_ids: np.ndarray | None = None) -> list[np.ndarray]:
-    """scipy's average linkage; two faces of one photo count as far apart as possible (2.0)."""
+                        photo_ids: np.ndarray | None = None,
+                        tags: list[frozenset] | None = None) -> list[np.ndarray]:
+    """scipy's average linkage; two faces of one photo, or on the two sides of a "not the
+    same person" pair (`tags`, see `side_tags`), count as far apart as possible (2.0)."""
     m = len(vectors)
     if m < 2:
         return [np.arange(m)]
     condensed = np.clip(pdist(vectors.astype(np.float64), "cosine"), 0.0, 2.0)
+    apart = np.zeros((m, m), bool)
     if photo_ids is not None and len(np.unique(photo_ids)) < m:
-        i, j = np.nonzero((photo_ids[:, None] == photo_ids[None, :])
-                          & np.triu(np.ones((m, m), bool), 1))
+        apart |= photo_ids[:, None] == photo_ids[None, :]
+    if tags is not None:
+        tagged = [r for r in range(m) if tags[r]]
+        for x in tagged:
+            for y in tagged:
+                apart[x, y] |= clash(tags[x], tags[y])
+    if apart.any():
+        i, j = np.nonzero(apart & np.triu(np.ones((m, m), bool), 1))
         condensed[m * i - i * (i + 1) // 2 + (j - i - 1)] = 2.0
     tree = linkage(condensed, method="average")
     flat = fcluster(tree, t=link, criterion="distance")
@@ -152,9 +163,10 @@ def _edges(labels: np.ndarray, sims: np.ndarray, floor: float) -> tuple[np.ndarr
 
 def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
                        photo_ids: np.ndarray, threshold: float, floor: float,
-                       start: list[np.ndarray] | None = None, margin: float = 0.0
-                       ) -> list[np.ndarray]:
-    """Average-linkage agglomeration over the kNN graph, with one-photo cannot-links.
+                       start: list[np.ndarray] | None = None, margin: float = 0.0,
+                       tags: list[frozenset] | None = None) -> list[np.ndarray]:
+    """Average-linkage agglomeration over the kNN graph, with cannot-links (one photo; the two
+    sides of a "not the same person" pair, from `tags`).
 
     Groups merge best first while their average pairwise similarity (exact, from sum vectors)
     is >= threshold and they are adjacent in the graph (an edge >= floor between members).
@@ -203,6 +215,12 @@ def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray
             for i in groups_in_photo:
                 cannot[i].update(groups_in_photo)
                 cannot[i].discard(i)
+    if tags is not None:
+        tagged = [r for r in range(n) if tags[r]]
+        for x in tagged:
+            for y in tagged:
+                if owner[x] != owner[y] and clash(tags[x], tags[y]):
+                    cannot[owner[x]].add(int(owner[y]))
     members: list = [None] * n
     for i in range(n):
         if members[owner[i]] is None:
@@ -257,88 +275,54 @@ def graph_average_link(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray
     return [np.array(sorted(m), np.int64) for m in members if m is not None]
 
 
-def attach_leftovers(groups: list[np.ndarray], vectors: np.ndarray, labels: np.ndarray,
-                     sims: np.ndarray, photo_ids: np.ndarray, params: ClusterParams,
-                     threshold: float, min_faces: int) -> list[np.ndarray]:
-    """Faces in groups smaller than min_faces join a group they clearly belong to.
-
-    A face joins group G when the mean of its `attach_top` best similarities to G's members
-    (among its k neighbours) is >= threshold + attach_margin, that mean leads every other
-    group's by attach_lead, its average to all of G is within the range of G's own faces'
-    (above threshold - 0.15: a sibling averages far lower), and G holds no face of its photo.
-    One pass, against the groups as they were: joined faces do not pull others in.
-    """
-    n = len(vectors)
-    owner = np.full(n, -1, np.int64)
-    for gi, g in enumerate(groups):
-        if len(g) >= min_faces:
-            owner[g] = gi
-    left = np.flatnonzero(owner < 0)
-    if len(left) == 0 or not np.any(owner >= 0):
-        return groups
-    top = params.attach_top
-    means = {}
-    photo_sets = {}
-    joins: dict[int, list[int]] = {}
-    for face in left.tolist():
-        nb = labels[face]
-        ok = nb >= 0
-        nb, s = nb[ok], sims[face][ok]
-        gs = owner[nb]
-        best_g, best, second = -1, -1.0, -1.0
-        for g in np.unique(gs[gs >= 0]).tolist():
-            vals = np.sort(s[gs == g])[::-1][:top]
-            score = float(vals.sum() / top)  # missing neighbours count as 0: needs `top` hits
-            if score > best:
-                best_g, best, second = g, score, best
-            elif score > second:
-                second = score
-        if best_g < 0 or best < threshold + params.attach_margin or \
-                best - max(second, 0.0) < params.attach_lead:
-            continue
-        if best_g not in means:
-            grp = groups[best_g]
-            means[best_g] = vectors[grp].sum(axis=0) / len(grp)
-            photo_sets[best_g] = set(photo_ids[grp].tolist())
-        if float(vectors[face] @ means[best_g]) < threshold - 0.15:
-            continue
-        if int(photo_ids[face]) in photo_sets[best_g]:
-            continue
-        photo_sets[best_g].add(int(photo_ids[face]))  # one face per photo, first come
-        joins.setdefault(best_g, []).append(face)
-    if not joins:
-        return groups
-    joined = {f for fs in joins.values() for f in fs}
-    out = []
-    for gi, g in enumerate(groups):
-        if gi in joins:
-            out.append(np.sort(np.concatenate([g, np.array(joins[gi], np.int64)])))
-        elif len(g) < min_faces:
-            rest = np.array([f for f in g.tolist() if f not in joined], np.int64)
-            if len(rest):
-                out.append(rest)
-        else:
-            out.append(g)
-    return out
-
-
-def separate_photos(group: np.ndarray, vectors: np.ndarray, photo_ids: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, dropped): of several faces of one photo only the best-fitting one stays."""
+def separate_photos(group: np.ndarray, vectors: np.ndarray, photo_ids: np.ndarray,
+                    tags: list[frozenset] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, dropped): of faces that must be apart (one photo, or the two sides of a "not the
+    same person" pair) only the best-fitting stay, best fit first."""
     photos = photo_ids[group]
-    if len(np.unique(photos)) == len(photos):
+    tagged = tags is not None and any(tags[int(r)] for r in group)
+    if len(np.unique(photos)) == len(photos) and not tagged:
         return group, np.empty(0, np.int64)
     total = vectors[group].sum(axis=0)
     fit = vectors[group] @ total  # ~ mean similarity to the rest of the group
     order = np.argsort(-fit, kind="stable")
-    _, first = np.unique(photos[order], return_index=True)
     keep = np.zeros(len(group), bool)
-    keep[order[first]] = True
+    seen: set[int] = set()
+    kept_tags: set = set()
+    for k in order.tolist():
+        face = int(group[k])
+        mine = tags[face] if tags is not None else frozenset()
+        if int(photos[k]) in seen or clash(mine, kept_tags):
+            continue
+        keep[k] = True
+        seen.add(int(photos[k]))
+        kept_tags |= mine
     return group[keep], group[~keep]
 
 
+def side_tags(n: int, sides: list[tuple[np.ndarray, np.ndarray]] | None
+              ) -> list[frozenset] | None:
+    """Per row, the tags of the "not the same person" pairs it is in: pair p's first side
+    carries 2p, its second 2p + 1; two faces clash when one holds t and the other t ^ 1."""
+    if not sides:
+        return None
+    tags: list[set] = [set() for _ in range(n)]
+    for p, (a, b) in enumerate(sides):
+        for r in np.asarray(a).tolist():
+            tags[r].add(2 * p)
+        for r in np.asarray(b).tolist():
+            tags[r].add(2 * p + 1)
+    return [frozenset(t) for t in tags]
+
+
+def clash(a, b) -> bool:
+    """Do two tag sets (see side_tags) hold the two sides of one pair?"""
+    return bool(a) and bool(b) and any(t ^ 1 in b for t in a)
+
+
 def exact_pieces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
-                 photo_ids: np.ndarray, threshold: float) -> list[np.ndarray]:
+                 photo_ids: np.ndarray, threshold: float,
+                 tags: list[frozenset] | None = None) -> list[np.ndarray]:
     """Exact average-link groups within pieces of at most MAX_EXACT faces.
 
     Pieces are the connected components of the graph's edges >= `threshold`; a component too
@@ -372,30 +356,33 @@ def exact_pieces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
             if len(piece) > MAX_EXACT and cut < 0.95:
                 todo.append((piece, cut + 0.05))
                 continue
-            for group in _exact_average_link(vectors[piece], 1.0 - threshold, photo_ids[piece]):
-                kept, _ = separate_photos(piece[group], vectors, photo_ids)
+            local_tags = [tags[int(r)] for r in piece] if tags is not None else None
+            for group in _exact_average_link(vectors[piece], 1.0 - threshold, photo_ids[piece],
+                                             local_tags):
+                kept, _ = separate_photos(piece[group], vectors, photo_ids, tags)
                 if len(kept) > 1:
                     out.append(kept)
     return out
 
 
 def group_faces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
-                photo_ids: np.ndarray, params: ClusterParams, min_faces: int = 3
-                ) -> list[np.ndarray]:
+                photo_ids: np.ndarray, params: ClusterParams,
+                tags: list[frozenset] | None = None) -> list[np.ndarray]:
     """Row-index groups of at least two faces, largest first; the rest are singletons.
 
     `labels`/`sims` are each face's neighbours as row indices (-1 for neighbours outside this
-    set of faces) and their cosine similarities.
+    set of faces) and their cosine similarities. `tags` (see `side_tags`): faces on the two
+    sides of a "not the same person" pair never share a group. Faces left alone may still join
+    a group afterwards (attach.py).
     """
     threshold = 1.0 - params.link
-    pieces = exact_pieces(vectors, labels, sims, photo_ids, threshold)
+    pieces = exact_pieces(vectors, labels, sims, photo_ids, threshold, tags)
     groups = graph_average_link(vectors, labels, sims, photo_ids, threshold, params.floor,
-                                start=pieces, margin=params.merge_margin)
-    groups = attach_leftovers(groups, vectors, labels, sims, photo_ids, params, threshold,
-                              min_faces)
+                                start=pieces, margin=params.merge_margin, tags=tags)
     out: list[np.ndarray] = []
     for g in groups:
-        kept, _ = separate_photos(g, vectors, photo_ids)  # a safety net: merges prevent it
+        # A safety net: merges prevent it.
+        kept, _ = separate_photos(g, vectors, photo_ids, tags)
         if len(kept) >= 2:
             out.append(kept)
     out.sort(key=lambda g: (-len(g), int(g.min())))

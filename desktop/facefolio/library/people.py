@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 
 from . import assign, oplog, store, suggest
 from .library import Library
-from .regroup import ClusterReport, cluster_library
+from .records import FaceRecord
+from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .store import LibraryError, NotFoundError, Transaction
 from .suggest import Suggestion
 
@@ -96,11 +97,19 @@ class People:
             if target.name is None:
                 named = next((r.name for r in records if r.name), None)
                 self.con.execute("UPDATE people SET name = ? WHERE id = ?", (named, target_id))
-            # "Not X" for any merged person now means "not the target".
+            # "Not X" for any merged person now means "not the target"; so does "X and Y
+            # are different people".
             for s in sources:
                 self.con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
                                  "SELECT face_id, ? FROM rejections WHERE person_id = ?",
                                  (target_id, s))
+                for (other,) in self.con.execute(
+                        "SELECT person_b FROM not_same WHERE person_a = ? UNION "
+                        "SELECT person_a FROM not_same WHERE person_b = ?", (s, s)).fetchall():
+                    if other != target_id and other not in sources:
+                        self.con.execute("INSERT OR IGNORE INTO not_same(person_a, person_b, "
+                                         "at) VALUES (?, ?, ?)", (*sorted((target_id, other)),
+                                                                  store.now()))
             # The user vouched for the merged faces: clustering must not split them again.
             self._assign(face_ids, target_id, "user")
             self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
@@ -181,6 +190,128 @@ class People:
         self._logged("reject", f"Face {face_id} is not {_label(person)}",
                      [person_id], [face_id], change)
 
+    def reject_proposal(self, person_a: int, person_b: int) -> None:
+        """"These are different people": remembered (never proposed again, never merged by
+        clustering), logged and undoable."""
+        a, b = sorted((int(person_a), int(person_b)))
+        if a == b:
+            raise LibraryError(f"person {a} cannot be a different person from themselves")
+        first, second = self._person(a), self._person(b)
+        self._logged("not_same", f"{_label(first)} and {_label(second)} are different people",
+                     [a, b], [], lambda: self.con.execute(
+                         "INSERT OR IGNORE INTO not_same(person_a, person_b, at) "
+                         "VALUES (?, ?, ?)", (a, b, store.now())))
+
+    def set_ignored(self, face_ids: list[int], ignored: bool) -> None:
+        """"Not a face" / "Ignore" (or take it back): the face stays in the library, so a
+        rescan does not bring it back, but leaves its person and is shown nowhere."""
+        face_ids = self._faces(face_ids)
+
+        def change() -> None:
+            if ignored:
+                self.con.executemany("UPDATE faces SET ignored = 1, person_id = NULL, "
+                                     "assigned_by = NULL WHERE id = ?", [(f,) for f in face_ids])
+            else:
+                self.con.executemany("UPDATE faces SET ignored = 0 WHERE id = ?",
+                                     [(f,) for f in face_ids])
+
+        self._logged("ignore", f"{'Ignore' if ignored else 'Show again'} "
+                     f"{_n(face_ids, 'face')}", self._owners(face_ids), face_ids, change)
+
+    def record_new_face(self, face_id: int) -> None:
+        """Log a face the user drew (the app inserted its row, source 'user'): undo hides it
+        (ignored), redo shows it again, with the person it was given."""
+        [fid] = self._faces([face_id])
+        row = self.con.execute("SELECT person_id, source FROM faces WHERE id = ?",
+                               (fid,)).fetchone()
+        if row["source"] != "user":
+            raise LibraryError(f"face {fid} was found by the detector, not drawn by the user")
+        scope = [row["person_id"]] if row["person_id"] is not None else []
+        with Transaction(self.con):
+            after = oplog.snapshot(self.con, scope, [fid])
+            before = oplog.snapshot(self.con, scope, [fid])
+            before["faces"][str(fid)] = [None, None, 1]
+            who = f" of {_label(self._person(scope[0]))}" if scope else ""
+            oplog.record(self.con, "draw", f"Add face {fid}{who}", before, after)
+
+    def import_names(self, photo_id: int, names: dict[int, str]) -> int:
+        """Names read from a photo's XMP regions, {face id: name}; returns faces named.
+
+        In one transaction each face is checked again as it is now: a face the user placed
+        (assigned_by 'user' or 'suggestion'), ignored, already so named, or that the user said
+        is not a person of that name is left alone. The others go to the oldest person of that
+        name, or a new one. Logged as one undoable operation.
+        """
+        wanted = {int(f): _clean_name(n) for f, n in names.items() if n and n.strip()}
+        if not wanted:
+            return 0
+        face_ids = self._faces(wanted)
+        existing = [r[0] for r in store.in_chunks(
+            self.con, "SELECT id FROM people WHERE name IN ({})", sorted(set(wanted.values())))]
+        named: list[int] = []
+
+        def change() -> list[int]:
+            created: list[int] = []
+            for fid, name in wanted.items():
+                if self._takes_name(fid, photo_id, name):
+                    target = self.con.execute("SELECT id FROM people WHERE name = ? ORDER BY "
+                                              "id LIMIT 1", (name,)).fetchone()
+                    if target is None:
+                        pid = self.con.execute("INSERT INTO people(name, hidden, created_at) "
+                                               "VALUES (?, 0, ?)", (name, store.now())).lastrowid
+                        created.append(pid)
+                    else:
+                        pid = target[0]
+                    if self.con.execute("SELECT 1 FROM faces WHERE photo_id = ? AND "
+                                        "person_id = ?", (photo_id, pid)).fetchone():
+                        continue  # two regions of one name: one face per person and photo
+                    self._assign([fid], pid, "user")
+                    named.append(fid)
+            if not named:
+                raise _NothingToDo
+            return created
+
+        try:
+            self._logged("import", f"Names from XMP for {_n(face_ids, 'face')}",
+                         [*self._owners(face_ids), *existing], face_ids, change)
+        except _NothingToDo:
+            return 0
+        return len(named)
+
+    def _takes_name(self, face_id: int, photo_id: int, name: str) -> bool:
+        """May a name from a file be given to this face, as the face is now?"""
+        row = self.con.execute("""
+            SELECT f.photo_id, f.person_id, f.assigned_by, f.ignored, pe.name
+            FROM faces f LEFT JOIN people pe ON pe.id = f.person_id WHERE f.id = ?""",
+                               (face_id,)).fetchone()
+        if row["photo_id"] != photo_id:
+            raise LibraryError(f"face {face_id} is not in photo {photo_id}")
+        if row["ignored"] or row["name"] == name:
+            return False
+        if row["person_id"] is not None and row["assigned_by"] in ("user", "suggestion"):
+            return False  # a user decision outranks a file
+        rejected = self.con.execute(
+            "SELECT 1 FROM rejections r JOIN people pe ON pe.id = r.person_id "
+            "WHERE r.face_id = ? AND pe.name = ?", (face_id, name)).fetchone()
+        return rejected is None
+
+    # -- the faces a user sees -----------------------------------------------------------
+    def unknown_faces(self, include_low_quality: bool = False, limit: int | None = None
+                      ) -> list[FaceRecord]:
+        """Faces in no person and not ignored, oldest first. Faces below the quality floor
+        (regroup.QUALITY_FLOOR: tiny, blurred) only when asked; drawn ones always."""
+        sql = "SELECT id FROM faces WHERE person_id IS NULL AND ignored = 0"
+        params: list = []
+        if not include_low_quality:
+            sql += " AND (quality >= ? OR source = 'user')"
+            params.append(QUALITY_FLOOR)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {max(0, int(limit))}"
+        ids = [r[0] for r in self.con.execute(sql, params)]
+        records = self.library.faces_by_ids(ids)
+        return [records[f] for f in ids if f in records]
+
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> str | None:
         with Transaction(self.con):
@@ -249,6 +380,10 @@ class People:
 
     def _rows(self, sql: str, ids: list[int]) -> list:
         return store.in_chunks(self.con, sql, ids)
+
+
+class _NothingToDo(Exception):
+    """Raised inside a logged change that found nothing to do: roll back, log nothing."""
 
 
 def _label(person) -> str:

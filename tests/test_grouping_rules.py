@@ -1,0 +1,119 @@
+"""Clustering rules on libraries of chosen vectors: quality floor, pairs, joining the user's
+people, "not the same person" (issue 10 parts 2, 4, 5, 6)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facefolio.library import regroup
+from facefolio.library.people import People
+
+from people_fixtures import identity, near, put, synthetic_library
+
+DIM = 128
+POOR = regroup.QUALITY_FLOOR - 0.1
+GOOD = regroup.QUALITY_FLOOR + 0.1
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+def centre(rng) -> np.ndarray:
+    v = rng.standard_normal(DIM)
+    return v / np.linalg.norm(v)
+
+
+def person_of(lib, face_id: int) -> int | None:
+    return lib.face(face_id).person_id
+
+
+@pytest.mark.parametrize("qualities, grouped", [
+    ([POOR, POOR, POOR, POOR], False),  # poor faces never start a group on their own
+    ([GOOD, POOR, POOR, POOR], False),  # one clear face is not enough either
+    ([GOOD, GOOD, POOR, POOR], True),   # two clear faces start it; the poor ones are in it
+])
+def test_poor_faces_never_start_a_group_on_their_own(tmp_path, rng, qualities, grouped):
+    vectors = identity(rng, centre(rng), 4, r=0.9)
+    with synthetic_library(tmp_path / "lib", vectors, quality=qualities) as lib:
+        People(lib).cluster()
+        people = {person_of(lib, f) for f in range(1, 5)}
+        assert (people == {None}) != grouped
+        if grouped:
+            assert len(people) == 1  # all four together, poor ones included
+
+
+@pytest.mark.parametrize("cosine, qualities, person", [
+    (0.80, [GOOD, GOOD], True),   # two clear faces in different photos: a person
+    (0.45, [GOOD, GOOD], False),  # above the threshold, but not clearly one person
+    (0.80, [GOOD, POOR], False),  # one of them is not clear
+])
+def test_pairs_of_clear_faces_become_a_person(tmp_path, rng, cosine, qualities, person):
+    a = centre(rng)
+    vectors = np.vstack([a, near(rng, a, cosine)])
+    with synthetic_library(tmp_path / "lib", vectors, quality=qualities) as lib:
+        report = People(lib).cluster()
+        assert (report.people_created == 1) == person
+        assert (person_of(lib, 1) is not None and person_of(lib, 1) == person_of(lib, 2)) \
+            == person
+
+
+def test_two_faces_of_one_photo_are_never_a_pair(tmp_path, rng):
+    a = centre(rng)
+    with synthetic_library(tmp_path / "lib", np.vstack([a, near(rng, a, 0.9)]),
+                           photos=[1, 1], quality=[GOOD, GOOD]) as lib:
+        People(lib).cluster()
+        assert {person_of(lib, 1), person_of(lib, 2)} == {None}
+
+
+@pytest.fixture
+def named_and_blurred(tmp_path, rng):
+    """A named person (12 faces the user placed) and a blurred face of theirs, alone: its best
+    three matches among them average ~0.5, its average to all of them is under 0.45."""
+    a = centre(rng)
+    theirs = identity(rng, a, 12, r=0.8)
+    residual = theirs[:3] - 0.8 * a
+    extra = near(rng, a, 0.0)
+    blurred = 0.45 * a + 0.5 * residual.sum(0) / np.linalg.norm(residual.sum(0)) + 0.74 * extra
+    vectors = np.vstack([theirs, blurred / np.linalg.norm(blurred)])
+    lib = synthetic_library(tmp_path / "lib", vectors, quality=[GOOD] * 12 + [POOR])
+    anna = put(lib, range(1, 13), name="Anna", how="user")
+    yield lib, anna, 13
+    lib.close()
+
+
+def test_a_blurred_face_joins_the_users_person_it_clearly_is(named_and_blurred):
+    lib, anna, blurred = named_and_blurred
+    report = People(lib).cluster()
+    assert person_of(lib, blurred) == anna and lib.face(blurred).assigned_by == "auto"
+    assert report.faces_joined == 1
+
+
+def test_a_face_never_joins_a_person_already_in_its_photo(named_and_blurred):
+    lib, anna, blurred = named_and_blurred
+    lib.con.execute("UPDATE faces SET photo_id = 5 WHERE id = ?", (blurred,))
+    People(lib).cluster()
+    assert person_of(lib, blurred) is None
+
+
+def test_a_face_never_joins_a_person_it_was_rejected_from(named_and_blurred):
+    lib, anna, blurred = named_and_blurred
+    lib.con.execute("INSERT INTO rejections(face_id, person_id) VALUES (?, ?)", (blurred, anna))
+    People(lib).cluster()
+    assert person_of(lib, blurred) is None
+
+
+def test_groups_said_to_be_different_are_never_merged(tmp_path, rng):
+    """One person split in two unnamed groups merges on the next clustering, unless the user
+    said they are not the same person."""
+    vectors = identity(rng, centre(rng), 10, r=0.85)
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        one, two = put(lib, range(1, 6)), put(lib, range(6, 11))
+        before = {f: person_of(lib, f) for f in range(1, 11)}
+        People(lib).reject_proposal(one, two)
+        People(lib).cluster()
+        assert {f: person_of(lib, f) for f in range(1, 11)} == before
+        People(lib).undo()  # the user takes the "no" back: now they merge
+        People(lib).cluster()
+        assert len({person_of(lib, f) for f in range(1, 11)}) == 1
