@@ -5,8 +5,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app_fixtures import (album_folder, album_template, dialogs,  # noqa: E402,F401
-                          no_dangling_pools, open_window, photo_folder, scanned_library,
+from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
+                          dialogs, no_dangling_pools, open_window, photo_folder,
+                          scanned_library,
                           scanned_template, unsure_library, unsure_template)
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
@@ -23,17 +24,34 @@ def drop_urls(window, paths) -> None:
     window.dropEvent(event)
 
 
-def test_dropping_a_photo_finds_the_people_in_it(qtbot, open_window, scanned_library,
-                                                 photo_folder):
-    window = open_window(scanned_library)
-    drop_urls(window, [photo_folder / "Hugh_Laurie_3366.jpg"]
-              if (photo_folder / "Hugh_Laurie_3366.jpg").exists()
-              else [sorted(photo_folder.glob("Hugh_Laurie_*.jpg"))[0]])
-    assert window.current_page() is window.search
-    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=WAIT)
-    assert window.search.heading.text().startswith("1 face in Hugh_Laurie_")
-    top = window.search.model.rows[0]
-    assert top.similarity > 0.9  # the same photo is in the library
+def test_dropping_a_photo_finds_the_people_in_it(qtbot, open_window, album_library,
+                                                 album_folder):
+    """Find people in a photo: one group per face of the photo, left to right, each headed
+    by that face, with counts that say what they count and file names on the tiles."""
+    from facefolio.app.roles import SubtitleRole
+    window = open_window(album_library)
+    search = window.search
+    search.slider.setValue(75)  # left over from an earlier search...
+    drop_urls(window, [album_folder / "together_1.jpg"])
+    assert window.current_page() is search
+    assert search.slider.value() == 40  # ...a new search starts from the default
+    qtbot.waitUntil(lambda: len(search.groups) == 2, timeout=WAIT)
+    assert search.heading.text() == "2 faces in together_1.jpg"
+    left, right = search.groups
+    assert left.title.full.startswith("Face 1 of 2: looks like Barack Obama (")
+    assert right.title.full.startswith("Face 2 of 2: looks like Hugh Laurie (")
+    for group in (left, right):
+        assert group.head.isVisible() and group.head.pixmap().width() > 1  # the query face
+        total, shown = group.model.rowCount(), group.proxy.rowCount()
+        assert group.count.text() == f"{shown} of the {total} closest matches shown"
+    # The photo itself is in the library: its own face leads each group.
+    assert left.model.rows[0].similarity > 0.95
+    assert left.model.rows[0].person_name == "Barack Obama"
+    assert left.model.index(0).data(SubtitleRole) == "Barack Obama · together_1.jpg"
+    assert search.slider_label.text().startswith("40%: ")
+    search.slider.setValue(99)
+    assert left.proxy.rowCount() < left.model.rowCount()
+    assert left.count.text().startswith(f"{left.proxy.rowCount()} of the ")
 
 
 def test_dropping_a_folder_adds_and_scans_it(qtbot, open_window, photo_folder, tmp_path):

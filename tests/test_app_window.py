@@ -230,16 +230,61 @@ def test_person_page_remove_faces_and_sidebar_pages(qtbot, open_window, scanned_
     assert window.current_page() is window.photos
 
 
-def test_settings_dialog_shows_the_insightface_licence(qtbot, scanned_library):
+def test_settings_cannot_pick_a_pack_that_is_not_installed(qtbot, scanned_library,
+                                                           monkeypatch, tmp_path):
     from facefolio.app.settings_dialog import SettingsDialog
     from facefolio.library import Settings
+    monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path / "insightface"))
+    installed = tmp_path / "insightface" / "models" / "buffalo_s"
+    installed.mkdir(parents=True)
+    (installed / "det_500m.onnx").write_bytes(b"x")
     dialog = SettingsDialog(Settings(), scanned_library)
     qtbot.addWidget(dialog)
+    dialog.show()
     assert "non-commercial" not in dialog.pack_info.text()
-    dialog.pack.setCurrentIndex(dialog.pack.findData("buffalo_l"))
+    items = dialog.pack.model()
+    row = dialog.pack.findData("buffalo_l")
+    assert not items.item(row).isEnabled()
+    assert dialog.pack.itemText(row) == "buffalo_l (not installed)"
+    assert str(tmp_path / "insightface" / "models" / "buffalo_l") in \
+        items.item(row).toolTip()
+    buffalo_s = dialog.pack.findData("buffalo_s")
+    assert items.item(buffalo_s).isEnabled() and dialog.pack.itemText(buffalo_s) == "buffalo_s"
+    dialog.pack.setCurrentIndex(buffalo_s)
     assert "non-commercial" in dialog.pack_info.text()
+    qtbot.wait(50)
+    info = dialog.pack_info  # the longer text shows whole, at once: nothing cut off
+    assert info.height() >= info.heightForWidth(info.width())
+    assert "Not installed" not in dialog.pack_info.text()
     dialog.threshold.setValue(0.7)
-    assert dialog.settings().pack == "buffalo_l" and dialog.settings().det_threshold == 0.7
+    assert dialog.settings().pack == "buffalo_s" and dialog.settings().det_threshold == 0.7
+    # A library already set to a pack that is gone says so at once, and all of it shows.
+    gone = SettingsDialog(Settings(pack="buffalo_l"), scanned_library)
+    qtbot.addWidget(gone)
+    gone.show()
+    qtbot.waitExposed(gone)
+    info = gone.pack_info
+    assert "Not installed: put the pack's .onnx files in" in info.text()
+    assert info.wordWrap() and info.height() >= info.heightForWidth(info.width())
+
+
+def test_search_with_a_pack_that_is_not_installed_says_what_to_do(qtbot, open_window,
+                                                                   scanned_library,
+                                                                   photo_folder, monkeypatch,
+                                                                   tmp_path):
+    from facefolio.library import Library
+    monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path / "insightface"))
+    with Library(scanned_library) as lib:
+        lib.settings.pack = "buffalo_l"
+        lib.save_settings()
+    window = open_window(scanned_library)
+    window.show_photo_search(str(photo_folder / "couple.jpg"))
+    heading = window.search.heading
+    qtbot.waitUntil(lambda: "not installed" in heading.text(), timeout=WAIT)
+    assert heading.text().startswith("The face model 'buffalo_l' chosen in Settings is not "
+                                     "installed. Put its .onnx files in ")
+    assert "choose 'yunet-sface' (built in) in File > Settings" in heading.text()
+    assert "download" not in heading.text().replace("never downloads", "")
 
 
 def test_window_geometry_is_remembered(qtbot, open_window, scanned_library):

@@ -115,10 +115,12 @@ class PersonPage(Page):
             lambda: self.person is not None and self.exportRequested.emit(self.person))
         head = QHBoxLayout()
         head.addWidget(back)
-        head.addWidget(self.name_edit, 2)
-        head.addWidget(self.count, 1)
-        for w in (self.order, self.photos_button, self.export_button, self.hide_button):
+        head.addWidget(self.name_edit, 1)
+        for w in (self.photos_button, self.export_button, self.hide_button):
             head.addWidget(w)
+        sub = QHBoxLayout()  # under the name: how many photos, when, in which order
+        sub.addWidget(self.count, 1)
+        sub.addWidget(self.order)
 
         self.faces = FaceListModel(thumbnails, self, by_photo=True)
         self.view = TileGridView(112)
@@ -189,6 +191,7 @@ class PersonPage(Page):
         self.suggest_box.setMinimumHeight(150)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addLayout(sub)
         layout.addWidget(self.proposals)
         layout.addWidget(split, 1)
         self._update_buttons()

@@ -130,6 +130,10 @@ class SearchPage(Page):
         self.slider.setMinimumWidth(80)
         self.slider.valueChanged.connect(self._threshold)
         self.slider_label = QLabel()
+        # As wide as its longest text: a label that grows with the counts would clip (and
+        # move the button) as the slider moves.
+        self.slider_label.setMinimumWidth(
+            self.slider_label.fontMetrics().horizontalAdvance("100%: 9999 of 9999 shown") + 6)
         self.assign_button = QPushButton("Assign to person…")
         self.assign_button.clicked.connect(
             lambda: self.actions.assign([f.face_id for f in self.selected()]))
