@@ -154,17 +154,113 @@ def test_undo_skips_faces_deleted_by_a_rescan(lib):
     assert lib.person(b).face_count > 0
 
 
-def test_cli_people_commands(lib, capsys):
+def each_operation(people: People, lib: Library) -> dict:
+    """One call per logged operation kind, on the two biggest people."""
     a, b = biggest(lib)
-    args = ["--library", str(lib.path)]
-    assert cli.main([*args, "name", str(a), "Anna"]) == 0
-    assert cli.main([*args, "merge", str(a), str(b)]) == 0
-    capsys.readouterr()
-    assert cli.main([*args, "people", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)["people"]
-    assert {"person_id", "name", "face_count", "hidden", "cover_face_id"} <= set(listed[0])
-    assert [p["name"] for p in listed if p["person_id"] == a] == ["Anna"]
-    assert cli.main([*args, "undo"]) == 0
-    assert "Merge" in capsys.readouterr().out
-    assert cli.main([*args, "name", "424242", "X"]) == 1
-    assert "no person with id 424242" in capsys.readouterr().err
+    face_a, face_b = lib.faces(person_id=a)[0].id, lib.faces(person_id=b)[0].id
+    return {
+        "remove": lambda: people.remove_faces([face_a]),
+        "accept": lambda: people.accept_suggestion(face_b, a),
+        "reject": lambda: people.reject_suggestion(face_a, a),
+        "hide": lambda: people.set_hidden(a, True),
+        "cover": lambda: people.set_cover(a, next(
+            f.id for f in lib.faces(person_id=a) if f.id != lib.person(a).cover_face_id)),
+        "ignore": lambda: people.set_ignored([face_a, face_b], True),
+        "not_same": lambda: people.reject_proposal(a, b),
+        "delete": lambda: people.delete_person(a),
+    }
+
+
+@pytest.mark.parametrize("kind", ["remove", "accept", "reject", "hide", "cover", "ignore",
+                                  "not_same", "delete"])
+def test_undo_and_redo_restore_the_exact_state(lib, kind):
+    people = People(lib)
+    a, _, c = biggest(lib, 3)
+    people.reject_proposal(a, c)  # a "no" that deleting a takes along, and undo brings back
+    before = state(lib)
+    each_operation(people, lib)[kind]()
+    after = state(lib)
+    assert after != before  # the operation did something
+    assert people.undo() is not None
+    assert state(lib) == before
+    assert people.redo() is not None
+    assert state(lib) == after
+
+
+def test_ignored_faces_leave_their_person_and_come_back_unknown(lib):
+    people = People(lib)
+    a = biggest(lib, 1)[0]
+    face = lib.faces(person_id=a)[0].id
+    cover = lib.person(a).cover_face_id
+    people.set_ignored([face, cover], True)
+    assert lib.face(face).ignored and lib.face(face).person_id is None
+    assert lib.person(a).cover_face_id not in (face, cover)
+    assert face not in [f.id for f in people.unknown_faces(include_low_quality=True)]
+    assert face not in [s.face_id for s in people.suggestions(a, 100)]
+    people.cluster()
+    people.auto_assign([face])
+    assert lib.face(face).person_id is None  # nothing automatic takes an ignored face
+    people.set_ignored([face], False)
+    assert not lib.face(face).ignored
+    assert face in [f.id for f in people.unknown_faces(include_low_quality=True)]
+
+
+def test_unknown_faces_hide_low_quality_ones_unless_asked(lib):
+    people = People(lib)
+    unknown = [f.id for f in lib.faces(person_id=biggest(lib, 1)[0])[:3]]
+    lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE id IN "
+                    "(?, ?, ?)", unknown)
+    poor, drawn = unknown[0], unknown[1]
+    lib.con.execute("UPDATE faces SET quality = 0.1 WHERE id IN (?, ?)", (poor, drawn))
+    lib.con.execute("UPDATE faces SET source = 'user' WHERE id = ?", (drawn,))
+    shown = [f.id for f in people.unknown_faces()]
+    assert poor not in shown and {drawn, unknown[2]} <= set(shown)
+    assert poor in [f.id for f in people.unknown_faces(include_low_quality=True)]
+    assert len(people.unknown_faces(limit=1)) == 1
+
+
+def test_a_drawn_face_is_logged_and_undone_by_hiding_it(lib):
+    people = People(lib)
+    a = biggest(lib, 1)[0]
+    model = lib.faces(person_id=a)[0]
+    con = lib.con
+    con.execute("""INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack,
+                   embedding, person_id, assigned_by, created_at, source)
+                   SELECT photo_id, 1, 1, 30, 30, landmarks, 1, quality, pack, embedding, ?,
+                   'user', 0, 'user' FROM faces WHERE id = ?""", (a, model.id))
+    drawn = con.execute("SELECT max(id) FROM faces").fetchone()[0]
+    people.record_new_face(drawn)
+    assert people.undo().startswith(f"Add face {drawn}")
+    assert lib.face(drawn).ignored and lib.face(drawn).person_id is None
+    people.redo()
+    assert not lib.face(drawn).ignored and lib.face(drawn).person_id == a
+    with pytest.raises(LibraryError, match="found by the detector"):
+        people.record_new_face(model.id)
+
+
+def test_names_from_xmp_respect_the_users_decisions(lib):
+    people = People(lib)
+    a, b = biggest(lib)
+    people.name(a, "Anna")
+    older = people.create_person([lib.faces(person_id=b)[0].id], "Bob")
+    newer = people.create_person([lib.faces(person_id=b)[1].id], "Bob")
+    assert older < newer
+    placed, rejected, free, fresh = [f.id for f in lib.faces(person_id=b)[:4]]
+    people.move_faces([placed], b)  # the user put it there
+    people.reject_suggestion(rejected, older)  # "not Bob"
+    lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE id IN "
+                    "(?, ?)", (free, fresh))
+    photo = {f: lib.face(f).photo_id for f in (placed, rejected, free, fresh)}
+    before = state(lib)
+    named = sum(people.import_names(photo[f], {f: n}) for f, n in (
+        (placed, "Bob"), (rejected, "Bob"), (free, " Bob "), (fresh, "Carol")))
+    assert named == 2
+    assert lib.face(placed).person_id == b and lib.face(rejected).person_id != older
+    assert lib.face(free).person_id == older and lib.face(free).assigned_by == "user"
+    assert lib.face(fresh).person_name == "Carol"
+    assert people.import_names(photo[free], {free: "Bob"}) == 0  # already so named
+    people.undo()
+    people.undo()
+    assert state(lib) == before
+    with pytest.raises(LibraryError, match="is not in photo"):
+        people.import_names(photo[free] + 10_000, {free: "Bob"})

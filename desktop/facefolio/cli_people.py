@@ -1,4 +1,5 @@
-"""People sub-commands of `facefolio`: cluster, people, name, merge, move, ... undo, redo.
+"""People sub-commands of `facefolio`: cluster, people, name, merge, move, ... undo, redo;
+merge proposals (`proposals`, `same A B`, `not-same A B`), `ignore` / `unignore`, `unknown`.
 
 `cli.py` calls `register(sub, common)`. Each handler takes (library, args) and returns the exit
 code; failures raise LibraryError, which cli.py prints as one line (exit 1). Data goes to
@@ -9,7 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .library import Library
+from .library import Library, LibraryError
+from .library.store import display_path
 
 
 def _people(library: Library):
@@ -48,10 +50,31 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = add("suggest", "faces that may be this person", cmd_suggest, json_flag=True)
     p.add_argument("person", type=int, metavar="PERSON")
     p.add_argument("--limit", type=int, default=50, metavar="N")
-    for name, func in (("accept", cmd_accept), ("reject", cmd_reject)):
-        p = add(name, f"{name} a suggestion: FACE is (not) PERSON", func)
+    for name, func, what in (("accept", cmd_accept, "FACE is PERSON"),
+                             ("reject", cmd_reject, "FACE is not PERSON (remembered)")):
+        p = add(name, f"{name} a suggestion: {what}", func)
         p.add_argument("face", type=int, metavar="FACE")
         p.add_argument("person", type=int, metavar="PERSON")
+    p = add("proposals", "pairs of people that may be one person, best first", cmd_proposals,
+            json_flag=True)
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p = add("same", "A and B are one person: merge B into A (A's name stays, else B's)",
+            cmd_same)
+    p.add_argument("target", type=int, metavar="A")
+    p.add_argument("source", type=int, metavar="B")
+    p = add("not-same", "A and B are different people: never proposed or merged again",
+            cmd_not_same)
+    p.add_argument("person_a", type=int, metavar="A")
+    p.add_argument("person_b", type=int, metavar="B")
+    for name, ignored in (("ignore", True), ("unignore", False)):
+        p = add(name, "not a face / ignore it (kept, hidden everywhere)" if ignored else
+                "show ignored faces again", cmd_ignore)
+        p.add_argument("faces", type=int, nargs="+", metavar="FACE")
+        p.set_defaults(ignored=ignored)
+    p = add("unknown", "faces in no person", cmd_unknown, json_flag=True)
+    p.add_argument("--low-quality", action="store_true",
+                   help="include tiny or blurred faces (hidden by default)")
+    p.add_argument("--limit", type=int, default=None, metavar="N")
     add("undo", "undo the last people operation", cmd_undo)
     add("redo", "redo the last undone operation", cmd_redo)
 
@@ -129,18 +152,30 @@ def cmd_delete(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
+def _listing(args: argparse.Namespace, key: str, items: list, to_json, empty: str,
+             line) -> int:
+    """A list on stdout: {key: [...]} with --json, else one line each (or `empty`)."""
+    if args.json:
+        print(json.dumps({key: [to_json(item) for item in items]}))
+        return 0
+    if not items:
+        print(empty)
+    for item in items:
+        print(line(item))
+    return 0
+
+
 def cmd_suggest(library: Library, args: argparse.Namespace) -> int:
     suggestions = _people(library).suggestions(args.person, args.limit)
-    if args.json:
-        print(json.dumps({"suggestions": [s.to_json() for s in suggestions]}))
-        return 0
-    if not suggestions:
-        print("no suggestions")
     faces = library.faces_by_ids([s.face_id for s in suggestions])
-    for s in suggestions:
+
+    def line(s) -> str:
         face = faces.get(s.face_id)
-        print(f"{s.similarity:6.3f}  face {s.face_id:<7} {face.photo_path if face else ''}")
-    return 0
+        return (f"{s.similarity:6.3f}  face {s.face_id:<7} "
+                f"{display_path(face.photo_path) if face else ''}")
+
+    return _listing(args, "suggestions", suggestions, lambda s: s.to_json(), "no suggestions",
+                    line)
 
 
 def cmd_accept(library: Library, args: argparse.Namespace) -> int:
@@ -153,6 +188,51 @@ def cmd_reject(library: Library, args: argparse.Namespace) -> int:
     _people(library).reject_suggestion(args.face, args.person)
     print(f"face {args.face} is not person {args.person}")
     return 0
+
+
+def cmd_proposals(library: Library, args: argparse.Namespace) -> int:
+    found = _people(library).proposals(args.limit)
+
+    def line(p) -> str:
+        a, b = library.person(p.person_a), library.person(p.person_b)
+        return (f"{p.score:6.3f}  person {a.id} ({a.name or 'unnamed'}, {p.faces_a} faces) "
+                f"and person {b.id} ({b.name or 'unnamed'}, {p.faces_b} faces): "
+                f"'facefolio same {a.id} {b.id}' or 'facefolio not-same {a.id} {b.id}'")
+
+    return _listing(args, "proposals", found, lambda p: p.to_json(), "no proposals", line)
+
+
+def cmd_same(library: Library, args: argparse.Namespace) -> int:
+    _people(library).merge(args.target, [args.source])
+    person = library.person(args.target)
+    print(f"person {args.source} merged into person {person.id} "
+          f"({person.name or 'unnamed'}): {person.face_count} faces")
+    return 0
+
+
+def cmd_not_same(library: Library, args: argparse.Namespace) -> int:
+    _people(library).reject_proposal(args.person_a, args.person_b)
+    print(f"person {args.person_a} and person {args.person_b} are different people")
+    return 0
+
+
+def cmd_ignore(library: Library, args: argparse.Namespace) -> int:
+    _people(library).set_ignored(args.faces, args.ignored)
+    verb = "ignored" if args.ignored else "shown again"
+    print(f"{len(set(args.faces))} face(s) {verb}")
+    return 0
+
+
+def cmd_unknown(library: Library, args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 0:
+        raise LibraryError("--limit must be 0 or more")
+    faces = _people(library).unknown_faces(args.low_quality, args.limit)
+    return _listing(
+        args, "faces", faces,
+        lambda f: {"face_id": f.id, "photo": display_path(f.photo_path), "box": list(f.box),
+                   "quality": round(f.quality, 4), "source": f.source},
+        "no unknown faces",
+        lambda f: f"face {f.id:<7} {f.quality:5.2f}  {display_path(f.photo_path)}")
 
 
 def cmd_undo(library: Library, args: argparse.Namespace) -> int:

@@ -16,6 +16,9 @@ majority identity (over every face of that person with a truth label) is its own
 it is another's, "unknown" when it is in no person. Targets: right >= 90% and wrong <= 1% of
 found faces in both scenarios; exit 1 when missed.
 
+"proposals": merge proposals after the scan, scores of those pairing one identity's groups
+(a split person) and of those pairing two identities (should be none).
+
 Compared in the same run with the plainest alternative, "nearest": each found face takes the
 person of its nearest labelled-person face in the library when that similarity clears the
 pack's threshold (what `facefolio search --face ID --top 1` would tell a user), else unknown.
@@ -38,6 +41,7 @@ import groupset  # noqa: E402 - same folder: the set and its truth
 
 from facefolio.library import Library, Scanner  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
+from facefolio.library.proposals import merge_proposals  # noqa: E402
 from facefolio.library.regroup import match_threshold  # noqa: E402
 
 RIGHT_TARGET = 0.90
@@ -115,6 +119,20 @@ def nearest(lib: Library, label: dict[int, str], width: dict[int, str]) -> dict[
     return out
 
 
+def proposals(lib: Library, label: dict[int, str]) -> dict:
+    """Merge proposals between the people found: same identity (a split person) or not."""
+    identity = {}
+    for person in lib.people():
+        names = Counter(label[f.id] for f in lib.faces(person_id=person.id) if f.id in label)
+        identity[person.id] = names.most_common(1)[0][0] if names else None
+    found = merge_proposals(lib, limit=500)
+    same = [round(p.score, 3) for p in found if identity[p.person_a] == identity[p.person_b]]
+    other = [round(p.score, 3) for p in found if identity[p.person_a] != identity[p.person_b]]
+    split = Counter(v for v in identity.values() if v is not None)
+    return {"same_identity": same, "different_identity": other,
+            "split_identities": sum(n > 1 for n in split.values())}
+
+
 def name_by_majority(lib: Library, label: dict[int, str]) -> None:
     people = People(lib)
     for person in lib.people():
@@ -138,7 +156,8 @@ def run(root: Path, truth: list, scenario: str) -> dict:
             group_faces = sum(t.kind == "group" for t in truth)
             return {"ours": rates(ours(lib, label, width), width, group_faces),
                     "nearest": rates(nearest(lib, label, width), width, group_faces),
-                    "people": len(lib.people()), "scan_seconds": round(seconds, 1)}
+                    "people": len(lib.people()), "scan_seconds": round(seconds, 1),
+                    "proposals": proposals(lib, label)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

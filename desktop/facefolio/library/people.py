@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 
 from . import assign, oplog, store, suggest
 from .library import Library
+from .proposals import Proposal, merge_proposals
 from .records import FaceRecord
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .store import LibraryError, NotFoundError, Transaction
 from .suggest import Suggestion
 
-__all__ = ["People", "Suggestion"]
+__all__ = ["People", "Proposal", "Suggestion"]
 
 
 class People:
@@ -51,6 +52,10 @@ class People:
     def all_suggestions(self, limit: int = 100) -> list[Suggestion]:
         """The best suggestion per face over every visible named person."""
         return suggest.all_suggestions(self.library, limit)
+
+    def proposals(self, limit: int = 50) -> list[Proposal]:
+        """"These may be the same person": pairs of people, best first (proposals.py)."""
+        return merge_proposals(self.library, limit)
 
     def rank_people(self, face_ids: list[int]) -> list[tuple[int, float]]:
         """Every visible person, most like these faces first, for the "This is..." picker."""

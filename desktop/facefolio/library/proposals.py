@@ -1,0 +1,152 @@
+"""Merge proposals: "these may be the same person", best first.
+
+A pair of people is proposed when the average similarity over all pairs of their faces is high
+(for unit vectors exactly sum(A) . sum(B) / (|A| |B|), so each person is one sum vector: no face
+by face comparison), minus the small-group margin clustering uses (an average over few pairs is
+noisy). Pairs: unnamed with unnamed, and unnamed with named; two named people are the user's
+business. Never proposed: a pair the user said are different people (not_same), a hidden
+person, two people sharing a photo (one photo never shows one person twice). Accepting is
+People.merge; refusing is People.reject_proposal.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .clustering import ClusterParams
+from .regroup import match_threshold
+
+if TYPE_CHECKING:
+    from .library import Library
+
+# A proposal's score (average minus margin) reaches the pack's same-person threshold minus
+# FLOOR_BELOW (0.30 with SFace). Measured: on celebrity-dev, every pair of two identities'
+# groups scores <= 0.204, while halves of one identity score >= 0.511 (`python tests/
+# benchmarks/bench_suggestions.py`, "proposals"); the real splits of bench_groups.py's group
+# photos (one identity in several groups) score 0.14-0.44, different identities there <= 0.26
+# (its "proposals"). The check, deepface-unit: one pair of different people at 0.309, shown
+# as a proposal the user can refuse.
+FLOOR_BELOW = 0.10
+_BLOCK = 512  # people per block of the (people x people) average matrix
+_SHOWN = 30  # best-quality faces per person searched for the closest pair to show
+
+
+@dataclass(frozen=True)
+class Proposal:
+    person_a: int  # the one whose name stays if merged: the named one, else the bigger
+    person_b: int
+    similarity: float  # average over every pair of their faces
+    score: float  # similarity minus the small-group margin: the ranking
+    faces_a: int
+    faces_b: int
+    face_a: int  # the two most alike faces, one of each, to show side by side
+    face_b: int
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["similarity"] = round(self.similarity, 6)
+        out["score"] = round(self.score, 6)
+        return out
+
+
+@dataclass
+class _People:
+    ids: np.ndarray
+    means: np.ndarray  # (n, d): mean of each person's unit face vectors
+    counts: np.ndarray
+    named: np.ndarray
+    photos: list[set[int]]
+
+
+def merge_proposals(library: Library, limit: int = 50) -> list[Proposal]:
+    """Pairs of people that are probably one, best first (see the module docstring)."""
+    con = library.con
+    refused = {(r[0], r[1]) for r in con.execute("SELECT person_a, person_b FROM not_same")}
+    found: list[Proposal] = []
+    for pack in library.packs_in_use():
+        people = _load(library, pack)
+        if people is None:
+            continue
+        params = ClusterParams.for_threshold(match_threshold(pack))
+        floor = match_threshold(pack) - FLOOR_BELOW
+        pairs = _pairs(people, params.merge_margin, floor, refused)
+        pairs.sort(key=lambda t: (-t[0], t[2], t[3]))
+        for score, avg, i, j in pairs[:limit]:
+            found.append(_proposal(library, pack, people, i, j, avg, score))
+    found.sort(key=lambda p: (-p.score, p.person_a, p.person_b))
+    return found[:limit]
+
+
+def _load(library: Library, pack: str) -> _People | None:
+    rows = library.con.execute("""
+        SELECT f.person_id, f.photo_id, f.embedding, pe.name IS NOT NULL
+        FROM faces f JOIN people pe ON pe.id = f.person_id
+        WHERE f.pack = ? AND f.ignored = 0 AND pe.hidden = 0 ORDER BY f.person_id""",
+                               (pack,)).fetchall()
+    if not rows:
+        return None
+    ids = sorted({r[0] for r in rows})
+    at = {pid: i for i, pid in enumerate(ids)}
+    dim = len(rows[0][2]) // 4
+    sums = np.zeros((len(ids), dim), np.float64)
+    counts = np.zeros(len(ids), np.int64)
+    named = np.zeros(len(ids), bool)
+    photos: list[set[int]] = [set() for _ in ids]
+    for pid, photo, blob, is_named in rows:
+        i = at[pid]
+        v = np.frombuffer(blob, np.float32)
+        sums[i] += v / max(float(np.linalg.norm(v)), 1e-12)
+        counts[i] += 1
+        named[i] = bool(is_named)
+        photos[i].add(photo)
+    return _People(np.array(ids, np.int64), sums / counts[:, None], counts, named, photos)
+
+
+def _pairs(people: _People, margin: float, floor: float, refused: set[tuple[int, int]]
+           ) -> list[tuple[float, float, int, int]]:
+    """(score, average, row a, row b) of every allowed pair whose score reaches the floor."""
+    out = []
+    unnamed = np.flatnonzero(~people.named)
+    for start in range(0, len(unnamed), _BLOCK):
+        rows = unnamed[start:start + _BLOCK]
+        avg = people.means[rows] @ people.means.T  # (block, people)
+        score = avg - margin / np.sqrt(people.counts[rows][:, None] * people.counts[None, :])
+        for r, c in zip(*np.nonzero(score >= floor)):
+            i, j = int(rows[r]), int(c)
+            if i == j or (not people.named[j] and j < i):
+                continue  # itself, or an unnamed pair already seen from the other side
+            a, b = sorted((int(people.ids[i]), int(people.ids[j])))
+            if (a, b) in refused or people.photos[i] & people.photos[j]:
+                continue
+            out.append((float(score[r, c]), float(avg[r, c]), i, j))
+    return out
+
+
+def _proposal(library: Library, pack: str, people: _People, i: int, j: int, avg: float,
+              score: float) -> Proposal:
+    # The named one first (its name stays), else the bigger group.
+    if people.named[j] or (not people.named[i] and people.counts[j] > people.counts[i]):
+        i, j = j, i
+    a, b = int(people.ids[i]), int(people.ids[j])
+    face_a, face_b = _closest(library, pack, a, b)
+    return Proposal(a, b, avg, score, int(people.counts[i]), int(people.counts[j]),
+                    face_a, face_b)
+
+
+def _closest(library: Library, pack: str, a: int, b: int) -> tuple[int, int]:
+    """The most alike pair of faces of the two people, among their best-quality ones."""
+    def best(pid: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = library.con.execute(
+            "SELECT id, embedding FROM faces WHERE person_id = ? AND pack = ? AND ignored = 0 "
+            "ORDER BY quality DESC, id LIMIT ?", (pid, pack, _SHOWN)).fetchall()
+        vectors = np.vstack([np.frombuffer(r[1], np.float32) for r in rows])
+        return (np.array([r[0] for r in rows], np.int64),
+                vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
+
+    ids_a, va = best(a)
+    ids_b, vb = best(b)
+    sims = va @ vb.T
+    r, c = np.unravel_index(int(np.argmax(sims)), sims.shape)
+    return int(ids_a[r]), int(ids_b[c])
