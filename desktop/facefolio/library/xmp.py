@@ -379,15 +379,15 @@ def iou_matrix(boxes_a: list, boxes_b: list) -> np.ndarray:
 def import_regions(library, photo_id: int, regions: list[Region]) -> int:
     """Name the photo's detected faces after the regions they overlap; returns faces named.
 
-    Each region takes at most one face (best overlaps first, IoU >= MIN_IOU). A face goes to
-    a named person of exactly that name (the oldest, if two share it) or to a new one. A face
-    the user placed (assigned_by 'user' or 'suggestion') is never moved, nor a face the user
-    said is not that person. Runs People operations: call it outside any open transaction.
+    Each region takes at most one face (best overlaps first, IoU >= MIN_IOU). The naming itself
+    is `People.import_names`, which checks every face again inside its transaction: a face the
+    user placed (or ignored, or said is not a person of that name) is never touched, even if
+    the user did so while this file was being read.
     """
     from .people import People  # noqa: PLC0415 - people imports library; avoid a cycle
 
     regions = [r for r in regions if r.name.strip()]
-    faces = library.faces(photo_id=photo_id)
+    faces = [f for f in library.faces(photo_id=photo_id) if not f.ignored]
     if not regions or not faces:
         return 0
     overlap = iou_matrix([f.box for f in faces], [r.box for r in regions])
@@ -395,46 +395,14 @@ def import_regions(library, photo_id: int, regions: list[Region]) -> int:
                     for j in range(len(regions)) if overlap[i, j] >= MIN_IOU), reverse=True)
     used_faces: set[int] = set()
     used_regions: set[int] = set()
-    by_name: dict[str, list[int]] = {}
+    names: dict[int, str] = {}
     for _, i, j in pairs:  # greedy best-first: a few faces per photo, no need for Hungarian
         if i in used_faces or j in used_regions:
             continue
         used_faces.add(i)
         used_regions.add(j)
-        by_name.setdefault(" ".join(regions[j].name.split()), []).append(i)
-    people = People(library)
-    named = 0
-    for name, indices in by_name.items():
-        person_id = _named_person(library, name)
-        rejected = _rejected_by_name(library, name)
-        todo = []
-        for i in indices:
-            face = faces[i]
-            if face.person_name == name or face.id in rejected:
-                continue  # already named so, or the user said no
-            if face.person_id is not None and face.assigned_by in ("user", "suggestion"):
-                continue  # a user decision outranks a file
-            todo.append(face.id)
-        if not todo:
-            continue
-        if person_id is None:
-            people.create_person(todo, name=name)
-        else:
-            people.move_faces(todo, person_id)
-        named += len(todo)
-    return named
-
-
-def _named_person(library, name: str) -> int | None:
-    row = library.con.execute("SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1",
-                              (name,)).fetchone()
-    return row[0] if row else None
-
-
-def _rejected_by_name(library, name: str) -> set[int]:
-    return {r[0] for r in library.con.execute(
-        "SELECT r.face_id FROM rejections r JOIN people pe ON pe.id = r.person_id "
-        "WHERE pe.name = ?", (name,))}
+        names[faces[i].id] = " ".join(regions[j].name.split())
+    return People(library).import_names(photo_id, names)
 
 
 def export_library_xmp(library, *, embed: bool = False
