@@ -169,12 +169,11 @@ def warm(lib: Library, data: np.ndarray, face_ids: np.ndarray, efs: list[int]) -
         lib.search_face(int(fid), top=TOP)
     plain, app = {"wall": [], "cpu": [], "found": []}, {"wall": [], "cpu": [], "found": []}
     for fid in face_ids:
-        wall, cpu, res = timed(index.query, data[fid - 1], 10)
-        plain["wall"].append(wall), plain["cpu"].append(cpu)
-        plain["found"].append([n.face_id for n in res])
-        wall, cpu, res = timed(lib.search_face, int(fid), top=TOP)
-        app["wall"].append(wall), app["cpu"].append(cpu)
-        app["found"].append([r.face_id for r in res])
+        for into, (wall, cpu, res) in ((plain, timed(index.query, data[fid - 1], 10)),
+                                       (app, timed(lib.search_face, int(fid), top=TOP))):
+            into["wall"].append(wall)
+            into["cpu"].append(cpu)
+            into["found"].append([r.face_id for r in res])
     sweep = []
     for ef in efs:  # the bare query at other ef values, same faces
         walls, found = [], []
