@@ -47,6 +47,7 @@ class PhotoCanvas(QWidget):
         self.centre = QPointF()  # the pixmap point shown at the widget's centre
         self._drag: tuple[str, QPointF, object] | None = None  # (kind, start, data)
         self.rubber: QRectF | None = None  # the box being drawn or adjusted (widget px)
+        self._reduced_cache: tuple[tuple[int, int], QPixmap] | None = None
         self.setMouseTracking(True)
         self.setMinimumSize(240, 180)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -55,6 +56,7 @@ class PhotoCanvas(QWidget):
     def set_photo(self, pixmap: QPixmap, scale: float, faces: list[FaceItem],
                   focus_face: int | None, keep_view: bool = False) -> None:
         self.pixmap = pixmap
+        self._reduced_cache = None
         self.scale = scale
         self.faces = faces
         self.focus_face = focus_face
@@ -62,6 +64,14 @@ class PhotoCanvas(QWidget):
         if not keep_view:
             self.fit()
         self.update()
+
+    def _reduced(self, k: float) -> QPixmap:
+        size = (round(self.pixmap.width() * k), round(self.pixmap.height() * k))
+        if self._reduced_cache is None or self._reduced_cache[0] != size:
+            self._reduced_cache = (size, self.pixmap.scaled(
+                *size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+        return self._reduced_cache[1]
 
     @property
     def photo_size(self) -> tuple[float, float]:
@@ -168,7 +178,13 @@ class PhotoCanvas(QWidget):
         if self.pixmap.isNull():
             return
         target = self.photo_rect()
-        painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
+        _origin, k = self.view()
+        if k < 1:
+            # Reduced once per size, not smoothly rescaled on every paint (a repaint per
+            # hover would cost tens of ms of GUI time on a big photo).
+            painter.drawPixmap(target.topLeft(), self._reduced(k))
+        else:
+            painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
         painter.setClipRect(target)  # nothing drawn past the photo's edges
         fm = painter.fontMetrics()
         for face in self.faces:

@@ -53,6 +53,8 @@ class PhotosPage(Page):
         super().__init__(session, parent)
         self.with_people: list[int] = []
         self.people: dict[int, PersonRecord] = {}
+        self._box_people: list[tuple[int, str]] = []
+        self._chips_for: list[tuple[int, str]] | None = None
         self.model = PhotoListModel(thumbnails, self)
         self.view = TileGridView(150, round_picture=False)
         self.view.setModel(self.model)
@@ -119,6 +121,10 @@ class PhotosPage(Page):
         return person.name or f"Unnamed ({words.plural(person.face_count, 'photo')})"
 
     def _show_chips(self) -> None:
+        wanted = [(pid, self._label(pid)) for pid in self.with_people]
+        if wanted == self._chips_for:
+            return
+        self._chips_for = wanted
         while self.chips.count():
             widget = self.chips.takeAt(0).widget()
             if widget is not None:
@@ -158,6 +164,9 @@ class PhotosPage(Page):
     def _fill_person_box(self, people: list[PersonRecord]) -> None:
         named = sorted((p for p in people if p.name and p.id not in self.with_people),
                        key=lambda p: p.name.casefold())
+        if [(p.id, p.name) for p in named] == self._box_people:
+            return  # unchanged: keep what the user may be typing
+        self._box_people = [(p.id, p.name) for p in named]
         self.person_box.blockSignals(True)
         self.person_box.clear()
         for p in named:

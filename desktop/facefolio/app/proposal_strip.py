@@ -93,6 +93,10 @@ class ProposalStrip(QWidget):
         self.setVisible(False)
 
     def set_questions(self, questions: list[Question]) -> None:
+        same = [(q.key, q.similarity, q.person, q.other) for q in questions]
+        if same == [(c.question.key, c.question.similarity, c.question.person,
+                     c.question.other) for c in self.cards]:
+            return  # a reload with nothing new: keep the cards (and the user's scroll)
         while self.row.count():  # the old cards and the trailing stretch
             widget = self.row.takeAt(0).widget()
             if widget is not None:

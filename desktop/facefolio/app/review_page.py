@@ -116,6 +116,8 @@ class ReviewPage(Page):
         # Skipped questions go to the back of the queue until the user comes round again.
         order = {k: i for i, k in enumerate(self.skipped)}
         fresh.sort(key=lambda q: (q.key in order, order.get(q.key, 0)))
+        if fresh == self.questions:
+            return  # nothing new (a reload during a scan): no rebuild, no flicker
         self.questions = fresh
         self.list.blockSignals(True)
         self.list.clear()
