@@ -28,6 +28,19 @@ def make_photos(datasets: Path, out: Path, people: list[str], crops: slice) -> P
     return out
 
 
+def twins_photo(datasets: Path, out: Path, person: str, crops: slice) -> Path:
+    """One photo holding two different crops of one person side by side."""
+    faces = []
+    for crop in sorted((datasets / "celebrity-dev" / person).iterdir())[crops]:
+        image = cv2.resize(cv2.imread(str(crop)), None, fx=3, fy=3,
+                           interpolation=cv2.INTER_CUBIC)
+        faces.append(cv2.copyMakeBorder(image, 60, 60, 60, 60, cv2.BORDER_CONSTANT,
+                                        value=(127, 127, 127)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), np.hstack(faces))
+    return out
+
+
 def scan(lib: Library, folder: Path) -> None:
     lib.add_folder(folder)
     for _ in Scanner(lib).scan():

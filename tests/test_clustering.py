@@ -13,7 +13,7 @@ from facefolio.library.attach import Owners, attach
 from facefolio.library.clustering import ClusterParams, bcubed, group_faces
 from facefolio.library.people import People
 
-from people_fixtures import make_photos, scan  # tests/ is on sys.path under pytest
+from people_fixtures import make_photos, scan, twins_photo  # tests/ is on sys.path
 
 PEOPLE = ["Barack_Obama", "Kate_Winslet", "Keanu_Reeves", "Tina_Fey", "Will_Smith"]
 
@@ -23,6 +23,9 @@ def scanned(datasets, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("clustering")
     photos = make_photos(datasets, root / "photos", PEOPLE, slice(0, 10))
     shutil.copy(datasets / "deepface-unit" / "couple.jpg", photos / "couple.jpg")
+    # Two faces of Obama in one photo, beside his ten portraits: both are clearly him, so
+    # only the one-photo cannot-link keeps the second one out of his group.
+    twins_photo(datasets, photos / "twins" / "obama_twice.jpg", "Barack_Obama", slice(10, 12))
     with Library(root / "template") as lib:
         scan(lib, photos)
     return root
@@ -55,6 +58,18 @@ def test_groups_match_identities(lib):
 
 
 def test_two_faces_of_one_photo_never_in_one_person(lib):
+    twins = [f for f in lib.faces() if Path(f.photo_path).parent.name == "twins"]
+    labels = label_of(lib)
+    obama = {f.person_id for f in lib.faces() if labels.get(f.id) == "Barack_Obama"}
+    assert len(twins) == 2 and len(obama) == 1
+    obama_id = obama.pop()
+    # The case is reached: each twin alone is clearly Obama (his group's centre).
+    ids, vectors = lib.embeddings([f.id for f in lib.faces(person_id=obama_id)
+                                   if f.photo_id != twins[0].photo_id])
+    centre = vectors.sum(0) / np.linalg.norm(vectors.sum(0))
+    for twin in twins:
+        assert float(lib.embedding(twin.id)[1] @ centre) >= 0.5
+    assert sorted(t.person_id == obama_id for t in twins) == [False, True]
     clash = lib.con.execute("SELECT photo_id, person_id FROM faces WHERE person_id IS NOT NULL "
                             "GROUP BY photo_id, person_id HAVING COUNT(*) > 1").fetchall()
     assert clash == []

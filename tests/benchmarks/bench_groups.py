@@ -16,6 +16,8 @@ majority identity (over every face of that person with a truth label) is its own
 it is another's, "unknown" when it is in no person. Targets: right >= 90% and wrong <= 1% of
 found faces in both scenarios; exit 1 when missed.
 
+"pairs_by_quality" (first scenario): for pairs of labelled faces whose poorer face reaches a
+quality, the most similar pair of two different people: how regroup.QUALITY_FLOOR was chosen.
 "proposals": merge proposals after the scan, scores of those pairing one identity's groups
 (a split person) and of those pairing two identities (should be none).
 
@@ -119,6 +121,31 @@ def nearest(lib: Library, label: dict[int, str], width: dict[int, str]) -> dict[
     return out
 
 
+def pairs_by_quality(lib: Library, label: dict[int, str]) -> dict:
+    """Pairs of labelled faces in different photos whose poorer face reaches each quality:
+    the most similar pair of two different people, and the share of same-person pairs at
+    0.50 or more (what two single faces need to become a pair person)."""
+    rows = lib.con.execute("SELECT id, photo_id, quality, embedding FROM faces").fetchall()
+    rows = [r for r in rows if r[0] in label]
+    x = np.vstack([np.frombuffer(r[3], np.float32) for r in rows])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    who = np.array([label[r[0]] for r in rows])
+    photo = np.array([r[1] for r in rows])
+    quality = np.array([r[2] for r in rows])
+    i, j = np.triu_indices(len(rows), 1)
+    keep = photo[i] != photo[j]
+    i, j = i[keep], j[keep]
+    sims = np.einsum("ij,ij->i", x[i], x[j])
+    same = who[i] == who[j]
+    poorer = np.minimum(quality[i], quality[j])
+    out = {}
+    for q in (0.0, 0.62, 0.66, 0.70, 0.75, 0.80):
+        m = poorer >= q
+        out[f"{q:.2f}"] = {"max_different": round(float(sims[m & ~same].max()), 3),
+                           "same_at_0.50": round(float((sims[m & same] >= 0.5).mean()), 3)}
+    return out
+
+
 def proposals(lib: Library, label: dict[int, str]) -> dict:
     """Merge proposals between the people found: same identity (a split person) or not."""
     identity = {}
@@ -154,10 +181,13 @@ def run(root: Path, truth: list, scenario: str) -> dict:
                 seconds += scan(lib, root / "group")
             label, width = truth_of_faces(lib, truth)
             group_faces = sum(t.kind == "group" for t in truth)
-            return {"ours": rates(ours(lib, label, width), width, group_faces),
-                    "nearest": rates(nearest(lib, label, width), width, group_faces),
-                    "people": len(lib.people()), "scan_seconds": round(seconds, 1),
-                    "proposals": proposals(lib, label)}
+            out = {"ours": rates(ours(lib, label, width), width, group_faces),
+                   "nearest": rates(nearest(lib, label, width), width, group_faces),
+                   "people": len(lib.people()), "scan_seconds": round(seconds, 1),
+                   "proposals": proposals(lib, label)}
+            if scenario == "together":
+                out["pairs_by_quality"] = pairs_by_quality(lib, label)
+            return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
