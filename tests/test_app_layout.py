@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QCheckBox,
     QComboBox,
     QLabel,
+    QLineEdit,
     QPushButton,
     QWidget,
 )
@@ -33,6 +34,10 @@ def clipped(page: QWidget) -> list[str]:
             need = w.sizeHint().width()
             if w.width() < need - 1:
                 bad.append(f"{type(w).__name__} {w.text()!r}: {w.width()} < {need}")
+        elif isinstance(w, QLineEdit):
+            need = w.fontMetrics().horizontalAdvance(w.placeholderText()[:10] or "x" * 10)
+            if w.width() < need:
+                bad.append(f"line edit {w.placeholderText()!r}: {w.width()} < {need}")
         elif isinstance(w, QComboBox):
             if w.width() < w.minimumSizeHint().width() - 1:
                 bad.append(f"combo {w.currentText()!r}: {w.width()}")

@@ -141,6 +141,11 @@ class FoldersPage(Page):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        if model.columnCount() > 2:
+            # Path and state share what the counts leave: both elide, with tooltips, rather
+            # than a long state squeezing the path to "/…".
+            header.setSectionResizeMode(model.columnCount() - 1,
+                                        QHeaderView.ResizeMode.Stretch)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         return table
 

@@ -26,6 +26,7 @@ from .roles import PersonIdRole, RecordRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
+from .widgets import ElidedLabel
 
 
 def load_people_and_proposals(library: Library) -> tuple[list[PersonRecord], list[Question]]:
@@ -63,6 +64,8 @@ class PeoplePage(Page):
         self.proxy.setSourceModel(self.model)
 
         self.filter = QLineEdit(placeholderText="Filter by name…", clearButtonEnabled=True)
+        self.filter.setMinimumWidth(self.filter.fontMetrics().horizontalAdvance("Filter by n") +
+                                    40)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.textChanged.connect(lambda _t: self._update_empty())
         self.show_hidden = QCheckBox("Show hidden people")
@@ -76,12 +79,12 @@ class PeoplePage(Page):
         self.together_button.setToolTip("The photos where all the selected people appear")
         self.together_button.clicked.connect(
             lambda: self.togetherRequested.emit([p.id for p in self.selected_people()]))
-        self.summary = QLabel()
+        self.summary = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 2)
         bar.addWidget(self.show_hidden)
-        bar.addStretch(1)
-        bar.addWidget(self.summary)
+        bar.addWidget(self.summary, 1)
         bar.addWidget(self.together_button)
         bar.addWidget(self.merge_button)
         self.proposals = ProposalStrip(session, thumbnails, actions)

@@ -77,7 +77,7 @@ class PhotosPage(Page):
         self.person_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.person_box.lineEdit().setPlaceholderText("Only photos with…")
         self.person_box.setToolTip("Pick people: only the photos where all of them appear")
-        self.person_box.setMinimumContentsLength(12)
+        self.person_box.setMinimumContentsLength(16)
         self.person_box.activated.connect(self._person_picked)
         self.chips = QHBoxLayout()
         self.chips.setSpacing(4)
@@ -128,6 +128,7 @@ class PhotosPage(Page):
         while self.chips.count():
             widget = self.chips.takeAt(0).widget()
             if widget is not None:
+                widget.hide()
                 widget.deleteLater()
         for pid in self.with_people:
             chip = QToolButton(text=f"{self._label(pid)}  ✕")

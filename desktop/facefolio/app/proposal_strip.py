@@ -50,11 +50,14 @@ class ProposalCard(QFrame):
         buttons = QHBoxLayout()
         buttons.addWidget(self.yes_button)
         buttons.addWidget(self.no_button)
-        layout = QVBoxLayout(self)
+        text = QVBoxLayout()
+        text.addWidget(names)
+        text.addWidget(alike)
+        text.addLayout(buttons)
+        # Pictures beside the words: a low card, so the gallery below keeps its room.
+        layout = QHBoxLayout(self)
         layout.addLayout(pics)
-        layout.addWidget(names)
-        layout.addWidget(alike)
-        layout.addLayout(buttons)
+        layout.addLayout(text)
 
     def refresh(self, thumbnails: ThumbnailProvider) -> None:
         for label, key in zip(self.pictures, picture_keys(self.question)):
@@ -100,6 +103,7 @@ class ProposalStrip(QWidget):
         while self.row.count():  # the old cards and the trailing stretch
             widget = self.row.takeAt(0).widget()
             if widget is not None:
+                widget.hide()
                 widget.deleteLater()
         self.cards = [ProposalCard(q, self) for q in questions]
         for card in self.cards:

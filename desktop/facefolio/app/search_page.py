@@ -229,6 +229,7 @@ class SearchPage(Page):
             return
         for widget in self.groups:
             self.body.removeWidget(widget)
+            widget.hide()  # gone from the screen now, deleted when the event loop gets to it
             widget.deleteLater()
         self.groups = []
         for group in groups:

@@ -83,7 +83,7 @@ def folder_state(f: FolderRecord) -> str:
 
 
 def _last_scan(f: FolderRecord) -> str:
-    if f.scan_incomplete:
+    if f.scan_incomplete and not f.offline:
         return f"interrupted {_when(f.scan_started_at)}"
     return _when(f.last_scan_at)
 
