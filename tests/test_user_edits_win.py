@@ -10,13 +10,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facefolio.library import Library, NotFoundError
 from facefolio.library import assign, regroup
 from facefolio.library.people import People
 
-from people_fixtures import copy_library, scanned_template
+from people_fixtures import (copy_library, identity, near, put, scanned_template,
+                             synthetic_library)
 
 PEOPLE = ["Barack_Obama", "Kate_Winslet", "Keanu_Reeves", "Tina_Fey", "Will_Smith"]
 
@@ -176,3 +178,27 @@ def test_auto_assign_yields_to_edits_made_meanwhile(lib, monkeypatch, named_with
     assert lib.face(strays[rejecting][0]).person_id is None
     assert lib.face(strays[moving][0]).person_id == ids[4]
     assert lib.face(strays[moving][0]).assigned_by == "user"
+
+
+@pytest.mark.parametrize("attempts", [1, regroup.ATTEMPTS])
+def test_a_face_joining_a_person_deleted_meanwhile_stays_unknown(tmp_path, monkeypatch,
+                                                                 attempts):
+    """Clustering plans to let a lone face join the user's person; the user deletes that
+    person before the write: no foreign-key error, the face stays unknown."""
+    rng = np.random.default_rng(1)
+    centre = rng.standard_normal(128)
+    centre /= np.linalg.norm(centre)
+    vectors = np.vstack([identity(rng, centre, 8, r=0.8), near(rng, centre, 0.75)])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        anna = put(lib, range(1, 9), name="Anna", how="user")
+        # Blocked once the join is planned, before the write.
+        job = Blocked(monkeypatch, regroup, "attach", lib.path,
+                      lambda own: regroup.cluster_library(own, attempts=attempts))
+        People(lib).delete_person(anna)
+        report = job.release()
+        assert report.faces_joined == 0
+        # Anna's faces are unknown now; the next clustering may group them, never into Anna.
+        with pytest.raises(NotFoundError):
+            lib.person(anna)
+        assert lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ?",
+                               (anna,)).fetchone()[0] == 0

@@ -1,6 +1,9 @@
 """Faces in group photos join their person; prints ONE JSON line.
 
-    python tests/benchmarks/bench_groups.py [--photos 40] [--seed 0]
+    python tests/benchmarks/bench_groups.py [--photos 40] [--seed 0] [--variant NAME]
+
+`--variant`: one of bench_people.VARIANTS (a clustering knob changed), to compare with the
+shipped defaults.
 
 The set: groupset.py's 12 MP group photos (6-16 people, faces 32-280 px, from celebrity-dev
 crops plus deepface-unit "extras") and the held-out portraits of the same 8 celebrities (10
@@ -39,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_people  # noqa: E402 - same folder: the clustering variants
 import groupset  # noqa: E402 - same folder: the set and its truth
 
 from facefolio.library import Library, Scanner  # noqa: E402
@@ -196,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--photos", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--variant", choices=sorted(bench_people.VARIANTS), default=None)
     args = ap.parse_args(argv)
     truth = groupset.build(None, args.seed, args.photos)
     root = Path(truth[0].photo).parents[1]
@@ -203,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
                            f"wrong <= {WRONG_TARGET}, in each scenario",
                  "set": {"seed": args.seed, "group_photos": args.photos}}
     ok = True
+    changes = bench_people.VARIANTS[args.variant] if args.variant else {}
+    out["variant"] = args.variant
     for scenario in ("together", "named_first"):
-        out[scenario] = result = run(root, truth, scenario)
+        with bench_people.variant(changes):
+            out[scenario] = result = run(root, truth, scenario)
         mine = result["ours"]
         if not mine["found"] or mine["right"] < RIGHT_TARGET or mine["wrong"] > WRONG_TARGET:
             ok = False

@@ -2,22 +2,23 @@
 
 Plain DBSCAN (connected components of "closer than eps") chains: one pair of look-alike
 strangers above the threshold glues two people together, and on a library with many people that
-happens often (measured: on the realistic synthetic held-out proxy of bench_people.py, 10k
-faces, plain DBSCAN at its best eps reaches F 0.935, P 0.987 R 0.889). So faces are grouped by
-**average linkage restricted to the k-nearest-neighbour graph**:
+happens often (`python tests/benchmarks/bench_people.py --quick`, "realistic_10k": plain DBSCAN
+at its best eps reaches F 0.935, P 0.987, R 0.889; these groups F 0.969, P 0.997, R 0.942).
+So faces are grouped by **average linkage restricted to the k-nearest-neighbour graph**:
 
 1. The graph: each face's k nearest faces (hnswlib, k=20, ef=30, all cores), edges kept at
    cosine similarity >= the threshold. Its edges only say which groups *may* merge.
 2. Exact pieces: connected components of the graph; each is cut by scipy's exact average
-   linkage at the threshold. A component too big for a dendrogram (chaining: at 100k faces
-   one held ~40% of the faces) is first split by raising the edge cut until pieces fit.
+   linkage at the threshold. A component too big for a dendrogram (chaining through look-alike
+   pairs on big libraries) is first split by raising the edge cut until pieces fit.
 3. Merging across pieces: repeatedly merge the adjacent pair of groups with the highest
    *average* pairwise similarity while it reaches the threshold (plus a small-group margin).
    For unit vectors the average similarity of all cross pairs of A and B is exactly
    sum(A) . sum(B) / (|A| |B|), so each group carries only its sum vector: memory O(n k), no
    n x n matrix. A single stranger pair above threshold can no longer merge two people, since
-   the mean over all their cross pairs sits far below it (siblings with centre cosine 0.45
-   average ~0.26 against 0.40 needed).
+   the mean over all their cross pairs sits far below it (siblings whose centres are at cosine
+   0.45, faces at cosine 0.74 from their centre as bench_people.py fits celebrity-dev:
+   0.74 x 0.74 x 0.45 = 0.25 on average, against 0.40 needed).
 4. Cannot-link: two groups holding faces of one photo never merge (one photo, one face per
    person), nor two holding faces of people the user said are not the same person; the
    constraint shapes the groups instead of being patched afterwards.
@@ -25,9 +26,10 @@ faces, plain DBSCAN at its best eps reaches F 0.935, P 0.987 R 0.889). So faces 
    misses the threshold, typically a blurred, small or turned face) joins a group or a person
    when its nearest faces of that group are clearly the same person and no other comes close.
 
-Measured (tests/benchmarks/bench_people.py, realistic synthetic held-out proxy, 100k faces):
-the former DBSCAN + sampled average link reached F 0.71 (P 0.87) in 136 s; see the commit
-message and the benchmark's JSON for the current figures.
+The knobs below were checked one at a time by `python tests/benchmarks/bench_people.py
+--ablate 30000` (the real sets, and a 30,000-face realistic synthetic library, seed 2); the
+figures quoted are (precision, recall) from it. Shipped: celebrity-dev (1.0, 0.964),
+deepface-unit (1.0, 1.0), synthetic (0.992, 0.934).
 
 Faces of one photo are never left in one group.
 """
@@ -43,7 +45,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
-# Dendrograms are O(m^2): 2000 faces -> 16 MB of condensed float64 distances, ~0.2 s.
+# Dendrograms are O(m^2): 2000 faces -> 2000 x 1999 / 2 float64 distances = 16 MB.
 MAX_EXACT = 2000
 
 
@@ -52,25 +54,25 @@ class ClusterParams:
     eps: float  # DBSCAN radius (cosine distance): candidate groups of the plain reference
     link: float  # average-linkage cut, cosine distance: groups merge while avg sim >= 1 - link
     min_samples: int = 2
-    # 20 neighbours: a face's group-mates beyond the 20th add no new group to merge with; k=30
-    # cost 52 s of hnswlib queries at 100k faces for no measured gain.
+    # 20 neighbours: a face's group-mates beyond the 20th add no new group to merge with
+    # (k=30: synthetic (0.993, 0.934), real sets unchanged), and queries cost grows with k.
     k: int = 20
     # Graph edges kept down to this similarity: an edge only proposes a pair, the average
     # decides. At the threshold itself: a pair averaging >= threshold nearly always has one
-    # kNN edge >= threshold (measured: floor 0.25 and 0.40 give the same groups at 10k and 30k
-    # faces; 0.40 halves the merge time).
+    # kNN edge >= threshold (floor 0.25: synthetic (0.992, 0.935), real sets unchanged), and
+    # fewer edges mean less merging work.
     floor: float = 0.4
     # Small groups need more evidence: two groups merge when their average similarity minus
     # merge_margin / sqrt(|A| |B|) reaches the threshold (an average over few pairs is noisy;
-    # two single faces need 0.50, two groups of 10 need 0.41). Measured on the realistic
-    # synthetic libraries: without it, precision fell from 0.995 (10k faces) to 0.982 (100k),
-    # nearly all from pairs of 2-3-face people merged; with 0.1 it is 0.998 at 30k for -0.012
-    # recall. 0.2 gained nothing more.
+    # two single faces need 0.50, two groups of 10 need 0.41). Without it the synthetic
+    # library falls to (0.979, 0.952); 0.2 costs recall there (0.989, 0.906).
     merge_margin: float = 0.10
-    # Attachment of a leftover face: mean of its `attach_top` best similarities to a group must
-    # reach the threshold + attach_margin, and lead the runner-up group by attach_lead.
-    # Margin 0.05 cost 0.015 precision at 30k faces (strangers joining look-alikes); 0.10 keeps
-    # precision 0.998 and still adds ~0.014 recall (10k and 30k faces).
+    # Attachment of a leftover face (attach.py): mean of its `attach_top` best similarities to
+    # a group must reach the threshold + attach_margin, and lead the runner-up by attach_lead.
+    # Margin 0: strangers join look-alikes, synthetic (0.955, 0.936). Margin 0.10: synthetic
+    # (0.998, 0.932) but celebrity-dev recall 0.946 (F 0.972, under the 0.98 target) and 88-89%
+    # of group-photo faces in their person (`bench_groups.py --variant attach_margin_0.10`;
+    # shipped: 90-91%, none wrong). Lead 0.05 instead of 0.10: synthetic (0.992, 0.935).
     attach_top: int = 3
     attach_margin: float = 0.05
     attach_lead: float = 0.10

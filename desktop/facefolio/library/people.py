@@ -1,11 +1,16 @@
 """`People`: what the user does to people, and what happens to new faces by itself.
 
 Automatic steps (after a scan) only touch faces nobody decided about: new faces go to a named
-person they clearly match, the rest are clustered (see clustering.py). User operations (name,
-merge, move, remove, hide, cover, delete, accept / reject) each run in one transaction and are
-logged in `operations` for undo (see oplog.py). Faces a user placed carry assigned_by 'user' or
-'suggestion' and are never moved by anything automatic; a removed face leaves a rejection, so it
-is never suggested, auto-assigned or clustered back to that person.
+person they clearly match (assign.py), the rest are clustered (regroup.py, clustering.py,
+attach.py); both write only what still holds when they commit, so a user edit made meanwhile
+wins. User operations (name, merge, move, remove, hide, cover, delete, accept / reject a
+suggestion, "not the same person", ignore, a drawn face, names from XMP) each run in one
+transaction and are logged in `operations` for undo (see oplog.py). Faces a user placed carry
+assigned_by 'user' or 'suggestion' and are never moved by anything automatic; a removed face
+leaves a rejection, so it is never suggested, auto-assigned or clustered back to that person;
+an ignored face stays in the library (a rescan does not bring it back) but is shown nowhere.
+Questions for the user: suggestions and rank_people (suggest.py), merge proposals
+(proposals.py).
 
 Like `Library`, a People object belongs to the thread that opened the library.
 """

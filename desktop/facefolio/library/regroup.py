@@ -35,12 +35,19 @@ if TYPE_CHECKING:
 ATTEMPTS = 3  # computations per pack before writing what still holds (see module docstring)
 # Faces below this quality (engine/quality.py: size, sharpness, pose) never start a group on
 # their own: a new group needs two faces at or above it. They still join groups and people
-# (attach.py), stay searchable, and "Unknown faces" hides them unless asked. Measured: see
-# QUALITY_FLOOR's note in the README of tests/benchmarks (bench_people.py "low_quality").
+# (attach.py), stay searchable, and "Unknown faces" hides them unless asked. Measured:
+# - `python tests/benchmarks/bench_groups.py`, "pairs_by_quality": among faces of group photos
+#   and portraits, two different people reach similarity 0.573 (pairs of any quality), 0.525
+#   (both faces >= 0.62) but at most 0.485 with both >= 0.70: under the 0.50 a pair needs;
+# - `python tests/benchmarks/bench_people.py`, "low_quality": on deepface-unit the faces under
+#   0.70 are 6 background faces (blurred, cut off), no labelled main face.
 QUALITY_FLOOR = 0.70
-# Two clear faces (both at or above QUALITY_FLOOR, average-linked at the threshold plus the
-# small-group margin, so at least 0.50 with SFace) make a person even though
-# min_cluster_faces is 3: see bench_people.py "pairs".
+# Two clear faces (both >= QUALITY_FLOOR, in different photos, similarity >= threshold + the
+# small-group margin: 0.50 with SFace) make a person although min_cluster_faces is 3.
+# `python tests/benchmarks/bench_people.py --ablate 30000`, "no_pairs" against "shipped"
+# (precision, recall): deepface-unit (1.0, 0.951) -> (1.0, 1.0), its three two-photo people
+# found; synthetic (0.982, 0.872) -> (0.992, 0.934); celebrity-dev (1.0, 0.969) -> (1.0, 0.964).
+# So pairs are on, and the min_cluster_faces default can stay 3 (pairs only when it is <= 3).
 PAIRS = True
 
 
