@@ -271,6 +271,11 @@ def owners(n: int, n_people: int, zipf: float, rng: np.random.Generator) -> np.n
     return rng.choice(n_people, size=n, p=weights / weights.sum())
 
 
+def library_owners(n: int, *, seed: int, zipf: float, per_person: int = 20) -> np.ndarray:
+    """The true person of each face of the library build_library writes (face id i + 1)."""
+    return owners(n, max(1, n // per_person), zipf, np.random.default_rng(seed))
+
+
 def build_library(path: Path, n: int, model: FaceModel, *, seed: int, zipf: float,
                   per_person: int = 20) -> dict:
     """A library folder whose database holds n faces (rows written with SQL: photos of 1-6
@@ -280,7 +285,7 @@ def build_library(path: Path, n: int, model: FaceModel, *, seed: int, zipf: floa
 
     rng = np.random.default_rng(seed)
     n_people = max(1, n // per_person)
-    owner = owners(n, n_people, zipf, rng)
+    owner = owners(n, n_people, zipf, rng)  # first draw: library_owners repeats it
     centres, scales = model.people(rng.standard_normal((n_people, DIM)),
                                    rng.standard_normal(n_people))
     counts = np.bincount(owner, minlength=n_people)
