@@ -17,16 +17,21 @@ from .tile_view import TileGridView
 _UNKNOWN_LIMIT = 20000  # more would not be browsable anyway; the count says how many
 
 
-def load_unknown(library: Library, low_quality: bool = False) -> tuple[list[FaceItem], int]:
-    """Faces in no person and not set aside; blurred or tiny ones only when asked."""
+def load_unknown(library: Library, low_quality: bool = False
+                 ) -> tuple[list[FaceItem], int, int]:
+    """Faces in no person and not set aside, their count, and how many low-quality ones
+    (tiny, blurred) the switch would add."""
     try:
-        records = people_api(library).unknown_faces(include_low_quality=low_quality,
-                                                    limit=_UNKNOWN_LIMIT)
-    except (LibraryError, AttributeError, TypeError):
-        records = library.faces(unassigned=True, limit=_UNKNOWN_LIMIT)  # an older People
+        people = people_api(library)
+        records = people.unknown_faces(include_low_quality=low_quality, limit=_UNKNOWN_LIMIT)
+        hidden = 0 if low_quality else len(people.unknown_faces(include_low_quality=True)) - \
+            len(records)
+    except (LibraryError, AttributeError, TypeError):  # an older People
+        records, hidden = library.faces(unassigned=True, limit=_UNKNOWN_LIMIT), 0
     items = face_items(library, records)
     truncated = len(records) >= _UNKNOWN_LIMIT
-    return items, library.counts()["unassigned_faces"] if truncated else len(items)
+    total = library.counts()["unassigned_faces"] if truncated else len(items)
+    return items, total, max(0, hidden)
 
 
 class FaceGridMixin:
@@ -96,15 +101,18 @@ class UnknownFacesPage(FaceGridMixin, Page):
         low = self.low_quality.isChecked()
         self.load(lambda library: load_unknown(library, low), self._apply)
 
-    def _apply(self, answer: tuple[list[FaceItem], int]) -> None:
-        faces, total = answer
+    def _apply(self, answer: tuple[list[FaceItem], int, int]) -> None:
+        faces, total, hidden = answer
         self.model.set_rows(faces)
         if total:
-            self.info.setText(f"{words.plural(total, 'face')} {words.noun(total, 'is')} in no "
-                              "group yet (seen once or twice, or unsure). Select some and say "
-                              "who they are.")
+            text = (f"{words.plural(total, 'face')} {words.noun(total, 'is')} in no group yet "
+                    "(seen once or twice, or unsure). Select some and say who they are.")
         else:
-            self.info.setText("Every face belongs to a person.")
+            text = "Every face belongs to a person."
+        if hidden:
+            text += (f" {words.plural(hidden, 'low-quality face')} (tiny or blurred) "
+                     f"{words.noun(hidden, 'is')} not shown.")
+        self.info.setText(text)
 
     def _update(self) -> None:
         n = len(self.selected())

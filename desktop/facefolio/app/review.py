@@ -26,6 +26,7 @@ class Question:
     similarity: float
     face: FaceItem | None = None
     other: PersonRecord | None = None
+    pair: tuple[int, int] | None = None  # a proposal's two most alike faces, one of each
 
     @property
     def key(self) -> tuple:
@@ -63,9 +64,11 @@ def proposals(library: Library, limit: int = _PROPOSALS, person_id: int | None =
         a, b = people.get(prop.person_a), people.get(prop.person_b)
         if a is None or b is None or (person_id is not None and person_id not in (a.id, b.id)):
             continue
+        pair = (getattr(prop, "face_a", None), getattr(prop, "face_b", None))
         if person_id is not None and b.id == person_id:
-            a, b = b, a  # "this person" first
-        out.append(Question("proposal", a, float(prop.similarity), other=b))
+            a, b, pair = b, a, pair[::-1]  # "this person" first
+        out.append(Question("proposal", a, float(prop.similarity), other=b,
+                            pair=pair if None not in pair else None))
     return out[:limit]
 
 

@@ -26,8 +26,10 @@ _BIG = 180
 
 
 def picture_keys(q: Question) -> list[tuple[str, int] | None]:
-    """The two pictures of a question: the face asked about (or one person's cover), and
-    the person it may be."""
+    """The two pictures of a question: the face asked about and the person it may be; for
+    a proposal, the two people's most alike faces (else their covers)."""
+    if q.pair is not None:
+        return [("face", q.pair[0]), ("face", q.pair[1])]
     first = ("face", q.face.face_id) if q.face is not None else \
         (("face", q.person.cover_face_id) if q.person.cover_face_id else None)
     other = q.person if q.face is not None else q.other
