@@ -9,9 +9,11 @@ In one run, on N 12 MP group photos (groupset.py: 6-16 people, faces 32-280 px) 
     pass alone ("first_pass": the 640 px view, what Facefolio did before);
   - how often the second, closer pass runs (group photos vs single-face photos) and the
     time per photo of load_image + FaceEngine.find + crops, with and without it;
-  - whether found faces are recognisable: the share of found celebrity faces whose nearest
-    person (mean embedding of the person's held-out portraits) is their own, by width, with
-    crops from the finest decode (as shipped) and from the first decode only.
+  - whether found faces are recognisable, by width, with crops from the finest decode (as
+    shipped) and from the first decode only: the share of found celebrity faces whose
+    nearest person (mean embedding of the person's held-out portraits) is their own, and the
+    mean cosine between a found face's embedding and that of its source crop upscaled 3x
+    ("source_similarity").
 
     python tests/benchmarks/bench_detect.py                 # 40 group photos
     python tests/benchmarks/bench_detect.py --photos 12     # quicker
@@ -33,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import groupset  # noqa: E402
 
-from facefolio.engine import FaceEngine, load_image  # noqa: E402
+from facefolio.engine import FaceEngine, load_image, smallfaces  # noqa: E402
 from facefolio.engine import engine as engine_mod  # noqa: E402
 
 TARGETS = {"48_and_wider": 0.95, "32-48": 0.80}
@@ -48,11 +50,19 @@ def bins_order(d: dict) -> dict:
 
 
 def run(engine: FaceEngine, files: list[str], truth: dict | None, centroids: dict | None,
-        finest_crops: bool = True) -> dict:
+        finest_crops: bool = True, sources: dict | None = None) -> dict:
     """Find faces in every file; score against ``truth`` when given."""
-    found, total, recog, recog_n = {}, {}, {}, {}
-    false_dets, triggered, faces_out = 0, 0, 0
+    found, total, recog, recog_n, source_sim = {}, {}, {}, {}, {}
+    false_dets, finer_decodes, faces_out = 0, 0, 0
     t_find = t_load = 0.0
+    passes = [0]
+    detail_pass = smallfaces.detail_pass
+
+    def counted(*a, **kw):
+        passes[0] += 1
+        return detail_pass(*a, **kw)
+
+    smallfaces.detail_pass = counted
     saved = engine_mod.EMBED_MIN_PX
     if not finest_crops:
         engine_mod.EMBED_MIN_PX = 0.0  # every crop from the first decode
@@ -66,7 +76,7 @@ def run(engine: FaceEngine, files: list[str], truth: dict | None, centroids: dic
             t2 = time.perf_counter()
             t_load += t1 - t0
             t_find += t2 - t1
-            triggered += finer is not image
+            finer_decodes += finer is not image
             faces_out += len(dets)
             if truth is None:
                 continue
@@ -76,11 +86,13 @@ def run(engine: FaceEngine, files: list[str], truth: dict | None, centroids: dic
             for t in faces:
                 b = groupset.width_bin(t.width)
                 total[b] = total.get(b, 0) + 1
-            if centroids is not None and pairs:
+            if (centroids is not None or sources is not None) and pairs:
                 embs = engine.embed_batch(crops[[j for _, j in pairs]])
             for k, (i, _) in enumerate(pairs):
                 b = groupset.width_bin(faces[i].width)
                 found[b] = found.get(b, 0) + 1
+                if sources is not None and sources.get(faces[i].crop) is not None:
+                    source_sim.setdefault(b, []).append(float(embs[k] @ sources[faces[i].crop]))
                 person = faces[i].person
                 if centroids is not None and person in centroids:
                     names = list(centroids)
@@ -89,8 +101,10 @@ def run(engine: FaceEngine, files: list[str], truth: dict | None, centroids: dic
                     recog_n[b] = recog_n.get(b, 0) + 1
     finally:
         engine_mod.EMBED_MIN_PX = saved
+        smallfaces.detail_pass = detail_pass
     n = len(files)
-    out = {"photos": n, "detail_pass_photos": triggered, "faces": faces_out,
+    out = {"photos": n, "detail_pass_photos": passes[0], "finer_decode_photos": finer_decodes,
+           "faces": faces_out,
            "load_ms": round(1000 * t_load / n, 1), "find_and_crop_ms": round(1000 * t_find / n, 1)}
     if truth is not None:
         out["found_rate"] = bins_order({b: round(found.get(b, 0) / total[b], 3) for b in total})
@@ -99,6 +113,9 @@ def run(engine: FaceEngine, files: list[str], truth: dict | None, centroids: dic
         out["found_48_and_wider"] = round(sum(found.get(b, 0) for b in wide)
                                           / sum(total[b] for b in wide), 3)
         out["false_detections"] = false_dets
+        if source_sim:
+            out["source_similarity"] = bins_order({b: round(float(np.mean(v)), 3)
+                                                   for b, v in source_sim.items()})
         if recog_n:
             out["recognised_rate"] = bins_order({b: round(recog[b] / recog_n[b], 3)
                                                  for b in recog_n})
@@ -120,6 +137,23 @@ def cost(engine: FaceEngine, first: FaceEngine, files: list[str], reps: int = 3)
     e, f = best["engine"].sum(), best["first_pass"].sum()
     return {"engine_ms": round(1000 * e / len(files), 1),
             "first_pass_ms": round(1000 * f / len(files), 1), "ratio": round(e / f, 3)}
+
+
+def source_embeddings(engine: FaceEngine, truth: list) -> dict[str, np.ndarray | None]:
+    """Per celebrity crop used in a group photo: its embedding, upscaled 3x on its own (the
+    best any crop of that face in a photo can hope to match)."""
+    import cv2  # noqa: PLC0415
+
+    from facefolio.engine import LoadedImage  # noqa: PLC0415
+
+    out: dict[str, np.ndarray | None] = {}
+    for t in truth:
+        if t.kind == "group" and t.crop.startswith("celebrity-dev/") and t.crop not in out:
+            img = cv2.imread(str(groupset.datasets_dir() / t.crop))
+            up = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+            faces = engine.analyze(LoadedImage(up, 1.0, up.shape[1], up.shape[0]))
+            out[t.crop] = faces[0].embedding if faces else None
+    return out
 
 
 def portrait_centroids(engine: FaceEngine, truth: list) -> dict[str, np.ndarray]:
@@ -168,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="bench_scan.py single-face photos for the cost check (default 40)")
     ap.add_argument("--probe-fraction", type=float, default=None,
                     help="override smallfaces.PROBE_FRACTION (to see what it buys)")
+    ap.add_argument("--refine-view-px", type=float, default=None,
+                    help="override refine.REFINE_VIEW_PX (0: landmarks never placed again)")
+    ap.add_argument("--refine-face-px", type=float, default=None,
+                    help="override refine.REFINE_FACE_PX (how wide the face is seen again)")
+    ap.add_argument("--area-below", type=float, default=None,
+                    help="override yunet.AREA_BELOW (1.0: every shrink with INTER_AREA)")
     ap.add_argument("--empty", type=int, default=10,
                     help="photos with nobody in them, for false detections and cost (10)")
     ap.add_argument("--alignment", action="store_true",
@@ -178,9 +218,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.probe_fraction is not None:
-        from facefolio.engine import smallfaces  # noqa: PLC0415
-
         smallfaces.PROBE_FRACTION = args.probe_fraction
+    if args.refine_view_px is not None:
+        from facefolio.engine import refine  # noqa: PLC0415
+
+        refine.REFINE_VIEW_PX = args.refine_view_px
+    if args.refine_face_px is not None:
+        from facefolio.engine import refine  # noqa: PLC0415
+
+        refine.REFINE_FACE_PX = args.refine_face_px
+    if args.area_below is not None:
+        from facefolio.engine import yunet  # noqa: PLC0415
+
+        yunet.AREA_BELOW = args.area_below
     truth = groupset.build(None, args.seed, args.photos)
     group = groupset.by_photo([t for t in truth if t.kind == "group"])
     files = sorted(group)
@@ -197,13 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     log(f"portrait centroids for {len(centroids)} people")
 
     out = {"group_photos": len(files), "seed": args.seed}
-    out["engine"] = run(engine, files, group, centroids)
+    sources = source_embeddings(engine, truth)
+    out["engine"] = run(engine, files, group, centroids, sources=sources)
     log(f"engine: {out['engine']}")
     out["first_pass"] = run(first, files, group, None)
     log(f"first pass: {out['first_pass']}")
-    out["engine_crops_from_first_decode"] = {
-        "recognised_rate": run(engine, files, group, centroids, finest_crops=False)
-        .get("recognised_rate")}
+    coarse = run(engine, files, group, centroids, finest_crops=False, sources=sources)
+    out["engine_crops_from_first_decode"] = {k: coarse.get(k) for k in
+                                             ("recognised_rate", "source_similarity")}
     out["single_face_photos"] = run(engine, singles, None, None)
     out["single_face_cost"] = cost(engine, first, singles)
     empty_dir = groupset.default_dir(args.seed, 0).with_name(f"{groupset.VERSION}-empty")

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import quality, smallfaces
-from .align import ALIGNED_SIZE, FACE_BOX, align, box_landmarks  # noqa: F401 - FACE_BOX re-exported
+from . import quality, refine, smallfaces
+from .align import ALIGNED_SIZE, align, box_landmarks
 from .errors import ModelError
 from .images import LoadedImage, load_finer
 from .packs import DEFAULT_PACK, PACKS, PackInfo
 from .runtime import choose_providers, make_session, on_gpu
+from .yunet import INPUT_SIZE
 
 # A face is aligned from pixels where its box is at least this wide: the 112 px crop holds
 # the face box at 0.694 of its width (align.FACE_BOX), i.e. 78 px; fewer means upsampling.
@@ -79,20 +80,47 @@ class FaceEngine:
         """Boxes (x, y, w, h) and landmarks in DECODED pixel coordinates, best first."""
         return self._detector.detect(image.pixels)
 
-    def find(self, image: LoadedImage) -> tuple[list[Detection], LoadedImage]:
+    def find(self, image: LoadedImage, seen: list[Detection] | None = None
+             ) -> tuple[list[Detection], LoadedImage]:
         """Every face in the photo, small ones too, in ORIGINAL pixel coordinates; and the
-        finest decode of the photo made on the way (``image`` itself when none was)."""
+        finest decode of the photo made on the way (``image`` itself when none was).
+
+        ``seen``: the first pass's detections (decoded pixels, `first_passes`), if made.
+        """
         th = self._detector.det_threshold
-        # One first pass at the candidate threshold: NMS is greedy by score, so the faces
-        # above ``th`` are exactly those a pass at ``th`` gives; the weaker rest is evidence.
-        low = min(th, smallfaces.CANDIDATE_SCORE) if self.small_faces else th
-        seen = [_scaled(d, image.scale)
-                for d in self._detector.detect(image.pixels, threshold=low)]
+        if seen is None:
+            seen = self.first_passes([image])[0]
+        seen = [_scaled(d, image.scale) for d in seen]
         dets = [d for d in seen if d[2] >= th]
+        scales = [INPUT_SIZE / max(image.pixels.shape[:2]) / image.scale] * len(dets)
         finer = image
         if self.small_faces:
-            dets, finer = smallfaces.search(self._detector, image, seen, dets)
-        return [d for d in dets if min(d[0][2], d[0][3]) >= self.min_face], finer
+            dets, scales, finer = smallfaces.search(self._detector, image, seen, dets)
+        keep = [i for i, d in enumerate(dets) if min(d[0][2], d[0][3]) >= self.min_face]
+        dets, scales = [dets[i] for i in keep], [scales[i] for i in keep]
+        finer = self._finest_needed(finer, dets)
+        return refine.refine(self._detector, finer, dets, scales), finer
+
+    def _finest_needed(self, image: LoadedImage, dets: list[Detection]) -> LoadedImage:
+        """``image``, or one finer decode of it where every face is >= EMBED_MIN_PX wide
+        (as far as the format and the original allow)."""
+        need = [float(d[0][2]) for d in dets if d[0][2] / image.scale < EMBED_MIN_PX]
+        if not need or not image.refinable:
+            return image
+        return load_finer(image, max(1.0, min(need) / EMBED_MIN_PX))
+
+    def first_passes(self, images: list[LoadedImage]) -> list[list[Detection]]:
+        """The 640 px pass of each photo, down to the small-face evidence threshold.
+
+        NMS is greedy by score, so the faces above the detection threshold are exactly
+        those a pass at that threshold gives; the weaker rest is evidence (smallfaces.py).
+        On a GPU the photos are run in batches of same-sized views.
+        """
+        th = self._detector.det_threshold
+        low = min(th, smallfaces.CANDIDATE_SCORE) if self.small_faces else th
+        if self.gpu and len(images) > 1:
+            return self._detector.detect_many([i.pixels for i in images], threshold=low)
+        return [self._detector.detect(i.pixels, threshold=low) for i in images]
 
     def embed_batch(self, crops: np.ndarray) -> np.ndarray:
         """Aligned 112x112 BGR crops -> L2-normalised embeddings (N x dim)."""
@@ -102,24 +130,15 @@ class FaceEngine:
               finer: LoadedImage | None = None) -> np.ndarray:
         """Aligned crops of ``dets`` (original coordinates), each from the finest useful pixels.
 
-        A face is aligned from the coarsest decode at hand (``image``, ``finer``) where it is
-        at least EMBED_MIN_PX wide; when none is, from one finer decode of the photo (when
-        its format allows one), made once for all such faces.
+        A face is aligned from the coarsest of ``image`` and ``finer`` where it is at least
+        EMBED_MIN_PX wide, else from the finest (`find` returns the ``finer`` to pass).
         """
         if not dets:
             return np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE, 3), np.uint8)
-        have = [image] if finer is None or finer is image else [image, finer]
-        have.sort(key=lambda i: -i.scale)  # coarsest first
-
-        def pick(width: float) -> LoadedImage | None:
-            return next((i for i in have if width / i.scale >= EMBED_MIN_PX), None)
-
-        need = [float(box[2]) for box, _, _ in dets if pick(box[2]) is None]
-        if need and have[-1].refinable:
-            finest = load_finer(have[-1], max(1.0, min(need) / EMBED_MIN_PX))
-            if finest.scale < have[-1].scale:
-                have.append(finest)
-        sources = [pick(box[2]) or have[-1] for box, _, _ in dets]
+        have = sorted({id(i): i for i in (image, finer) if i is not None}.values(),
+                      key=lambda i: -i.scale)  # coarsest first
+        sources = [next((i for i in have if box[2] / i.scale >= EMBED_MIN_PX), have[-1])
+                   for box, _, _ in dets]
         return np.stack([align(src.pixels, kps / src.scale)
                          for src, (_, kps, _) in zip(sources, dets)])
 
@@ -130,8 +149,8 @@ class FaceEngine:
     def analyze_many(self, images: list[LoadedImage]) -> list[list[Face]]:
         """Faces of several photos, their crops embedded in shared batches (largest first)."""
         found, crops = [], []
-        for image in images:
-            dets, finer = self.find(image)
+        for image, seen in zip(images, self.first_passes(images)):
+            dets, finer = self.find(image, seen)
             found.append(dets)
             crops.append(self.crops(image, dets, finer))
             del finer  # a full-resolution decode is not kept past its photo
@@ -149,12 +168,10 @@ class FaceEngine:
         x, y, w, h = (float(v) for v in box)
         if w <= 1 or h <= 1:
             raise ValueError(f"face box too small: {w:.0f}x{h:.0f} pixels")
-        best = smallfaces.find_in_box(self._detector, image, (x, y, w, h))
-        if best is None:
+        det = refine.find_in_box(self._detector, image, (x, y, w, h))
+        if det is None:
             det = (np.array([x, y, w, h], np.float32), box_landmarks((x, y, w, h)), 0.0)
-        else:
-            det = best
-        crops = self.crops(image, [det])
+        crops = self.crops(image, [det], self._finest_needed(image, [det]))
         return _faces([det], crops, self.embed_batch(crops))[0]
 
 
@@ -187,4 +204,4 @@ def get_engine(pack: str = DEFAULT_PACK, **kw) -> FaceEngine:
     return cache[key]
 
 
-__all__ = ["Face", "FaceEngine", "get_engine", "FACE_BOX", "EMBED_MIN_PX"]
+__all__ = ["Face", "FaceEngine", "get_engine", "EMBED_MIN_PX"]

@@ -111,6 +111,10 @@ class InsightFacePack:
             out.append((box, np.asarray(kps, np.float32), float(score)))
         return out
 
+    def detect_many(self, images: list[np.ndarray], long_side: int = 640,
+                    threshold: float | None = None) -> list[list]:
+        return [self.detect(bgr, long_side, threshold) for bgr in images]
+
     def embed_batch(self, crops: np.ndarray) -> np.ndarray:
         return self.rec.embed_batch(crops)
 
