@@ -103,17 +103,16 @@ def album_folder(tmp_path_factory) -> Path:
     return make_album(tmp_path_factory.mktemp("album") / "Album")
 
 
-@pytest.fixture(scope="session")
-def album_template(album_folder: Path, tmp_path_factory) -> Path:
-    """The album scanned and grouped, each person named after the files their faces are in."""
+def scan_and_name(library_path: Path, folder: Path) -> None:
+    """Scan a folder into a library, then name each person after the files their faces are
+    mostly in (Barack_Obama_2.jpg: "Barack Obama"), as a user who knows them would."""
     from collections import Counter
 
     from facefolio.library import Library, Scanner
     from facefolio.library.people import People
-    path = tmp_path_factory.mktemp("album-template") / "library"
-    with Library(path) as library:
-        folder = library.add_folder(album_folder)
-        for _ in Scanner(library).scan([folder.id]):
+    with Library(library_path) as library:
+        folder_id = library.add_folder(folder).id
+        for _ in Scanner(library).scan([folder_id]):
             pass
         people = People(library)
         for person in library.people():
@@ -122,6 +121,21 @@ def album_template(album_folder: Path, tmp_path_factory) -> Path:
             label = labels.most_common(1)[0][0]
             if label in ALBUM_DATES:
                 people.name(person.id, label.replace("_", " "))
+
+
+def click_tile(qtbot, view, row: int, modifier=None) -> None:
+    """A mouse click on a tile of a grid, as the user does it (Ctrl for more)."""
+    from PySide6.QtCore import Qt
+    rect = view.visualRect(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     modifier or Qt.KeyboardModifier.NoModifier, rect.center())
+
+
+@pytest.fixture(scope="session")
+def album_template(album_folder: Path, tmp_path_factory) -> Path:
+    """The album scanned and grouped, each person named after the files their faces are in."""
+    path = tmp_path_factory.mktemp("album-template") / "library"
+    scan_and_name(path, album_folder)
     return path
 
 
@@ -192,7 +206,6 @@ def scanned_library(scanned_template: Path, tmp_path: Path) -> Path:
 def no_dangling_pools() -> Iterator[None]:
     """Fail a test that leaves a task pool with work running (napari's dangling checks)."""
     import shiboken6
-
     from facefolio.app import tasks
     yield
     # A deleted QThreadPool waited for its threads in its destructor: only live ones count.
@@ -204,10 +217,9 @@ def no_dangling_pools() -> Iterator[None]:
 @pytest.fixture
 def open_window(qtbot, no_dangling_pools, tmp_path):
     """Factory: a MainWindow on a library; closed (pools drained) at teardown."""
-    from PySide6.QtCore import QSettings
-
     from facefolio.app.main import make_app
     from facefolio.app.main_window import MainWindow
+    from PySide6.QtCore import QSettings
     make_app()
     # Window geometry goes to this test's folder, never the developer's config.
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,

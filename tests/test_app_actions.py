@@ -5,10 +5,20 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
-                          dialogs, no_dangling_pools, open_window, photo_folder,
-                          scanned_library,
-                          scanned_template, unsure_library, unsure_template)
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_library,
+    album_template,
+    click_tile,
+    dialogs,
+    no_dangling_pools,
+    open_window,
+    photo_folder,
+    scanned_library,
+    scanned_template,
+    unsure_library,
+    unsure_template,
+)
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
@@ -148,10 +158,6 @@ def test_suggestions_can_be_confirmed(qtbot, open_window, unsure_library):
     assert window.statusBar().currentMessage().startswith("The face is not Barack Obama")
 
 
-def click_tile(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    rect = view.visualRect(view.model().index(row, 0))
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
-
 
 def test_files_that_fail_are_listed_with_a_reason(qtbot, open_window, tmp_path):
     photos = tmp_path / "broken"
@@ -249,10 +255,9 @@ def test_settings_are_saved_through_the_writer(qtbot, open_window, scanned_libra
 
 def test_run_opens_the_window_on_the_given_library(qtbot, scanned_library, monkeypatch,
                                                    no_dangling_pools):
-    from PySide6.QtWidgets import QApplication
-
     from facefolio.app import main
     from facefolio.app.main_window import MainWindow
+    from PySide6.QtWidgets import QApplication
     shown = []
 
     def fake_exec() -> int:

@@ -8,11 +8,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
-                          no_dangling_pools, open_window)
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_library,
+    album_template,
+    click_tile,
+    no_dangling_pools,
+    open_window,
+)
 from facefolio.app.roles import SubtitleRole  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 WAIT = 30000
 
@@ -20,10 +25,6 @@ WAIT = 30000
 def names(model) -> list[str]:
     return [Path(r.path).name for r in model.rows]
 
-
-def click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    rect = view.visualRect(view.model().index(row, 0))
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def test_all_photos_newest_first_with_dates_and_a_year_scrubber(qtbot, open_window,
@@ -69,8 +70,8 @@ def test_photos_of_people_together_from_the_people_page(qtbot, open_window, albu
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
     view = window.people.view
     rows = [p.name for p in window.people.model.rows]
-    click(qtbot, view, rows.index("Barack Obama"))
-    click(qtbot, view, rows.index("Hugh Laurie"), Qt.KeyboardModifier.ControlModifier)
+    click_tile(qtbot, view, rows.index("Barack Obama"))
+    click_tile(qtbot, view, rows.index("Hugh Laurie"), Qt.KeyboardModifier.ControlModifier)
     button = window.people.together_button
     assert button.isEnabled() and button.text() == "Photos together"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)

@@ -13,11 +13,14 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from app_fixtures import datasets_dir, dialogs, no_dangling_pools, open_window  # noqa: E402,F401
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-
 from facefolio.app.person_picker import PickedPerson  # noqa: E402
-from facefolio.library import Library, LibraryError, Scanner  # noqa: E402
-from facefolio.library import manual  # noqa: E402
+from facefolio.library import (  # noqa: E402
+    Library,
+    LibraryError,
+    Scanner,
+    manual,  # noqa: E402
+)
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 WAIT = 60000
 # Where the missed face is, in the photo's pixels (600 x 604): cut by the left edge.

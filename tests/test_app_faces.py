@@ -13,20 +13,23 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
-                          datasets_dir, no_dangling_pools, open_window,
-                          unsure_library, unsure_template)
-from PySide6.QtCore import Qt  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_library,
+    album_template,
+    click_tile,
+    datasets_dir,
+    no_dangling_pools,
+    open_window,
+    unsure_library,
+    unsure_template,
+)
 from facefolio.library import Library, Scanner  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 WAIT = 30000
 
-
-def click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    rect = view.visualRect(view.model().index(row, 0))
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def ignored(library: Path, face_id: int) -> bool:
@@ -41,7 +44,7 @@ def test_ignore_on_unknown_faces_and_not_a_face_on_a_person(qtbot, open_window,
     unknown = window.unknown
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 3, timeout=WAIT)
     face = unknown.model.rows[0].face_id
-    click(qtbot, unknown.view, 0)
+    click_tile(qtbot, unknown.view, 0)
     qtbot.mouseClick(unknown.ignore_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 2, timeout=WAIT)
     assert ignored(unsure_library, face)

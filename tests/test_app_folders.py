@@ -11,14 +11,11 @@ import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from app_fixtures import (album_folder, no_dangling_pools, open_window,  # noqa: E402,F401
-                          photo_folder)
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
-
+from app_fixtures import album_folder, no_dangling_pools, open_window, photo_folder, scan_and_name  # noqa: E402,F401
 from facefolio.app.roles import SubtitleRole  # noqa: E402
 from facefolio.library import CancelToken, Library, Scanner  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 WAIT = 60000
 
@@ -26,20 +23,10 @@ WAIT = 60000
 @pytest.fixture
 def drive(album_folder, tmp_path) -> tuple[Path, Path]:
     """A copy of the album on its own "drive", scanned, people named; (photos, library)."""
-    from collections import Counter
     photos = tmp_path / "drive" / "Album"
     shutil.copytree(album_folder, photos)
-    library = tmp_path / "library"
-    with Library(library) as lib:
-        folder = lib.add_folder(photos)
-        for _ in Scanner(lib).scan([folder.id]):
-            pass
-        people = People(lib)
-        for person in lib.people():
-            label = Counter(Path(f.photo_path).stem.rsplit("_", 1)[0]
-                            for f in lib.faces(person_id=person.id)).most_common(1)[0][0]
-            people.name(person.id, label.replace("_", " "))
-    return photos, library
+    scan_and_name(tmp_path / "library", photos)
+    return photos, tmp_path / "library"
 
 
 def folder_row(window):

@@ -6,8 +6,15 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app_fixtures import (album_folder, album_template, no_dangling_pools,  # noqa: E402,F401
-                          open_window, unsure_library, unsure_template)
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_template,
+    no_dangling_pools,
+    open_window,
+    unsure_library,
+    unsure_template,
+)
+from facefolio.app.widgets import ElidedLabel  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
     QCheckBox,
@@ -17,8 +24,6 @@ from PySide6.QtWidgets import (  # noqa: E402
     QPushButton,
     QWidget,
 )
-
-from facefolio.app.widgets import ElidedLabel  # noqa: E402
 
 WAIT = 30000
 

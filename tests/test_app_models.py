@@ -7,16 +7,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
-
-from facefolio.app.models import (FaceItem, FaceListModel, PeopleFilterProxy,  # noqa: E402
-                                  PeopleListModel, PhotoListModel, SimilarityFilterProxy)
+from app_fixtures import no_dangling_pools, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
+from facefolio.app.models import (  # noqa: E402
+    FaceItem,
+    FaceListModel,
+    PeopleFilterProxy,
+    PeopleListModel,
+    PhotoListModel,
+    SimilarityFilterProxy,
+)
 from facefolio.app.roles import PERSON_MIME, PersonIdRole, SubtitleRole  # noqa: E402
 from facefolio.app.table_models import error_table_model, folder_table_model  # noqa: E402
 from facefolio.app.thumbnails import PixmapCache, face_crop  # noqa: E402
 from facefolio.library import FolderRecord, PersonRecord, PhotoRecord  # noqa: E402
-
-from app_fixtures import no_dangling_pools, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
+from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
 
 
 def people(n: int = 5) -> list[PersonRecord]:

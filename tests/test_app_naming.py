@@ -9,23 +9,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
-                          dialogs, no_dangling_pools, open_window, unsure_library,
-                          unsure_template)
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QLabel  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_library,
+    album_template,
+    click_tile,
+    dialogs,
+    no_dangling_pools,
+    open_window,
+    unsure_library,
+    unsure_template,
+)
 from facefolio.app.person_picker import PickedPerson  # noqa: E402
 from facefolio.app.roles import FaceIdRole  # noqa: E402
 from facefolio.library import Library  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
 
 WAIT = 30000
 
-
-def click(qtbot, view, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    rect = view.visualRect(view.model().index(row, 0))
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def row_of(window, name: str) -> int:
@@ -53,7 +56,7 @@ def test_this_is_lists_the_likeliest_first_with_faces_and_unnamed_groups(
     unknown = window.unknown
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 3, timeout=WAIT)
     row = next(i for i, f in enumerate(unknown.model.rows) if f.face_id == obama_face.id)
-    click(qtbot, unknown.view, row)
+    click_tile(qtbot, unknown.view, row)
     qtbot.mouseClick(unknown.assign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "labels" in seen, timeout=WAIT)
     labels = seen["labels"]
@@ -77,8 +80,8 @@ def test_merge_asks_naming_both_and_which_name_stays(qtbot, open_window, album_l
     window = open_window(album_library)
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
     view = window.people.view
-    click(qtbot, view, row_of(window, "Sundar Pichai"))
-    click(qtbot, view, row_of(window, "Sundar"), Qt.KeyboardModifier.ControlModifier)
+    click_tile(qtbot, view, row_of(window, "Sundar Pichai"))
+    click_tile(qtbot, view, row_of(window, "Sundar"), Qt.KeyboardModifier.ControlModifier)
     dialogs.merge = False  # cancel: nothing changes
     qtbot.mouseClick(window.people.merge_button, Qt.MouseButton.LeftButton)
     asked = dialogs.seen[-1]
@@ -130,7 +133,7 @@ def test_f2_names_and_delete_takes_a_face_out(qtbot, open_window, album_library,
     window = open_window(album_library)
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
     view = window.people.view
-    click(qtbot, view, row_of(window, "Barack Obama"))
+    click_tile(qtbot, view, row_of(window, "Barack Obama"))
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_F2)
     qtbot.waitUntil(lambda: any(p.name == "Barry" for p in window.people.model.rows),
@@ -140,7 +143,7 @@ def test_f2_names_and_delete_takes_a_face_out(qtbot, open_window, album_library,
     page = window.person
     qtbot.waitUntil(lambda: page.faces.rowCount() == 8, timeout=WAIT)
     face = page.faces.rows[3].face_id
-    click(qtbot, page.view, 3)
+    click_tile(qtbot, page.view, 3)
     page.view.setFocus()
     qtbot.keyClick(page.view, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: page.faces.rowCount() == 7, timeout=WAIT)
@@ -161,7 +164,7 @@ def test_set_as_cover_from_the_persons_page(qtbot, open_window, album_library):
     row = next(i for i, f in enumerate(page.faces.rows) if f.face_id != hugh.cover_face_id)
     chosen = page.faces.rows[row].face_id
     assert not page.cover_button.isEnabled()
-    click(qtbot, page.view, row)
+    click_tile(qtbot, page.view, row)
     qtbot.mouseClick(page.cover_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(p.id == hugh.id and p.cover_face_id == chosen
                                 for p in window.people.model.rows), timeout=WAIT)
@@ -177,8 +180,8 @@ def test_assign_search_results_to_a_new_person(qtbot, open_window, album_library
     search = window.search
     qtbot.waitUntil(lambda: search.model.rowCount() >= 8, timeout=WAIT)
     assert search.slider.value() == 40  # every search starts from the default
-    click(qtbot, search.view, 1)
-    click(qtbot, search.view, 2, Qt.KeyboardModifier.ControlModifier)
+    click_tile(qtbot, search.view, 1)
+    click_tile(qtbot, search.view, 2, Qt.KeyboardModifier.ControlModifier)
     picked = [search.proxy.index(r, 0).data(FaceIdRole) for r in (1, 2)]
     assert search.assign_button.isEnabled()
     dialogs.pick = PickedPerson(None, "Young Barack")

@@ -7,11 +7,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-from app_fixtures import (album_folder, album_template, dialogs,  # noqa: E402,F401
-                          no_dangling_pools, open_window, unsure_library, unsure_template)
-from PySide6.QtCore import Qt  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_template,
+    dialogs,
+    no_dangling_pools,
+    open_window,
+    unsure_library,
+    unsure_template,
+)
 from facefolio.library import Library  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 WAIT = 30000
 

@@ -5,9 +5,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app_fixtures import (no_dangling_pools, photo_folder, scanned_library,  # noqa: E402,F401
-                          scanned_template)
-
+from app_fixtures import no_dangling_pools, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
 from facefolio.app.tasks import ScanTask, Task, TaskPools  # noqa: E402
 from facefolio.library import Library  # noqa: E402
 

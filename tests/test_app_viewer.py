@@ -8,14 +8,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-from app_fixtures import (album_folder, album_library, album_template,  # noqa: E402,F401
-                          dialogs, no_dangling_pools, open_window)
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QPixmap, QWheelEvent  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    album_folder,
+    album_library,
+    album_template,
+    dialogs,
+    no_dangling_pools,
+    open_window,
+)
 from facefolio.app.models import FaceItem  # noqa: E402
 from facefolio.app.person_picker import PickedPerson  # noqa: E402
 from facefolio.library import Library  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QPixmap, QWheelEvent  # noqa: E402
 
 WAIT = 30000
 

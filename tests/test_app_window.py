@@ -7,13 +7,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-from app_fixtures import (dialogs, no_dangling_pools, open_window,  # noqa: E402,F401
-                          photo_folder, scanned_library, scanned_template)
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtWidgets import QFileDialog  # noqa: E402
-
+from app_fixtures import (  # noqa: E402,F401
+    dialogs,
+    no_dangling_pools,
+    open_window,
+    photo_folder,
+    scanned_library,
+    scanned_template,
+)
 from facefolio.app.person_picker import PickedPerson  # noqa: E402
 from facefolio.app.roles import PersonIdRole, RecordRole  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
 WAIT = 30000
 

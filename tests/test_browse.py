@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import album_folder, album_library, album_template  # noqa: F401
-
-from facefolio.library import Library, LibraryError, NotFoundError
-from facefolio.library import browse
+from facefolio.library import Library, LibraryError, NotFoundError, browse
 
 
 def names(photos) -> list[str]:

@@ -148,6 +148,14 @@ class FaceActions:
                 return
         self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 
+    def ask_merge_target(self, people: list[PersonRecord]) -> int | None:
+        """Ask which of these people's names stays; their id, or None if cancelled."""
+        dialog = MergeDialog(people, self.parent)
+        self.last_dialog = dialog
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.result_ids()[0]
+
     def merge(self, people: list[PersonRecord], then: Callable[[int], Any] | None = None
               ) -> bool:
         """Ask (naming everyone, and which name stays), then merge. False if cancelled."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 
 from . import words
 from .face_actions import FaceActions
-from .merge_dialog import MergeDialog
 from .review import Question, answer
 from .review_page import picture_keys
 from .session import LibrarySession
@@ -117,13 +116,10 @@ class ProposalStrip(QWidget):
         self.setVisible(bool(questions))
 
     def answer(self, question: Question, yes: bool) -> None:
-        target = None
-        if yes and question.both_named:
-            dialog = MergeDialog([question.person, question.other], self)
-            self.actions.last_dialog = dialog
-            if dialog.exec() != MergeDialog.DialogCode.Accepted:
-                return
-            target = dialog.result_ids()[0]
+        target = self.actions.ask_merge_target([question.person, question.other]) \
+            if yes and question.both_named else None
+        if yes and question.both_named and target is None:
+            return
         for card in self.cards:
             if card.question.key == question.key:
                 card.setEnabled(False)  # until the reload after the write removes it

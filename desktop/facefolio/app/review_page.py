@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 
 from . import words
 from .face_actions import FaceActions
-from .merge_dialog import MergeDialog
 from .page import Page
 from .review import Question, answer, load_questions
 from .session import LibrarySession
@@ -206,13 +205,10 @@ class ReviewPage(Page):
         q = self.current()
         if q is None:
             return
-        target = None
-        if yes and q.both_named:
-            dialog = MergeDialog([q.person, q.other], self)
-            self.actions.last_dialog = dialog
-            if dialog.exec() != MergeDialog.DialogCode.Accepted:
-                return
-            target = dialog.result_ids()[0]
+        target = self.actions.ask_merge_target([q.person, q.other]) \
+            if yes and q.both_named else None
+        if yes and q.both_named and target is None:
+            return  # the user cancelled the question of which name stays
         self.answered.add(q.key)
         row = self.list.currentRow()
         # Take it off the list now (the reload after the write confirms it): the next
