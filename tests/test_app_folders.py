@@ -176,3 +176,39 @@ def test_pause_stops_the_clock_and_resume_finishes(qtbot, open_window, photo_fol
         qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
         assert not session.scan_task.token.paused
     assert finished.args[0].phase == "done" and finished.args[0].done == 16
+
+
+def test_new_settings_leave_photos_waiting_for_re_analysis(qtbot, open_window, drive):
+    photos, library = drive
+    with Library(library) as lib:
+        lib.settings.min_face = 48  # a new smallest face: every photo is analysed again
+        lib.save_settings()
+    window = open_window(library)
+    select_folder(qtbot, window)
+    qtbot.waitUntil(lambda: state_text(window) == "18 photos to re-analyse", timeout=WAIT)
+    with qtbot.waitSignal(window.session.scanFinished, timeout=WAIT):
+        qtbot.mouseClick(window.folders.rescan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: state_text(window) == "Up to date", timeout=WAIT)
+
+
+def test_a_file_name_that_is_not_utf8_shows_readably(qtbot, open_window, album_folder,
+                                                    tmp_path):
+    """Latin-1 bytes in a name (an old camera, a zip): shown with U+FFFD, opened for real."""
+    folder = tmp_path / "old camera"
+    folder.mkdir()
+    odd = os.fsdecode(b"caf\xe9_Hugh.jpg")
+    shutil.copy(album_folder / "Hugh_Laurie_1.jpg", folder / odd)
+    window = open_window(tmp_path / "library")
+    with qtbot.waitSignal(window.session.scanFinished, timeout=WAIT) as done:
+        window.session.add_folders([str(folder)])
+    assert done.args[0].errors == 0
+    window.sidebar.setCurrentRow(3)
+    qtbot.waitUntil(lambda: window.photos.model.rowCount() == 1, timeout=WAIT)
+    tile = window.photos.model.index(0)
+    assert tile.data() == "caf\ufffd_Hugh.jpg"
+    assert "caf\ufffd_Hugh.jpg" in tile.data(Qt.ItemDataRole.ToolTipRole)
+    window.show_photo(window.photos.model.rows[0].path)
+    qtbot.waitUntil(lambda: window.viewer.photo is not None and
+                    not window.viewer.canvas.pixmap.isNull(), timeout=WAIT)
+    assert window.viewer.title_label.full == "caf\ufffd_Hugh.jpg"
+    assert len(window.viewer.canvas.faces) == 1
