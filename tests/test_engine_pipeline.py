@@ -131,3 +131,28 @@ def test_embed_box_on_a_small_face_uses_full_resolution(engine, tmp_path):
         drawn = engine.embed_box(image, truth[i].box)
         assert drawn.score > 0.5
         assert float(drawn.embedding @ found[j].embedding) > 0.8
+
+
+def test_engines_share_sessions_across_threads(engine):
+    """Scan workers each have an engine; the models are loaded once and run concurrently."""
+    import threading
+
+    a, b = FaceEngine(threads=1), FaceEngine(threads=1)
+    assert a._recogniser.session is b._recogniser.session
+    assert a._detector.session is b._detector.session
+    images = [load_image(UNIT / n) for n in ("couple.jpg", "img1.jpg", "img2.jpg", "img6.jpg")]
+    alone = [engine.analyze(i) for i in images]
+    got: dict[int, list] = {}
+
+    def work(eng, idx):
+        for i in idx:
+            got[i] = eng.analyze(images[i])
+
+    threads = [threading.Thread(target=work, args=(e, idx)) for e, idx in ((a, (0, 2)), (b, (1, 3)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i, faces in enumerate(alone):
+        assert [f.box for f in got[i]] == [f.box for f in faces]
+        assert all(float(x.embedding @ y.embedding) > 0.9999 for x, y in zip(got[i], faces))

@@ -21,7 +21,7 @@ from .align import ALIGNED_SIZE, align, box_landmarks
 from .errors import ModelError
 from .images import LoadedImage, load_finer
 from .packs import DEFAULT_PACK, PACKS, PackInfo
-from .runtime import choose_providers, make_session, on_gpu
+from .runtime import choose_providers, on_gpu, shared_session
 from .yunet import INPUT_SIZE
 
 # A face is aligned from pixels where its box is at least this wide: the 112 px crop holds
@@ -62,9 +62,9 @@ class FaceEngine:
 
             det_path = converted_model(YUNET_FILE, YUNET_SHA)
             rec_path = converted_model(SFACE_FILE, SFACE_SHA)
-            self._detector = YuNetDetector(make_session(det_path, threads, self.providers),
+            self._detector = YuNetDetector(shared_session(det_path, threads, self.providers),
                                            det_threshold)
-            self._recogniser = SFaceEmbedder(make_session(rec_path, threads, self.providers),
+            self._recogniser = SFaceEmbedder(shared_session(rec_path, threads, self.providers),
                                              max_batch=64 if self.gpu else 16)
             self.model_files = (det_path, rec_path)
         else:

@@ -74,3 +74,23 @@ def make_session(path: str | Path, threads: int = 0, providers: list[str] | None
                                       providers=providers)
     except Exception as exc:
         raise ModelError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+
+
+_sessions: dict[tuple, object] = {}
+
+
+def shared_session(path: str | Path, threads: int = 0, providers: list[str] | None = None):
+    """One session per (model file, threads, providers) for the whole process.
+
+    ``InferenceSession.run`` is thread-safe, and with one intra-op thread a run computes on
+    its caller's thread, so N scan workers can share a session: one 39 MB SFace in memory
+    (and one load) instead of N.
+    """
+    key = (str(path), threads, tuple(providers or [CPU]))
+    with _lock:
+        session = _sessions.get(key)
+    if session is None:
+        session = make_session(path, threads, providers)
+        with _lock:
+            session = _sessions.setdefault(key, session)
+    return session
