@@ -3,8 +3,8 @@
 The similarity transform is the closed-form least-squares fit (Umeyama 1991), the same fit
 insightface's ``norm_crop`` gets from scikit-image, written here against numpy and OpenCV so
 the default pack imports neither. OpenCV's ``estimateAffinePartial2D`` with LMEDS was tried
-and rejected: it fits 2-point subsets, and on the 77 faces of deepface-unit its crops gave
-embeddings with cosine 0.889 (min) / 0.992 (mean) to the old path's, against >= 0.999999 for
+and rejected: it fits 2-point subsets, and on the 78 faces of deepface-unit its crops gave
+embeddings with cosine 0.906 (min) / 0.992 (mean) to norm_crop's, against >= 0.999999 for
 this fit (python tests/benchmarks/bench_detect.py --alignment).
 """
 from __future__ import annotations

