@@ -8,10 +8,12 @@ pair, split into same-person and different-person pairs, are what the generator 
 
 The generator (all vectors 128-d, unit length at the end):
 
-    face = normalise(m + sigma_b * L z_person + sigma_w * exp(tau_id g_person) * exp(tau_q g_face) * L z_face)
+    face = normalise(m + sigma_b * L z_person
+                       + sigma_w * exp(tau_id g_person) * exp(tau_q g_face) * L z_face)
 
 - m: the real faces' mean direction with a fitted length a (real SFace embeddings share a
-  common component: two different people are ~0.08 alike on average, not 0);
+  common component: two different people are ~0.08 alike on average, not 0, as
+  `python tests/benchmarks/searchset.py` prints);
 - L: the square root of a shape matrix, the real within-person covariance shrunk towards the
   identity by a fitted alpha (real embeddings are not isotropic: that sets how spread out
   different people are, i.e. how many dimensions a search really works in);
@@ -120,8 +122,8 @@ def describe(emb: np.ndarray, labels: np.ndarray) -> dict:
 def geometry(emb: np.ndarray, labels: np.ndarray) -> dict:
     """What makes a nearest-neighbour search hard, comparable only between sets of the same
     size and shape: local intrinsic dimensionality (the MLE of Levina and Bickel over each
-    face's k nearest, k = 10 and 20), how isolated faces are, and the participation ratio of the within-person
-    covariance (how many dimensions faces of one person spread over)."""
+    face's k nearest, k = 10 and 20), how isolated faces are, and the participation ratio of
+    the within-person covariance (how many dimensions faces of one person spread over)."""
     sims = emb @ emb.T
     np.fill_diagonal(sims, -np.inf)
     out = {}
@@ -266,7 +268,8 @@ def fitted_model() -> tuple[FaceModel, dict]:
 def owners(n: int, n_people: int, zipf: float, rng: np.random.Generator) -> np.ndarray:
     """The person of each of n faces, in library order. Person r (from 1) gets a share of
     faces proportional to r ** -zipf: a personal library is mostly a few people (zipf 1 at
-    1M faces and 50k people: the first has ~88k faces, the 10,000th ~9); zipf 0: equal."""
+    1M faces and 50k people: the first gets 1M / H(50000) ~ 88k faces, 87,361 in the library
+    of `bench_search.py --faces 1000000`, the 10,000th ~9); zipf 0: equal."""
     weights = np.arange(1, n_people + 1, dtype=np.float64) ** -zipf
     return rng.choice(n_people, size=n, p=weights / weights.sum())
 
