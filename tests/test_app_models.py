@@ -193,3 +193,36 @@ def test_photo_thumbnails_come_back_from_the_disk_cache(qtbot, scanned_library,
         assert provider.pixmap(("photo", photo_id)).width() > 1
         pools.shutdown()
     assert len(list((scanned_library / "thumbnails" / "photos").glob(f"{photo_id}-*.jpg"))) == 1
+
+
+def test_tiles_are_drawn_round_from_a_cached_picture(qtbot):
+    """The delegate cuts each thumbnail to a circle once and reuses it (a paint per tile
+    then is one blit); the corners stay the background, the centre is the picture."""
+    from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from facefolio.app.delegates import FaceTileDelegate
+
+    class Red:
+        def __init__(self) -> None:
+            self.p = QPixmap(160, 160)
+            self.p.fill(QColor("red"))
+
+        def pixmap(self, key):
+            return self.p
+    model = FaceListModel(None)
+    model.thumbnails = Red()
+    model.set_rows(faces(1))
+    delegate = FaceTileDelegate(100)
+    image = QImage(200, 260, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    option = QStyleOptionViewItem()
+    option.rect = image.rect()
+    for _ in range(2):
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(0))
+        painter.end()
+    assert len(delegate._cache) == 1  # made once, drawn twice
+    left, top = (200 - 100) // 2, delegate.pad
+    assert QColor(image.pixel(left + 50, top + 50)).name() == "#ff0000"
+    assert QColor(image.pixel(left + 2, top + 2)).name() == "#ffffff"  # outside the circle

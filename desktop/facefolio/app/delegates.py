@@ -5,6 +5,8 @@ without asking the model for each row's size.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from .roles import DimmedRole, SubtitleRole
 
 Index = QModelIndex | QPersistentModelIndex
+_SHAPED = 1500  # shaped pictures kept per delegate: a few screens of tiles
 
 
 class FaceTileDelegate(QStyledItemDelegate):
@@ -20,6 +23,43 @@ class FaceTileDelegate(QStyledItemDelegate):
         self.picture = picture
         self.round_picture = round_picture
         self.pad = 8
+        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+
+    def _shaped(self, pixmap: QPixmap) -> QPixmap:
+        """The thumbnail cut to the tile's shape at the tile's size (cached by pixmap)."""
+        key = pixmap.cacheKey()
+        shaped = self._cache.get(key)
+        if shaped is not None:
+            self._cache.move_to_end(key)
+            return shaped
+        side = self.picture
+        scaled = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                               Qt.TransformationMode.SmoothTransformation)
+        shaped = QPixmap(side, side)
+        shaped.fill(Qt.GlobalColor.transparent)
+        p = QPainter(shaped)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        path = QPainterPath()
+        if self.round_picture:
+            path.addEllipse(QRectF(0, 0, side, side))
+        else:
+            path.addRoundedRect(QRectF(0, 0, side, side), 8, 8)
+        p.setClipPath(path)
+        p.drawPixmap(0, 0, scaled, (scaled.width() - side) // 2,
+                     (scaled.height() - side) // 2, side, side)
+        p.end()
+        self._cache[key] = shaped
+        while len(self._cache) > _SHAPED:
+            self._cache.popitem(last=False)
+        return shaped
+
+    def _fill_shape(self, painter: QPainter, pic: QRect, color: QColor) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        if self.round_picture:
+            painter.drawEllipse(QRectF(pic))
+        else:
+            painter.drawRoundedRect(QRectF(pic), 8, 8)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         line = option.fontMetrics.height()
@@ -50,30 +90,16 @@ class FaceTileDelegate(QStyledItemDelegate):
             painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 4))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(QRectF(rect.adjusted(3, 3, -3, -3)), 10, 10)
-        path = QPainterPath()
-        if self.round_picture:
-            path.addEllipse(QRectF(pic))
-        else:
-            path.addRoundedRect(QRectF(pic), 8, 8)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        painter.save()
-        painter.setClipPath(path)
         if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
-            if self.round_picture:
-                painter.drawPixmap(pic, pixmap)
-            else:
-                scaled = pixmap.scaled(pic.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                       Qt.TransformationMode.SmoothTransformation)
-                sx = (scaled.width() - pic.width()) // 2
-                sy = (scaled.height() - pic.height()) // 2
-                painter.drawPixmap(pic, scaled, QRect(sx, sy, pic.width(), pic.height()))
-        else:
-            # Placeholder while the worker makes the picture.
-            painter.fillRect(pic, palette.color(QPalette.ColorRole.Mid).lighter(130))
+            # The round (or rounded) picture is made once per thumbnail, then blitted: a
+            # clip path and a smooth scale on every paint cost GUI time on each scroll.
+            painter.drawPixmap(pic.topLeft(), self._shaped(pixmap))
+        else:  # a placeholder while the worker makes the picture
+            self._fill_shape(painter, pic, palette.color(QPalette.ColorRole.Mid).lighter(130))
         if index.data(DimmedRole):
             # Offline or missing: kept and findable, but it cannot be opened right now.
-            painter.fillRect(pic, QColor(255, 255, 255, 140))
-        painter.restore()
+            self._fill_shape(painter, pic, QColor(255, 255, 255, 140))
 
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected
                                    else QPalette.ColorRole.Text)
