@@ -49,6 +49,8 @@ def test_ignore_on_unknown_faces_and_not_a_face_on_a_person(qtbot, open_window,
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 2, timeout=WAIT)
     assert ignored(unsure_library, face)
     assert window.statusBar().currentMessage() == "1 face ignored (Ctrl+Z to undo)"
+    qtbot.waitUntil(lambda: window.sidebar.item(2).text() == "Unknown faces  (2)",
+                    timeout=WAIT)
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 3, timeout=WAIT)
     assert not ignored(unsure_library, face)
@@ -109,6 +111,8 @@ def test_low_quality_faces_wait_behind_a_switch(qtbot, open_window, with_blurred
     assert unknown.model.rowCount() == 0
     assert unknown.info.text() == ("Every face belongs to a person. 1 low-quality face "
                                    "(tiny or blurred) is not shown.")
+    # The sidebar counts what the page shows.
+    qtbot.waitUntil(lambda: window.sidebar.item(2).text() == "Unknown faces", timeout=WAIT)
     qtbot.mouseClick(unknown.low_quality, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: unknown.model.rowCount() == 1, timeout=WAIT)
     assert Path(unknown.model.rows[0].photo_path).name == "street.jpg"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import IMAGE_EXTENSIONS
-from ..library import Settings
+from ..library import Library, LibraryError, Settings
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage
@@ -32,7 +32,7 @@ from .photos_page import PhotosPage
 from .review_page import ReviewPage
 from .scan_status import ScanStatusWidget
 from .search_page import SearchPage
-from .session import LibrarySession
+from .session import LibrarySession, people_api
 from .settings_dialog import SettingsDialog
 from .thumbnails import ThumbnailProvider
 
@@ -47,6 +47,17 @@ def app_icon() -> QIcon:
         if path.exists():
             return QIcon(str(path))
     return QIcon()
+
+
+def sidebar_counts(library: Library) -> dict[str, int]:
+    """The library's counts, with "unknown" as the Unknown faces page shows them (ignored
+    faces and, by default, low-quality ones left out)."""
+    counts = dict(library.counts())
+    try:
+        counts["unknown"] = len(people_api(library).unknown_faces())
+    except (LibraryError, AttributeError):
+        counts["unknown"] = counts["unassigned_faces"]
+    return counts
 
 
 class MainWindow(QMainWindow):
@@ -216,12 +227,12 @@ class MainWindow(QMainWindow):
         self._load_counts()
 
     def _load_counts(self) -> None:
-        self.session.read(lambda library: library.counts(), self._show_counts)
+        self.session.read(sidebar_counts, self._show_counts)
 
     def _show_counts(self, counts: dict[str, int]) -> None:
         self.counts = counts
         texts = [("Folders", counts["folders"]), ("People", counts["people"]),
-                 ("Unknown faces", counts["unassigned_faces"]), ("All photos", counts["photos"]),
+                 ("Unknown faces", counts["unknown"]), ("All photos", counts["photos"]),
                  ("Review", self.review_count)]
         for row, (text, n) in enumerate(texts):
             item = self.sidebar.item(row)
