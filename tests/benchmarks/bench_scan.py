@@ -12,7 +12,10 @@ photos), alternating a, b, a, b and keeping the best of each:
   (b) `facefolio --library TMP scan DIR`, a whole process (start-up, model loading, database
       and clustering included), on a fresh library each time;
   (c) the scanner in-process (`Scanner(Library(tmp)).scan()`, engines already built), with
-      the scaling model: photos/s and CPU s per photo for each worker count.
+      the scaling model: photos/s and CPU s per photo for each worker count;
+
+plus stage times per photo (plain loop, and the engine on one thread) and an inference
+profile: SFace ms per face by ORT threads and batch size, YuNet's first pass by threads.
 
 Each whole-process run is done with the photos in the page cache (warm) and with them
 dropped from it first (cold: posix_fadvise DONTNEED per file, no root needed).
@@ -301,6 +304,40 @@ def engine_stages(files: list[Path]) -> dict:
             "faces": faces}
 
 
+def inference_profile(files: list[Path], reps: int = 5) -> dict:
+    """Per face / per photo inference times by ORT threads and batch size (best of reps):
+    what the choices of threads per engine and of batching on a CPU rest on."""
+    from facefolio.engine import FaceEngine, load_image  # noqa: PLC0415
+
+    crops = []
+    probe = FaceEngine(threads=1)
+    for path in files:
+        image = load_image(path)
+        dets, finer = probe.find(image)
+        crops.extend(probe.crops(image, dets, finer))
+        if len(crops) >= 32:
+            break
+    crops = np.stack((crops * 32)[:32])
+    views = [load_image(p).pixels for p in files[:8]]
+    out: dict = {}
+    for threads in (1, 2):
+        engine = FaceEngine(threads=threads)
+        rec, det = engine._recogniser, engine._detector
+        for batch in (1, 8, 32):
+            rec.max_batch = batch
+            t = min(_timed(lambda: engine.embed_batch(crops)) for _ in range(reps))
+            out[f"sface_ms_per_face_threads{threads}_batch{batch}"] = round(1e3 * t / 32, 2)
+        t = min(_timed(lambda: [det.detect(v) for v in views]) for _ in range(reps))
+        out[f"yunet_first_pass_ms_threads{threads}"] = round(1e3 * t / len(views), 2)
+    return out
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def best(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["wall_s"])
 
@@ -452,6 +489,8 @@ def scan_bench(args, work: Path) -> int:
     out["stage_ms"] = {"plain_loop": {k: round(plain[k], 1) for k in
                                       ("decode_ms", "detect_ms", "align_embed_ms")},
                        "facefolio_engine_1_thread": engine_stages(files)}
+    out["inference_profile"] = inference_profile(files)
+    log(f"inference: {out['inference_profile']}")
 
     if args.groups:
         gfolder = group_set(args.groups)
