@@ -109,3 +109,17 @@ def test_bad_proposal_answers_are_refused(lib):
     with pytest.raises(NotFoundError, match="999"):
         people.reject_proposal(a, 999)
     assert not people.can_undo()
+
+
+def test_people_sharing_photos_are_not_proposed_but_one_stray_face_is_let_through(lib):
+    a, b = split(lib)
+    people = People(lib)
+    faces_a = [f.id for f in lib.faces(person_id=a)]
+    photos_b = [f.photo_id for f in lib.faces(person_id=b)]
+    # One face of a in a photo of b (a second detection on one face, say): still proposed.
+    lib.con.execute("UPDATE faces SET photo_id = ? WHERE id = ?", (photos_b[0], faces_a[0]))
+    first = people.proposals()[0]
+    assert {first.person_a, first.person_b} == {a, b} and first.shared_photos == 1
+    # Two shared photos among five faces each: they were seen side by side, not one person.
+    lib.con.execute("UPDATE faces SET photo_id = ? WHERE id = ?", (photos_b[1], faces_a[1]))
+    assert (a, b) not in pairs(people) and (b, a) not in pairs(people)

@@ -30,8 +30,10 @@ everything clustered except half of X's faces (held out: ignored); then the held
 becomes a group of its own, as faces arriving later would (an unnamed person); the user named
 every group after its majority identity in one variant ("named": X's first half is named),
 in the other nothing is named ("unnamed"). Recorded: the rank of the pair (X's first half,
-X's held-out half) in merge_proposals (target: 1, for every identity), and the proposals that
-pair two different identities ("false"), with their scores, to check proposals.FLOOR_BELOW.
+X's held-out half) in merge_proposals (target: 1, for every identity), the proposals that
+pair two different identities ("false", "false_scores"), the lowest scores of split pairs
+("split_scores") and the best score of any pair of two identities, proposed or not
+("best_false_score_any"): the evidence for proposals.FLOOR_BELOW.
 
 "floor_sweep": [right, wrong] of our top 10 at each floor (pack threshold + value): how the
 shipped floor (suggest.FLOOR_ABOVE) was chosen on celebrity-dev and checked on deepface-unit.
@@ -56,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_people as bp  # noqa: E402 - same folder: the photo sets, labels, cache
 
 from facefolio.library import Library, Scanner  # noqa: E402
-from facefolio.library import suggest  # noqa: E402
+from facefolio.library import proposals, suggest  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
 from facefolio.library.proposals import merge_proposals  # noqa: E402
 from facefolio.library.regroup import match_threshold  # noqa: E402
@@ -244,6 +246,7 @@ def split_person(name: str, folders: list[Path], named: bool) -> dict:
     ranks: dict[str, int | None] = {}
     false: list[float] = []
     scores: list[float] = []
+    best_false = -1.0
     with ungrouped(name, folders) as (lib, truth):
         by_identity: dict[str, list[int]] = {}
         for fid, who in sorted(truth.items()):
@@ -268,7 +271,18 @@ def split_person(name: str, folders: list[Path], named: bool) -> dict:
             lib.con.execute(f"UPDATE faces SET person_id = ?, assigned_by = 'cluster' "
                             f"WHERE id IN ({marks})", (second,))
             identity[second] = who
-            found = merge_proposals(lib, limit=1000)
+            # Every pair, whatever its score, then the shipped floor applied here: the scores
+            # of pairs below the floor are evidence for the floor too.
+            floor = match_threshold(lib.settings.pack) - proposals.FLOOR_BELOW
+            shipped, proposals.FLOOR_BELOW = proposals.FLOOR_BELOW, 1.0
+            try:
+                everything = merge_proposals(lib, limit=100_000)
+            finally:
+                proposals.FLOOR_BELOW = shipped
+            best_false = max([p.score for p in everything
+                                if identity.get(p.person_a) != identity.get(p.person_b)]
+                               + [best_false])
+            found = [p for p in everything if p.score >= floor]
             split = [(i + 1, p.score) for i, p in enumerate(found)
                      if {identity.get(p.person_a), identity.get(p.person_b)} == {who}
                      and second in (p.person_a, p.person_b)]
@@ -279,7 +293,8 @@ def split_person(name: str, folders: list[Path], named: bool) -> dict:
                       if identity.get(p.person_a) != identity.get(p.person_b)]
     return {"ranks": ranks, "first": sum(r == 1 for r in ranks.values()),
             "identities": len(ranks), "split_scores": sorted(scores)[:5],
-            "false_scores": sorted(false, reverse=True)[:5], "false": len(false)}
+            "false_scores": sorted(false, reverse=True)[:5], "false": len(false),
+            "best_false_score_any": round(best_false, 3)}
 
 
 def main() -> int:

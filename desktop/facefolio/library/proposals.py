@@ -5,8 +5,11 @@ A pair of people is proposed when the average similarity over all pairs of their
 by face comparison), minus the small-group margin clustering uses (an average over few pairs is
 noisy). Pairs: unnamed with unnamed, and unnamed with named; two named people are the user's
 business. Never proposed: a pair the user said are different people (not_same), a hidden
-person, two people sharing a photo (one photo never shows one person twice). Accepting is
-People.merge; refusing is People.reject_proposal.
+person, two people who share photos (one photo never shows one person twice). One shared photo
+(one more per ten faces of the smaller) is let through and shown as evidence: a stray face,
+such as a second detection on one face, must not hide a split person for ever (measured:
+bench_suggestions.py, "proposals", Keanu Reeves on celebrity-dev). Accepting is People.merge;
+refusing is People.reject_proposal.
 """
 from __future__ import annotations
 
@@ -22,12 +25,12 @@ if TYPE_CHECKING:
     from .library import Library
 
 # A proposal's score (average minus margin) reaches the pack's same-person threshold minus
-# FLOOR_BELOW (0.30 with SFace). Measured: on celebrity-dev, every pair of two identities'
-# groups scores <= 0.204, while halves of one identity score >= 0.511 (`python tests/
-# benchmarks/bench_suggestions.py`, "proposals"); the real splits of bench_groups.py's group
-# photos (one identity in several groups) score 0.14-0.44, different identities there <= 0.26
-# (its "proposals"). The check, deepface-unit: one pair of different people at 0.309, shown
-# as a proposal the user can refuse.
+# FLOOR_BELOW (0.30 with SFace). Measured (`python tests/benchmarks/bench_suggestions.py`,
+# "proposals"): on celebrity-dev the best pair of two identities' groups scores 0.204
+# ("best_false_score_any") and halves of one identity 0.521 or more ("split_scores"); in the
+# group photos of `bench_groups.py` ("proposals") every pair above 0.30 is one identity split in
+# two groups (0.37-0.48), none pairs two identities. The check, deepface-unit: one pair of two
+# people at 0.308, shown as a proposal the user can refuse.
 FLOOR_BELOW = 0.10
 _BLOCK = 512  # people per block of the (people x people) average matrix
 _SHOWN = 30  # best-quality faces per person searched for the closest pair to show
@@ -43,6 +46,7 @@ class Proposal:
     faces_b: int
     face_a: int  # the two most alike faces, one of each, to show side by side
     face_b: int
+    shared_photos: int = 0  # photos holding a face of each: evidence against
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -118,7 +122,8 @@ def _pairs(people: _People, margin: float, floor: float, refused: set[tuple[int,
             if i == j or (not people.named[j] and j < i):
                 continue  # itself, or an unnamed pair already seen from the other side
             a, b = sorted((int(people.ids[i]), int(people.ids[j])))
-            if (a, b) in refused or people.photos[i] & people.photos[j]:
+            shared = len(people.photos[i] & people.photos[j])
+            if (a, b) in refused or shared > 1 + min(people.counts[i], people.counts[j]) // 10:
                 continue
             out.append((float(score[r, c]), float(avg[r, c]), i, j))
     return out
@@ -132,7 +137,7 @@ def _proposal(library: Library, pack: str, people: _People, i: int, j: int, avg:
     a, b = int(people.ids[i]), int(people.ids[j])
     face_a, face_b = _closest(library, pack, a, b)
     return Proposal(a, b, avg, score, int(people.counts[i]), int(people.counts[j]),
-                    face_a, face_b)
+                    face_a, face_b, len(people.photos[i] & people.photos[j]))
 
 
 def _closest(library: Library, pack: str, a: int, b: int) -> tuple[int, int]:

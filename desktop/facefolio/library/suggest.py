@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 # Suggestions start at the pack's same-person threshold plus FLOOR_ABOVE (score as above).
 # Chosen on celebrity-dev, checked on deepface-unit (`python tests/benchmarks/
 # bench_suggestions.py`, "floor_sweep"): on celebrity-dev no wrong suggestion anywhere from
-# -0.10 to +0.02, right ones grow from +0.00 to -0.02 (4 -> 6 and 7 -> 9) and stay flat to
-# -0.08; -0.04 is the middle of that flat stretch. The check: deepface-unit and both sets in
-# one library show their first wrong suggestions at -0.06 and -0.08, none at -0.04.
+# -0.10 to +0.02; right ones grow from +0.00 to -0.02 (1 -> 2 in each natural scenario) and
+# stay flat to -0.08; -0.04 is the middle of that flat stretch. The check: deepface-unit and
+# both sets in one library show their first wrong suggestions at -0.08 and -0.06, none at -0.04.
 FLOOR_ABOVE = -0.04
 LEAD = 0.10  # how much closer than its own named or bigger group a face must be
 NEIGHBOURS = 30  # a candidate's nearest faces: whose people compete with this person
