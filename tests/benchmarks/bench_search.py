@@ -14,7 +14,9 @@ celebrity-dev, people sized like a personal library), and beside it, in the same
 - recall@10 (and @200 for the app's query) against exact search (numpy, chunked), and the
   share of results that are the searched face's own person, beside exact search's share
   (what the user sees: a missed neighbour replaced by another face of the same person);
-- warm: steady state in this process, p50/p95/p99 wall clock and thread CPU time;
+- warm: steady state in this process, p50/p95/p99 wall clock and thread CPU time; where the
+  app's query spends its CPU (index vs SQLite look-up) and what leaner look-ups would cost
+  (`app_query_parts_cpu_p50_ms`), and the app's whole read task when its module imports;
 - cold: a new process opening the library after the index and database files were dropped
   from the page cache (fsync, then posix_fadvise DONTNEED; `fincore` shows what stayed),
   whole process timed from outside, first query included; index load time and RSS; and the
@@ -52,7 +54,7 @@ from searchset import (  # noqa: E402
     CACHE, DIM, VERSION, build_library, fitted_model, library_owners, log)
 
 from facefolio.library import index as index_mod  # noqa: E402
-from facefolio.library.library import Library  # noqa: E402
+from facefolio.library.library import _FACE_SELECT, Library  # noqa: E402
 
 TOP = 200  # app/search_page.py `_TOP`: what "Find this face" asks the library for
 TARGET_P99_MS = 5.0
@@ -215,6 +217,43 @@ def exact_baseline(lib: Library, data: np.ndarray, face_ids: np.ndarray) -> list
     return walls
 
 
+# The results' rows, only the columns a search result shows: the look-up a leaner
+# search_vector could make (measured here, not used by the library).
+_LEAN_ROWS = """SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.person_id, pe.name FROM faces f
+    JOIN photos p ON p.id = f.photo_id LEFT JOIN people pe ON pe.id = f.person_id
+    WHERE f.id IN ({})"""
+
+
+def app_query_parts(lib: Library, data: np.ndarray, face_ids: np.ndarray) -> dict:
+    """Where the app's query spends its CPU (thread time, p50 ms): the index query for 201
+    and `faces_by_ids` of its answer, beside look-ups the library could make instead: the
+    same SQL as plain tuples (no sqlite3.Row, no FaceRecord), then also with SQLite reading
+    through mmap, and only the shown columns through mmap."""
+    import sqlite3  # noqa: PLC0415
+
+    index = lib.index()
+    answers = [[n.face_id for n in index.query(data[f - 1], TOP + 1)] for f in face_ids]
+    plain, mapped = (sqlite3.connect(lib.path / "library.sqlite3") for _ in range(2))
+    mapped.execute("PRAGMA mmap_size = 1073741824")
+    full = _FACE_SELECT + " WHERE f.id IN ({})"
+
+    def rows(con: sqlite3.Connection, sql: str, ids: list[int]) -> list:
+        return con.execute(sql.format(",".join("?" * len(ids))), ids).fetchall()
+
+    ways = {"index_query_201": lambda i: index.query(data[face_ids[i] - 1], TOP + 1),
+            "faces_by_ids_201": lambda i: lib.faces_by_ids(answers[i]),
+            "same_sql_tuples": lambda i: rows(plain, full, answers[i]),
+            "same_sql_tuples_mmap": lambda i: rows(mapped, full, answers[i]),
+            "shown_columns_mmap": lambda i: rows(mapped, _LEAN_ROWS, answers[i])}
+    cpu: dict[str, list[float]] = {k: [] for k in ways}
+    for i in range(len(face_ids)):
+        for name, way in ways.items():
+            cpu[name].append(timed(way, i)[1])
+    plain.close()
+    mapped.close()
+    return {name: round(float(np.percentile(v[20:], 50)), 3) for name, v in cpu.items()}
+
+
 def app_read_task(lib: Library, face_ids: np.ndarray) -> dict:
     """The app's whole read task for "Find this face" (search_page.search_face: the face,
     the search, then tiles with photo states), when the app's module imports here."""
@@ -319,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         log("warm queries timed")
         baseline = exact_baseline(lib, data, face_ids[:args.baseline_queries])
         task = app_read_task(lib, face_ids[:200])
+        parts = app_query_parts(lib, data, face_ids[:300])
         true_sims = np.einsum("qd,qkd->qk", data[face_ids - 1], data[others[:, [0, 9, -1]] - 1])
     del data
     cold_runs = cold(path, rng.permutation(face_ids), args.cold_rounds)
@@ -348,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "exact_numpy_query": {"queries": len(baseline), **exact_ms},
         "app_vs_exact_p50": round(exact_ms["p50_ms"] / app["p50_ms"], 1),
         "app_read_task": task,
+        "app_query_parts_cpu_p50_ms": parts,
         "cold": cold_runs,
         "warm_index_load_s": round(load_s, 2),
         "index": {"M": index_mod.M, "ef_construction": index_mod.EF_CONSTRUCTION,
