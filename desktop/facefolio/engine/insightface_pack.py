@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ModelError
 from .packs import insightface_root
-from .runtime import make_session
+from .runtime import make_session, ort
 from .sface import l2_normalise
 
 
@@ -73,6 +73,7 @@ class InsightFacePack:
                 f"model pack '{name}' is not installed (expected in {pack_dir(name, root)}); "
                 "download it from the model settings, or pick the default pack 'yunet-sface'"
             )
+        ort()  # before scrfd.py imports it: telemetry off first
         scrfd = _submodule("model_zoo.scrfd")
         self.det = self.rec = None
         files = []
