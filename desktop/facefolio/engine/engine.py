@@ -1,13 +1,14 @@
 """FaceEngine: photo pixels in, faces (box, landmarks, quality, embedding) out.
 
-One FaceEngine is used by one thread at a time (ONNX Runtime sessions are thread-safe for
-``run`` but our per-call buffers are not worth locking); make one per worker thread,
-``get_engine`` caches them per thread.
+One FaceEngine is used by one thread at a time (its detector keeps per-call state); make one
+per worker thread, ``get_engine`` caches them per thread. The ONNX Runtime sessions under
+them are shared by the whole process (runtime.shared_session).
 
 Per photo: the detector looks at a 640 px view of the decoded pixels; where that view shows
-no face but might hold small ones, `smallfaces` looks closer; every face is then aligned from
-the finest pixels worth having for it (a second, finer decode of the photo when a face is
-too small in the first), and all crops of a batch of photos are embedded together.
+signs of faces too small for it, `smallfaces` looks closer; faces seen small get their
+landmarks placed again on the face alone (`refine`), and every face is aligned from the
+finest pixels worth having for it (a second, finer decode of the photo when a face is too
+small in the first). `analyze_many` embeds the crops of several photos in shared batches.
 """
 from __future__ import annotations
 
