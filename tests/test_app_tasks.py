@@ -62,3 +62,16 @@ def test_pools_run_tasks_on_threads_and_shut_down(qtbot, scanned_library, no_dan
     qtbot.waitUntil(lambda: pools.running == 0, timeout=10000)
     assert sorted(results) == list(range(6))
     assert pools.shutdown()
+
+
+def test_nothing_starts_on_pools_that_were_shut_down(qtbot, scanned_library,
+                                                     no_dangling_pools):
+    """A late request (the last paint of a closing window asks for a thumbnail) must not
+    start work on pools that are going away."""
+    pools = TaskPools()
+    assert pools.shutdown()
+    ran = []
+    task = Task(scanned_library, lambda library: ran.append(1))
+    pools.start(pools.read, task)
+    qtbot.wait(200)
+    assert not ran and pools.running == 0

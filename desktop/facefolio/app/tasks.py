@@ -126,6 +126,7 @@ class TaskPools(QObject):
         self.thumbs = self._pool(2)
         self.writer = self._pool(1)  # the one writer: People changes happen in order
         self._running: set[QRunnable] = set()
+        self.closed = False
 
     def _pool(self, threads: int) -> QThreadPool:
         pool = QThreadPool(self)
@@ -136,6 +137,10 @@ class TaskPools(QObject):
         return [self.scan, self.read, self.thumbs, self.writer]
 
     def start(self, pool: QThreadPool, task: Task | ScanTask) -> None:
+        if self.closed:
+            # After shutdown (a thumbnail asked for by the last paint of a closing window, a
+            # timer that fired late): nothing new starts on pools that are going away.
+            return
         self._running.add(task)
         task.signals.finished.connect(lambda: self._running.discard(task))
         pool.start(task)
@@ -146,6 +151,7 @@ class TaskPools(QObject):
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel scans, drop queued work, wait for what is running. Call from the GUI."""
+        self.closed = True
         for task in list(self._running):
             if isinstance(task, ScanTask):
                 task.token.cancel()
