@@ -65,8 +65,11 @@ class FaceEngine:
             rec_path = converted_model(SFACE_FILE, SFACE_SHA)
             self._detector = YuNetDetector(shared_session(det_path, threads, self.providers),
                                            det_threshold)
+            # Batches pay on a GPU only: on the CPU one crop at a time was as fast or faster
+            # (29.0 ms a face at batch 1, 31.8 at 8, 32.6 at 32, one thread; the
+            # "inference_profile" of python tests/benchmarks/bench_scan.py).
             self._recogniser = SFaceEmbedder(shared_session(rec_path, threads, self.providers),
-                                             max_batch=64 if self.gpu else 16)
+                                             max_batch=64 if self.gpu else 1)
             self.model_files = (det_path, rec_path)
         else:
             from .insightface_pack import InsightFacePack
