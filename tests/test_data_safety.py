@@ -87,6 +87,7 @@ def test_unplugged_drive_keeps_everything_and_comes_back_identical(named, drive)
     assert state(library) == before  # nothing removed, nothing regrouped away
     folder = library.folders()[0]
     assert folder.offline and "empty" in folder.scan_error
+    assert not folder.scan_incomplete  # not scanned, not half-scanned either
     assert folder.offline_count == len(ANNA + BEN)
     assert all(p.offline for p in library.photos())
     # Search still finds the faces of the offline drive.
@@ -222,6 +223,12 @@ def test_moves_and_copies_keep_names(named, drive, tmp_path):
 
 def test_deleted_photo_is_missing_until_pruned(named, drive):
     library, anna, ben, refused = named
+    # A face marked "not a face" is never a search answer, nor counted as a face.
+    ignored = face_of(library, drive / BEN[3])
+    People(library).set_ignored([ignored.id], True)
+    assert ignored.id not in {r.face_id for r in library.search_face(
+        face_of(library, drive / BEN[2]).id, top=50)}
+    assert library.photo_by_path(drive / BEN[3]).face_count == 0
     gone = face_of(library, drive / ANNA[2]).id
     (drive / ANNA[2]).unlink()
     result = scan(library)

@@ -190,6 +190,10 @@ class Scanner:
         plan = resolve(sv, known, missing, prints, analysis)
         with Transaction(con):
             apply_plan(con, plan, sv, store.now())
+            # An offline folder was not scanned: it keeps the scan state it had.
+            con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?",
+                            [(f.scan_started_at, f.id) for f in folders
+                             if f.id in sv.offline_folders])
         free = {r.id for r in [*sv.gone, *missing]} | {j.row.id for j in plan.jobs if j.row}
         self._copies = {r.fingerprint: r for r in known.values()
                         if r.fingerprint and r.status == "done" and r.id not in free}
