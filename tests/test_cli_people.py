@@ -167,7 +167,7 @@ def test_proposals_same_not_same(run, path):
     assert code == 0 and {found[0]["person_a"], found[0]["person_b"]} == {a, b}
     assert {"similarity", "score", "faces_a", "faces_b", "face_a", "face_b"} <= set(found[0])
     code, out, _ = run("proposals")
-    assert code == 0 and f"facefolio not-same" in out
+    assert code == 0 and "facefolio not-same" in out
     assert run("not-same", str(a), str(b))[0] == 0
     assert json.loads(run("proposals", "--json")[1])["proposals"] == []
     run("undo")

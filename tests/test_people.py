@@ -112,10 +112,11 @@ def test_create_delete_and_cover_stay_valid(lib):
     new = people.create_person(faces, "Bob")
     assert lib.person(new).name == "Bob" and lib.person(new).face_count == 2
     assert lib.person(new).cover_face_id in faces
+    size = lib.person(a).face_count
     people.delete_person(a)
     with pytest.raises(NotFoundError):
         lib.person(a)
-    assert people.undo() == f"Delete person {a}"
+    assert people.undo() == f"Delete an unnamed person ({size} faces)"
     assert lib.person(a).face_count > 0
     people.undo()
     with pytest.raises(NotFoundError):
@@ -230,7 +231,7 @@ def test_a_drawn_face_is_logged_and_undone_by_hiding_it(lib):
                    'user', 0, 'user' FROM faces WHERE id = ?""", (a, model.id))
     drawn = con.execute("SELECT max(id) FROM faces").fetchone()[0]
     people.record_new_face(drawn)
-    assert people.undo().startswith(f"Add face {drawn}")
+    assert people.undo().startswith("Add a face in ")
     assert lib.face(drawn).ignored and lib.face(drawn).person_id is None
     people.redo()
     assert not lib.face(drawn).ignored and lib.face(drawn).person_id == a
@@ -264,3 +265,33 @@ def test_names_from_xmp_respect_the_users_decisions(lib):
     assert state(lib) == before
     with pytest.raises(LibraryError, match="is not in photo"):
         people.import_names(photo[free] + 10_000, {free: "Bob"})
+
+
+def test_undo_descriptions_speak_of_names_and_photos_not_ids(tmp_path, datasets):
+    """What the Edit menu and "Undid ..." say: names, unnamed people by their size, faces by
+    their photo; never a bare id the user has never seen."""
+    import re
+    import shutil
+
+    from facefolio.library import Library, Scanner
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("img1.jpg", "img2.jpg", "img26.jpg"):
+        shutil.copy(datasets / "deepface-unit" / name, folder / name)
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        people = People(lib)
+        faces = {Path(f.photo_path).name: f.id for f in lib.faces()}
+        anna = people.create_person([faces["img1.jpg"]])
+        people.name(anna, "Anna")
+        other = people.create_person([faces["img2.jpg"]])
+        people.merge(anna, [other])
+        people.reject_suggestion(faces["img26.jpg"], anna)
+        said = [op.description for op in people.history()]
+        assert said[0] == "The face in img26.jpg is not Anna"
+        assert said[1] == "Merge an unnamed person (1 face) into Anna"
+        assert said[2] == "Create a new person from 1 face"
+        assert said[3] == "Name an unnamed person (1 face) Anna"
+        assert not any(re.search(r"\b(person|face) \d", s) for s in said), said

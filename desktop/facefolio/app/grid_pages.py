@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QPoint
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..library import Library, LibraryError
+from ..library import Library
 from . import words
 from .face_actions import FaceActions
 from .models import FaceItem, FaceListModel, face_items
@@ -21,13 +21,10 @@ def load_unknown(library: Library, low_quality: bool = False
                  ) -> tuple[list[FaceItem], int, int]:
     """Faces in no person and not set aside, their count, and how many low-quality ones
     (tiny, blurred) the switch would add."""
-    try:
-        people = people_api(library)
-        records = people.unknown_faces(include_low_quality=low_quality, limit=_UNKNOWN_LIMIT)
-        hidden = 0 if low_quality else len(people.unknown_faces(include_low_quality=True)) - \
-            len(records)
-    except (LibraryError, AttributeError, TypeError):  # an older People
-        records, hidden = library.faces(unassigned=True, limit=_UNKNOWN_LIMIT), 0
+    people = people_api(library)
+    records = people.unknown_faces(include_low_quality=low_quality, limit=_UNKNOWN_LIMIT)
+    hidden = 0 if low_quality else (people.count_unknown(include_low_quality=True)
+                                    - people.count_unknown())
     items = face_items(library, records)
     truncated = len(records) >= _UNKNOWN_LIMIT
     total = library.counts()["unassigned_faces"] if truncated else len(items)

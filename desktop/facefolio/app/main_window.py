@@ -54,7 +54,7 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     faces and, by default, low-quality ones left out)."""
     counts = dict(library.counts())
     try:
-        counts["unknown"] = len(people_api(library).unknown_faces())
+        counts["unknown"] = people_api(library).count_unknown()
     except (LibraryError, AttributeError):
         counts["unknown"] = counts["unassigned_faces"]
     return counts

@@ -10,7 +10,6 @@ decoded whole within a memory budget (budget.py) and reduced right after.
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime

@@ -16,6 +16,7 @@ Like `Library`, a People object belongs to the thread that opened the library.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from . import assign, oplog, store, suggest
@@ -72,7 +73,8 @@ class People:
         """Name or rename. Two people may share a name (two Annas exist); merge if one."""
         clean = _clean_name(name)
         old = self._person(person_id).name
-        what = f"Rename {old!r} to {clean!r}" if old else f"Name person {person_id} {clean!r}"
+        what = f"Rename {old} to {clean}" if old else \
+            f"Name {_label(self._person(person_id))} {clean}"
         self._logged("name", what, [person_id], [], lambda: self.con.execute(
             "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
 
@@ -182,7 +184,7 @@ class People:
     def accept_suggestion(self, face_id: int, person_id: int) -> None:
         self._faces([face_id])
         person = self._person(person_id)
-        self._logged("accept", f"Face {face_id} is {_label(person)}",
+        self._logged("accept", f"{self._face_label(face_id).capitalize()} is {_label(person)}",
                      [person_id, *self._owners([face_id])], [face_id],
                      lambda: self._assign([face_id], person_id, "suggestion"))
 
@@ -197,7 +199,8 @@ class People:
             self.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL "
                              "WHERE id = ? AND person_id = ?", (face_id, person_id))
 
-        self._logged("reject", f"Face {face_id} is not {_label(person)}",
+        self._logged("reject", f"{self._face_label(face_id).capitalize()} is not "
+                     f"{_label(person)}",
                      [person_id], [face_id], change)
 
     def reject_proposal(self, person_a: int, person_b: int) -> None:
@@ -241,8 +244,9 @@ class People:
             after = oplog.snapshot(self.con, scope, [fid])
             before = oplog.snapshot(self.con, scope, [fid])
             before["faces"][str(fid)] = [None, None, 1]
-            who = f" of {_label(self._person(scope[0]))}" if scope else ""
-            oplog.record(self.con, "draw", f"Add face {fid}{who}", before, after)
+            who = f" as {_label(self._person(scope[0]))}" if scope else ""
+            where = self._face_label(fid).replace("the face in", "a face in", 1)
+            oplog.record(self.con, "draw", f"Add {where}{who}", before, after)
 
     def import_names(self, photo_id: int, names: dict[int, str]) -> int:
         """Names read from a photo's XMP regions, {face id: name}; returns faces named.
@@ -310,17 +314,25 @@ class People:
                       ) -> list[FaceRecord]:
         """Faces in no person and not ignored, oldest first. Faces below the quality floor
         (regroup.QUALITY_FLOOR: tiny, blurred) only when asked; drawn ones always."""
-        sql = "SELECT id FROM faces WHERE person_id IS NULL AND ignored = 0"
-        params: list = []
-        if not include_low_quality:
-            sql += " AND (quality >= ? OR source = 'user')"
-            params.append(QUALITY_FLOOR)
-        sql += " ORDER BY id"
+        sql, params = self._unknown_where(include_low_quality)
+        sql = "SELECT id FROM faces WHERE " + sql + " ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {max(0, int(limit))}"
         ids = [r[0] for r in self.con.execute(sql, params)]
         records = self.library.faces_by_ids(ids)
         return [records[f] for f in ids if f in records]
+
+    def count_unknown(self, include_low_quality: bool = False) -> int:
+        """How many faces `unknown_faces` would list, without loading them."""
+        sql, params = self._unknown_where(include_low_quality)
+        return self.con.execute("SELECT COUNT(*) FROM faces WHERE " + sql, params).fetchone()[0]
+
+    @staticmethod
+    def _unknown_where(include_low_quality: bool) -> tuple[str, list]:
+        if include_low_quality:
+            return "person_id IS NULL AND ignored = 0", []
+        return ("person_id IS NULL AND ignored = 0 AND (quality >= ? OR source = 'user')",
+                [QUALITY_FLOOR])
 
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> str | None:
@@ -367,6 +379,14 @@ class People:
         self.con.executemany("DELETE FROM rejections WHERE face_id = ? AND person_id = ?",
                              [(f, person_id) for f in face_ids])
 
+    def _face_label(self, face_id: int) -> str:
+        """'the face in img1.jpg' (which photo, not an id the user never sees)."""
+        row = self.con.execute("SELECT p.path FROM faces f JOIN photos p ON p.id = f.photo_id "
+                               "WHERE f.id = ?", (face_id,)).fetchone()
+        if row is None:
+            return "a face"
+        return f"the face in {store.display_path(os.path.basename(store.fs_path(row[0])))}"
+
     def _person(self, person_id: int):
         return self.library.person(int(person_id))  # NotFoundError names the id
 
@@ -397,7 +417,10 @@ class _NothingToDo(Exception):
 
 
 def _label(person) -> str:
-    return repr(person.name) if person.name else f"person {person.id}"
+    """A person in words: the name, or what the user sees of an unnamed one."""
+    if person.name:
+        return person.name
+    return f"an unnamed person ({_n(range(person.face_count), 'face')})"
 
 
 def _clean_name(name: str | None) -> str:
