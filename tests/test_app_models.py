@@ -112,6 +112,11 @@ def test_face_crop_is_square_and_survives_edges():
     photo = rng.integers(0, 255, (400, 300, 3), dtype=np.uint8)
     crop = face_crop(photo, 1.0, (0, 100, 40, 40), size=54)  # side 54 px, 20 px off the left
     assert np.array_equal(crop, photo[93:147, 0:54])
+    # A tightly cropped photo (the face fills it): the tile is the photo's own pixels, no
+    # grey bands (a 120 x 100 photo gives a 100 px square, scaled).
+    tight = rng.integers(0, 255, (120, 100, 3), dtype=np.uint8)
+    crop = face_crop(tight, 1.0, (5, 10, 90, 100), size=100)
+    assert np.array_equal(crop, tight[10:110, 0:100])
 
 
 def test_pixmap_cache_is_capped_by_bytes(qapp):

@@ -49,20 +49,17 @@ def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, 
               size: int = FACE_SIZE) -> np.ndarray:
     """A square crop around a face box (original-image pixels), with some margin."""
     x, y, w, h = (v / scale for v in box)
-    side = max(w, h) * 1.35
+    ph, pw = pixels.shape[:2]
+    # A margin around the face, but never a square larger than the photo: a tightly cropped
+    # photo gives a tighter tile rather than flat padding bands.
+    side = min(max(w, h) * 1.35, pw, ph)
     cx, cy = x + w / 2, y + h / 2
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))
-    ph, pw = pixels.shape[:2]
     # Near an edge, slide the square back into the photo (the face sits a little off-centre)
-    # rather than pad: replicated edge pixels drew streaks across the round tiles. Only a
-    # square larger than the photo itself is padded, with a neutral grey.
+    # rather than pad: replicated edge pixels drew streaks across the round tiles.
     x0 = min(max(x0, 0), max(pw - s, 0))
     y0 = min(max(y0, 0), max(ph - s, 0))
-    pad = max(0, x0 + s - pw, y0 + s - ph)
-    if pad:
-        pixels = cv2.copyMakeBorder(pixels, 0, pad, 0, pad, cv2.BORDER_CONSTANT,
-                                    value=(128, 128, 128))
     crop = pixels[y0:y0 + s, x0:x0 + s]
     interp = cv2.INTER_AREA if s > size else cv2.INTER_CUBIC
     return cv2.resize(crop, (size, size), interpolation=interp)

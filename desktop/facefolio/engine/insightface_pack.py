@@ -70,8 +70,9 @@ class InsightFacePack:
         root = root or insightface_root()
         if not is_installed(name, root):
             raise ModelError(
-                f"model pack '{name}' is not installed (expected in {pack_dir(name, root)}); "
-                "download it from the model settings, or pick the default pack 'yunet-sface'"
+                f"model pack '{name}' is not installed: put its .onnx files in "
+                f"{pack_dir(name, root)} (Facefolio never downloads models), or choose the "
+                "default pack 'yunet-sface' in Settings"
             )
         ort()  # before scrfd.py imports it: telemetry off first
         scrfd = _submodule("model_zoo.scrfd")
