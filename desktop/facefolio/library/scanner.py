@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -166,6 +166,11 @@ class Scanner:
                             [(now, f.id) for f in folders])
         progress = ScanProgress(phase="listing")
         yield progress
+        # The models load and the grouping code imports while the folders are listed and the
+        # first photos decoded, not before the first photo and after the last one: that was a
+        # second of every CLI scan (python -X importtime; tests/benchmarks/bench_scan.py).
+        warm = threading.Thread(target=self._warm_up, name="facefolio-scan-warm", daemon=True)
+        warm.start()
 
         known, missing = self._known()
         analysis = lib.analysis_key()
@@ -174,6 +179,7 @@ class Scanner:
                     lambda: token.cancelled)
         if token.cancelled:
             yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+            warm.join()
             return
         prints: dict[str, tuple[str, str | None]] = {}
         if sv.needs_fingerprints(known, missing):
@@ -186,6 +192,7 @@ class Scanner:
                 yield progress
             if token.cancelled:
                 yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+                warm.join()
                 return
         plan = resolve(sv, known, missing, prints, analysis)
         with Transaction(con):
@@ -208,11 +215,13 @@ class Scanner:
             yield progress
 
         if token.cancelled:
+            warm.join()
             lib.save_indexes()
             yield replace(progress, phase="cancelled", new_face_ids=tuple(new_face_ids),
                           elapsed=time.monotonic() - started)
             return
         yield replace(progress, phase="finishing", current="")
+        warm.join()
         with Transaction(con):
             lib.prune_empty_people()
             con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
@@ -223,6 +232,17 @@ class Scanner:
         lib.save_indexes()
         yield replace(progress, phase="done", current="", new_face_ids=tuple(new_face_ids),
                       elapsed=time.monotonic() - started, eta=0.0)
+
+    def _warm_up(self) -> None:
+        """Build one engine per worker (into the pool) and import the grouping code."""
+        try:
+            if self._engine_factory is None:
+                with ExitStack() as stack:
+                    for _ in range(self.workers):
+                        stack.enter_context(self._engine())
+            from . import people  # noqa: F401, PLC0415 - scipy: ~0.4 s of imports
+        except Exception:  # the scan itself reports a broken engine, photo by photo
+            log.debug("warming up the scan failed", exc_info=True)
 
     def _known(self) -> tuple[dict[str, Known], list[Known]]:
         """Present photos by path, and the missing ones (which may have moved)."""
