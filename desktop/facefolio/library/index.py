@@ -40,9 +40,12 @@ log = logging.getLogger(__name__)
 
 M = 16
 EF_CONSTRUCTION = 200
-# ef_search chosen so recall@10 >= 0.99 against exact search (tests/benchmarks/bench_search.py):
-# ef 96 gave 0.9998 at 200k faces but 0.9845 at 1M; ef 128 gave 0.9926 at 1M (p99 5.3 ms).
-EF_SEARCH = 128
+# ef_search, measured on faces fitted to real SFace statistics at 1M faces (M 16,
+# ef_construction 200; python tests/benchmarks/bench_search.py --faces 1000000 --ef 400,1600):
+# recall@10 0.838 at ef 128, 0.885 at 400 (bare query p50 1.3 ms), 0.928 at 1600 (8.6 ms).
+# 400: most of the recall ef can buy for little time; the same-person share of the first 10
+# results was 0.873 against exact search's 0.881 already at 128. ef alone does not reach 0.99.
+EF_SEARCH = 400
 _GROW_STEP = 4096
 # Removing a face overwrites its vector (hnswlib repairs the links around it: 3.4 ms a face)
 # where a rebuild costs 0.73 ms per face kept, so a rebuild pays once more than ~22% of the
