@@ -1,7 +1,9 @@
 """A 0..1 quality figure per face: is it big, sharp and frontal enough to trust?
 
-Used to pick cover faces and to skip poor faces when clustering, so it only needs to
-rank faces sensibly, not to be calibrated.
+Used to pick cover faces and by grouping: a face below regroup.QUALITY_FLOOR never starts a
+group of its own and waits behind "Show low-quality faces" (that floor is measured by
+tests/benchmarks/bench_groups.py --variant quality_floor_0.70 and friends), so the figure only
+needs to rank faces sensibly, not to be calibrated.
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import numpy as np
 
 # The recogniser sees 112 px crops; beyond that more pixels add little.
 _FULL_SIZE = 112.0
-# Variance of the Laplacian on a 112 crop: about 30 is visibly blurred, 300+ is crisp.
+# Where the sharpness term (variance of the Laplacian on the 112 px crop) nears 1: a scale set
+# by eye on deepface-unit's crops, not a measured boundary; the floor above it is measured.
 _SHARP_SCALE = 150.0
 
 
