@@ -350,3 +350,20 @@ def test_library_inside_a_scanned_folder_is_never_scanned(tmp_path, datasets):
         library.add_folder(folder)
         scan(library)
         assert [Path(p.path).name for p in library.photos()] == ["img1.jpg"]
+
+
+def test_a_file_that_cannot_be_looked_at_is_not_taken_for_gone(tmp_path, monkeypatch):
+    """The last check before a photo is marked missing: only "does not exist" means gone; an
+    I/O error or a refused permission (a dying drive, a stale NFS handle) means "don't know"."""
+    from facefolio.library.walk import gone
+    present = tmp_path / "here.jpg"
+    present.write_bytes(b"x")
+    assert gone(str(tmp_path / "nothing.jpg")) is True
+    assert gone(str(tmp_path / "nothing" / "deeper.jpg")) is True
+    assert gone(str(present)) is False
+    for code in (errno.EIO, errno.EACCES, errno.ESTALE):
+        def failing(path, *args, code=code, **kwargs):
+            raise OSError(code, os.strerror(code), path)
+        monkeypatch.setattr(os, "lstat", failing)
+        assert gone(str(present)) is None, errno.errorcode[code]
+        monkeypatch.undo()
