@@ -149,9 +149,12 @@ def test_ctrl_c_during_a_scan_exits_130_and_the_next_scan_resumes(tmp_path, data
     for name in names:
         shutil.copy(datasets / "deepface-unit" / name, folder / name)
     lib = tmp_path / "lib"
+    # As in a terminal: a test runner started in the background (CI) may pass SIGINT on
+    # ignored, and Python then leaves it ignored.
     proc = subprocess.Popen([sys.executable, "-m", "facefolio.cli", "--library", str(lib),
                              "scan", str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
