@@ -23,7 +23,8 @@ from app_fixtures import (make_photos, photo_folder, scanned_library,  # noqa: E
 
 from facefolio.library import Library, Scanner, privacy  # noqa: E402
 from facefolio.library import library as library_module  # noqa: E402
-from facefolio.library.forget import forget_all, prune_thumbnails  # noqa: E402
+from facefolio.library.forget import forget_all  # noqa: E402
+from facefolio.library.thumbcache import prune_thumbnails  # noqa: E402
 from facefolio.library.index import FaceIndex, index_path  # noqa: E402
 
 DIM = 128

@@ -9,7 +9,7 @@ Face ids are never reused (AUTOINCREMENT), so a face crop on disk is valid forev
 Crops are biometric data: the cache is owner-only (folders 0700, files 0600), a crop is only
 written while its face exists and no "forget" ran (checked before and after the write, since
 another process may forget at any moment), and crops of faces and photos that are gone are
-pruned when the provider opens (library/forget.py `prune_thumbnails`).
+pruned when the provider opens (library/thumbcache.py `prune_thumbnails`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..library import Library, NotFoundError, privacy, store
-from ..library.forget import FACES, PHOTOS, THUMBNAILS, prune_thumbnails
+from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, prune_thumbnails
 from .tasks import Task
 
 log = logging.getLogger(__name__)

@@ -6,14 +6,9 @@ thumbnail cache and migration backups (old copies of the database). The database
 rebuilt with VACUUM (and secure_delete zeroes freed pages before that), and the WAL is
 checkpointed and truncated, so no embedding bytes survive in any file of the library folder.
 Kept: the remembered folders, settings.json, and of course the photos, which are never touched.
-
-Outside "forget", `prune_thumbnails` deletes the crops and thumbnails of faces and photos that
-no longer exist (removed folders, deleted photos, re-detected faces).
 """
 from __future__ import annotations
 
-import os
-import re
 import shutil
 from pathlib import Path
 
@@ -92,55 +87,3 @@ def _compact(con, folder: Path) -> None:
 
 
 # -- thumbnail files --------------------------------------------------------------------------
-# The app's cache layout (app/thumbnails.py writes it): thumbnails/faces/<face id>.jpg (face
-# ids are never reused, so a crop stays valid) and thumbnails/photos/<photo id>-<stamp>.jpg
-# (photo ids can be reused and files edited: the stamp hashes path, size and mtime).
-THUMBNAILS = "thumbnails"
-FACES = "faces"
-PHOTOS = "photos"
-_FACE_FILE = re.compile(r"(\d+)\.jpg")
-_PHOTO_FILE = re.compile(r"(\d+)-[0-9a-f]+\.jpg")
-
-
-def prune_thumbnails(library: Library) -> int:
-    """Delete face crops and photo thumbnails whose face or photo no longer exists (and older
-    thumbnails of a photo that has a newer one, and temp files left by a crash). Returns how
-    many files went. Safe beside running thumbnail tasks: files are listed before the ids are
-    read, so the crop of a face added meanwhile is never taken for an orphan."""
-    root = library.path / THUMBNAILS
-    face_files = _listing(root / FACES)
-    photo_files = _listing(root / PHOTOS)
-    faces = {r[0] for r in library.con.execute("SELECT id FROM faces")}
-    photos = {r[0] for r in library.con.execute("SELECT id FROM photos")}
-    doomed = []
-    for entry in face_files:
-        m = _FACE_FILE.fullmatch(entry.name)
-        if m is None or int(m.group(1)) not in faces:
-            doomed.append(entry.path)
-    newest: dict[int, os.DirEntry] = {}
-    for entry in photo_files:
-        m = _PHOTO_FILE.fullmatch(entry.name)
-        if m is None or int(m.group(1)) not in photos:
-            doomed.append(entry.path)
-            continue
-        other = newest.setdefault(int(m.group(1)), entry)
-        if other is not entry:  # keep the newest version of the photo
-            older = min(other, entry, key=lambda e: e.stat().st_mtime_ns)
-            newest[int(m.group(1))] = other if older is entry else entry
-            doomed.append(older.path)
-    removed = 0
-    for path in doomed:
-        try:
-            os.unlink(path)
-            removed += 1
-        except FileNotFoundError:
-            pass
-    return removed
-
-
-def _listing(folder: Path) -> list[os.DirEntry]:
-    try:
-        with os.scandir(folder) as entries:
-            return [e for e in entries if e.is_file(follow_symlinks=False)]
-    except FileNotFoundError:
-        return []

@@ -19,6 +19,7 @@ from .index import FaceIndex, catch_up, index_path, open_index
 from .records import FaceRecord, FolderRecord, PersonRecord, PhotoRecord, SearchResult
 from .settings import Settings
 from .store import LibraryError, NotFoundError, Transaction
+from .thumbcache import prune_thumbnails
 
 ENV_LIBRARY = "FACEFOLIO_LIBRARY"
 
@@ -315,7 +316,6 @@ class Library:
         for pack in set(self.packs_in_use()) | {self.settings.pack}:
             if (str(self.path), pack) in _INDEXES:
                 self.index(pack)
-        from .forget import prune_thumbnails  # noqa: PLC0415 - forget imports this module
         prune_thumbnails(self)
 
     def save_indexes(self) -> None:
