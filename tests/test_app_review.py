@@ -37,9 +37,12 @@ def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsu
     window = open_window(unsure_library)
     page = window.review
     qtbot.waitUntil(lambda: window.sidebar.item(4).text() == "Review  (3)", timeout=WAIT)
+    window.sidebar.setFocus()  # the user clicks "Review" in the sidebar
     window.sidebar.setCurrentRow(4)
     assert window.current_page() is page
     qtbot.waitUntil(lambda: len(page.questions) == 3, timeout=WAIT)
+    # The keys answer at once, without a click into the page first.
+    assert window.focusWidget() is page.list
     sims = [q.similarity for q in page.questions]
     assert sims == sorted(sims, reverse=True)  # best evidence first
     kinds = [(q.kind, q.person.name) for q in page.questions]
@@ -48,7 +51,6 @@ def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsu
     first = page.questions[0]
     assert page.heading.text() == f"Is this {first.person.name}?"
     assert page.summary.text() == "3 questions left"
-    page.list.setFocus()
     qtbot.keyClick(page.list, Qt.Key.Key_Y)
     assert len(page.questions) == 2  # off the list at once
     qtbot.waitUntil(lambda: person_of(unsure_library, first.face.face_id) ==

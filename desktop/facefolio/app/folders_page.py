@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedLayout,
+    QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -22,6 +23,15 @@ from .page import Page
 from .roles import RecordRole
 from .session import LibrarySession
 from .table_models import error_table_model, folder_state, folder_table_model
+
+
+class _ElideEnd(QStyledItemDelegate):
+    """A state reads from its start ("Offline since 3 Nov 2026: …"): cut its end, not its
+    middle as the path column is."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 def load_folders(library: Library) -> tuple[list[FolderRecord], list[PhotoRecord]]:
@@ -146,6 +156,7 @@ class FoldersPage(Page):
             # than a long state squeezing the path to "/…".
             header.setSectionResizeMode(model.columnCount() - 1,
                                         QHeaderView.ResizeMode.Stretch)
+            table.setItemDelegateForColumn(model.columnCount() - 1, _ElideEnd(table))
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         return table
 

@@ -105,6 +105,12 @@ class ReviewPage(Page):
             shortcut.activated.connect(slot)
         self._show_current()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Y, N, S and the arrows answer as soon as the page is on screen, without a click
+        # into it first (they belong to this page, so a text field elsewhere never sees them).
+        self.list.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:
         super().reload()
