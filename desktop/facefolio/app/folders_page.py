@@ -62,7 +62,7 @@ class WelcomePanel(QWidget):
         self.button.clicked.connect(self.addFolder)
         hint = QLabel("…or drop a folder onto this window.",
                       alignment=Qt.AlignmentFlag.AlignCenter)
-        hint.setStyleSheet("color: palette(mid);")
+        hint.setStyleSheet("color: palette(placeholder-text);")
         layout = QVBoxLayout(self)
         layout.addStretch(2)
         layout.addWidget(title)

@@ -61,7 +61,7 @@ class MergeDialog(QDialog):
         else:
             note = "They become one unnamed person. Ctrl+Z undoes the merge."
         hint = QLabel(note, wordWrap=True)
-        hint.setStyleSheet("color: palette(mid);")
+        hint.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(hint)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.merge_button = box.addButton("Merge", QDialogButtonBox.ButtonRole.AcceptRole)

@@ -97,7 +97,7 @@ class PeoplePage(Page):
         self.view.contextRequested.connect(self._context)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty.setStyleSheet("color: palette(mid); font-size: 15px;")
+        self.empty.setStyleSheet("color: palette(placeholder-text); font-size: 15px;")
         self.stack = QStackedLayout()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty)

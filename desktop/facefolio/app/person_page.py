@@ -98,7 +98,7 @@ class PersonPage(Page):
         self.name_edit.setMinimumWidth(120)
         self.name_edit.editingFinished.connect(self._rename)
         self.count = ElidedLabel()
-        self.count.setStyleSheet("color: palette(mid);")
+        self.count.setStyleSheet("color: palette(placeholder-text);")
         self.order = QComboBox()
         self.order.addItem("Newest first", "newest")
         self.order.addItem("Oldest first", "oldest")

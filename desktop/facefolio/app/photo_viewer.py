@@ -90,7 +90,7 @@ class PhotoViewerPage(Page):
         font.setBold(True)
         self.title_label.setFont(font)
         self.info_label = ElidedLabel()
-        self.info_label.setStyleSheet("color: palette(mid);")
+        self.info_label.setStyleSheet("color: palette(placeholder-text);")
         zoom_out = QToolButton(text="−")
         zoom_out.setToolTip("Zoom out (-)")
         fit = QToolButton(text="Fit")

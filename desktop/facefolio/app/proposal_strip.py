@@ -39,7 +39,7 @@ class ProposalCard(QFrame):
         names = QLabel(f"{_short(a)}\n{_short(b)}")
         names.setToolTip(question.text)
         alike = QLabel(f"{question.similarity:.0%} alike")
-        alike.setStyleSheet("color: palette(mid);")
+        alike.setStyleSheet("color: palette(placeholder-text);")
         self.yes_button = QPushButton("Same person")
         self.no_button = QPushButton("No")
         self.yes_button.setToolTip(f"Merge them ({question.text})")

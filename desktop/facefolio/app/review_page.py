@@ -54,7 +54,7 @@ class ReviewPage(Page):
         font.setWeight(QFont.Weight.DemiBold)
         self.heading.setFont(font)
         self.detail = QLabel(wordWrap=True)
-        self.detail.setStyleSheet("color: palette(mid);")
+        self.detail.setStyleSheet("color: palette(placeholder-text);")
         self.pictures = [QLabel(), QLabel()]
         for label in self.pictures:
             label.setFixedSize(_BIG, _BIG)

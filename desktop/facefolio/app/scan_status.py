@@ -89,7 +89,7 @@ class ScanStatusWidget(QWidget):
         self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("x" * 64))
         self.current = QLabel()
         self.current.setFixedWidth(250)
-        self.current.setStyleSheet("color: palette(mid);")
+        self.current.setStyleSheet("color: palette(placeholder-text);")
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(200)
         self.bar.setTextVisible(False)

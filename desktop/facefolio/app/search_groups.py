@@ -78,7 +78,7 @@ class SearchGroup(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.count = QLabel()
-        self.count.setStyleSheet("color: palette(mid);")
+        self.count.setStyleSheet("color: palette(placeholder-text);")
         texts = QVBoxLayout()
         texts.addWidget(self.title)
         texts.addWidget(self.count)

@@ -92,7 +92,7 @@ class SettingsDialog(QDialog):
         form.addRow("Library location:", where)
         note = QLabel("Model and detection changes apply to photos scanned from now on; "
                       "rescan to apply them to every photo.", wordWrap=True)
-        note.setStyleSheet("color: palette(mid);")
+        note.setStyleSheet("color: palette(placeholder-text);")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
