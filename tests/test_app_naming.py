@@ -215,3 +215,32 @@ def test_changes_from_another_process_show_up(qtbot, open_window, album_library)
     # And the undo menu knows about it (the change is in the shared log).
     qtbot.waitUntil(lambda: "Dr House" in window.undo_action.text(), timeout=WAIT)
     assert Path(album_library).is_dir()
+
+
+def test_undo_never_undoes_a_change_it_did_not_name(qtbot, open_window, album_library):
+    """Another process logs an operation after the menu said "Undo rename …" and before the
+    app looked again: Ctrl+Z then undoes nothing, says why, and the next Ctrl+Z (now named
+    after the other change) undoes that one."""
+    window = open_window(album_library)
+    window.session._watch_timer.stop()  # the gap between two looks, made as long as we need
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    hugh = next(p for p in window.people.model.rows if p.name == "Hugh Laurie")
+    obama = next(p for p in window.people.model.rows if p.name == "Barack Obama")
+    window.actions.name_person(hugh.id, "Dr House")
+    qtbot.waitUntil(lambda: "Dr House" in window.undo_action.text(), timeout=WAIT)
+    with Library(album_library) as lib:  # the CLI or a second window, unseen so far
+        People(lib).name(obama.id, "President")
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: "another window or the command line" in
+                    window.statusBar().currentMessage(), timeout=WAIT)
+    assert "President" in window.statusBar().currentMessage()
+    with Library(album_library) as lib:
+        assert (lib.person(hugh.id).name, lib.person(obama.id).name) == ("Dr House",
+                                                                         "President")
+    qtbot.waitUntil(lambda: "President" in window.undo_action.text(), timeout=WAIT)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+                    timeout=WAIT)
+    with Library(album_library) as lib:
+        assert (lib.person(hugh.id).name, lib.person(obama.id).name) == ("Dr House",
+                                                                         "Barack Obama")

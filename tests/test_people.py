@@ -8,6 +8,7 @@ import pytest
 
 from facefolio import cli
 from facefolio.library import Library, LibraryError, NotFoundError
+from facefolio.library.oplog import ChangedElsewhereError
 from facefolio.library.people import People
 
 from people_fixtures import copy_library, scanned_template, state
@@ -50,6 +51,31 @@ def test_merge_then_undo_restores_both_people_exactly(lib):
     assert [p.id for p in lib.people()].count(b) == 0
     people.undo()
     assert state(lib) == before
+
+
+def test_undo_of_a_named_operation_refuses_when_another_process_logged_one(lib):
+    """The log is shared: Undo as the user saw it labelled, or nothing (and redo alike)."""
+    people = People(lib)
+    a, b = biggest(lib)
+    people.name(a, "Anna")
+    mine = people.history(1)[0]
+    with Library(lib.path) as other:  # a second process
+        People(other).name(b, "Bert")
+    theirs = people.history(1)[0]
+    before = state(lib)
+    with pytest.raises(ChangedElsewhereError, match="Bert"):
+        people.undo(expect=mine.id)
+    assert state(lib) == before  # nothing undone
+    assert people.undo(expect=theirs.id).endswith("Bert")
+    assert (lib.person(a).name, lib.person(b).name) == ("Anna", None)
+    with pytest.raises(ChangedElsewhereError, match="redo"):
+        people.redo(expect=mine.id)  # the next to redo is theirs
+    assert people.undo(expect=mine.id).endswith("Anna")
+    assert people.redo(expect=mine.id).endswith("Anna")  # redo goes oldest first
+    assert people.undo(expect=mine.id).endswith("Anna")
+    with pytest.raises(ChangedElsewhereError, match="nothing left"):
+        people.undo(expect=12345)
+    assert people.undo() is None  # without `expect`: the newest, as the CLI does
 
 
 def test_undo_redo_several_levels_and_new_op_drops_redo(lib):

@@ -49,15 +49,17 @@ def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[
     return failures
 
 
-def undo_labels(library: Library) -> tuple[str, str]:
-    """What Undo and Redo would do now, in the log's words ("" for nothing)."""
+def undo_labels(library: Library) -> tuple[str, str, int | None, int | None]:
+    """What Undo and Redo would do now, in the log's words ("" for nothing), and the ids of
+    those operations (so that Undo does what its label said, or nothing)."""
     try:
         history = people_api(library).history(200)
     except LibraryError:
-        return "", ""
-    undo = next((op.description for op in history if not op.undone), "")
-    redo = next((op.description for op in reversed(history) if op.undone), "")
-    return undo, redo
+        return "", "", None, None
+    undo = next((op for op in history if not op.undone), None)
+    redo = next((op for op in reversed(history) if op.undone), None)
+    return (undo.description if undo else "", redo.description if redo else "",
+            undo.id if undo else None, redo.id if redo else None)
 
 
 def database_signature(library_path: Path) -> tuple:
@@ -96,6 +98,8 @@ class LibrarySession(QObject):
         self._changed_timer = QTimer(self, singleShot=True, interval=50)
         self._changed_timer.timeout.connect(self.changed)
         self._own_writes = 0  # writes sent to the writer and not answered yet
+        # The operations the Undo and Redo labels name (None: not known yet, or nothing).
+        self.undo_ids: tuple[int | None, int | None] = (None, None)
         self._signature: tuple | None = None  # the database files as last seen
         self._looking = False
         self._watch_timer = QTimer(self)
@@ -119,10 +123,10 @@ class LibrarySession(QObject):
     def write(self, work: Callable[[Library], Any], done: str = "",
               on_result: Callable[[Any], None] | None = None) -> Task:
         """Run a change on the writer thread; afterwards views reload and undo state updates."""
-        def change(library: Library) -> tuple[Any, tuple[str, str]]:
+        def change(library: Library) -> tuple[Any, tuple]:
             return work(library), undo_labels(library)
 
-        def finished(answer: tuple[Any, tuple[str, str]]) -> None:
+        def finished(answer: tuple[Any, tuple]) -> None:
             value, labels = answer
             self._own_writes -= 1
             self._signature = None  # our own change: the next look only takes note
@@ -138,6 +142,7 @@ class LibrarySession(QObject):
             self._signature = None
             self.message.emit(reason)
             self.notify_changed()
+            self.refresh_undo_state()  # e.g. Undo refused: the labels catch up with the log
 
         self._own_writes += 1
         task = Task(self.path, change)
@@ -174,10 +179,14 @@ class LibrarySession(QObject):
         return self.write(change, done, finished)  # a failure note replaces `done`
 
     def undo(self) -> None:
-        self.people_write(lambda p: p.undo(), on_result=self._say_undone("Undid"))
+        """Undo what the Undo label names: when another process logged an operation since
+        (the log is shared), nothing is undone and the user is told what is next instead."""
+        expect = self.undo_ids[0]
+        self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undid"))
 
     def redo(self) -> None:
-        self.people_write(lambda p: p.redo(), on_result=self._say_undone("Redid"))
+        expect = self.undo_ids[1]
+        self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redid"))
 
     def _say_undone(self, verb: str) -> Callable[[Any], None]:
         def say(what: str | None) -> None:
@@ -190,9 +199,11 @@ class LibrarySession(QObject):
     def refresh_undo_state(self) -> None:
         self.read(undo_labels, self._emit_undo, lambda _m: None)
 
-    def _emit_undo(self, labels: tuple[str, str]) -> None:
-        self.undoStateChanged.emit(bool(labels[0]), bool(labels[1]))
-        self.undoLabels.emit(*labels)
+    def _emit_undo(self, labels: tuple) -> None:
+        undo, redo, *ids = labels
+        self.undo_ids = (ids[0], ids[1])
+        self.undoStateChanged.emit(bool(undo), bool(redo))
+        self.undoLabels.emit(undo, redo)
 
     # -- changes made by another process (the CLI, a second window) ----------------------
     def watch(self, interval_ms: int = 2000) -> None:

@@ -17,9 +17,14 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from .store import bump_edits, in_chunks, now
+from .store import LibraryError, bump_edits, in_chunks, now
 
 Snapshot = dict
+
+
+class ChangedElsewhereError(LibraryError):
+    """The operation Undo (or Redo) showed is no longer next in the shared log: another
+    window or the command line logged one since. Nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -137,25 +142,34 @@ def record(con: sqlite3.Connection, kind: str, description: str,
                 (now(), kind, description, json.dumps(before), json.dumps(after)))
 
 
-def undo(con: sqlite3.Connection) -> str | None:
-    row = con.execute("SELECT id, description, undo_data, redo_data FROM operations "
-                      "WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
-        return None
-    apply(con, json.loads(row["undo_data"]), json.loads(row["redo_data"]))
-    bump_edits(con)
-    con.execute("UPDATE operations SET undone = 1 WHERE id = ?", (row["id"],))
-    return row["description"]
+def undo(con: sqlite3.Connection, expect: int | None = None) -> str | None:
+    """Undo the newest operation; with `expect` (the id the user saw in "Undo …"), only if
+    it is still that one: the log is shared with other processes."""
+    return _step(con, undone=False, expect=expect)
 
 
-def redo(con: sqlite3.Connection) -> str | None:
-    row = con.execute("SELECT id, description, undo_data, redo_data FROM operations "
-                      "WHERE undone = 1 ORDER BY id LIMIT 1").fetchone()
+def redo(con: sqlite3.Connection, expect: int | None = None) -> str | None:
+    return _step(con, undone=True, expect=expect)
+
+
+def _step(con: sqlite3.Connection, *, undone: bool, expect: int | None) -> str | None:
+    row = con.execute(
+        "SELECT id, description, undo_data, redo_data FROM operations WHERE undone = ? "
+        f"ORDER BY id {'' if undone else 'DESC'} LIMIT 1", (int(undone),)).fetchone()
+    verb = "redo" if undone else "undo"
+    if expect is not None and (row is None or row["id"] != expect):
+        news = (f"the next to {verb} is now \u201c{row['description']}\u201d: {verb} again "
+                f"to {verb} it" if row else f"there is nothing left to {verb}")
+        raise ChangedElsewhereError(
+            f"Nothing {verb[:-1]}one: another window or the command line changed the "
+            f"history; {news}.")
     if row is None:
         return None
-    apply(con, json.loads(row["redo_data"]), json.loads(row["undo_data"]))
+    target, other = (row["redo_data"], row["undo_data"]) if undone else \
+        (row["undo_data"], row["redo_data"])
+    apply(con, json.loads(target), json.loads(other))
     bump_edits(con)
-    con.execute("UPDATE operations SET undone = 0 WHERE id = ?", (row["id"],))
+    con.execute("UPDATE operations SET undone = ? WHERE id = ?", (int(not undone), row["id"]))
     return row["description"]
 
 

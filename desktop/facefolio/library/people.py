@@ -335,13 +335,15 @@ class People:
                 [QUALITY_FLOOR])
 
     # -- undo --------------------------------------------------------------------------------
-    def undo(self) -> str | None:
+    def undo(self, expect: int | None = None) -> str | None:
+        """Undo the newest operation (its description), None when there is none. With
+        `expect`, only if the newest is still that operation (else ChangedElsewhereError)."""
         with Transaction(self.con):
-            return oplog.undo(self.con)
+            return oplog.undo(self.con, expect)
 
-    def redo(self) -> str | None:
+    def redo(self, expect: int | None = None) -> str | None:
         with Transaction(self.con):
-            return oplog.redo(self.con)
+            return oplog.redo(self.con, expect)
 
     def can_undo(self) -> bool:
         return oplog.can_undo(self.con)
