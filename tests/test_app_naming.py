@@ -244,3 +244,19 @@ def test_undo_never_undoes_a_change_it_did_not_name(qtbot, open_window, album_li
     with Library(album_library) as lib:
         assert (lib.person(hugh.id).name, lib.person(obama.id).name) == ("Dr House",
                                                                          "Barack Obama")
+
+
+def test_undo_right_after_a_change_undoes_that_change(qtbot, open_window, album_library):
+    """Ctrl+Z pressed before the writer has answered (the labels not caught up yet) means the
+    change just made, not a refusal."""
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    hugh = next(p for p in window.people.model.rows if p.name == "Hugh Laurie")
+    window.actions.name_person(hugh.id, "Hugh")  # an earlier change, shown in the menu
+    qtbot.waitUntil(lambda: "Hugh" in window.undo_action.text(), timeout=WAIT)
+    window.actions.name_person(hugh.id, "Dr House")
+    window.session.undo()  # at once: the rename is still on its way to the writer
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+                    timeout=WAIT)
+    with Library(album_library) as lib:
+        assert lib.person(hugh.id).name == "Hugh"

@@ -50,6 +50,9 @@ def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsu
     assert ("suggestion", "Hugh Laurie") in kinds
     first = page.questions[0]
     assert page.heading.text() == f"Is this {first.person.name}?"
+    # Beside the face: the person's face most like it, and the photo it is from.
+    assert page.captions[1].text().split("\n") == [
+        first.person.name, f"in {Path(first.match_photo).name}"]
     assert page.summary.text() == "3 questions left"
     qtbot.keyClick(page.list, Qt.Key.Key_Y)
     assert len(page.questions) == 2  # off the list at once
@@ -103,3 +106,22 @@ def test_review_buttons_and_open_photo(qtbot, open_window, unsure_library):
     qtbot.mouseClick(page.no_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: rejected(unsure_library, q.face.face_id) == [q.person.id],
                     timeout=WAIT)
+
+
+def test_a_suggestion_shows_the_persons_face_most_like_it(unsure_library):
+    """The card compares the face with the person's most alike face, not with the cover."""
+    import numpy as np
+    from facefolio.app.review import load_questions
+    from facefolio.app.review_page import picture_keys
+    with Library(unsure_library) as lib:
+        asked = [q for q in load_questions(lib) if q.kind == "suggestion"]
+        assert asked
+        for q in asked:
+            mine = [f.id for f in lib.faces(person_id=q.person.id) if not f.ignored]
+            ids, matrix = lib.embeddings(mine)
+            best = int(ids[int(np.argmax(matrix @ lib.embedding(q.face.face_id)[1]))])
+            assert q.match == best
+            assert picture_keys(q) == [("face", q.face.face_id), ("face", best)]
+            assert q.match_photo == lib.face(best).photo_path
+        # Not simply the cover: at least one question shows another face than it.
+        assert any(q.match != q.person.cover_face_id for q in asked)

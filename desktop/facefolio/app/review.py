@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..library import Library, LibraryError, NotFoundError, PersonRecord
 from . import words
 from .models import FaceItem, face_items
@@ -15,6 +17,7 @@ from .session import people_api
 
 _SUGGESTIONS = 200
 _PROPOSALS = 50
+_COMPARED = 500  # a person's best faces searched for the one most like a suggested face
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Question:
     face: FaceItem | None = None
     other: PersonRecord | None = None
     pair: tuple[int, int] | None = None  # a proposal's two most alike faces, one of each
+    match: int | None = None  # a suggestion: the person's face most like the one asked about
+    match_photo: str | None = None  # and the photo that face is in
 
     @property
     def key(self) -> tuple:
@@ -80,9 +85,40 @@ def suggestions(library: Library, limit: int = _SUGGESTIONS) -> list[Question]:
     records = library.faces_by_ids([s.face_id for s in found])
     items = {f.face_id: f for f in face_items(library, list(records.values()))}
     people = {p.id: p for p in library.people(include_hidden=False)}
-    return [Question("suggestion", people[s.person_id], float(s.similarity),
-                     face=items[s.face_id])
-            for s in found if s.face_id in items and s.person_id in people]
+    matches = closest_faces(library, [(s.face_id, s.person_id) for s in found])
+    photos = {f.id: f.photo_path for f in library.faces_by_ids(list(matches.values())).values()}
+    out = []
+    for s in found:
+        if s.face_id in items and s.person_id in people:
+            match = matches.get((s.face_id, s.person_id))
+            out.append(Question("suggestion", people[s.person_id], float(s.similarity),
+                                face=items[s.face_id], match=match,
+                                match_photo=photos.get(match)))
+    return out
+
+
+def closest_faces(library: Library, asked: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """For each (face, person) asked about: the person's face most like that face, among
+    their best (faces the user confirmed first, then by quality), so the user compares like
+    with like (same age, light, angle) rather than with whatever the cover is."""
+    if not asked:
+        return {}
+    asked_ids, vectors = library.embeddings(sorted({f for f, _p in asked}))
+    row_of = {int(f): i for i, f in enumerate(asked_ids)}
+    out: dict[tuple[int, int], int] = {}
+    for person_id in sorted({p for _f, p in asked}):
+        best = [r[0] for r in library.con.execute(
+            "SELECT id FROM faces WHERE person_id = ? AND ignored = 0 "
+            "ORDER BY assigned_by = 'user' DESC, quality DESC, id LIMIT ?",
+            (person_id, _COMPARED))]
+        ids, matrix = library.embeddings(best)
+        if not len(ids):
+            continue
+        for face_id, pid in asked:
+            if pid == person_id and face_id in row_of:
+                scores = matrix @ vectors[row_of[face_id]]
+                out[(face_id, pid)] = int(ids[int(np.argmax(scores))])
+    return out
 
 
 def load_questions(library: Library) -> list[Question]:

@@ -25,10 +25,12 @@ _BIG = 180
 
 
 def picture_keys(q: Question) -> list[tuple[str, int] | None]:
-    """The two pictures of a question: the face asked about and the person it may be; for
-    a proposal, the two people's most alike faces (else their covers)."""
+    """The two pictures of a question: the face asked about and the person's face most like
+    it (else their cover); for a proposal, the two people's most alike faces (else covers)."""
     if q.pair is not None:
         return [("face", q.pair[0]), ("face", q.pair[1])]
+    if q.face is not None and q.match is not None:
+        return [("face", q.face.face_id), ("face", q.match)]
     first = ("face", q.face.face_id) if q.face is not None else \
         (("face", q.person.cover_face_id) if q.person.cover_face_id else None)
     other = q.person if q.face is not None else q.other
@@ -163,6 +165,10 @@ class ReviewPage(Page):
             self.detail.setText(f"{q.similarity:.0%} alike. In {words.file_name(q.face.photo_path)}"
                                 + (f", {q.face.photo_note}" if q.face.photo_note else "") + ".")
             captions = ["This face", q.person.name or "Unnamed"]
+            if q.match_photo:  # where the face beside it is from: the evidence, traceable
+                metrics = self.captions[1].fontMetrics()
+                captions[1] += "\n" + metrics.elidedText(
+                    f"in {words.file_name(q.match_photo)}", Qt.TextElideMode.ElideMiddle, _BIG)
         else:
             self.detail.setText(f"{q.similarity:.0%} alike on average. Yes merges them; "
                                 "No keeps them apart for good.")

@@ -181,12 +181,18 @@ class LibrarySession(QObject):
     def undo(self) -> None:
         """Undo what the Undo label names: when another process logged an operation since
         (the log is shared), nothing is undone and the user is told what is next instead."""
-        expect = self.undo_ids[0]
+        expect = self._expected(0)
         self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undid"))
 
     def redo(self) -> None:
-        expect = self.undo_ids[1]
+        expect = self._expected(1)
         self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redid"))
+
+    def _expected(self, which: int) -> int | None:
+        """The operation the Undo (0) or Redo (1) label names; None while our own writes
+        are still queued: the labels have not caught up with them, and the user means the
+        change they just made (the writer runs them in order, before this one)."""
+        return None if self._own_writes else self.undo_ids[which]
 
     def _say_undone(self, verb: str) -> Callable[[Any], None]:
         def say(what: str | None) -> None:
