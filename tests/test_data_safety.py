@@ -367,3 +367,68 @@ def test_a_file_that_cannot_be_looked_at_is_not_taken_for_gone(tmp_path, monkeyp
         monkeypatch.setattr(os, "lstat", failing)
         assert gone(str(present)) is None, errno.errorcode[code]
         monkeypatch.undo()
+
+
+def test_undo_reaches_a_face_detected_again_after_a_crop(named, drive):
+    """A move, then the photo is cropped in another tool and rescanned (new face id, the
+    decision carried): Undo and Redo still act on that face."""
+    library, anna, ben, refused = named
+    people = People(library)
+    target = drive / BEN[0]
+    people.move_faces([face_of(library, target).id], anna)  # a slip of the hand
+    old = face_of(library, target)
+    with Image.open(target) as im:
+        w, h = im.size
+        im.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(target, quality=92)
+    scan(library)
+    new = face_of(library, target)
+    assert new.id != old.id and new.person_id == anna
+    assert people.undo().startswith("Move")
+    assert (face_of(library, target).person_id, face_of(library, target).assigned_by) == (
+        ben, "user")
+    assert people.redo().startswith("Move")
+    assert face_of(library, target).person_id == anna
+
+
+def test_undo_of_not_this_person_reaches_a_face_rotated_since(named, drive):
+    """"Not Anna", then the photo is turned by its EXIF tag and rescanned: undoing the
+    refusal puts the new face back in Anna and lifts the refusal from it."""
+    library, anna, ben, refused = named
+    import pyexiv2
+    with pyexiv2.Image(str(drive / ANNA[5])) as image:
+        image.modify_exif({"Exif.Image.Orientation": "6"})
+    scan(library)
+    face = face_of(library, drive / ANNA[5])
+    assert face.id != refused and face.person_id is None
+    assert People(library).undo().startswith("Remove")
+    face = face_of(library, drive / ANNA[5])
+    assert face.person_id == anna
+    assert (face.id, anna) not in state(library)["rejections"]
+
+
+def test_undo_never_hands_a_lost_face_decision_to_a_stranger_beside_it(tmp_path, datasets):
+    """The face an operation left undecided is lost by a rescan while a new face appears in
+    the same photo: undo must not give the stranger the old face's person."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "pair.jpg"
+    shutil.copy(datasets / "deepface-unit" / "couple.jpg", photo)
+    with Library(tmp_path / "lib") as library:
+        library.add_folder(folder)
+        scan(library)
+        faces = library.faces(photo_id=library.photo_by_path(photo).id)
+        assert len(faces) == 2
+        people = People(library)
+        left, right = sorted(faces, key=lambda f: f.box[0])
+        pid = people.create_person([left.id], name="Left")
+        people.delete_person(pid)  # the face is left undecided: nobody's, no refusal
+        # Another tool keeps only the right half: the left face is gone, the right one is
+        # detected again (a new id).
+        with Image.open(photo) as im:
+            w, h = im.size
+            im.crop((int(right.box[0]) - 20, 0, w, h)).save(photo, quality=92)
+        scan(library)
+        after = library.faces(photo_id=library.photo_by_path(photo).id)
+        assert len(after) == 1 and after[0].id != right.id
+        people.undo()  # brings "Left" back, without a face to give it
+        assert library.faces(photo_id=library.photo_by_path(photo).id)[0].person_id is None

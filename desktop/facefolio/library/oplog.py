@@ -9,7 +9,9 @@ exactly, merges included, without per-operation inverse code.
 The log is linear: rows with `undone = 1` are the redo stack, and recording a new operation
 drops them. Clustering is not logged, but may have changed things since: a snapshot applied
 later skips faces that a rescan deleted and people that clustering removed, rather than
-resurrecting them empty.
+resurrecting them empty. A face that a rescan detected again (its photo rotated, cropped or
+re-analysed: the decisions carried to a new face of the same photo) is followed to that new
+face, so undoing an older operation still reaches it.
 """
 from __future__ import annotations
 
@@ -48,10 +50,10 @@ def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
             if row else None
     faces: dict[str, list] = {}
     rejections: set[tuple[int, int]] = set()
-    for fid, pid, by, ignored in in_chunks(
-            con, "SELECT id, person_id, assigned_by, ignored FROM faces WHERE id IN ({})",
-            face_ids):
-        faces[str(fid)] = [pid, by, ignored]
+    for fid, pid, by, ignored, photo_id in in_chunks(
+            con, "SELECT id, person_id, assigned_by, ignored, photo_id FROM faces "
+            "WHERE id IN ({})", face_ids):
+        faces[str(fid)] = [pid, by, ignored, photo_id]
     rejections.update(tuple(r) for r in in_chunks(
         con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids))
     rejections.update(tuple(r) for r in in_chunks(
@@ -65,6 +67,15 @@ def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
 
 def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
     """Write `target` back (inside the caller's transaction); `other` is the opposite side."""
+    now_id = _successors(con, target, other)
+    target = {**target,
+              "faces": {str(now_id.get(int(k), int(k))): v for k, v in target["faces"].items()},
+              "rejections": [(now_id.get(f, f), p) for f, p in target["rejections"]],
+              "scope_faces": [now_id.get(f, f) for f in target["scope_faces"]],
+              "people": {k: row if row is None else
+                         {**row, "cover_face_id": now_id.get(row["cover_face_id"],
+                                                             row["cover_face_id"])}
+                         for k, row in target["people"].items()}}
     missing: set[int] = set()
     for key, row in target["people"].items():
         pid = int(key)
@@ -111,6 +122,39 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
                         "(SELECT 1 FROM faces WHERE id = ? AND person_id = ?)",
                         (row["cover_face_id"], int(key), row["cover_face_id"], int(key)))
     fix_covers(con, [int(k) for k in target["people"]])
+
+
+def _successors(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> dict[int, int]:
+    """Faces of the snapshot that a rescan replaced, each mapped to its successor: the one
+    face of the same photo, newer (ids are never reused), outside the snapshot, in exactly
+    the state the other side of the operation left the old face in, refusals included (what
+    the rescan carried). A face left undecided (nobody's, no refusal) has nothing to tell
+    its successor from a stranger detected beside it: it is skipped, as are faces with no
+    candidate or two."""
+    out: dict[int, int] = {}
+    known = {int(k) for k in target["faces"]}
+    refused: dict[int, set[int]] = {}
+    for face_id, person_id in other["rejections"]:
+        refused.setdefault(face_id, set()).add(person_id)
+    present = {r[0] for r in in_chunks(con, "SELECT id FROM faces WHERE id IN ({})",
+                                       sorted(known))}
+    for key, value in target["faces"].items():
+        left = other["faces"].get(key)
+        if len(value) < 4 or left is None or int(key) in present:
+            continue  # a log older than photo ids in snapshots, or the face is still there
+        expected = refused.get(int(key), set())
+        if left[0] is None and not left[2] and not expected:
+            continue
+        found = [r[0] for r in con.execute(
+            "SELECT id FROM faces WHERE photo_id = ? AND id > ? AND person_id IS ? "
+            "AND assigned_by IS ? AND ignored = ?",
+            (value[3], int(key), left[0], left[1], left[2]))
+            if r[0] not in known and r[0] not in out.values()
+            and {p for (p,) in con.execute("SELECT person_id FROM rejections "
+                                           "WHERE face_id = ?", (r[0],))} == expected]
+        if len(found) == 1:
+            out[int(key)] = found[0]
+    return out
 
 
 def fix_covers(con: sqlite3.Connection, person_ids=None) -> None:
