@@ -62,7 +62,8 @@ class ReviewPage(Page):
             label.setFixedSize(_BIG, _BIG)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setStyleSheet("background: palette(midlight); border-radius: 8px;")
-        self.captions = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter) for _ in range(2)]
+        top = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop  # captions of 1-2 lines
+        self.captions = [QLabel(alignment=top) for _ in range(2)]
         self.yes_button = QPushButton("Yes (Y)")
         self.no_button = QPushButton("No (N)")
         self.skip_button = QPushButton("Skip (S)")
