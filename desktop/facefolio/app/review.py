@@ -6,7 +6,7 @@ Proposals come from `library/proposals.py`; a build without it simply asks no su
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .session import people_api
 _SUGGESTIONS = 200
 _PROPOSALS = 50
 _COMPARED = 500  # a person's best faces searched for the one most like a suggested face
+_MATCHED = 20  # suggestions at the head of the queue shown beside such a face
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,22 @@ def suggestions(library: Library, limit: int = _SUGGESTIONS) -> list[Question]:
     records = library.faces_by_ids([s.face_id for s in found])
     items = {f.face_id: f for f in face_items(library, list(records.values()))}
     people = {p.id: p for p in library.people(include_hidden=False)}
-    matches = closest_faces(library, [(s.face_id, s.person_id) for s in found])
+    return [Question("suggestion", people[s.person_id], float(s.similarity),
+                     face=items[s.face_id])
+            for s in found if s.face_id in items and s.person_id in people]
+
+
+def with_matches(library: Library, questions: list[Question], first: int = _MATCHED
+                 ) -> list[Question]:
+    """The first suggestions of the queue with the person's face most like theirs (the rest
+    show the person's cover until they come up: this runs on every change of the library)."""
+    head = [q for q in questions if q.kind == "suggestion"][:first]
+    matches = closest_faces(library, [(q.face.face_id, q.person.id) for q in head])
     photos = {f.id: f.photo_path for f in library.faces_by_ids(list(matches.values())).values()}
     out = []
-    for s in found:
-        if s.face_id in items and s.person_id in people:
-            match = matches.get((s.face_id, s.person_id))
-            out.append(Question("suggestion", people[s.person_id], float(s.similarity),
-                                face=items[s.face_id], match=match,
-                                match_photo=photos.get(match)))
+    for q in questions:
+        match = matches.get((q.face.face_id, q.person.id)) if q.kind == "suggestion" else None
+        out.append(replace(q, match=match, match_photo=photos.get(match)) if match else q)
     return out
 
 
@@ -125,7 +133,7 @@ def load_questions(library: Library) -> list[Question]:
     """Every open question, best evidence first (the review queue)."""
     questions = suggestions(library) + proposals(library)
     questions.sort(key=lambda q: -q.similarity)
-    return questions
+    return with_matches(library, questions)
 
 
 def answer(people, question: Question, yes: bool, target: int | None = None) -> str:
