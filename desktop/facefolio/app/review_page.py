@@ -99,6 +99,7 @@ class ReviewPage(Page):
         layout.addLayout(card)
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
+        layout.addStretch(0)  # takes the room only while the list is hidden (nothing to ask)
         thumbnails.ready.connect(lambda _keys: self._refresh_pictures())
         for key, slot in (("Y", lambda: self.answer_current(True)),
                           ("N", lambda: self.answer_current(False)), ("S", self.skip),
@@ -148,8 +149,11 @@ class ReviewPage(Page):
 
     def _show_current(self) -> None:
         q = self.current()
-        for w in (self.yes_button, self.no_button, self.skip_button):
-            w.setEnabled(q is not None)
+        # Nothing to ask: the heading and its explanation alone, no empty frames or list.
+        for w in (*self.pictures, *self.captions, self.yes_button, self.no_button,
+                  self.skip_button):
+            w.setVisible(q is not None)
+        self.list.setVisible(bool(self.questions))
         self.open_button.setVisible(q is not None and q.face is not None)
         n = len(self.questions)
         self.summary.setText(f"{words.plural(n, 'question')} left" if n else "")
