@@ -432,3 +432,17 @@ def test_undo_never_hands_a_lost_face_decision_to_a_stranger_beside_it(tmp_path,
         assert len(after) == 1 and after[0].id != right.id
         people.undo()  # brings "Left" back, without a face to give it
         assert library.faces(photo_id=library.photo_by_path(photo).id)[0].person_id is None
+
+
+def test_a_photo_moved_over_another_takes_its_path_and_keeps_its_names(named, drive):
+    """`mv -f img26.jpg img1.jpg`: Ben's photo now sits where Anna's was. The scan (and
+    every later one) goes through; Ben's face keeps its id and name at the new path, and
+    Anna's photo is missing, kept until pruned."""
+    library, anna, ben, refused = named
+    bens = face_of(library, drive / BEN[0])
+    os.replace(drive / BEN[0], drive / ANNA[0])
+    for _ in range(2):
+        scan(library)
+    moved = face_of(library, drive / ANNA[0])
+    assert (moved.id, moved.person_id) == (bens.id, ben)
+    assert library.counts()["missing_photos"] == 1

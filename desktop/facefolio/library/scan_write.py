@@ -50,18 +50,18 @@ _FACE_COLUMNS = ("x", "y", "w", "h", "landmarks", "score", "quality", "pack", "e
 
 def apply_plan(con: sqlite3.Connection, plan: Plan, survey: Survey, now: float) -> None:
     """Moves, missing marks, offline flags and folder states, in the caller's transaction."""
-    # Rings of renames: take every moving row out of the path index first (a missing row may
-    # share a path), then put each at its new path.
-    moving = [row.id for row, _, _ in plan.moves]
+    # Out of the path index first: the missing rows (a photo moved over another one takes
+    # its path: `mv -f b.jpg a.jpg`) and every moving row (rings of renames); then each
+    # moving row at its new path.
+    con.executemany("UPDATE photos SET missing_since = ?, offline = 0 WHERE id = ?",
+                    [(now, r.id) for r in plan.missing])
     con.executemany("UPDATE photos SET missing_since = ? WHERE id = ?",
-                    [(now, i) for i in moving])
+                    [(now, row.id) for row, _, _ in plan.moves])
     for row, e, fp in plan.moves:
         con.execute("UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ?, "
                     "inode = ?, fingerprint = COALESCE(?, fingerprint), offline = 0, "
                     "missing_since = NULL WHERE id = ?",
                     (db_path(e.path), e.folder_id, e.size, e.mtime_ns, e.inode, fp, row.id))
-    con.executemany("UPDATE photos SET missing_since = ?, offline = 0 WHERE id = ?",
-                    [(now, r.id) for r in plan.missing])
     con.executemany("UPDATE photos SET offline = 1 WHERE id = ?",
                     [(i,) for i in sorted(survey.offline_ids)])
     for row, e in survey.back_online:
