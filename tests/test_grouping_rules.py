@@ -117,3 +117,18 @@ def test_groups_said_to_be_different_are_never_merged(tmp_path, rng):
         People(lib).undo()  # the user takes the "no" back: now they merge
         People(lib).cluster()
         assert len({person_of(lib, f) for f in range(1, 11)}) == 1
+
+
+def test_a_no_survives_clustering_that_would_fold_one_of_the_groups_away(tmp_path, rng):
+    """"Not the same person" for groups A and B; clustering would fold A into a bigger group
+    C (A's row deleted, and the answer with it). The answer is the user's: A stays, and
+    no run ever puts A's faces with B's."""
+    vectors = identity(rng, centre(rng), 20, r=0.85)
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        a, _c, b = put(lib, range(1, 5)), put(lib, range(5, 15)), put(lib, range(15, 21))
+        People(lib).reject_proposal(a, b)
+        for _ in range(2):
+            People(lib).cluster()
+            assert not {person_of(lib, f) for f in range(1, 5)} & \
+                {person_of(lib, f) for f in range(15, 21)}
+        assert lib.con.execute("SELECT COUNT(*) FROM not_same").fetchone()[0] == 1

@@ -274,6 +274,21 @@ def _owners(library: Library, pack: str, read: _Read, groups: list[np.ndarray],
     return Owners(sums, counts, photos, [frozenset(t) for t in tags], ~hidden)
 
 
+def _hand_down_not_same(con, gone: list[int], old_person: dict[int, int | None],
+                        new_person: dict[int, int]) -> None:
+    """A group clustering folds away takes the user's "not the same person" answers with
+    its row (ON DELETE CASCADE): hand them to the groups its faces went to. The side tags
+    kept those faces from the other person's, so the answer holds for their new groups."""
+    for pid in gone:
+        others = [b if a == pid else a for a, b in con.execute(
+            "SELECT person_a, person_b FROM not_same WHERE ? IN (person_a, person_b)", (pid,))]
+        heirs = {new_person[f] for f, was in old_person.items()
+                 if was == pid and f in new_person} - {pid}
+        con.executemany(
+            "INSERT OR IGNORE INTO not_same(person_a, person_b, at) VALUES (?, ?, ?)",
+            [(min(h, o), max(h, o), store.now()) for h in heirs for o in others if h != o])
+
+
 def min_cluster_faces(library: Library) -> int:
     return max(2, int(library.settings.min_cluster_faces))
 
@@ -372,6 +387,8 @@ def _write(library: Library, plan: _Plan, read: _Read) -> ClusterReport:
                if fid in valid and fid not in joined and new_person.get(fid) != pid]
     con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?", changes)
     kept = set(new_person.values())
+    _hand_down_not_same(con, [pid for pid in old_members if pid not in kept], old_person,
+                        new_person)
     # A fluid person left with no face goes; one that is no longer fluid is the user's.
     con.executemany("DELETE FROM people WHERE id = ? AND name IS NULL AND hidden = 0 "
                     "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = people.id)",
