@@ -446,3 +446,30 @@ def test_a_photo_moved_over_another_takes_its_path_and_keeps_its_names(named, dr
     moved = face_of(library, drive / ANNA[0])
     assert (moved.id, moved.person_id) == (bens.id, ben)
     assert library.counts()["missing_photos"] == 1
+
+
+def test_remove_missing_removes_what_it_counted_and_only_where_asked(named, drive, tmp_path):
+    """"Remove missing photos" of one folder (and `scan PATH --prune`) removes exactly the
+    photos the question counted, in that folder, and never one marked offline."""
+    from facefolio.library.browse import missing_summary
+    library, anna, ben, refused = named
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(drive / BEN[1], other / "copy.jpg")
+    shutil.copy(drive / BEN[2], other / "keep.jpg")  # not empty after: not an unplugged drive
+    library.add_folder(other)
+    scan(library)
+    (drive / BEN[0]).unlink()
+    (drive / ANNA[1]).unlink()
+    (other / "copy.jpg").unlink()
+    scan(library)
+    first, second = (f.id for f in sorted(library.folders(), key=lambda f: f.path != str(drive)))
+    # A missing photo also marked offline (kept for good until its drive is read again).
+    library.con.execute("UPDATE photos SET offline = 1 WHERE path = ?",
+                        (str(drive / ANNA[1]),))
+    library.con.commit()
+    assert missing_summary(library, first).photos == 1
+    assert library.prune_missing([first]) == 1
+    assert missing_summary(library, first).photos == 0
+    assert library.photo_by_path(drive / ANNA[1]) is not None  # the offline one stays
+    assert missing_summary(library, second).photos == 1  # not asked: kept

@@ -142,7 +142,7 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
               f"{kept}): {last.faces} faces found, {last.errors} failed"
               + (" - see 'facefolio status'" if last.errors or last.notes else ""))
     if prune:
-        print(f"removed {library.prune_missing()} missing photos")
+        print(f"removed {library.prune_missing(folder_ids)} missing photos")
     for folder in library.folders():
         if folder.scan_error and (folder_ids is None or folder.id in folder_ids):
             print(f"facefolio: {display_path(folder.path)}: {folder.scan_error}",

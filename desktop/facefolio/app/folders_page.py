@@ -232,7 +232,7 @@ class FoldersPage(Page):
         if answer != QMessageBox.StandardButton.Yes:
             return
         fid = folder.id if folder is not None else None
-        self.session.write(lambda library: library.prune_missing(fid),
+        self.session.write(lambda library: library.prune_missing([fid]),
                            f"Removed {words.plural(summary.photos, 'missing photo')}")
 
     def _remove_selected(self) -> None:

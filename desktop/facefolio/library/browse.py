@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import store
-from .library import Library
+from .library import Library, gone_photos_where
 from .records import PhotoRecord
 from .store import LibraryError, NotFoundError
 
@@ -190,7 +190,7 @@ class MissingSummary:
 
 def missing_summary(library: Library, folder_id: int | None = None) -> MissingSummary:
     """Photos whose file is gone from a folder that was read (not offline ones)."""
-    where = "ph.missing_since IS NOT NULL AND ph.offline = 0"
+    where = gone_photos_where("ph.")
     params: tuple = ()
     if folder_id is not None:
         where += " AND ph.folder_id = ?"

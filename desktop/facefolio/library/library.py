@@ -57,6 +57,12 @@ def face_record(row: sqlite3.Row) -> FaceRecord:
         ignored=bool(row["ignored"]))
 
 
+def gone_photos_where(alias: str = "") -> str:
+    """SQL condition of photos whose file is gone from a folder that was read: what
+    "Remove missing photos" counts and removes (never an offline one)."""
+    return f"{alias}missing_since IS NOT NULL AND {alias}offline = 0"
+
+
 class Library:
     """The user's library folder: database, settings, derived index and thumbnails."""
 
@@ -184,12 +190,16 @@ class Library:
                             (store.db_path(Path(path).absolute()),))
         return rows[0] if rows else None
 
-    def prune_missing(self, folder_id: int | None = None) -> int:
+    def prune_missing(self, folder_ids: list[int] | None = None) -> int:
         """Remove the photos whose files are gone from folders that could be read (their
-        faces go; people stay, named or not if they keep other faces). Returns photos
-        removed. Offline photos are never removed here: remove their folder instead."""
-        where = "missing_since IS NOT NULL" + ("" if folder_id is None else " AND folder_id = ?")
-        params = () if folder_id is None else (folder_id,)
+        faces go; people stay, named or not if they keep other faces), of these folders or
+        all. Returns photos removed. Offline photos are never removed here, even those
+        missing before their drive went: remove their folder instead."""
+        where = gone_photos_where()
+        params: tuple = ()
+        if folder_ids is not None:
+            where += f" AND folder_id IN ({','.join('?' * len(folder_ids))})"
+            params = tuple(int(f) for f in folder_ids)
         with Transaction(self.con):
             cur = self.con.execute(f"DELETE FROM photos WHERE {where}", params)
             self.prune_empty_people()
