@@ -260,3 +260,15 @@ def test_undo_right_after_a_change_undoes_that_change(qtbot, open_window, album_
                     timeout=WAIT)
     with Library(album_library) as lib:
         assert lib.person(hugh.id).name == "Hugh"
+
+
+def test_an_idle_window_sees_no_change_from_outside(qtbot, open_window, album_library):
+    """The watcher's own look (a read that opens and closes the database) is not taken for
+    another process's change: an idle window does not reload everything every look."""
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    seen = []
+    window.session.externalChange.connect(lambda: seen.append(1))
+    window.session.watch(100)
+    qtbot.wait(2000)
+    assert seen == []

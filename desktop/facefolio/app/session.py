@@ -64,12 +64,14 @@ def undo_labels(library: Library) -> tuple[str, str, int | None, int | None]:
 
 def database_signature(library_path: Path) -> tuple:
     """Size and time of the database and its write-ahead log: any commit, by any process,
-    changes one of them (WAL appends every commit; a checkpoint rewrites the database)."""
+    changes one of them (WAL appends every commit; a checkpoint rewrites the database).
+    An empty or absent log counts as one state: opening and closing a connection (this
+    look's own read) creates and deletes an empty log, which is no change."""
     out = []
     for name in ("library.sqlite3", "library.sqlite3-wal"):
         try:
             st = os.stat(library_path / name)
-            out.append((st.st_size, st.st_mtime_ns))
+            out.append((st.st_size, st.st_mtime_ns) if st.st_size else None)
         except OSError:
             out.append(None)
     return tuple(out)
@@ -216,6 +218,10 @@ class LibrarySession(QObject):
         """Look at the library's database files every so often; when another process
         changed them, views reload as after our own change. During a scan the views reload
         on progress anyway, so the look is skipped."""
+        if self._signature is None and not self._own_writes:
+            # Where "unchanged" starts: a change made before the first look is a change too.
+            # (Two stat calls of the local library folder.)
+            self._signature = database_signature(self.path)
         self._watch_timer.setInterval(interval_ms)
         self._watch_timer.start()
 
