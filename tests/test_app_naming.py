@@ -272,3 +272,20 @@ def test_an_idle_window_sees_no_change_from_outside(qtbot, open_window, album_li
     window.session.watch(100)
     qtbot.wait(2000)
     assert seen == []
+
+
+def test_this_is_leaves_no_dialog_behind(qtbot, open_window, album_library, dialogs):
+    """Each "This is…" dialog is freed once the next one opens: old ones would stay
+    parented to the window, listening to every batch of thumbnails."""
+    from facefolio.app.person_picker import PersonPickerDialog
+    from PySide6.QtCore import QCoreApplication, QEvent
+    dialogs.pick = None  # cancel each time
+    window = open_window(album_library)
+    qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
+    with Library(album_library) as lib:
+        face = lib.faces()[0].id
+    for n in range(1, 4):
+        window.actions.assign([face])
+        qtbot.waitUntil(lambda n=n: len(dialogs.seen) == n, timeout=WAIT)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(window.findChildren(PersonPickerDialog)) == 1

@@ -20,6 +20,7 @@ from .models import FaceItem
 from .person_picker import PersonPickerDialog, PickChoice, PickedPerson, load_choices
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
+from .widgets import latest
 
 
 class Navigator(Protocol):
@@ -78,7 +79,7 @@ class FaceActions:
             menu.addSeparator()
             for action in extra:
                 menu.addAction(action)
-        self.last_menu = menu
+        self.last_menu = latest(self.last_menu, menu)
         return menu
 
     def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None,
@@ -105,7 +106,7 @@ class FaceActions:
 
     def _pick(self, ids: list[int], choices: list[PickChoice]) -> None:
         dialog = PersonPickerDialog(choices, len(ids), self.thumbnails, self.parent)
-        self.last_dialog = dialog
+        self.last_dialog = latest(self.last_dialog, dialog)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         picked = dialog.picked()
@@ -151,7 +152,7 @@ class FaceActions:
     def ask_merge_target(self, people: list[PersonRecord]) -> int | None:
         """Ask which of these people's names stays; their id, or None if cancelled."""
         dialog = MergeDialog(people, self.parent)
-        self.last_dialog = dialog
+        self.last_dialog = latest(self.last_dialog, dialog)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.result_ids()[0]
@@ -162,7 +163,7 @@ class FaceActions:
         if len(people) < 2:
             return False
         dialog = MergeDialog(people, self.parent)
-        self.last_dialog = dialog
+        self.last_dialog = latest(self.last_dialog, dialog)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         target, sources = dialog.result_ids()
@@ -228,3 +229,4 @@ class FaceActions:
                 lambda p: manual.replace_face(p.library, old, drawn),
                 "Face box moved (Ctrl+Z to undo)"),
             lambda reason: self.session.message.emit(f"Face box not moved: {reason}"))
+

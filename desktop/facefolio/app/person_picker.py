@@ -89,7 +89,7 @@ class PersonPickerDialog(QDialog):
             self.list.addItem(item)
         self._icons()
         if thumbnails is not None:
-            thumbnails.ready.connect(lambda _keys: self._icons())
+            thumbnails.ready.connect(self._icons)  # a bound slot: gone with the dialog
         self.list.currentRowChanged.connect(self._chosen)
         self.list.itemDoubleClicked.connect(lambda _i: self.accept())
         layout.addWidget(self.list, 1)
@@ -102,7 +102,7 @@ class PersonPickerDialog(QDialog):
         self.setMinimumSize(320, 300)
         self.resize(400, 460)
 
-    def _icons(self) -> None:
+    def _icons(self, _keys=None) -> None:
         if self.thumbnails is None:
             return
         for row, c in enumerate(self.choices):

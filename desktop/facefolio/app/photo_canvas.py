@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QMenu, QWidget
 
 from .models import FaceItem
+from .widgets import latest
 
 Box = tuple[float, float, float, float]
 _MIN_ZOOM, _MAX_ZOOM = 1.0, 16.0
@@ -47,6 +48,7 @@ class PhotoCanvas(QWidget):
         self.centre = QPointF()  # the pixmap point shown at the widget's centre
         self._drag: tuple[str, QPointF, object] | None = None  # (kind, start, data)
         self.rubber: QRectF | None = None  # the box being drawn or adjusted (widget px)
+        self.last_menu: QMenu | None = None  # tests reach the open menu through this
         self._reduced_cache: tuple[tuple[int, int], QPixmap] | None = None
         self.setMouseTracking(True)
         self.setMinimumSize(240, 180)
@@ -321,7 +323,7 @@ class PhotoCanvas(QWidget):
             return
         menu = QMenu(self)
         menu.addAction("Add a face here").triggered.connect(lambda: self.add_face_at(pos))
-        self.last_menu = menu
+        self.last_menu = latest(self.last_menu, menu)
         menu.popup(event.globalPos())
 
     def add_face_at(self, pos: QPointF) -> None:

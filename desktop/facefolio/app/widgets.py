@@ -1,7 +1,7 @@
 """Small widgets every page uses: a label that elides instead of clipping, a year scrubber."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListWidget, QListWidgetItem, QWidget
 
@@ -84,3 +84,11 @@ class YearScrubber(QListWidget):
             self.blockSignals(True)
             self.setCurrentRow(current)
             self.blockSignals(False)
+
+
+def latest(old: QObject | None, new: QObject) -> QObject:
+    """Keep the newest menu or dialog (tests reach it through `last_…`) and free the one
+    before: parented to the window, each would live (and listen to thumbnails) as long."""
+    if old is not None and old is not new:
+        old.deleteLater()
+    return new
