@@ -320,13 +320,14 @@ class Library:
                 index.generation = generation
         return index
 
-    def sync_indexes(self) -> None:
-        """Bring every open index in line with the database (after faces were removed), and
-        delete the thumbnails of faces and photos that are gone."""
+    def sync_indexes(self, *, removed: bool = True) -> None:
+        """Bring every open index in line with the database, and after faces or photos were
+        removed, delete their thumbnails (a sweep of every id: not after a mere addition)."""
         for pack in set(self.packs_in_use()) | {self.settings.pack}:
             if (str(self.path), pack) in _INDEXES:
                 self.index(pack)
-        prune_thumbnails(self)
+        if removed:
+            prune_thumbnails(self)
 
     def save_indexes(self) -> None:
         if self._drop_caches_after_forget():

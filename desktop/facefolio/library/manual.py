@@ -92,7 +92,7 @@ def add_drawn_face(library: Library, drawn: DrawnFace) -> int:
         after = oplog.snapshot(con, [], [face_id])
         oplog.record(con, "draw", f"Add a face in {_photo_name(con, drawn.photo_id)}",
                      before, after)
-    library.sync_indexes()
+    library.sync_indexes(removed=False)
     return face_id
 
 
@@ -119,5 +119,5 @@ def replace_face(library: Library, old_face_id: int, drawn: DrawnFace) -> int:
         after = oplog.snapshot(con, people, [old_face_id, face_id])
         oplog.record(con, "redraw", f"Move a face box in {_photo_name(con, drawn.photo_id)}",
                      before, after)
-    library.sync_indexes()
+    library.sync_indexes(removed=False)
     return face_id
