@@ -60,7 +60,7 @@ def test_every_page_fits_the_smallest_window(qtbot, open_window, unsure_library,
                                              album_folder):
     window = open_window(unsure_library)
     minimum = window.minimumSize()
-    assert (minimum.width(), minimum.height()) <= (800, 520)
+    assert minimum.width() <= 800 and minimum.height() <= 520, minimum
     # The pages' own layouts fit inside it (else Qt squeezes them below what they need).
     need = window.centralWidget().minimumSizeHint()
     assert need.width() <= minimum.width() and need.height() <= minimum.height() - 60, need

@@ -161,7 +161,6 @@ def test_right_click_find_this_face_shows_same_person_first(qtbot, open_window,
     rect = view.visualRect(view.model().index(0, 0))
     view.customContextMenuRequested.emit(rect.center())
     menu = window.actions.last_menu
-    assert menu is not None
     find = next(a for a in menu.actions() if a.text() == "Find this face")
     menu.close()
     find.trigger()

@@ -69,6 +69,8 @@ class Blocked:
         self.thread.start()
         assert self.entered.wait(30)
         assert self.error is None, self.error
+        # Stopped where the test means, not let through by the work ending without it.
+        assert calls and self.thread.is_alive(), f"{name} was never reached"
 
     def release(self):
         self.released.set()
