@@ -166,3 +166,31 @@ def test_cli_photos_bad_input_is_one_clear_line(album_library):
         assert run.returncode == 1 and run.stdout == ""
         assert run.stderr.strip() == f"facefolio: {message}: use YYYY, YYYY-MM or YYYY-MM-DD" \
             if "date" in message else run.stderr.strip() == f"facefolio: {message}"
+
+
+def test_a_photo_dated_only_by_datetime_is_dated_the_same_when_analysed_and_refreshed(
+        tmp_path, datasets):
+    """Many tools write only EXIF DateTime: analysing the photo and reading its metadata
+    again (a retag) give it the same date, from EXIF, not the file time."""
+    import os
+
+    from facefolio.library import Scanner
+    from PIL import Image
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "dated.jpg"
+    with Image.open(datasets / "deepface-unit" / "img1.jpg") as im:
+        exif = Image.Exif()
+        exif[0x0132] = "2011:05:06 07:08:09"  # DateTime only
+        im.save(photo, exif=exif)
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        first = lib.photo_by_path(photo)
+        assert (first.taken_at, first.taken_at_source) == ("2011-05-06T07:08:09", "exif")
+        os.utime(photo, (1e9, 1e9))  # touched by another tool: only the metadata is read
+        for _ in Scanner(lib).scan():
+            pass
+        again = lib.photo_by_path(photo)
+        assert (again.taken_at, again.taken_at_source) == ("2011-05-06T07:08:09", "exif")

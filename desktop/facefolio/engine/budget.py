@@ -19,7 +19,7 @@ MIB = 1 << 20
 
 def _env_mib(name: str, default: int) -> int:
     try:
-        return max(64, int(os.environ.get(name, "")) * MIB)
+        return max(64, int(os.environ.get(name, ""))) * MIB  # never under 64 MiB
     except ValueError:
         return default * MIB
 

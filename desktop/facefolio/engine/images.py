@@ -264,27 +264,31 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
 
 
 def _exif(im: Image.Image) -> tuple[int, str | None]:
-    """(EXIF orientation, DateTimeOriginal as ISO 8601)."""
+    """(EXIF orientation, the date taken as ISO 8601)."""
     try:
         exif = im.getexif()
         orientation = int(exif.get(0x0112, 1) or 1)
     except Exception:  # a broken EXIF block should not lose the photo
-        exif, orientation = None, 1
-    return orientation, _taken_at(exif)
+        return 1, None
+    return orientation, exif_date(exif)
 
 
-def _taken_at(exif) -> str | None:
-    """EXIF DateTimeOriginal as ISO 8601, or None when absent or malformed."""
-    if exif is None:
-        return None
-    try:
-        raw = exif.get_ifd(0x8769).get(0x9003)
-        if not raw:
-            return None
-        raw = str(raw).strip().rstrip("\x00")
-        return datetime.strptime(raw[:19], "%Y:%m:%d %H:%M:%S").isoformat()
-    except Exception:
-        return None
+# DateTimeOriginal, else DateTimeDigitized, else DateTime (what most tools write).
+_DATE_TAGS = ((0x8769, 0x9003), (0x8769, 0x9004), (None, 0x0132))
+
+
+def exif_date(exif) -> str | None:
+    """The first readable EXIF date, as ISO 8601 (no time zone: EXIF has none); one reading
+    for analysed photos and for photos whose metadata alone is read again."""
+    for ifd, tag in _DATE_TAGS:
+        try:
+            raw = (exif.get_ifd(ifd) if ifd else exif).get(tag)
+            if raw:
+                text = str(raw).strip().rstrip("\x00")
+                return datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+        except Exception:  # a malformed date is no date
+            continue
+    return None
 
 
 def _short(exc: BaseException) -> str:

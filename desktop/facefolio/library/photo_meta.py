@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-_DATE_TAGS = ((0x8769, 0x9003), (0x8769, 0x9004), (None, 0x0132))
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
@@ -17,6 +16,8 @@ def header(path: str | os.PathLike) -> tuple[int, int, str | None]:
     """(width, height) as displayed (EXIF orientation applied) and the EXIF date, if any.
     Raises OSError when the file cannot be read or is not an image Pillow knows."""
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
+    from ..engine.images import exif_date  # noqa: PLC0415 - the one reading of the date
 
     try:
         with Image.open(path) as im:
@@ -27,19 +28,6 @@ def header(path: str | os.PathLike) -> tuple[int, int, str | None]:
     if int(exif.get(0x0112, 1) or 1) in _TURNED:
         width, height = height, width
     return width, height, exif_date(exif)
-
-
-def exif_date(exif) -> str | None:
-    """The first readable EXIF date, as ISO 8601 (no time zone: EXIF has none)."""
-    for ifd, tag in _DATE_TAGS:
-        try:
-            raw = (exif.get_ifd(ifd) if ifd else exif).get(tag)
-            if raw:
-                text = str(raw).strip().rstrip("\x00")
-                return datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S").isoformat()
-        except Exception:  # a malformed date is no date
-            continue
-    return None
 
 
 def taken_at(path: str | os.PathLike, from_exif: str | None) -> tuple[str | None, str | None]:
