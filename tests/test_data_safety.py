@@ -472,3 +472,17 @@ def test_remove_missing_removes_what_it_counted_and_only_where_asked(named, driv
     assert missing_summary(library, first).photos == 0
     assert library.photo_by_path(drive / ANNA[1]) is not None  # the offline one stays
     assert missing_summary(library, second).photos == 1  # not asked: kept
+
+
+def test_a_photo_replaced_by_a_folder_or_pipe_is_missing(named, drive):
+    """Where a photo was there is now a folder (or a pipe) of that name: the photo is
+    missing (kept, with its names, until removed), not present or offline for good."""
+    library, anna, ben, refused = named
+    for name, replace in ((BEN[0], os.mkdir), (BEN[1], os.mkfifo)):
+        face = face_of(library, drive / name)
+        (drive / name).unlink()
+        replace(drive / name)
+        scan(library)
+        photo = library.photo_by_path(drive / name)
+        assert photo.missing and not photo.offline, name
+        assert library.face(face.id).person_id == ben

@@ -129,7 +129,10 @@ def _sort(s: Survey, e: FileEntry, row: Known | None, analysis: str, folder_id: 
     """Put one listed file in its place; returns the id of the known row it accounts for."""
     if e.problem:
         if row is not None and row.status == "done":
-            s.offline_ids.add(row.id)  # unreadable now: keep it all, try again next time
+            if e.transient:
+                s.offline_ids.add(row.id)  # unreadable now: keep it all, try again next time
+            else:
+                s.gone.append(row)  # no longer a photo there: missing, kept until removed
         else:
             s.jobs.append(Job("error", e, row))
         return row.id if row else None

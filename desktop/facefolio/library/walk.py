@@ -109,7 +109,7 @@ def gone(path: str) -> bool | None:
     """True when the file is really not there, False when it is, None when it cannot be
     told (an unreadable folder, an I/O error): the caller must then keep what it knows."""
     try:
-        os.lstat(path)
+        st = os.lstat(path)
     except OSError as exc:
         return True if exc.errno in _GONE else None
-    return False
+    return stat.S_ISDIR(st.st_mode)  # a folder of that name now: the photo is not there
