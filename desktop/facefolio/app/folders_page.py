@@ -228,11 +228,10 @@ class FoldersPage(Page):
         text = (f"{gone}\n\n{faces}\n\nPhotos on a drive that is not plugged in are not "
                 "affected: they are offline, not missing. Remove the missing photos?")
         answer = QMessageBox.question(self, "Remove missing photos", text)
-        self.last_question = text
         if answer != QMessageBox.StandardButton.Yes:
             return
-        fid = folder.id if folder is not None else None
-        self.session.write(lambda library: library.prune_missing([fid]),
+        fids = [folder.id] if folder is not None else None
+        self.session.write(lambda library: library.prune_missing(fids),
                            f"Removed {words.plural(summary.photos, 'missing photo')}")
 
     def _remove_selected(self) -> None:

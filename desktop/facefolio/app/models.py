@@ -64,10 +64,6 @@ class FaceItem:
                    r.photo_id, state.taken_at, state.taken_at_source, state.offline,
                    state.missing)
 
-    @classmethod
-    def from_result(cls, r: SearchResult) -> FaceItem:
-        return cls(r.face_id, r.photo, r.box, r.person_id, r.person_name, r.similarity)
-
     @property
     def who(self) -> str:
         if self.person_name:

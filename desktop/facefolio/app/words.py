@@ -25,15 +25,6 @@ def noun(n: int, word: str) -> str:
     return word if n == 1 else _IRREGULAR.get(word, word + "s")
 
 
-def person_label(name: str | None, face_count: int | None = None) -> str:
-    """A person as the user knows them: the name, or an unnamed group by its size."""
-    if name:
-        return name
-    if face_count is None:
-        return "an unnamed person"
-    return f"an unnamed person ({plural(face_count, 'photo')})"
-
-
 def parse_when(taken_at: str | None) -> datetime | None:
     if not taken_at:
         return None

@@ -41,10 +41,6 @@ class Face:
     embedding: np.ndarray  # float32, L2-normalised, ``info.dim`` values
 
 
-def default_providers() -> list[str]:
-    return choose_providers()
-
-
 class FaceEngine:
     def __init__(self, pack: str = DEFAULT_PACK, *, det_threshold: float = 0.6,
                  min_face: int = 20, providers: list[str] | None = None,

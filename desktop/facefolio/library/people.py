@@ -406,10 +406,6 @@ class People:
         return [r[0] for r in self._rows("SELECT DISTINCT person_id FROM faces WHERE "
                                          "person_id IS NOT NULL AND id IN ({})", face_ids)]
 
-    def _rejected(self, face_ids: list[int]) -> set[tuple[int, int]]:
-        return {(r[0], r[1]) for r in self._rows(
-            "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})", face_ids)}
-
     def _rows(self, sql: str, ids: list[int]) -> list:
         return store.in_chunks(self.con, sql, ids)
 
