@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.interop = InteropActions(self.session, self.thumbnails, self.statusBar(), self,
                                       self._after_forget)
         self.review_count = 0
+        self.counts: dict[str, int] | None = None  # the sidebar's, once loaded
         build_menus(self)
         self._connect()
         self._restore_geometry()
@@ -241,7 +242,7 @@ class MainWindow(QMainWindow):
 
     def _review_counted(self, n: int) -> None:
         self.review_count = n
-        if hasattr(self, "counts"):
+        if self.counts is not None:
             self._show_counts(self.counts)
 
     def _after_forget(self) -> None:

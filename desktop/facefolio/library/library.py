@@ -336,7 +336,7 @@ class Library:
         for (lib, pack), index in list(_INDEXES.items()):
             if lib == str(self.path):
                 self.index(pack)
-                index.save(index_path(self.path, pack), generation)
+                index.save(index_path(self.path, pack), generation, con=self.con)
 
     def _drop_caches_after_forget(self) -> bool:
         """If "forget" ran (in any process) since this library was opened, drop the indexes
