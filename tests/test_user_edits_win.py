@@ -204,3 +204,32 @@ def test_a_face_joining_a_person_deleted_meanwhile_stays_unknown(tmp_path, monke
             lib.person(anna)
         assert lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ?",
                                (anna,)).fetchone()[0] == 0
+
+
+def test_a_face_moved_into_a_person_while_it_is_merged_is_never_lost(lib, monkeypatch):
+    """A merge reads the faces of the people it folds, then writes. A face moved into one of
+    them by another process in between (the CLI beside the app) must not be dropped by the
+    merge: the read happens under the merge's write lock, so the move waits and then finds
+    that person gone (and says so) instead of being silently undone."""
+    target, source, third = [p.id for p in sorted(lib.people(), key=lambda p: p.id)[:3]]
+    moved = lib.faces(person_id=third)[0].id
+    job = Blocked(monkeypatch, People, "_rows", lib.path,
+                  lambda own: People(own).merge(target, [source]))
+    outcome = {}
+
+    def move() -> None:
+        with Library(lib.path) as other:
+            try:
+                People(other).move_faces([moved], source)
+                outcome["moved"] = True
+            except NotFoundError:
+                outcome["moved"] = False
+    mover = threading.Thread(target=move)
+    mover.start()
+    mover.join(0.5)  # the move is either done (the old way) or waiting for the lock
+    job.release()
+    mover.join(60)
+    assert job.error is None, job.error
+    face = lib.face(moved)
+    assert face.person_id is not None, "the user's move was lost"
+    assert face.person_id == (target if outcome["moved"] else third)

@@ -101,8 +101,8 @@ def replace_face(library: Library, old_face_id: int, drawn: DrawnFace) -> int:
     person" answers and its place as a cover; the old face is set aside. One logged change,
     so one undo puts the old box back. Returns the new face's id."""
     con = library.con
-    old = library.face(old_face_id)
     with Transaction(con):
+        old = library.face(old_face_id)  # under the write lock: its person as it is now
         face_id = _insert(con, drawn)
         people = [old.person_id] if old.person_id is not None else []
         before = oplog.snapshot(con, people, [old_face_id, face_id])

@@ -17,6 +17,7 @@ Like `Library`, a People object belongs to the thread that opened the library.
 from __future__ import annotations
 
 import os
+import functools
 from collections.abc import Callable, Iterable
 
 from . import assign, oplog, store, suggest
@@ -28,6 +29,17 @@ from .store import LibraryError, NotFoundError, Transaction
 from .suggest import Suggestion
 
 __all__ = ["People", "Proposal", "Suggestion"]
+
+
+def _atomic(method):
+    """The whole operation under one write lock: what it reads to decide (the faces of the
+    people merged, who owns the faces removed) cannot change before it writes, even from
+    another process sharing the library (its own transaction is then a savepoint)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with Transaction(self.con):
+            return method(self, *args, **kwargs)
+    return run
 
 
 class People:
@@ -69,6 +81,7 @@ class People:
         return suggest.rank_people(self.library, face_ids)
 
     # -- user operations (logged, undoable) -------------------------------------------------
+    @_atomic
     def name(self, person_id: int, name: str) -> None:
         """Name or rename. Two people may share a name (two Annas exist); merge if one."""
         clean = _clean_name(name)
@@ -78,6 +91,7 @@ class People:
         self._logged("name", what, [person_id], [], lambda: self.con.execute(
             "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
 
+    @_atomic
     def create_person(self, face_ids: list[int], name: str | None = None) -> int:
         face_ids = self._faces(face_ids)
         clean = _clean_name(name) if name is not None else None
@@ -95,6 +109,7 @@ class People:
                      self._owners(face_ids), face_ids, change)
         return created[0]
 
+    @_atomic
     def merge(self, target_id: int, source_ids: list[int]) -> None:
         """Fold the sources into the target; the target's name wins, else a source's."""
         target = self._person(target_id)
@@ -130,6 +145,7 @@ class People:
         self._logged("merge", f"Merge {names} into {_label(target)}",
                      [target_id, *sources], face_ids, change)
 
+    @_atomic
     def move_faces(self, face_ids: list[int], person_id: int) -> None:
         face_ids = self._faces(face_ids)
         person = self._person(person_id)
@@ -137,6 +153,7 @@ class People:
                      [person_id, *self._owners(face_ids)], face_ids,
                      lambda: self._assign(face_ids, person_id, "user"))
 
+    @_atomic
     def remove_faces(self, face_ids: list[int]) -> None:
         """The faces leave their person and are remembered as "not this person"."""
         face_ids = self._faces(face_ids)
@@ -153,12 +170,14 @@ class People:
         self._logged("remove", f"Remove {_n(face_ids, 'face')} from their person",
                      self._owners(face_ids), face_ids, change)
 
+    @_atomic
     def set_hidden(self, person_id: int, hidden: bool) -> None:
         person = self._person(person_id)
         self._logged("hide", f"{'Hide' if hidden else 'Show'} {_label(person)}",
                      [person_id], [], lambda: self.con.execute(
                          "UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id)))
 
+    @_atomic
     def set_cover(self, person_id: int, face_id: int) -> None:
         person = self._person(person_id)
         self._faces([face_id])
@@ -168,6 +187,7 @@ class People:
                      lambda: self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
                                               (face_id, person_id)))
 
+    @_atomic
     def delete_person(self, person_id: int) -> None:
         """The person goes; their faces become unknown and their rejections vanish."""
         person = self._person(person_id)
@@ -181,6 +201,7 @@ class People:
 
         self._logged("delete", f"Delete {_label(person)}", [person_id], face_ids, change)
 
+    @_atomic
     def accept_suggestion(self, face_id: int, person_id: int) -> None:
         self._faces([face_id])
         person = self._person(person_id)
@@ -188,6 +209,7 @@ class People:
                      [person_id, *self._owners([face_id])], [face_id],
                      lambda: self._assign([face_id], person_id, "suggestion"))
 
+    @_atomic
     def reject_suggestion(self, face_id: int, person_id: int) -> None:
         """"Not this person": remembered; if the face was theirs, it leaves them."""
         self._faces([face_id])
@@ -203,6 +225,7 @@ class People:
                      f"{_label(person)}",
                      [person_id], [face_id], change)
 
+    @_atomic
     def reject_proposal(self, person_a: int, person_b: int) -> None:
         """"These are different people": remembered (never proposed again, never merged by
         clustering), logged and undoable."""
@@ -215,6 +238,7 @@ class People:
                          "INSERT OR IGNORE INTO not_same(person_a, person_b, at) "
                          "VALUES (?, ?, ?)", (a, b, store.now())))
 
+    @_atomic
     def set_ignored(self, face_ids: list[int], ignored: bool) -> None:
         """"Not a face" / "Ignore" (or take it back): the face stays in the library, so a
         rescan does not bring it back, but leaves its person and is shown nowhere."""

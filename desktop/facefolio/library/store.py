@@ -250,17 +250,25 @@ def _split_sql(script: str) -> list[str]:
 
 
 class Transaction:
-    """`with Transaction(con):` runs a BEGIN IMMEDIATE ... COMMIT, rolling back on error."""
+    """`with Transaction(con):` runs a BEGIN IMMEDIATE ... COMMIT, rolling back on error.
+    Inside another one it is a savepoint: an operation can read what it will change under
+    the same write lock as the change itself."""
 
     def __init__(self, con: sqlite3.Connection) -> None:
         self.con = con
+        self.nested = False
 
     def __enter__(self) -> sqlite3.Connection:
-        self.con.execute("BEGIN IMMEDIATE")
+        self.nested = self.con.in_transaction
+        self.con.execute("SAVEPOINT nested" if self.nested else "BEGIN IMMEDIATE")
         return self.con
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
+        if self.nested:
+            if exc_type is not None:
+                self.con.execute("ROLLBACK TO nested")
+            self.con.execute("RELEASE nested")
+        elif exc_type is None:
             self.con.execute("COMMIT")
         else:
             self.con.execute("ROLLBACK")
