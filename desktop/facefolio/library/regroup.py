@@ -374,7 +374,7 @@ def _write(library: Library, plan: _Plan, read: _Read) -> ClusterReport:
         moved = con.execute("""
             UPDATE faces SET person_id = :p, assigned_by = 'auto'
             WHERE id = :f AND ignored = 0
-              AND EXISTS (SELECT 1 FROM people WHERE id = :p)
+              AND EXISTS (SELECT 1 FROM people WHERE id = :p AND hidden = 0)
               AND NOT EXISTS (SELECT 1 FROM rejections WHERE face_id = :f AND person_id = :p)
               AND NOT EXISTS (SELECT 1 FROM faces g
                               WHERE g.photo_id = faces.photo_id AND g.person_id = :p)
