@@ -55,7 +55,7 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     counts = dict(library.counts())
     try:
         counts["unknown"] = people_api(library).count_unknown()
-    except (LibraryError, AttributeError):
+    except LibraryError:
         counts["unknown"] = counts["unassigned_faces"]
     return counts
 

@@ -52,8 +52,8 @@ def load_choices(library: Library, face_ids: list[int]) -> list[PickChoice]:
     ranked: dict[int, float] = {}
     try:
         ranked = {int(pid): float(s) for pid, s in people_api(library).rank_people(face_ids)}
-    except (LibraryError, AttributeError):
-        pass  # an older People without ranking: named people, biggest first
+    except LibraryError:
+        pass  # no ranking (e.g. no face of the pack): named people, biggest first
     choices = [PickChoice(p.id, p.name, p.face_count, p.cover_face_id, ranked.get(p.id))
                for p in people]
     choices.sort(key=lambda c: (c.similarity is None, -(c.similarity or 0.0),

@@ -2,7 +2,7 @@
 and "Are these the same person?" (merge proposals), loaded in read tasks, best evidence
 first, and the People calls that answer them.
 
-Proposals come from `library/proposals.py`; a build without it simply asks no such questions.
+Proposals come from `library/proposals.py`.
 """
 from __future__ import annotations
 
@@ -59,10 +59,7 @@ def _who(person: PersonRecord) -> str:
 def proposals(library: Library, limit: int = _PROPOSALS, person_id: int | None = None
               ) -> list[Question]:
     """Merge proposals as questions, best first; those of one person when given."""
-    try:
-        from ..library.proposals import merge_proposals  # noqa: PLC0415
-    except ImportError:
-        return []
+    from ..library.proposals import merge_proposals  # noqa: PLC0415
     found = merge_proposals(library, limit=limit if person_id is None else 500)
     people = {p.id: p for p in library.people(include_hidden=False)}
     out = []
@@ -70,11 +67,10 @@ def proposals(library: Library, limit: int = _PROPOSALS, person_id: int | None =
         a, b = people.get(prop.person_a), people.get(prop.person_b)
         if a is None or b is None or (person_id is not None and person_id not in (a.id, b.id)):
             continue
-        pair = (getattr(prop, "face_a", None), getattr(prop, "face_b", None))
+        pair = (prop.face_a, prop.face_b)
         if person_id is not None and b.id == person_id:
             a, b, pair = b, a, pair[::-1]  # "this person" first
-        out.append(Question("proposal", a, float(prop.similarity), other=b,
-                            pair=pair if None not in pair else None))
+        out.append(Question("proposal", a, float(prop.similarity), other=b, pair=pair))
     return out[:limit]
 
 
