@@ -26,6 +26,7 @@ from app_fixtures import (  # noqa: E402,F401
 )
 from facefolio.library import Library, Scanner  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
+from facefolio.library.questions import QuestionKind  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 WAIT = 30000
@@ -162,8 +163,9 @@ def test_a_merge_proposal_answered_no_on_a_persons_page_and_in_review(qtbot, ope
     # The review queue asks the same question; N there keeps them apart for good.
     window.sidebar.setCurrentRow(4)
     review = window.review
-    qtbot.waitUntil(lambda: any(q.kind == "proposal" for q in review.questions), timeout=WAIT)
-    row = next(i for i, q in enumerate(review.questions) if q.kind == "proposal")
+    qtbot.waitUntil(lambda: any(q.kind is QuestionKind.PROPOSAL for q in review.questions),
+                    timeout=WAIT)
+    row = next(i for i, q in enumerate(review.questions) if q.kind is QuestionKind.PROPOSAL)
     review.list.setCurrentRow(row)
     assert review.heading.text().startswith("Are Barack Obama and this unnamed person "
                                             "(3 photos) the same person?")

@@ -346,11 +346,7 @@ class PhotoListModel(_TileListModel):
 
 
 def _refilter(proxy: QSortFilterProxyModel, change) -> None:
-    """Change a filter setting and re-filter rows (Qt 6.9+ API, else the old one)."""
-    if hasattr(proxy, "beginFilterChange"):
-        proxy.beginFilterChange()
-        change()
-        proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-    else:
-        change()
-        proxy.invalidateFilter()
+    """Change a filter setting and re-filter rows (Qt 6.9's API; pyproject asks >= 6.11)."""
+    proxy.beginFilterChange()
+    change()
+    proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)

@@ -242,6 +242,14 @@ class Library:
         return self._photos("WHERE ph.status = 'done' AND ph.error IS NOT NULL "
                             "ORDER BY ph.path", ())
 
+    def has_face(self, face_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() \
+            is not None
+
+    def has_photo(self, photo_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM photos WHERE id = ?", (photo_id,)).fetchone() \
+            is not None
+
     def face(self, face_id: int) -> FaceRecord:
         row = self.con.execute(_FACE_SELECT + " WHERE f.id = ?", (face_id,)).fetchone()
         if row is None:
