@@ -58,8 +58,7 @@ class ImageFaces:
 
 def check_pack(pack: str) -> None:
     """Raise PackNotInstalledError for a known pack whose files are not installed."""
-    from ..engine import PACKS  # noqa: PLC0415 - the pack table only
-    from ..engine.insightface_pack import is_installed, pack_dir  # noqa: PLC0415
+    from ..engine import PACKS, is_installed, pack_dir  # noqa: PLC0415 - folder checks only
     if pack in PACKS and pack != "yunet-sface" and not is_installed(pack):
         raise PackNotInstalledError(pack, str(pack_dir(pack)))
 
