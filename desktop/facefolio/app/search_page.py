@@ -111,7 +111,9 @@ class SearchPage(Page):
         super().__init__(session, parent)
         self.actions = actions
         self.thumbnails = thumbnails
-        self.query: tuple[str, object] | None = None
+        # What is searched: a face id, a photo not yet looked at (its path), or a photo's
+        # faces found already (a reload searches again without detecting again).
+        self.query: int | str | PhotoQuery | None = None
         self.groups: list[SearchGroup] = []
         back = QToolButton(text="‹ Back", autoRaise=True)
         back.clicked.connect(lambda: self.window().go_back())
@@ -174,7 +176,7 @@ class SearchPage(Page):
         return [f for g in self.groups for f in g.selected()]
 
     # -- searching -----------------------------------------------------------------------
-    def _start(self, query: tuple[str, object], heading: str) -> None:
+    def _start(self, query: int | str, heading: str) -> None:
         self.query = query
         self.heading.setText(heading)
         self.slider.setValue(DEFAULT_SIMILARITY)  # a new search starts from the default
@@ -182,25 +184,25 @@ class SearchPage(Page):
         self.reload()
 
     def search_face(self, face_id: int) -> None:
-        self._start(("face", face_id), "Searching…")
+        self._start(int(face_id), "Searching…")
 
     def search_photo(self, path: str) -> None:
-        self._start(("photo", path), f"Looking for faces in {words.file_name(path)}…")
+        self._start(str(path), f"Looking for faces in {words.file_name(path)}…")
 
     def reload(self) -> None:
         super().reload()
         if self.query is None:
             return
-        kind, value = self.query
-        if kind == "face":
-            self.load(lambda library: search_face(library, value), self._apply, self._failed)
-        elif kind == "photo":
-            def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
-                query = detect_photo(library, value)
-                return query, search_photo(library, query)
-            self.load(detect_and_search, self._apply_photo, self._failed)
+        query = self.query
+        if isinstance(query, PhotoQuery):
+            self.load(lambda library: search_photo(library, query), self._apply)
+        elif isinstance(query, int):
+            self.load(lambda library: search_face(library, query), self._apply, self._failed)
         else:
-            self.load(lambda library: search_photo(library, value), self._apply)
+            def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
+                found = detect_photo(library, query)
+                return found, search_photo(library, found)
+            self.load(detect_and_search, self._apply_photo, self._failed)
 
     def _failed(self, exc: Exception) -> None:
         self.heading.setText(problem(exc))
@@ -208,7 +210,7 @@ class SearchPage(Page):
 
     def _apply_photo(self, answer: tuple[PhotoQuery, SearchAnswer]) -> None:
         query, found = answer
-        self.query = ("vectors", query)  # reloads search again without detecting again
+        self.query = query  # reloads search again without detecting again
         self._apply(found)
 
     def _apply(self, answer: SearchAnswer) -> None:
