@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
-from .library import CancelToken, Library, LibraryError, Scanner, ScanProgress, search_image
+from .library import (CancelToken, Library, LibraryError, Scanner, ScanProgress,
+                      default_library_dir, search_image)
+from .library.failures import describe
 from .library.store import display_path
+from .library.text import shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         return _open_app(args)
+    library_dir = Path(args.library).expanduser().absolute() if args.library else \
+        default_library_dir()
     try:
         with Library(args.library, create=getattr(args, "creates", False)) as library:
-            return args.func(library, args)
+            try:
+                return args.func(library, args)
+            except (OSError, sqlite3.Error) as exc:
+                # One line, never a traceback: disk full, read-only, permissions, I/O, damage.
+                raise LibraryError(describe(
+                    exc, library.path, partial=getattr(args, "partial", False),
+                    readonly_reason=library.readonly_reason)) from exc
     except LibraryError as exc:
-        print(f"facefolio: {exc}", file=sys.stderr)
+        print(f"facefolio: {shown(exc)}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # opening or closing the library
+        print(f"facefolio: {shown(describe(exc, library_dir))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("facefolio: interrupted", file=sys.stderr)
@@ -60,11 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "the names on them go too; offline folders are never touched)")
     p = sub.add_parser("scan", parents=[common, prune], help="remember folders and scan them")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.set_defaults(func=cmd_scan, creates=True)
+    p.set_defaults(func=cmd_scan, creates=True, partial=True)
 
     p = sub.add_parser("rescan", parents=[common, prune],
                        help="rescan every remembered folder")
-    p.set_defaults(func=cmd_rescan, creates=True)
+    p.set_defaults(func=cmd_rescan, creates=True, partial=True)
 
     p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo")
     target = p.add_mutually_exclusive_group(required=True)

@@ -44,10 +44,15 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
     from .library.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
 
-    written, errors = export_library_xmp(library, embed=args.embed)
-    _report_errors(errors)
-    where = "sidecars and photos" if args.embed else "sidecars"
-    print(f"wrote face names to {written} {where}, {len(errors)} failed")
+    if args.embed:
+        written, embedded, errors = export_library_xmp(library, embed=True)
+        _report_errors(errors)
+        print(f"wrote face names to {written} sidecars and into {embedded} photos, "
+              f"{len(errors)} failed")
+    else:
+        written, errors = export_library_xmp(library)
+        _report_errors(errors)
+        print(f"wrote face names to {written} sidecars, {len(errors)} failed")
     return 0
 
 
