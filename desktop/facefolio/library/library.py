@@ -95,16 +95,18 @@ class Library:
             if self.damaged else "its folder cannot be written (a read-only disk, or "
             "permissions)")
         created = not db.exists() or db.stat().st_size == 0
+        made = False  # this call made the (empty) database file: SQLite may fill it
         if create and not readonly:
             try:
                 privacy.private_dir(self.path)
                 if not db.exists():
-                    privacy.private_file(db)
+                    made = privacy.private_file(db)
             except OSError as exc:
                 raise LibraryError(f"cannot create library folder "
                                    f"{store.display_path(self.path)}: "
                                    f"{exc.strerror or exc}") from exc
-        self.con = store.connect(db, create=create and not readonly, readonly=readonly)
+        self.con = store.connect(db, create=create and not readonly, readonly=readonly,
+                                 new=made)
         try:
             self.library_id = store.library_id(self.con)
             self.settings = Settings.load(self.path)
@@ -361,6 +363,8 @@ class Library:
         self._drop_caches_after_forget()
         with _INDEXES_LOCK:
             index = _INDEXES.get(key)
+            if index is not None and index.library_id != self.library_id:
+                index = None  # built from another database once in this folder
             if index is None:
                 index = open_index(self.con, self.path, pack, self._dim(pack))
                 _INDEXES[key] = index

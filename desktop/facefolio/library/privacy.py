@@ -27,14 +27,16 @@ def private_dir(path: Path) -> None:
     _chmod(path, DIR_MODE)
 
 
-def private_file(path: Path) -> None:
-    """Create an empty owner-only file if missing, else make the existing one owner-only."""
+def private_file(path: Path) -> bool:
+    """Create an empty owner-only file if missing (True), else make the existing one
+    owner-only (False)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         _chmod(path, FILE_MODE)
-    else:
-        os.close(fd)
+        return False
+    os.close(fd)
+    return True
 
 
 def write_private(path: Path, data: bytes, *, durable: bool = True,

@@ -180,18 +180,19 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', '0');
 MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
-def connect(db_path: Path, *, create: bool = True, readonly: bool = False
-            ) -> sqlite3.Connection:
+def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
+            new: bool = False) -> sqlite3.Connection:
     """Open (and if needed create or migrate) the database at db_path for this thread.
 
     A file that is there but is not a Facefolio database (empty beside a library's other
     files, truncated, damaged, another program's) is refused with a one-line LibraryError and
     left untouched: a new library is only made where there is none. `readonly` opens it for
     reading only (a read-only mount, a damaged library): nothing is migrated or written.
+    `new`: the caller has just made the (empty) file itself.
     """
     if not db_path.exists() and (not create or readonly):
         raise LibraryError(f"no library at {display_path(db_path.parent)}")
-    problem = inspect_file(db_path)
+    problem = None if new else inspect_file(db_path)
     if problem:
         raise DamagedLibraryError(
             f"library database {display_path(db_path)} {problem}: nothing was changed; "
