@@ -25,7 +25,11 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
     text = str(exc)
     code = getattr(exc, "errno", None)
     filename = getattr(exc, "filename", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or "database or disk is full" in text:
+    full = code in (errno.ENOSPC, errno.EDQUOT) or "database or disk is full" in text
+    if not full and ("disk I/O error" in text or code == errno.EIO) and library_dir:
+        # SQLite reports a full disk met while growing its shared-memory file as I/O.
+        full = _free_bytes(library_dir) < 256 << 10
+    if full:
         return f"the disk holding the library {where} is full{_free(library_dir)}; {outcome}"
     if code == errno.EROFS or "readonly database" in text or "read-only" in text:
         why = f" ({readonly_reason})" if readonly_reason else ""
@@ -51,6 +55,13 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
         what = display_path(filename) if filename else where
         return f"{what}: {exc.strerror or text}; {outcome}"
     return f"library database error in {where}: {text}; {outcome}"
+
+
+def _free_bytes(library_dir: Path) -> int:
+    try:
+        return shutil.disk_usage(library_dir).free
+    except OSError:
+        return 1 << 62
 
 
 def _free(library_dir: Path | None) -> str:

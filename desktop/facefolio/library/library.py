@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -42,6 +43,20 @@ def default_library_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
+
+
+def disk_full(folder: Path) -> str | None:
+    """"N KB free" when the disk holding `folder` is (nearly) full, else None."""
+    from .failures import human_bytes  # noqa: PLC0415
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    return f"{human_bytes(free)} free" if free < _FULL_BELOW else None
+
+
+_FULL_BELOW = 256 << 10  # bytes: less than this free and SQLite cannot work
 
 
 def _writable(folder: Path, db: Path) -> bool:
@@ -105,8 +120,18 @@ class Library:
                 raise LibraryError(f"cannot create library folder "
                                    f"{store.display_path(self.path)}: "
                                    f"{exc.strerror or exc}") from exc
-        self.con = store.connect(db, create=create and not readonly, readonly=readonly,
-                                 new=made)
+        try:
+            self.con = store.connect(db, create=create and not readonly, readonly=readonly,
+                                     new=made)
+        except sqlite3.OperationalError as exc:
+            # A full disk cannot even take the WAL's shared-memory file: read without it.
+            full = disk_full(self.path)
+            if readonly or not full or not db.exists():
+                raise
+            self.readonly = True
+            self.readonly_reason = f"the disk holding it is full: {full}"
+            self.con = store.connect(db, create=False, readonly=True)
+            del exc
         try:
             self.library_id = store.library_id(self.con)
             self.settings = Settings.load(self.path)

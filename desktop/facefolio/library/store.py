@@ -198,11 +198,7 @@ def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
             f"library database {display_path(db_path)} {problem}: nothing was changed; "
             f"restore it from a backup, or run 'facefolio check --repair' to start it again "
             f"from what the folder still holds")
-    try:
-        con = _open(db_path, readonly)
-    except sqlite3.Error as exc:
-        raise LibraryError(f"cannot open library database {display_path(db_path)}: "
-                           f"{exc}") from exc
+    con = _open(db_path, readonly)  # sqlite3.OperationalError: failures.describe says it
     try:
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys = ON")
@@ -219,6 +215,9 @@ def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
             con.execute("PRAGMA synchronous = NORMAL")
             _migrate(con, db_path)
             _claim(con)
+    except sqlite3.OperationalError:
+        con.close()  # a full or read-only disk, a lock, an I/O error: not damage
+        raise
     except sqlite3.DatabaseError as exc:
         con.close()
         raise DamagedLibraryError(

@@ -13,6 +13,7 @@ printed or exported.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .store import LibraryError
@@ -23,6 +24,10 @@ NAME_MAX = 200  # characters: longer than any real name, short enough for every 
 # isolates and marks. They reorder what follows them on screen.
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Terminal escape sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL or ESC \\", and the
+# two-character ones): dropped whole from names read from files, not just their ESC.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?"
+                      r"|\x9b[0-?]*[ -/]*[@-~]")
 
 
 def unsafe(ch: str) -> bool:
@@ -50,7 +55,7 @@ def check_name(name: str | None) -> str:
 def clean_name(name: object) -> str:
     """A name read from a file: unsafe characters dropped, spaces collapsed, at most NAME_MAX
     characters ("" when nothing is left)."""
-    text = str(name)[:NAME_MAX * 4]  # never work through a huge value
+    text = _ESCAPES.sub(" ", str(name)[:NAME_MAX * 4])  # never work through a huge value
     text = "".join(" " if unsafe(ch) else ch for ch in text)
     return " ".join(text.split())[:NAME_MAX].strip()
 
