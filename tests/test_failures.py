@@ -18,16 +18,19 @@ import cv2
 import numpy as np
 import pytest
 
+import facefolio
+
 from facefolio.library import Library, LibraryError
 from facefolio.library.forget import forget_all
 from facefolio.library.index import FaceIndex, index_path
 from facefolio.library.people import People
-from facefolio.library.settings import available_cores
-from facefolio.library.text import NAME_MAX
+
+NAME_MAX = 200  # characters (facefolio.library.text.NAME_MAX, said in the README)
 
 from people_fixtures import put, state, synthetic_library
 
-DESKTOP = str(Path(__file__).resolve().parents[1] / "desktop")
+# The code under test, also for the commands run as separate processes.
+DESKTOP = str(Path(facefolio.__file__).resolve().parents[1])
 
 
 def unit(n: int, seed: int = 0, dim: int = 128) -> np.ndarray:
@@ -202,7 +205,7 @@ def test_wrong_types_and_ranges_fall_back_and_unknown_keys_are_kept(tmp_path):
         s = lib.settings
         assert (s.min_face, s.det_threshold, s.write_xmp, s.min_cluster_faces) == \
             (20, 0.6, False, 3)
-        assert s.scan_workers == available_cores()
+        assert s.scan_workers == len(os.sched_getaffinity(0))
         assert len(lib.problems) == 5, lib.problems
         lib.save_settings()
     saved = json.loads((lib_dir / "settings.json").read_text())

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import facefolio
+
 from facefolio import cli
 from facefolio.library import Library, LibraryError
-from facefolio.library.check import check_library
-from facefolio.library.forget import FORGOTTEN_TABLES, KEPT_TABLES, forget_all
+from facefolio.library.forget import forget_all
 from facefolio.library.index import FaceIndex, index_path
 from facefolio.library.library import forget_cached_indexes
 from facefolio.library.people import People
@@ -24,7 +25,8 @@ from facefolio.library.people import People
 from people_fixtures import put, synthetic_library
 
 SECRET = "Secret Name"
-DESKTOP = str(Path(__file__).resolve().parents[1] / "desktop")
+# The code under test, also for the commands run as separate processes.
+DESKTOP = str(Path(facefolio.__file__).resolve().parents[1])
 
 
 def unit(n: int, seed: int = 0, dim: int = 128) -> np.ndarray:
@@ -155,6 +157,7 @@ def test_forget_leaves_no_name_and_no_embedding_in_any_file(lib_dir):
 
 def test_every_table_is_listed_as_forgotten_or_kept(tmp_path):
     """Fails when a table is added to the schema without saying what forget does with it."""
+    from facefolio.library.forget import FORGOTTEN_TABLES, KEPT_TABLES
     with Library(tmp_path / "lib") as lib:
         tables = {r[0] for r in lib.con.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -331,6 +334,7 @@ def test_corruption_met_by_a_command_stops_later_writes(tmp_path):
 
 
 def test_check_finds_and_repairs_derived_files(lib_dir):
+    from facefolio.library.check import check_library
     assert check_library(lib_dir).ok
     index_path(lib_dir, "yunet-sface").write_bytes(b"junk")
     (lib_dir / ".index-yunet-sface.hnsw.ff999999-abcdefgh.tmp").write_bytes(b"half a save")
