@@ -60,7 +60,7 @@ def test_unusable_library_paths(tmp_path):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     (garbage / "library.sqlite3").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(LibraryError, match="unreadable"):
+    with pytest.raises(LibraryError, match="is not an SQLite database"):
         Library(garbage)
     with pytest.raises(LibraryError, match="no library"):
         Library(tmp_path / "absent", create=False)

@@ -27,6 +27,7 @@ from .records import AssignedBy, FaceRecord
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .store import LibraryError, NotFoundError, Transaction
 from .suggest import Suggestion
+from .text import check_name
 
 __all__ = ["People", "Proposal", "Suggestion"]
 
@@ -447,10 +448,7 @@ def _label(person) -> str:
 
 
 def _clean_name(name: str | None) -> str:
-    clean = " ".join((name or "").split())
-    if not clean:
-        raise LibraryError("a person's name cannot be empty")
-    return clean
+    return check_name(name)  # no control or bidi characters, at most NAME_MAX: text.py
 
 
 def _n(items: list, noun: str) -> str:
