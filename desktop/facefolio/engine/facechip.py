@@ -1,0 +1,93 @@
+"""dlib's face chips (``get_face_chip_details`` + ``extract_image_chip``) without dlib.
+
+The age and gender networks (agegender.py) were trained on chips cut this way: a similarity
+transform fitted from 5 landmarks to dlib's template with 0.2 padding, the source first
+halved through an image pyramid until the face is at most twice the chip's side, then
+bilinear sampling. Skipping the pyramid aliases a 32 px chip cut from a 300 px face.
+
+dlib's 5-point model marks the outer and inner corner of each eye and the base of the nose;
+YuNet marks the eye centres, the nose tip and the mouth corners. `YUNET_TEMPLATE` places
+YuNet's points in dlib's template frame: the mean position of YuNet's landmarks mapped
+through the chip transform dlib's own landmarks give, over lfw-train faces (not the sets the
+accuracy is measured on): python tests/benchmarks/agegender_dlib.py --calibrate.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .align import similarity
+
+# dlib/image_transforms/interpolation.h, get_face_chip_details: the 5-point template in the
+# unit square, in dlib's part order (eye corners of the viewer's right eye, outer then inner;
+# of the viewer's left eye, outer then inner; nose base).
+DLIB_TEMPLATE = np.array([[0.8595674595992, 0.2134981538014],
+                          [0.6460604764104, 0.2289674387677],
+                          [0.1205750620789, 0.2137274526848],
+                          [0.3340850613712, 0.2290642403242],
+                          [0.4901123135679, 0.6277975316475]])
+# YuNet's order: viewer's-left eye, viewer's-right eye, nose tip, mouth corners (left, right).
+# Measured, see the module docstring: the mean over 1,985 lfw-train faces (sd 0.02-0.06).
+YUNET_TEMPLATE = np.array([[0.2316, 0.2024],
+                           [0.7618, 0.2064],
+                           [0.4970, 0.5233],
+                           [0.2658, 0.7778],
+                           [0.7220, 0.7827]])
+PADDING = 0.2
+
+
+def chip_geometry(points: np.ndarray, template: np.ndarray, size: int,
+                  padding: float = PADDING) -> tuple[np.ndarray, float, float]:
+    """dlib's chip_details: centre, angle and scale (image px per chip px) of the chip."""
+    chip_pts = (padding + np.asarray(template, np.float64)) / (2 * padding + 1) * size
+    m = similarity(chip_pts, np.asarray(points, np.float64))  # chip -> image
+    p = m[:, :2] @ np.array([1.0, 0.0])
+    angle, scale = math.atan2(p[1], p[0]), float(np.hypot(*p))
+    centre = m[:, :2] @ np.array([size / 2.0, size / 2.0]) + m[:, 2]
+    return centre, angle, scale
+
+
+def extract_chip(pixels: np.ndarray, points: np.ndarray, template: np.ndarray, size: int,
+                 padding: float = PADDING) -> np.ndarray:
+    """The size x size chip of the face whose landmarks (``pixels``' coordinates) are
+    ``points`` in ``template``'s order. Channels are kept as they come."""
+    centre, angle, scale = chip_geometry(points, template, size, padding)
+    # dlib's centered_drect: the chip's corner pixels land on a rect of side size*scale - 1.
+    side = size * scale - 1.0
+    levels = 0
+    while (side / 2.0 ** (levels + 1)) ** 2 > size * size:
+        levels += 1  # halve while the halved face still has more pixels than the chip
+    cos, sin = math.cos(angle), math.sin(angle)
+    rot = np.array([[cos, -sin], [sin, cos]])
+    # The region dlib works on: the rotated rect grown by 2, 6, 14, ... px for the filter.
+    grow = 2.0
+    for _ in range(levels):
+        grow = grow * 2 + 2
+    ext = np.abs(np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]]) * side / 2 @ rot.T).max(0)
+    x0, y0 = (max(int(np.floor(v + 0.5)), 0) for v in centre - ext - grow)
+    x1 = min(int(np.floor(centre[0] + ext[0] + grow + 0.5)), pixels.shape[1] - 1) + 1
+    y1 = min(int(np.floor(centre[1] + ext[1] + grow + 0.5)), pixels.shape[0] - 1) + 1
+    if x1 <= x0 or y1 <= y0:  # the face lies wholly outside the photo
+        return np.zeros((size, size) + pixels.shape[2:], pixels.dtype)
+    # In float, each step truncated to whole grey levels as dlib's integer pixels are
+    # (rounding instead leaves every pyramid level half a grey level brighter).
+    src, c = pixels[y0:y1, x0:x1].astype(np.float32), centre - (x0, y0)
+    for _ in range(levels):
+        if min(src.shape[:2]) < 4:
+            break
+        # dlib's pyramid_down<2>: the same 5-tap [1 4 6 4 1] filter as cv2.pyrDown, its
+        # pixel j being pyrDown's j + 1; and its bookkeeping of where a point goes,
+        # p/2 - (1.25, 0.75). Both kept, bias included: the networks learnt from it.
+        src = np.floor(cv2.pyrDown(src)[1:, 1:])
+        c, side = c / 2.0 - (1.25, 0.75), side / 2.0
+    half = side / 2.0
+    # Chip corners (0,0), (size-1,0), (0,size-1) -> the rect's corners rotated about its
+    # centre, as dlib's extract_image_chips fits its affine map.
+    corners = np.array([[-half, -half], [half, -half], [-half, half]]) @ rot.T + c
+    chip_pts = np.array([[0, 0], [size - 1, 0], [0, size - 1]], np.float32)
+    m = cv2.getAffineTransform(chip_pts, corners.astype(np.float32))
+    chip = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.floor(chip + 1e-3).astype(pixels.dtype)
