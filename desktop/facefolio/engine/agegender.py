@@ -156,8 +156,8 @@ class AgeGenderEstimator:
                      for q in INTERVAL)
         # Ties go to the first label, as the package's comparison does.
         k = int(gender_p[1] > gender_p[0])
-        return Estimate(age=float(np.dot(age_p.astype(np.float64), self.age_weights)),
-                        age_low=low, age_high=high, gender=self.labels[k],
+        age = float(np.dot(age_p.astype(np.float64), self.age_weights))
+        return Estimate(age=age, age_low=min(low, age), age_high=max(high, age), gender=self.labels[k],
                         gender_confidence=float(gender_p[k]), source=self.source)
 
 
