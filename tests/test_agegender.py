@@ -91,11 +91,19 @@ def test_chips_match_the_package_on_its_own_landmarks(estimator, datasets):
             chip = facechip.extract_chip(rgb, ref["points"][i], facechip.DLIB_TEMPLATE, size)
             diff = np.abs(chip.astype(int) - ref[f"chip{size}"][i].astype(int)).mean()
             assert diff < 0.4, (rel, size, diff)
-        age_p = estimator._sessions["age"].run(None, {"images": estimator.tensor(
+        age_p = estimator.run(
             facechip.extract_chip(rgb, ref["points"][i], facechip.DLIB_TEMPLATE, 64)[None],
-            "age")})[0][0]
+            "age")[0]
         ages = age_p @ estimator.age_weights, ref["age_p"][i] @ estimator.age_weights
         assert abs(ages[0] - ages[1]) < 1.0, (rel, ages)
+
+
+def test_one_pyramid_for_both_chips_cuts_what_each_alone_would(faces):
+    for f in faces[::10]:
+        both = facechip.extract_chips(f.pixels, f.kps, facechip.YUNET_TEMPLATE, (64, 32))
+        for size, chip in zip((64, 32), both):
+            alone = facechip.extract_chip(f.pixels, f.kps, facechip.YUNET_TEMPLATE, size)
+            assert np.array_equal(chip, alone), (f.file, size)
 
 
 def test_a_damaged_model_file_is_refused(tmp_path):

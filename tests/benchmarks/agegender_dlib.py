@@ -191,8 +191,7 @@ def _plain_chip(rgb, kps, size):
 
 
 def _run(est, chips: np.ndarray, task: str) -> np.ndarray:
-    s = est._sessions[task]
-    return s.run(None, {s.get_inputs()[0].name: est.tensor(chips, task)})[0].astype(np.float64)
+    return est.run(chips, task).astype(np.float64)
 
 
 def main() -> None:

