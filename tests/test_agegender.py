@@ -125,7 +125,8 @@ def test_the_vendored_files_are_the_pinned_ones():
     readme = (MODEL_DIR / "README.md").read_text(encoding="utf-8")
     for name, sha in FILES.items():
         assert name in readme and sha in readme
-    assert "CC0 1.0" in readme and (MODEL_DIR / "notices" / "Cydral-age-gender-models.md").is_file()
+    assert "CC0 1.0" in readme
+    assert (MODEL_DIR / "notices" / "Cydral-age-gender-models.md").is_file()
 
 
 def _pack_with_genderage():

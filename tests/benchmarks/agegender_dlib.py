@@ -161,8 +161,9 @@ def record(dl: Dlib, datasets: Path, out: Path) -> None:
         hog = dl.detector(rgb, 0)
         shape = dl.predictor(rgb, hog[0])
         chips = {s: dl.chip(rgb, shape, s) for s in (32, 64)}
+        probs = _run(est, chips[64][None], "age")[0], _run(est, chips[32][None], "gender")[0]
         rows.append((str(path.relative_to(datasets)), f, _pts(shape), chips[32], chips[64],
-                     _run(est, chips[64][None], "age")[0], _run(est, chips[32][None], "gender")[0]))
+                     *probs))
     np.savez_compressed(out, photo=np.array([r[0] for r in rows]),
                         factor=np.array([r[1] for r in rows]),
                         points=np.stack([r[2] for r in rows]),

@@ -13,6 +13,7 @@ age/gender stage added on the faces found: the share it would add to a photo's c
 Target: <= 5% of the scan's per-photo cost; exits 1 when missed.
 
     python tests/benchmarks/bench_agegender.py [--photos 20] [--rounds 3]
+    python tests/benchmarks/bench_agegender.py --graph-levels   # agegender.GRAPH_LEVEL's basis
 
 Prints ONE JSON line on stdout (progress on stderr).
 """
@@ -119,11 +120,47 @@ def per_face_ms(est, engine, datasets: Path, reps: int = 3) -> dict:
             "total_ms": round(1e3 * t_all / len(faces), 2)}
 
 
+def graph_levels(reps: int = 12) -> dict:
+    """ms per face (one at a time, one thread) of each network at each ORT graph level,
+    best of ``reps`` interleaved rounds, on the recorded chips of tests/data."""
+    from facefolio.engine.agegender import MODEL_DIR, AgeGenderEstimator  # noqa: PLC0415
+    from facefolio.engine.runtime import ort, session_options  # noqa: PLC0415
+
+    est = AgeGenderEstimator()
+    ref = np.load(HERE.parent / "data" / "agegender_dlib_chips.npz")
+    levels = ("ORT_DISABLE_ALL", "ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
+    files = {"age": ("age-v1.onnx", "chip64"), "gender": ("gender-v1.onnx", "chip32")}
+    sessions, outs = {}, {}
+    for level in levels:
+        for task, (name, _) in files.items():
+            so = session_options(1)
+            so.graph_optimization_level = getattr(ort().GraphOptimizationLevel, level)
+            sessions[(level, task)] = ort().InferenceSession(
+                str(MODEL_DIR / name), sess_options=so, providers=["CPUExecutionProvider"])
+    best: dict = {}
+    for _ in range(reps):
+        for (level, task), s in sessions.items():
+            x = est.tensor(np.repeat(ref[files[task][1]], 4, 0), task)
+            t0 = time.perf_counter()
+            out = [s.run(None, {"images": x[i:i + 1]})[0] for i in range(len(x))]
+            dt = 1e3 * (time.perf_counter() - t0) / len(x)
+            best[f"{task}_{level}"] = round(min(best.get(f"{task}_{level}", 1e9), dt), 2)
+            outs[(level, task)] = np.concatenate(out)
+    diff = max(float(np.abs(outs[(lv, t)] - outs[("ORT_DISABLE_ALL", t)]).max())
+               for lv in levels for t in files)
+    return {"ms_per_face": best, "max_probability_difference": diff}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--graph-levels", action="store_true")
     args = ap.parse_args()
+    if args.graph_levels:
+        print(json.dumps({"load_average": [round(x, 2) for x in os.getloadavg()],
+                          **graph_levels()}))
+        return 0
     import bench_scan  # noqa: PLC0415
     from conftest import DATASETS  # noqa: PLC0415
 
