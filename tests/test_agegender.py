@@ -161,3 +161,41 @@ def test_the_models_are_packaged():
     assert '"engine/agegender_models/notices/*"' in pyproject
     spec = (root / "packaging" / "facefolio.spec").read_text(encoding="utf-8")
     assert '"desktop" / "facefolio" / "engine" / "agegender_models"' in spec
+
+
+def test_the_insightface_adapter_runs_a_genderage_graph(tmp_path, monkeypatch):
+    """Not the real genderage.onnx (never downloaded): a graph of its shape (1x3x96x96 ->
+    female, male, age/100) whose outputs are known functions of the crop's mean colour, so
+    the adapter's crop, channel order and reading of the three outputs are checked."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from facefolio.engine.genderage_insightface import InsightFaceGenderAge, genderage_file
+
+    # out = [mean R - mean B, mean B - mean R, 0.3 + 0 * G] (the graph sees RGB).
+    w = np.array([[1, -1, 0], [0, 0, 0], [-1, 1, 0]], np.float32)
+    b = np.array([0, 0, 0.3], np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["data"], ["p"]),
+         helper.make_node("Flatten", ["p"], ["f"]),
+         helper.make_node("Gemm", ["f", "w", "b"], ["fc1"])],
+        "genderage", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 96, 96])],
+        [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path))
+    folder = tmp_path / "models" / "buffalo_l"
+    folder.mkdir(parents=True)
+    onnx.save(model, folder / "genderage.onnx")
+    path = genderage_file("buffalo_l")
+    assert path == folder / "genderage.onnx"
+    est = InsightFaceGenderAge(path, "buffalo_l")
+    assert (est.mean, est.std) == (127.5, 128.0)  # no Sub/Mul nodes: insightface's rule
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[50:150, 100:200] = (0, 0, 255)  # a red square (BGR) where the face box is
+    (e,) = est.estimate(img, [((100.0, 50.0, 100.0, 100.0), None)])
+    assert e.gender == "female" and e.gender_confidence > 0.5  # red > blue: output 0 wins
+    assert abs(e.age - 30.0) < 1e-3 and e.age_low == e.age_high == e.age
+    assert e.source == "insightface buffalo_l genderage.onnx"
+    img[50:150, 100:200] = (255, 0, 0)  # blue
+    assert est.estimate(img, [((100.0, 50.0, 100.0, 100.0), None)])[0].gender == "male"
