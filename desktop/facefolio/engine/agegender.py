@@ -202,7 +202,6 @@ def get_estimator(pack: str = "yunet-sface", threads: int = 1,
     with _lock:
         found = _estimators.get(key)
     if found is None:
-        found = None
         if pack != "yunet-sface":
             from .genderage_insightface import InsightFaceGenderAge, genderage_file
 
