@@ -256,16 +256,19 @@ def prepare(work: Path) -> dict:
                              if k not in ("names", "face_rows", "embeddings")}}
 
 
-def _double_dqt(path: Path) -> None:
-    """Give the first DQT segment twice: other bytes, the same tables, the same pixels."""
+def _double_dqt(path: Path) -> bool:
+    """Give the first DQT segment twice: other bytes, the same tables, the same pixels.
+    False for a file that is not a JPEG (deepface-unit has a WebP named .jpg): left as is."""
     data = path.read_bytes()
+    if data[:2] != b"\xff\xd8":
+        return False
     i = 2
     while i < len(data):
         marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
         if marker == 0xDB:
             seg = data[i:i + 2 + length]
             path.write_bytes(data[:i + 2 + length] + seg + data[i + 2 + length:])
-            return
+            return True
         i += 2 + length
     raise ValueError(f"no DQT in {path}")
 
@@ -285,7 +288,8 @@ def rescan(work: Path, kind: str) -> dict:
         same_pixels = 0
         for p in sorted((work / "photos").glob("*.jpg")):
             old_px, old_fp = np.asarray(Image.open(p).convert("RGB")), fingerprint(p)
-            _double_dqt(p)
+            if not _double_dqt(p):
+                continue
             same_pixels += int(np.array_equal(old_px, np.asarray(Image.open(p).convert("RGB")))
                                and fingerprint(p) != old_fp)
         (work / "photos.changed").write_text(str(same_pixels))
@@ -305,9 +309,22 @@ def rescan(work: Path, kind: str) -> dict:
     b_rows = {r[0]: r for r in before["face_rows"]}
     a_rows = {r[0]: r for r in after["face_rows"]}
     kept = sorted(set(b_rows) & set(a_rows))
-    cos = [float(np.dot(before["embeddings"][str(i)], after["embeddings"][str(i)]))
+    cos = [float(np.dot(before["embeddings"][str(i)], after["embeddings"][i]))
            for i in kept]
     person_changed = sum(1 for i in kept if b_rows[i][7] != a_rows[i][7])
+    # Every face before paired with its face after by photo and box (ids change on re-analysis).
+    paired, same_person, same_name, pair_cos = 0, 0, 0, []
+    photos = {r[1] for r in before["face_rows"]} | {r[1] for r in after["face_rows"]}
+    for name in photos:
+        bs = [r for r in before["face_rows"] if r[1] == name]
+        as_ = [r for r in after["face_rows"] if r[1] == name]
+        for i, j in pair_faces(np.array([r[2:6] for r in bs], float).reshape(-1, 4),
+                               np.array([r[2:6] for r in as_], float).reshape(-1, 4)):
+            paired += 1
+            same_person += bs[i][6] == as_[j][6]
+            same_name += bs[i][7] == as_[j][7]
+            pair_cos.append(float(np.dot(before["embeddings"][str(bs[i][0])],
+                                         after["embeddings"][as_[j][0]])))
     return {"kind": kind, "scan": info, "scan_notes": notes, **extra,
             "before": {k: before[k] for k in ("cv2", "faces", "bcubed", "people",
                                               "named_people", "faces_in_named",
@@ -319,7 +336,9 @@ def rescan(work: Path, kind: str) -> dict:
             "face_ids_kept": len(kept), "face_ids_gone": len(set(b_rows) - set(a_rows)),
             "face_ids_new": len(set(a_rows) - set(b_rows)),
             "kept_faces_name_changed": person_changed,
-            "kept_faces_embedding_cosine": _q(cos)}
+            "kept_faces_embedding_cosine": _q(cos),
+            "faces_paired_by_box": paired, "paired_same_person_id": same_person,
+            "paired_same_name": same_name, "paired_embedding_cosine": _q(pair_cos)}
 
 
 def main(argv: list[str]) -> int:
