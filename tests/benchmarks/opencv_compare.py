@@ -44,8 +44,10 @@ import cv2
 import numpy as np
 
 from facefolio.library import Library, Scanner
-from facefolio.library.clustering import bcubed
 from facefolio.library.people import People
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clustering_reference import bcubed  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
 UNIT = DATASETS / "deepface-unit"
