@@ -25,6 +25,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..library import CancelToken, Library, Scanner, ScanProgress
+from ..library.failures import one_line
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Task(QRunnable):
                 value = self.work(library)
         except Exception as exc:  # the GUI shows the one-line reason; the log has the rest
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(one_line(exc, self.library_path))
         else:
             self.signals.result.emit(value)
         finally:
@@ -83,7 +84,7 @@ class ScanTask(QRunnable):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(one_line(exc, self.library_path, partial=True))
         else:
             self.signals.result.emit(last)
         finally:
@@ -100,11 +101,6 @@ def _lower_priority() -> None:
                        int(os.environ.get("FACEFOLIO_SCAN_NICE", "10")))
     except (AttributeError, OSError, ValueError):  # not Linux, or not allowed: no matter
         pass
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 _LIVE: weakref.WeakSet[TaskPools] = weakref.WeakSet()

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..library import Library, NotFoundError, privacy, store
-from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, prune_thumbnails
+from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,8 @@ class ThumbnailTask(QRunnable):
         try:
             ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 88])
             if not ok:
+                return
+            if linked_cache(cache_dir.parent):  # never write through a link out of the library
                 return
             privacy.private_dir(cache_dir)
             privacy.private_dir(path.parent)

@@ -8,11 +8,12 @@ finished before ("what was finished is kept").
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import sqlite3
 from pathlib import Path
 
-from .check import mark_damaged
+from .check import damage_note, mark_damaged
 from .store import display_path
 
 
@@ -55,6 +56,29 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
         what = display_path(filename) if filename else where
         return f"{what}: {exc.strerror or text}; {outcome}"
     return f"library database error in {where}: {text}; {outcome}"
+
+
+def one_line(exc: BaseException, library_dir: Path | None, *, partial: bool = False) -> str:
+    """Any failure as one line: `describe` for disk, permission, I/O and database errors,
+    else the first line of the exception's own message (a LibraryError's is for the user)."""
+    if isinstance(exc, (OSError, sqlite3.Error)):
+        return describe(exc, library_dir, partial=partial,
+                        readonly_reason=_readonly_reason(library_dir))
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _readonly_reason(library_dir: Path | None) -> str | None:
+    if library_dir is None:
+        return None
+    note = damage_note(library_dir)
+    if note:
+        return f"its database is damaged ({note}): run 'facefolio check --repair'"
+    if _free_bytes(library_dir) < 256 << 10:
+        return f"the disk holding it is full{_free(library_dir)}"
+    if not os.access(library_dir, os.W_OK):
+        return "its folder cannot be written (a read-only disk, or permissions)"
+    return None
 
 
 def _free_bytes(library_dir: Path) -> int:
