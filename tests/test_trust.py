@@ -3,6 +3,7 @@ short, derived files tied to their database, damaged or foreign databases refuse
 `facefolio check` finding and repairing what is wrong (issue 18)."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -259,6 +260,24 @@ def test_a_changed_index_file_is_rebuilt_not_trusted(lib_dir):
     path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     with Library(lib_dir) as lib:
+        assert_search_is_the_faces_own(lib)
+
+
+def test_an_index_from_before_library_ids_is_kept_when_it_is_this_librarys(lib_dir):
+    """No rebuild on upgrade: metadata without an id is trusted once its vectors are checked."""
+    meta_path = index_path(lib_dir, "yunet-sface").with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    del meta["library_id"]
+    meta_path.write_text(json.dumps(meta))
+    forget_cached_indexes(lib_dir)
+    with Library(lib_dir) as lib:
+        index = lib.index()
+        assert index.generation == meta["generation"]  # loaded, not rebuilt
+        assert_search_is_the_faces_own(lib)
+    for suffix in ("", "-wal", "-shm"):  # ... but not beside another database
+        Path(f"{lib_dir / 'library.sqlite3'}{suffix}").unlink(missing_ok=True)
+    forget_cached_indexes(lib_dir)
+    with synthetic_library(lib_dir, unit(12, seed=9)) as lib:
         assert_search_is_the_faces_own(lib)
 
 

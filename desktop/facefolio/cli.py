@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files")
+    p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files",
+                       epilog=_JSON_NOTE)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
@@ -290,8 +291,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             "read_only": library.readonly,
         }))
         return 0
-    print(f"library: {display_path(library.path)}"
-          + (f" (read-only: {library.readonly_reason})" if library.readonly else ""))
+    print(f"library: {display_path(library.path)}")
     for problem in library.problems:
         print(f"warning: {shown(problem)}")
     print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "

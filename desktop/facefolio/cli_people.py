@@ -15,6 +15,13 @@ from .library.store import display_path
 from .library.text import shown
 
 
+# Text output is for people: one line per result, control and text-direction characters of
+# names and paths escaped (library/text.py).
+JSON_NOTE = ("Text output shows one result per line, with control and text-direction "
+             "characters in names and paths escaped; --json gives them exactly (use it from "
+             "scripts).")
+
+
 def _people(library: Library):
     # Imported on use: the people code loads scipy (0.45 s: python -X importtime -c
     # "import facefolio.library.people"), which --help need not wait for.
@@ -24,9 +31,11 @@ def _people(library: Library):
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     def add(name: str, help_text: str, func, *, json_flag: bool = False):
-        p = sub.add_parser(name, parents=[common], help=help_text)
+        p = sub.add_parser(name, parents=[common], help=help_text,
+                           epilog=JSON_NOTE if json_flag else None)
         if json_flag:
-            p.add_argument("--json", action="store_true", help="print JSON")
+            p.add_argument("--json", action="store_true",
+                           help="print JSON: exact names and paths, for scripts")
         p.set_defaults(func=func)
         return p
 

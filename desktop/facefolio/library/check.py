@@ -195,7 +195,7 @@ def _index_problem(con, path: Path, library, pack: str, lib_id: str | None) -> s
         index = FaceIndex.load(path, library._dim(pack), epoch=library.epoch,
                                library_id=lib_id)
     except ForeignIndex:
-        return "saved by another database (or before libraries had ids): not used"
+        return "saved by another database: not used"
     except ForgottenIndex:
         return "saved before 'forget': not used"
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same finding
