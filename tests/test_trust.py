@@ -129,6 +129,17 @@ def test_a_library_folder_that_is_itself_a_link_works(lib_dir, tmp_path):
     assert not (lib_dir / "thumbnails").exists()
 
 
+def test_a_database_that_is_a_link_is_refused(lib_dir, tmp_path):
+    moved = tmp_path / "elsewhere.sqlite3"
+    db = lib_dir / "library.sqlite3"
+    db.rename(moved)
+    db.symlink_to(moved)
+    before = moved.read_bytes()
+    code, out, err = run("--library", str(lib_dir), "status")
+    assert code == 1 and "is a link" in err and "Traceback" not in err
+    assert moved.read_bytes() == before and not Path(f"{moved}-wal").exists()
+
+
 # -- forget ----------------------------------------------------------------------------------
 def every_file_holding(folder: Path, needles: list[bytes]) -> list[str]:
     found = []

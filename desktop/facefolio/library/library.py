@@ -98,6 +98,11 @@ class Library:
             raise LibraryError(f"library path {store.display_path(self.path)} is a file, "
                                "not a folder")
         db = self.path / store.DB_NAME
+        if db.is_symlink():  # SQLite would follow it, and put its WAL beside the target
+            raise LibraryError(f"{store.display_path(db)} is a link (to "
+                               f"{store.display_path(os.readlink(db))}): Facefolio never "
+                               "follows links inside the library; move the database file "
+                               "itself into the folder")
         # Why nothing may be written (a read-only disk, a damaged database), or None. Edits
         # then fail with this reason (cli.py, the app); reading, searching, exports work.
         self.damaged = damage_note(self.path)
@@ -110,28 +115,8 @@ class Library:
             if self.damaged else "its folder cannot be written (a read-only disk, or "
             "permissions)")
         created = not db.exists() or db.stat().st_size == 0
-        made = False  # this call made the (empty) database file: SQLite may fill it
-        if create and not readonly:
-            try:
-                privacy.private_dir(self.path)
-                if not db.exists():
-                    made = privacy.private_file(db)
-            except OSError as exc:
-                raise LibraryError(f"cannot create library folder "
-                                   f"{store.display_path(self.path)}: "
-                                   f"{exc.strerror or exc}") from exc
-        try:
-            self.con = store.connect(db, create=create and not readonly, readonly=readonly,
-                                     new=made)
-        except sqlite3.OperationalError as exc:
-            # A full disk cannot even take the WAL's shared-memory file: read without it.
-            full = disk_full(self.path)
-            if readonly or not full or not db.exists():
-                raise
-            self.readonly = True
-            self.readonly_reason = f"the disk holding it is full: {full}"
-            self.con = store.connect(db, create=False, readonly=True)
-            del exc
+        self.con = self._connect(db, create)
+        readonly = self.readonly
         try:
             self.library_id = store.library_id(self.con)
             self.settings = Settings.load(self.path)
@@ -153,6 +138,29 @@ class Library:
         except BaseException:
             self.con.close()
             raise
+
+    def _connect(self, db: Path, create: bool) -> sqlite3.Connection:
+        made = False  # this call made the (empty) database file: SQLite may fill it
+        if create and not self.readonly:
+            try:
+                privacy.private_dir(self.path)
+                if not db.exists():
+                    made = privacy.private_file(db)
+            except OSError as exc:
+                raise LibraryError(f"cannot create library folder "
+                                   f"{store.display_path(self.path)}: "
+                                   f"{exc.strerror or exc}") from exc
+        try:
+            return store.connect(db, create=create and not self.readonly,
+                                 readonly=self.readonly, new=made)
+        except sqlite3.OperationalError:
+            # A full disk cannot even take the WAL's shared-memory file: read without it.
+            full = disk_full(self.path)
+            if self.readonly or not full or made or not db.exists():
+                raise
+        self.readonly = True
+        self.readonly_reason = f"the disk holding it is full: {full}"
+        return store.connect(db, create=False, readonly=True)
 
     def _finish_forget(self) -> None:
         from .forget import finish_forget  # noqa: PLC0415 - forget imports this module
