@@ -341,7 +341,7 @@ def test_a_damaged_faces_table_is_found_and_writes_stop(tmp_path):
     assert code == 0 and "Anna" in out
     code, out, err = run("--library", str(lib_dir), "check", "--repair")
     assert "salvaged into a new database" in out and "1 people" in out, out
-    assert "lost:" in out and "faces" in out  # the rows of the broken page, said
+    assert "lost (unreadable):" in out and "faces" in out  # the broken page's rows, said
     assert list(lib_dir.glob("library.sqlite3.damaged-*"))
     with Library(lib_dir) as lib:
         assert lib.integrity_ok() and not lib.readonly
@@ -350,6 +350,29 @@ def test_a_damaged_faces_table_is_found_and_writes_stop(tmp_path):
         assert 300 < faces < 400  # all but the faces of one page
         assert len(lib.faces(person_id=1)) == 19
     assert run("--library", str(lib_dir), "check")[0] == 0
+
+
+def test_a_faces_table_broken_at_its_root_is_salvaged_from_its_leaves(tmp_path):
+    lib_dir = tmp_path / "lib"
+    with synthetic_library(lib_dir, unit(400)) as lib:
+        put(lib, range(1, 20))
+        People(lib).name(1, "Anna")
+        lib.con.execute("DELETE FROM faces WHERE id > 390")  # deleted rows stay deleted
+        faces = {f.id: lib.embedding(f.id)[1].tobytes() for f in lib.faces()}
+        lib.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = lib.con.execute("PRAGMA page_size").fetchone()[0]
+        root = lib.con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'faces'"
+                               ).fetchone()[0]
+    with open(lib_dir / "library.sqlite3", "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(np.random.default_rng(3).bytes(page_size))
+    code, out, err = run("--library", str(lib_dir), "check", "--repair")
+    assert "390 faces" in out, out + err
+    with Library(lib_dir) as lib:
+        assert lib.integrity_ok()
+        assert {f.id: lib.embedding(f.id)[1].tobytes() for f in lib.faces()} == faces
+        assert {f.id for f in lib.faces(person_id=1)} == set(range(1, 20))
+        assert lib.person(1).name == "Anna"
 
 
 def test_corruption_met_by_a_command_stops_later_writes(tmp_path):
