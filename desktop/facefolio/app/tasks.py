@@ -2,8 +2,11 @@
 
 A task is a QRunnable with a separate `TaskSignals` QObject (superqt's WorkerBase shape): the
 runnable lives on a pool thread, the signals object lives on the GUI thread, so every emit is
-queued to the GUI. Each task opens its own `Library`: an sqlite3 connection belongs to the
-thread that opened it, so only ids and frozen records travel over signals.
+queued to the GUI. A failure travels as the exception object itself (superqt's `error`
+signal), so a caller can tell `ChangedElsewhereError` from a locked database; `one_line`
+makes the line the status bar shows. Each task opens its own `Library`: an sqlite3
+connection belongs to the thread that opened it, so only ids and frozen records travel over
+signals.
 
 Pools by purpose (Picard's `_init_threads`):
   scan      one scan at a time (the scanner has its own decode/inference threads inside)
@@ -25,7 +28,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..library import CancelToken, Library, Scanner, ScanProgress
-from ..library.failures import one_line
+from ..library.failures import one_line as failures_one_line
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ class TaskSignals(QObject):
 
     progress = Signal(object)
     result = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception the work raised
     finished = Signal()
 
 
@@ -54,9 +57,10 @@ class Task(QRunnable):
         try:
             with Library(self.library_path) as library:
                 value = self.work(library)
-        except Exception as exc:  # the GUI shows the one-line reason; the log has the rest
+        except Exception as exc:  # the GUI decides what to show; the log has the traceback
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.error.emit(one_line(exc, self.library_path))
+            exc.library_dir = self.library_path  # one_line's words for disk and I/O errors
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(value)
         finally:
@@ -84,7 +88,8 @@ class ScanTask(QRunnable):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
-            self.signals.error.emit(one_line(exc, self.library_path, partial=True))
+            exc.library_dir, exc.partial = self.library_path, True
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(last)
         finally:
@@ -101,6 +106,15 @@ def _lower_priority() -> None:
                        int(os.environ.get("FACEFOLIO_SCAN_NICE", "10")))
     except (AttributeError, OSError, ValueError):  # not Linux, or not allowed: no matter
         pass
+
+
+def one_line(exc: BaseException) -> str:
+    """One line for the user: a full disk, a read-only library, permission and I/O errors
+    and a damaged database in words (library/failures.py, with the library the task had
+    open), else the first line of the exception's message (its type's name when it has
+    none)."""
+    return failures_one_line(exc, getattr(exc, "library_dir", None),
+                             partial=getattr(exc, "partial", False))
 
 
 _LIVE: weakref.WeakSet[TaskPools] = weakref.WeakSet()

@@ -18,7 +18,15 @@ import platformdirs
 
 from . import privacy, store
 from .index import FaceIndex, catch_up, index_path, open_index
-from .records import FaceRecord, FolderRecord, PersonRecord, PhotoRecord, SearchResult
+from .records import (
+    AssignedBy,
+    FaceRecord,
+    FolderRecord,
+    PersonRecord,
+    PhotoRecord,
+    PhotoStatus,
+    SearchResult,
+)
 from .settings import Settings
 from .check import damage_note
 from .store import LibraryError, NotFoundError, Transaction
@@ -78,7 +86,9 @@ def face_record(row: sqlite3.Row) -> FaceRecord:
         id=row["id"], photo_id=row["photo_id"], photo_path=store.fs_path(row["photo_path"]),
         box=(row["x"], row["y"], row["w"], row["h"]), score=row["score"],
         quality=row["quality"], pack=row["pack"], person_id=row["person_id"],
-        person_name=row["person_name"], assigned_by=row["assigned_by"], source=row["source"],
+        person_name=row["person_name"],
+        assigned_by=AssignedBy(row["assigned_by"]) if row["assigned_by"] else None,
+        source=row["source"],
         ignored=bool(row["ignored"]))
 
 
@@ -218,11 +228,14 @@ class Library:
                        JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
                 ON fa.folder_id = fo.id
             ORDER BY fo.path""", {"analysis": self.analysis_key()}).fetchall()
-        return [FolderRecord(r["id"], store.fs_path(r["path"]), r["added_at"],
-                             r["last_scan_at"], r["scan_error"], r["photo_count"],
-                             r["face_count"], r["error_count"], r["offline_since"],
-                             r["offline_count"], r["missing_count"], r["pending_count"],
-                             r["scan_started_at"], r["listed_files"]) for r in rows]
+        return [FolderRecord(
+            id=r["id"], path=store.fs_path(r["path"]), added_at=r["added_at"],
+            last_scan_at=r["last_scan_at"], scan_error=r["scan_error"],
+            photo_count=r["photo_count"], face_count=r["face_count"],
+            error_count=r["error_count"], offline_since=r["offline_since"],
+            offline_count=r["offline_count"], missing_count=r["missing_count"],
+            pending_count=r["pending_count"], scan_started_at=r["scan_started_at"],
+            listed_files=r["listed_files"]) for r in rows]
 
     def _adopt_old_photos(self) -> None:
         """Photos scanned before analysis keys existed (schema 1) count as analysed under
@@ -298,7 +311,7 @@ class Library:
         return [(r[0], r[1], r[2]) for r in self.con.execute(
             "SELECT at, path, note FROM scan_notes ORDER BY id DESC LIMIT ?", (int(limit),))]
 
-    def photos(self, folder_id: int | None = None, *, status: str | None = None
+    def photos(self, folder_id: int | None = None, *, status: PhotoStatus | None = None
                ) -> list[PhotoRecord]:
         clauses, params = [], []
         if folder_id is not None:
@@ -315,11 +328,12 @@ class Library:
             SELECT ph.*, (SELECT COUNT(*) FROM faces f WHERE f.photo_id = ph.id
                           AND f.ignored = 0) AS face_count
             FROM photos ph {where}""", params).fetchall()
-        return [PhotoRecord(r["id"], r["folder_id"], store.fs_path(r["path"]), r["width"],
-                            r["height"], r["taken_at"], r["status"], r["error"], r["face_count"],
-                            bool(r["offline"]), r["missing_since"] is not None,
-                            r["taken_at_source"])
-                for r in rows]
+        return [PhotoRecord(
+            id=r["id"], folder_id=r["folder_id"], path=store.fs_path(r["path"]),
+            width=r["width"], height=r["height"], taken_at=r["taken_at"],
+            status=PhotoStatus(r["status"]), error=r["error"], face_count=r["face_count"],
+            offline=bool(r["offline"]), missing=r["missing_since"] is not None,
+            taken_at_source=r["taken_at_source"]) for r in rows]
 
     def failed_photos(self) -> list[PhotoRecord]:
         return self.photos(status="error")
@@ -328,6 +342,14 @@ class Library:
         """Photos scanned fine that still have a problem to report (an unreadable XMP)."""
         return self._photos("WHERE ph.status = 'done' AND ph.error IS NOT NULL "
                             "ORDER BY ph.path", ())
+
+    def has_face(self, face_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() \
+            is not None
+
+    def has_photo(self, photo_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM photos WHERE id = ?", (photo_id,)).fetchone() \
+            is not None
 
     def face(self, face_id: int) -> FaceRecord:
         row = self.con.execute(_FACE_SELECT + " WHERE f.id = ?", (face_id,)).fetchone()
@@ -477,8 +499,9 @@ class Library:
             row = rows.get(n.face_id)
             if row is None or row[7]:  # removed since the index answered, or ignored
                 continue
-            results.append(SearchResult(n.face_id, store.fs_path(row[0]), row[1:5],
-                                        n.similarity, row[5], row[6]))
+            results.append(SearchResult(face_id=n.face_id, photo=store.fs_path(row[0]),
+                                        box=row[1:5], similarity=n.similarity,
+                                        person_id=row[5], person_name=row[6]))
         return results[:top]
 
     def _search_rows(self, face_ids: list[int]) -> dict[int, tuple]:
@@ -514,8 +537,9 @@ class Library:
             SELECT pe.*, (SELECT COUNT(*) FROM faces f WHERE f.person_id = pe.id) AS face_count
             FROM people pe {where}
             ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
-        return [PersonRecord(r["id"], r["name"], bool(r["hidden"]), r["cover_face_id"],
-                             r["face_count"]) for r in rows]
+        return [PersonRecord(id=r["id"], name=r["name"], hidden=bool(r["hidden"]),
+                             cover_face_id=r["cover_face_id"], face_count=r["face_count"])
+                for r in rows]
 
     # -- status and export -----------------------------------------------------------------
     def counts(self) -> dict[str, int]:
