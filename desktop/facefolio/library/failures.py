@@ -18,8 +18,9 @@ from .store import display_path
 
 
 def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = False,
-             readonly_reason: str | None = None) -> str:
-    """One line for an OSError or sqlite3.Error met while working on a library."""
+             readonly_reason: str | None = None, generic: bool = True) -> str | None:
+    """One line for an OSError or sqlite3.Error met while working on a library (with
+    generic=False, None for one that is not a disk, permission, I/O or damage failure)."""
     where = display_path(library_dir) if library_dir is not None else "the library"
     outcome = ("what was finished before is kept; run it again to go on" if partial
                else "nothing was changed")
@@ -49,6 +50,8 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
         return (f"the library database in {where} is damaged ({text}): "
                 + ("further changes are refused until " if stopped else "run ")
                 + "'facefolio check --repair'")
+    if not generic:
+        return None
     if "database is locked" in text or "database table is locked" in text:
         return (f"the library {where} is busy: another program holds its write lock; "
                 f"{outcome}; try again")
@@ -62,8 +65,10 @@ def one_line(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
     """Any failure as one line: `describe` for disk, permission, I/O and database errors,
     else the first line of the exception's own message (a LibraryError's is for the user)."""
     if isinstance(exc, (OSError, sqlite3.Error)):
-        return describe(exc, library_dir, partial=partial,
-                        readonly_reason=_readonly_reason(library_dir))
+        said = describe(exc, library_dir, partial=partial,
+                        readonly_reason=_readonly_reason(library_dir), generic=False)
+        if said is not None:
+            return said
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
