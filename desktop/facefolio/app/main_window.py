@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import IMAGE_EXTENSIONS
 from ..library import Library, LibraryError, Settings
+from ..library.reanalysis import ReanalysisImpact, agree_to_drop, impact
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage
@@ -33,7 +34,7 @@ from .review_page import ReviewPage
 from .scan_status import ScanStatusWidget
 from .search_page import SearchPage
 from .session import LibrarySession, people_api
-from .settings_dialog import SettingsDialog
+from .settings_dialog import SettingsDialog, ask_reanalysis
 from .thumbnails import ThumbnailProvider
 
 _windows: list[MainWindow] = []  # keeps a window opened by "switch library" alive
@@ -294,14 +295,33 @@ class MainWindow(QMainWindow):
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         new = dialog.settings()
+        location = dialog.library_path()
+        if new.analysis_key() != settings.analysis_key():
+            # Say what the re-analysis may take from named people before saving (issue 21).
+            self.session.read(lambda library: impact(library, new),
+                              lambda found: self._confirm_settings(settings, new, location,
+                                                                   found))
+            return
+        self._save_settings(settings, new, location)
+
+    def _confirm_settings(self, old: Settings, new: Settings, location: Path,
+                          found: ReanalysisImpact) -> None:
+        answer = ask_reanalysis(self, found, old, new) if found.photos else "keep"
+        if answer is None:
+            return
+        self._save_settings(old, new, location, drop=answer == "drop")
+
+    def _save_settings(self, settings: Settings, new: Settings, location: Path,
+                       drop: bool = False) -> None:
         if new != settings:
             def save(library) -> None:
+                if new.analysis_key() != settings.analysis_key():
+                    agree_to_drop(library, new if drop else None)
                 library.settings = new
                 library.save_settings()
             self.session.write(save, "Settings saved")
             if new.write_xmp and not settings.write_xmp:
                 self.interop.write_xmp()  # from now on sidecars follow changes: start in step
-        location = dialog.library_path()
         if location != self.session.path:
             QSettings().setValue("library/path", str(location))
             self.switch_library(location)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from ..engine import PACKS
 from ..library import Settings
+from ..library.reanalysis import ReanalysisImpact
+from .words import plural
 
 
 def _pack_dir(name: str) -> str:
@@ -132,3 +135,56 @@ class SettingsDialog(QDialog):
 
     def library_path(self) -> Path:
         return Path(self.location.text().strip()).expanduser()
+
+
+def reanalysis_text(impact: ReanalysisImpact, old: Settings, new: Settings) -> tuple[str, str]:
+    """(question, details) before saving settings that make the next scan analyse again."""
+    what = []
+    if new.pack != old.pack:
+        what.append(f"the face model {new.pack}")
+    if new.det_threshold != old.det_threshold:
+        what.append(f"a detection threshold of {new.det_threshold:.2f}")
+    if new.min_face != old.min_face:
+        what.append(f"a smallest face of {new.min_face} px")
+    question = (f"With {' and '.join(what) or 'these settings'}, the next scan looks for "
+                f"faces again in {plural(impact.photos, 'photo')}.")
+    if not impact.faces:
+        return question, "No face of a named person should be lost."
+    whose = ", ".join(f"{p.name} ({p.faces})" for p in impact.people[:8])
+    if len(impact.people) > 8:
+        whose += f" and {plural(len(impact.people) - 8, 'other person')}"
+    may = "may not be found again" if not impact.new_pack else "are looked for again"
+    lines = [f"{plural(impact.faces, 'face')} of named people {may}: {whose}."]
+    kept = impact.confirmed
+    if kept:
+        lines.append(f"{plural(kept, 'face')} of them you named or confirmed yourself: "
+                     f"{'it stays' if kept == 1 else 'they stay'} with their person even if "
+                     "the new setting does not find them, unless you let it drop them.")
+    rest = impact.faces - kept
+    if rest:
+        lines.append(f"The other {plural(rest, 'face')}, placed by grouping, leave their person "
+                     "if not found.")
+    lines.append("Faces you marked \u201cNot a face\u201d stay marked.")
+    return question, " ".join(lines)
+
+
+def ask_reanalysis(parent: QWidget, impact: ReanalysisImpact, old: Settings, new: Settings
+                   ) -> str | None:
+    """'keep' (confirmed faces stay), 'drop' (the user lets the setting drop them), or None
+    (cancel: the settings are not saved)."""
+    question, details = reanalysis_text(impact, old, new)
+    box = QMessageBox(QMessageBox.Icon.Question, "Analyse photos again?", question,
+                      QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText(details)
+    keep = box.addButton("Keep my confirmed faces" if impact.confirmed else "Save",
+                         QMessageBox.ButtonRole.AcceptRole)
+    drop = box.addButton("Let it drop them", QMessageBox.ButtonRole.DestructiveRole) \
+        if impact.confirmed else None
+    box.setDefaultButton(keep)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is keep:
+        return "keep"
+    if drop is not None and clicked is drop:
+        return "drop"
+    return None

@@ -149,8 +149,7 @@ class Library:
     def analysis_key(self) -> str:
         """What made a photo's faces: pack, detection threshold, minimum face size. A photo
         analysed under another key is re-analysed by the next scan (decisions carried)."""
-        s = self.settings
-        return f"{s.pack}|{s.det_threshold:g}|{int(s.min_face)}"
+        return self.settings.analysis_key()
 
     def folder(self, folder_id: int) -> FolderRecord:
         for record in self.folders():

@@ -19,6 +19,11 @@ class Settings:
     write_xmp: bool = False
     scan_workers: int = 0  # 0: as many as the cores this process may use allow
 
+    def analysis_key(self) -> str:
+        """What makes a photo's faces: pack, detection threshold, minimum face size. A photo
+        analysed under another key is re-analysed by the next scan (decisions carried)."""
+        return f"{self.pack}|{self.det_threshold:g}|{int(self.min_face)}"
+
     @classmethod
     def load(cls, library_dir: Path) -> Settings:
         path = library_dir / SETTINGS_NAME
