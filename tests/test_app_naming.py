@@ -287,3 +287,43 @@ def test_this_is_leaves_no_dialog_behind(qtbot, open_window, album_library, dial
         qtbot.waitUntil(lambda n=n: len(dialogs.seen) == n, timeout=WAIT)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert len(window.findChildren(PersonPickerDialog)) == 1
+
+
+def test_naming_a_face_of_an_unnamed_group_names_the_group(qtbot, open_window, album_library,
+                                                           dialogs):
+    """Issue 21, point 3: "This is…" on one face of an unnamed group offers to name the whole
+    group (the default) or only that face, instead of splitting the group."""
+    with Library(album_library) as lib:
+        jen = next(p.id for p in lib.people() if p.name == "Jennifer Aniston")
+        three = [f.id for f in lib.faces(person_id=jen)][:3]
+        group = People(lib).create_person(three)  # an unnamed group of three
+        count = len(lib.people())
+    seen = {}
+
+    def type_a_name(name: str, only: bool = False):
+        def answer(dialog) -> None:
+            dialog.edit.setText(name)
+            seen["all"] = dialog.all_faces.text()
+            seen["shown"] = not dialog.all_faces.isHidden()
+            if only:
+                dialog.only_these.setChecked(True)
+        return answer
+    window = open_window(album_library)
+    dialogs.pick = type_a_name("Anna")
+    window.actions.assign(three[:1])
+
+    def people_now():
+        with Library(album_library) as lib:
+            return {p.id: (p.name, p.face_count) for p in lib.people()}
+    qtbot.waitUntil(lambda: people_now().get(group) == ("Anna", 3), timeout=WAIT)
+    assert seen == {"all": "Name all 3 faces of this group Anna", "shown": True}
+    assert len(people_now()) == count  # no one-face person beside the group
+
+    # "Only this face": a person of its own, the rest of the group stays together.
+    with Library(album_library) as lib:
+        People(lib).name(group, "Anna")  # already; now make a fresh unnamed group
+        group2 = People(lib).create_person(three[1:])
+    dialogs.pick = type_a_name("Kate", only=True)
+    window.actions.assign(three[1:2])
+    qtbot.waitUntil(lambda: ("Kate", 1) in people_now().values(), timeout=WAIT)
+    assert people_now()[group2] == (None, 1)

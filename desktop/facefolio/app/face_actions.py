@@ -17,7 +17,7 @@ from ..library import PersonRecord
 from . import words
 from .merge_dialog import MergeDialog
 from .models import FaceItem
-from .person_picker import PersonPickerDialog, PickChoice, PickedPerson, load_choices
+from .person_picker import Choices, PersonPickerDialog, PickedPerson, load_picker
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .widgets import latest
@@ -101,11 +101,12 @@ class FaceActions:
         if picked is not None:
             self._assign(ids, picked)
             return
-        self.session.read(lambda library: load_choices(library, ids),
+        self.session.read(lambda library: load_picker(library, ids),
                           lambda choices: self._pick(ids, choices))
 
-    def _pick(self, ids: list[int], choices: list[PickChoice]) -> None:
-        dialog = PersonPickerDialog(choices, len(ids), self.thumbnails, self.parent)
+    def _pick(self, ids: list[int], choices: Choices) -> None:
+        dialog = PersonPickerDialog(choices.people, len(ids), self.thumbnails, self.parent,
+                                    choices.group)
         self.last_dialog = latest(self.last_dialog, dialog)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -114,17 +115,21 @@ class FaceActions:
             self._assign(ids, picked)
 
     def _assign(self, ids: list[int], picked: PickedPerson) -> None:
-        faces = words.plural(len(ids), "face")
-        if picked.person_id is not None:
-            pid = picked.person_id
-            who = picked.name or "an unnamed person"
-            self.session.people_write(lambda p: p.move_faces(ids, pid),
-                                      f"{faces} now belong to {who}" if len(ids) > 1
-                                      else f"The face now belongs to {who}")
-        else:
-            name = picked.name
-            self.session.people_write(lambda p: p.create_person(ids, name=name),
-                                      f"Added {name} ({faces})")
+        """One change: the faces, and with `whole_group` the unnamed group they are in."""
+        pid, name, whole = picked.person_id, picked.name, picked.whole_group
+        who = name or "an unnamed person"
+
+        def change(p) -> str:
+            group = p.group_of(ids) if whole else None
+            p.name_faces(ids, name=name if pid is None else None, person_id=pid,
+                         whole_group=whole)
+            if group is not None:
+                return f"All {group[1]} faces of the group are {who} (Ctrl+Z to undo)"
+            if pid is None:
+                return f"Added {who} ({words.plural(len(ids), 'face')})"
+            return (f"{words.plural(len(ids), 'face')} now belong to {who}" if len(ids) > 1
+                    else f"The face now belongs to {who}")
+        self.session.people_write(change, "", self.session.message.emit)
 
     def name_person(self, person_id: int, name: str, follow: bool = False) -> None:
         """Name a person; if someone else already has this name, offer to merge them
