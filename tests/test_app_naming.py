@@ -327,3 +327,38 @@ def test_naming_a_face_of_an_unnamed_group_names_the_group(qtbot, open_window, a
     window.actions.assign(three[1:2])
     qtbot.waitUntil(lambda: ("Kate", 1) in people_now().values(), timeout=WAIT)
     assert people_now()[group2] == (None, 1)
+
+
+def test_selection_buttons_follow_the_selection_across_reloads(qtbot, open_window,
+                                                               album_library):
+    """Issue 21, point 6: after a refresh (a change from the CLI) *Merge selected* and
+    *Photos together* act on what is selected, and are off when nothing is."""
+    from facefolio.app.roles import RecordRole
+    window = open_window(album_library)
+    page = window.people
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    click_tile(qtbot, page.view, 0)
+    click_tile(qtbot, page.view, 1, Qt.KeyboardModifier.ControlModifier)
+    chosen = [page.proxy.index(i, 0).data(RecordRole).id for i in (0, 1)]
+    assert page.merge_button.isEnabled() and {p.id for p in page.selected_people()} == \
+        set(chosen)
+    with Library(album_library) as lib:
+        People(lib).name(chosen[0], "Zz Top")  # from outside: the rows are loaded again
+        People(lib).create_person([lib.faces(person_id=chosen[1])[0].id])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 4, timeout=WAIT)
+    assert {p.id for p in page.selected_people()} == set(chosen)
+    assert page.merge_button.isEnabled() and page.together_button.isEnabled()
+    with Library(album_library) as lib:
+        People(lib).delete_person(chosen[1])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    assert [p.id for p in page.selected_people()] == [chosen[0]]
+    assert not page.merge_button.isEnabled()
+    assert page.together_button.text() == "Their photos"
+    with Library(album_library) as lib:
+        People(lib).delete_person(chosen[0])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 2, timeout=WAIT)
+    assert page.selected_people() == []
+    assert not page.merge_button.isEnabled() and not page.together_button.isEnabled()

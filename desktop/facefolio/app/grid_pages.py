@@ -64,7 +64,7 @@ class UnknownFacesPage(FaceGridMixin, Page):
         self.view.setModel(self.model)
         self.view.contextRequested.connect(self._menu)
         self.view.doubleClicked.connect(self._open)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        self.view.selectionUpdated.connect(self._update)
         self.info = QLabel(wordWrap=True)
         self.info.setMinimumWidth(120)
         self.low_quality = QCheckBox("Show low-quality faces")

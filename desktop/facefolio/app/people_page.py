@@ -95,7 +95,8 @@ class PeoplePage(Page):
         self.view.activated.connect(self._activated)
         self.view.doubleClicked.connect(self._activated)
         self.view.contextRequested.connect(self._context)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.key_role = PersonIdRole
+        self.view.selectionUpdated.connect(self._update_buttons)
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setStyleSheet("color: palette(placeholder-text); font-size: 15px;")
         self.stack = QStackedLayout()

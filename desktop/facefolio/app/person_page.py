@@ -127,7 +127,7 @@ class PersonPage(Page):
         self.view.setModel(self.faces)
         self.view.contextRequested.connect(self._face_menu)
         self.view.doubleClicked.connect(self._open_photo)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.selectionUpdated.connect(self._update_buttons)
         self.view.verticalScrollBar().valueChanged.connect(self._follow)
         self.scrubber = YearScrubber()
         self.scrubber.hide()
@@ -158,8 +158,7 @@ class PersonPage(Page):
         self.suggest_view.setModel(self.suggestions)
         self.suggest_view.contextRequested.connect(self._suggestion_menu)
         self.suggest_view.doubleClicked.connect(self._open_suggestion)
-        self.suggest_view.selectionModel().selectionChanged.connect(
-            lambda *_: self._update_buttons())
+        self.suggest_view.selectionUpdated.connect(self._update_buttons)
         self.suggest_label = ElidedLabel()
         self.yes_button = QPushButton("Yes, that's them")
         self.yes_button.clicked.connect(lambda: self._answer(True))

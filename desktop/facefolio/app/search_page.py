@@ -236,7 +236,7 @@ class SearchPage(Page):
             widget = SearchGroup(group, self.thumbnails, self.slider.value() / 100)
             widget.view.contextRequested.connect(self._menu)
             widget.view.doubleClicked.connect(self._open)
-            widget.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+            widget.view.selectionUpdated.connect(self._update)
             self.body.insertWidget(self.body.count() - 1, widget)
             self.groups.append(widget)
         self._update()
