@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -137,6 +137,9 @@ class MainWindow(QMainWindow):
         self._load_counts()
         self.review.reload()  # its count goes to the sidebar
         self.session.watch()
+        # Crops of faces never shown yet, while their photos can still be read (a drive may
+        # go offline later); a moment after opening, so the first pages load first.
+        QTimer.singleShot(3000, self, self._keep_face_crops)
 
     # -- wiring --------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
         s.changed.connect(self._library_changed)
         s.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.scanStarted.connect(lambda: self.people.reload())
+        s.scanFinished.connect(lambda _last: self._keep_face_crops())
         self.folders.addFolderRequested.connect(self.add_folder_dialog)
         self.folders.emptinessChanged.connect(self._emptiness)
         self.people.personActivated.connect(self.show_person)
@@ -155,6 +159,10 @@ class MainWindow(QMainWindow):
         self.people.exportRequested.connect(self.interop.export_person)
         self.person.exportRequested.connect(self.interop.export_person)
         self.review.countChanged.connect(self._review_counted)
+
+    def _keep_face_crops(self) -> None:
+        if not self.thumbnails.closed and not self.session.scanning:
+            self.thumbnails.keep_face_crops()
 
     # -- navigation ----------------------------------------------------------------------
     def current_page(self) -> Page:
