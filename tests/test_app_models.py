@@ -63,6 +63,20 @@ def test_people_model_updates_in_place_then_resets():
     assert model.index(2).data(SubtitleRole) == "7 photos"
 
 
+def test_merging_rows_keeps_the_order_shown(qtmodeltester):
+    """Issue 21, point 8: a view updated while the user looks (a scan adds and groups faces)
+    keeps every tile it shows in its place: gone ones leave, new ones come at the end."""
+    model = FaceListModel(None)
+    model.set_rows(faces(4))
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    fresh = faces(6)
+    newer = [fresh[5], fresh[3], fresh[0], fresh[4], fresh[2]]  # 2 went; 5, 6 new; resorted
+    model.merge_rows(newer)
+    assert [r.face_id for r in model.rows] == [1, 3, 4, 6, 5] and not resets
+    qtmodeltester.check(model)
+
+
 def test_dropping_people_on_a_person_asks_to_merge():
     model = PeopleListModel(None)
     model.set_rows(people())

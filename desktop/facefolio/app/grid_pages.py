@@ -70,7 +70,8 @@ class UnknownFacesPage(FaceGridMixin, Page):
         self.low_quality = QCheckBox("Show low-quality faces")
         self.low_quality.setToolTip("Tiny or blurred faces are kept and searchable, but "
                                     "hidden here unless you ask")
-        self.low_quality.toggled.connect(lambda _on: self.reload())
+        self.low_quality.toggled.connect(lambda _on: self._reorder())
+        self._in_order = True  # the next load may re-sort (shown again, or asked)
         self.assign_button = QPushButton("This is…")
         self.assign_button.clicked.connect(
             lambda: self.actions.assign([f.face_id for f in self.selected()]))
@@ -93,6 +94,14 @@ class UnknownFacesPage(FaceGridMixin, Page):
         layout.addWidget(self.view, 1)
         self._update()
 
+    def showEvent(self, event) -> None:
+        self._in_order = self.dirty  # shown to be loaded again: in order, once
+        super().showEvent(event)
+
+    def _reorder(self) -> None:
+        self._in_order = True
+        self.reload()
+
     def reload(self) -> None:
         super().reload()
         low = self.low_quality.isChecked()
@@ -100,7 +109,12 @@ class UnknownFacesPage(FaceGridMixin, Page):
 
     def _apply(self, answer: tuple[list[FaceItem], int, int]) -> None:
         faces, total, hidden = answer
-        self.model.set_rows(faces)
+        if self._in_order or not self.isVisible():
+            self.model.set_rows(faces)
+            self._in_order = False
+        else:
+            # While the user looks (a scan adds faces): nothing moves under the cursor.
+            self.model.merge_rows(faces)
         if total:
             text = (f"{words.plural(total, 'face')} {words.noun(total, 'is')} in no group yet "
                     "(seen once or twice, or unsure). Select some and say who they are.")
