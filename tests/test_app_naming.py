@@ -362,3 +362,16 @@ def test_selection_buttons_follow_the_selection_across_reloads(qtbot, open_windo
     qtbot.waitUntil(lambda: len(page.model.rows) == 2, timeout=WAIT)
     assert page.selected_people() == []
     assert not page.merge_button.isEnabled() and not page.together_button.isEnabled()
+
+
+def test_a_person_card_menu_has_person_actions_only(qtbot, open_window, album_library):
+    """Issue 21, point 4: no "Not this person" on a card (it took the cover face away)."""
+    window = open_window(album_library)
+    page = window.people
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    index = page.view.model().index(0, 0)
+    page._context(index, page.view.visualRect(index).center())
+    texts = [a.text() for a in window.actions.last_menu.actions() if a.text()]
+    window.actions.last_menu.close()
+    assert texts[0] == "Open" and "Export photos…" in texts
+    assert not [t for t in texts if t.startswith("Not ") or t in ("This is…", "Set as cover")]

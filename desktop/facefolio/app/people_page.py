@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStackedLayout,
     QVBoxLayout,
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 from ..library import Library, PersonRecord
 from . import words
 from .face_actions import FaceActions
-from .models import FaceItem, PeopleFilterProxy, PeopleListModel
+from .models import PeopleFilterProxy, PeopleListModel
 from .page import Page
 from .proposal_strip import ProposalStrip
 from .review import Question, proposals
@@ -26,7 +27,7 @@ from .roles import PersonIdRole, RecordRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
-from .widgets import ElidedLabel
+from .widgets import ElidedLabel, latest
 
 
 def load_people_and_proposals(library: Library) -> tuple[list[PersonRecord], list[Question]]:
@@ -198,14 +199,12 @@ class PeoplePage(Page):
             merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
             merge.triggered.connect(self.merge_selected)
             extra.append(merge)
-        if person.cover_face_id is None:
-            return
-        face = FaceItem(person.cover_face_id, "", (0, 0, 0, 0), person.id, person.name)
-        menu = self.actions.build_menu([face], extra)
-        # The tile is the person's cover and stands for the person: no photo to open here,
-        # and it is the cover already.
-        for action in menu.actions():
-            if action.text() in ("Open photo", "Set as cover", "Not a face",
-                                 "Ignore this face"):
-                action.setVisible(False)
+        # A card stands for the person: person actions only. "Not this person" or "Not a
+        # face" here would act on the cover face the user cannot see as a face (issue 21).
+        menu = QMenu(self)
+        menu.addAction("Open").triggered.connect(lambda: self.personActivated.emit(person.id))
+        menu.addSeparator()
+        for action in extra:
+            menu.addAction(action)
+        self.actions.last_menu = latest(self.actions.last_menu, menu)
         menu.popup(pos)

@@ -16,8 +16,9 @@ Like `Library`, a People object belongs to the thread that opened the library.
 """
 from __future__ import annotations
 
-import os
 import functools
+import json
+import os
 from collections.abc import Callable, Iterable
 
 from . import assign, oplog, store, suggest
@@ -175,6 +176,17 @@ class People:
                                                                   store.now()))
             # The user vouched for the merged faces: clustering must not split them again.
             self._assign(face_ids, target_id, "user")
+            # The cover: one the user chose for either side, else the best face of all.
+            chosen = self._chosen_covers()
+            covers = [target.cover_face_id, *(r.cover_face_id for r in records)]
+            cover = next((c for c in covers if c is not None and c in chosen), None)
+            if cover is None:
+                row = self.con.execute("SELECT id FROM faces WHERE person_id = ? AND "
+                                       "ignored = 0 ORDER BY quality DESC, id LIMIT 1",
+                                       (target_id,)).fetchone()
+                cover = row[0] if row else None
+            self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
+                             (cover, target_id))
             self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
 
         names = ", ".join(_label(r) for r in records)
@@ -415,6 +427,16 @@ class People:
         return oplog.history(self.con, limit)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _chosen_covers(self) -> set[int]:
+        """Faces the user made a cover with *Set as cover* (logged, not undone)."""
+        out: set[int] = set()
+        for (after,) in self.con.execute("SELECT redo_data FROM operations WHERE kind = "
+                                         "'cover' AND undone = 0"):
+            for row in (json.loads(after or "{}").get("people") or {}).values():
+                if row and row.get("cover_face_id") is not None:
+                    out.add(int(row["cover_face_id"]))
+        return out
+
     def _logged(self, kind: str, description: str, person_ids: Iterable[int],
                 face_ids: list[int], change: Callable[[], object]) -> None:
         """Run one user change in one transaction, with before/after snapshots for undo."""
