@@ -42,7 +42,10 @@ class FaceActions:
         self.last_menu: QMenu | None = None  # tests reach the open menu through this
         self.last_dialog: QDialog | None = None
 
-    def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None) -> QMenu:
+    def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None,
+                   stops: list | None = None) -> QMenu:
+        """The face menu; `stops` is the list "Open photo" then walks with Left / Right (the
+        grid the faces are in), else just that photo."""
         menu = QMenu(self.parent)
         first = faces[0]
         ids = [f.face_id for f in faces]
@@ -74,7 +77,7 @@ class FaceActions:
         photo = menu.addAction("Open photo")
         photo.setEnabled(len(faces) == 1)
         photo.triggered.connect(lambda: self.navigator.show_photo(first.photo_path,
-                                                                  first.face_id))
+                                                                  first.face_id, stops))
         if extra:
             menu.addSeparator()
             for action in extra:
@@ -83,9 +86,9 @@ class FaceActions:
         return menu
 
     def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None,
-              hide: tuple[str, ...] = ()) -> None:
+              hide: tuple[str, ...] = (), stops: list | None = None) -> None:
         if faces:
-            menu = self.build_menu(faces, extra)
+            menu = self.build_menu(faces, extra, stops)
             for action in menu.actions():
                 if action.text() in hide:
                     action.setVisible(False)

@@ -39,7 +39,8 @@ class FaceGridMixin:
 
     def _menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self.selected(), pos)
+            stops = [(f.photo_path, f.face_id) for f in self.grid_faces()]
+            self.actions.popup(self.selected(), pos, stops=stops)
 
     def grid_faces(self) -> list[FaceItem]:
         model = self.view.model()

@@ -1,6 +1,7 @@
 """`MainWindow`: sidebar, page stack, menus, status bar, drops, geometry, quit."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from .search_page import SearchPage
 from .session import LibrarySession, people_api
 from .settings_dialog import SettingsDialog, ask_reanalysis
 from .thumbnails import ThumbnailProvider
+from .widgets import last_folder, remember_folder
 
 _windows: list[MainWindow] = []  # keeps a window opened by "switch library" alive
 
@@ -54,6 +56,9 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     """The library's counts, with "unknown" as the Unknown faces page shows them (ignored
     faces and, by default, low-quality ones left out)."""
     counts = dict(library.counts())
+    # As the People page shows them: hidden people and emptied groups are not counted.
+    counts["people"] = sum(1 for p in library.people(include_hidden=False)
+                           if p.face_count or p.name)
     try:
         counts["unknown"] = people_api(library).count_unknown()
     except LibraryError:
@@ -262,8 +267,11 @@ class MainWindow(QMainWindow):
 
     # -- files in ------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
+                                                last_folder("add-folder"))
         if path:
+            # Next time, start beside it: the next folder to add is usually a sibling.
+            remember_folder("add-folder", os.path.dirname(path.rstrip("/")) or path)
             self.add_folders([path])
 
     def add_folders(self, paths: list[str]) -> None:
@@ -273,9 +281,11 @@ class MainWindow(QMainWindow):
 
     def find_in_photo_dialog(self) -> None:
         pattern = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
-        path, _ = QFileDialog.getOpenFileName(self, "Find people in a photo", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Find people in a photo",
+                                              last_folder("find-in-photo"),
                                               f"Images ({pattern})")
         if path:
+            remember_folder("find-in-photo", path)
             self.show_photo_search(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -203,6 +203,10 @@ class PeoplePage(Page):
         # face" here would act on the cover face the user cannot see as a face (issue 21).
         menu = QMenu(self)
         menu.addAction("Open").triggered.connect(lambda: self.personActivated.emit(person.id))
+        if person.cover_face_id is not None:  # a search, nothing changes
+            cover = person.cover_face_id
+            menu.addAction("Find this face").triggered.connect(
+                lambda: self.actions.navigator.show_face_search(cover))
         menu.addSeparator()
         for action in extra:
             menu.addAction(action)

@@ -315,8 +315,11 @@ class PersonPage(Page):
 
     def _face_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self._selected(self.view), pos)
+            # "Open photo" walks through this person's photos with Left / Right.
+            stops = [(f.photo_path, f.face_id) for f in self.faces.rows]
+            self.actions.popup(self._selected(self.view), pos, stops=stops)
 
     def _suggestion_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self._selected(self.suggest_view), pos)
+            stops = [(f.photo_path, f.face_id) for f in self.suggestions.rows]
+            self.actions.popup(self._selected(self.suggest_view), pos, stops=stops)

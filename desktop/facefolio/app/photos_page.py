@@ -64,6 +64,7 @@ class PhotosPage(Page):
         self.view.verticalScrollBar().valueChanged.connect(self._follow)
         self.scrubber = YearScrubber()
         self.scrubber.yearChosen.connect(self.jump_to_row)
+        self._jumped: int | None = None  # the first row of the year last clicked
         self.scrubber.hide()
 
         self.info = ElidedLabel()
@@ -149,6 +150,7 @@ class PhotosPage(Page):
         self._fill_person_box(answer.people)
         self._show_chips()
         self.model.set_rows(answer.photos)
+        self._jumped = None
         self.scrubber.set_marks(answer.marks)
         n = len(answer.photos)
         if self.with_people:
@@ -183,10 +185,21 @@ class PhotosPage(Page):
     def jump_to_row(self, row: int) -> None:
         index = self.model.index(row)
         if index.isValid():
+            self._jumped = row
             self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
             self.view.setCurrentIndex(index)
+            self.scrubber.follow(row)
 
     def _follow(self, _value: int = 0) -> None:
+        # A year near the end cannot scroll to the top: while its first photo is on screen,
+        # the year clicked stays highlighted (not the earlier one at the top).
+        jumped = self._jumped
+        if jumped is not None:
+            rect = self.view.visualRect(self.model.index(jumped))
+            if rect.isValid() and self.view.viewport().rect().intersects(rect):
+                self.scrubber.follow(jumped)
+                return
+            self._jumped = None
         index = self.view.indexAt(QPoint(8, 8))
         if index.isValid():
             self.scrubber.follow(index.row())

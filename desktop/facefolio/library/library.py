@@ -125,7 +125,8 @@ class Library:
             LEFT JOIN (SELECT folder_id, SUM(status = 'done') AS done,
                               SUM(status = 'error') AS failed, SUM(offline) AS offline,
                               SUM(missing_since IS NOT NULL) AS missing,
-                              SUM(analysis IS NULL OR analysis != :analysis) AS pending
+                              SUM(status = 'done' AND (analysis IS NULL OR
+                                          analysis != :analysis)) AS pending
                        FROM photos GROUP BY folder_id) ph ON ph.folder_id = fo.id
             LEFT JOIN (SELECT p.folder_id, COUNT(*) AS n FROM faces f
                        JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
