@@ -245,3 +245,20 @@ def test_tiles_are_drawn_round_from_a_cached_picture(qtbot):
     left, top = (200 - 100) // 2, delegate.pad
     assert QColor(image.pixel(left + 50, top + 50)).name() == "#ff0000"
     assert QColor(image.pixel(left + 2, top + 2)).name() == "#ffffff"  # outside the circle
+
+
+def test_photo_tiles_are_cut_around_the_faces():
+    """Issue 21, point 10: a 970 x 2204 portrait's tile showed a suit with no head."""
+    from facefolio.app.thumbnails import photo_square
+    pixels = np.zeros((2204, 970, 3), np.uint8)
+    pixels[200:400, 400:600] = 255  # the head, near the top
+    tile = photo_square(pixels, 1.0, [(400, 200, 200, 200)], size=97)
+    assert tile.shape == (97, 97, 3)
+    assert tile[30:40, 45:50].mean() == 255  # the head is in the tile
+    # Read reduced (scale 2): the same box in original pixels lands in the same place.
+    half = np.ascontiguousarray(pixels[::2, ::2])
+    assert (photo_square(half, 2.0, [(400, 200, 200, 200)], size=97)[30:40, 45:50]
+            .mean() == 255)
+    # Faces wider apart than the square: the biggest one is kept whole.
+    wide = photo_square(pixels, 1.0, [(400, 200, 200, 200), (10, 2000, 40, 40)], size=97)
+    assert wide[30:40, 45:50].mean() == 255

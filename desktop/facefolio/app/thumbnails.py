@@ -71,6 +71,33 @@ def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, 
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
+def photo_square(pixels: np.ndarray, scale: float, boxes: list, size: int = PHOTO_SIZE
+                 ) -> np.ndarray:
+    """A photo's square tile, cut around its faces (original-pixel boxes): a tall portrait
+    keeps its heads, not the middle of a suit. All the faces when they fit in the square,
+    else the biggest one; with no face, a little above the middle (where heads usually are).
+    """
+    ph, pw = pixels.shape[:2]
+    side = min(ph, pw)
+    if boxes:
+        faces = [tuple(v / scale for v in b) for b in boxes]
+        x0 = min(b[0] for b in faces)
+        y0 = min(b[1] for b in faces)
+        x1 = max(b[0] + b[2] for b in faces)
+        y1 = max(b[1] + b[3] for b in faces)
+        if max(x1 - x0, y1 - y0) > side:
+            x, y, w, h = max(faces, key=lambda b: b[2] * b[3])
+            x0, y0, x1, y1 = x, y, x + w, y + h
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    else:
+        cx, cy = pw / 2, ph * 0.4
+    left = int(round(min(max(cx - side / 2, 0), pw - side)))
+    top = int(round(min(max(cy - side / 2, 0), ph - side)))
+    crop = pixels[top:top + side, left:left + side]
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interp)
+
+
 def fit_within(pixels: np.ndarray, side: int) -> np.ndarray:
     h, w = pixels.shape[:2]
     k = side / max(h, w)
@@ -156,7 +183,9 @@ class ThumbnailTask(QRunnable):
                         crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
                         path = self.cache_dir / FACES / f"{key[1]}.jpg"
                     else:
-                        crop = fit_within(image.pixels, PHOTO_SIZE)
+                        boxes = [f.box for f in library.faces(photo_id=key[1])
+                                 if not f.ignored]
+                        crop = photo_square(image.pixels, image.scale, boxes)
                         path = self._photo_file(key[1], photo_path)
                     out.append((key, self._keep(library, epoch, key, path, crop)))
         return out
@@ -169,10 +198,11 @@ class ThumbnailTask(QRunnable):
         return to_qimage(pixels)
 
     def _photo_file(self, photo_id: int, photo_path: str) -> Path:
-        """Photo ids can be reused and files edited: the name carries path, size and mtime."""
+        """Photo ids can be reused and files edited: the name carries path, size and mtime
+        (and the way tiles are cut: "faces", since they are cut around the faces)."""
         try:
             st = os.stat(photo_path)
-            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}"
+            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}:faces"
         except OSError:
             stamp = photo_path
         digest = hashlib.blake2b(stamp.encode(errors="surrogateescape"),
