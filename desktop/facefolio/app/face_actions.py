@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QMenu, QMessageBox, QWidget
 
 from ..library import PersonRecord
 from . import words
-from .merge_dialog import MergeDialog
+from .merge_dialog import MergeDialog, load_faces
 from .models import FaceItem
 from .person_picker import Choices, PersonPickerDialog, PickedPerson, load_picker
 from .session import LibrarySession
@@ -157,10 +157,19 @@ class FaceActions:
                 return
         self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 
+    def _merge_dialog(self, people: list[PersonRecord]) -> MergeDialog:
+        """The dialog, with each side's faces loaded while it is open."""
+        dialog = MergeDialog(people, self.parent, self.thumbnails)
+        self.last_dialog = latest(self.last_dialog, dialog)
+        ids = [p.id for p in people]
+        self.session.read(lambda library: load_faces(library, ids),
+                          lambda faces: dialog.show_faces(faces)
+                          if self.last_dialog is dialog else None)
+        return dialog
+
     def ask_merge_target(self, people: list[PersonRecord]) -> int | None:
         """Ask which of these people's names stays; their id, or None if cancelled."""
-        dialog = MergeDialog(people, self.parent)
-        self.last_dialog = latest(self.last_dialog, dialog)
+        dialog = self._merge_dialog(people)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.result_ids()[0]
@@ -170,8 +179,7 @@ class FaceActions:
         """Ask (naming everyone, and which name stays), then merge. False if cancelled."""
         if len(people) < 2:
             return False
-        dialog = MergeDialog(people, self.parent)
-        self.last_dialog = latest(self.last_dialog, dialog)
+        dialog = self._merge_dialog(people)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         target, sources = dialog.result_ids()
