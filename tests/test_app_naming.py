@@ -105,7 +105,7 @@ def test_merge_asks_naming_both_and_which_name_stays(qtbot, open_window, album_l
     assert "Sundar" in window.undo_action.text()
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
-    assert window.statusBar().currentMessage().startswith("Undid merge")
+    assert window.statusBar().currentMessage().startswith("Undone: Merge")
     assert {p.name for p in window.people.model.rows} == {"Barack Obama", "Sundar",
                                                           "Sundar Pichai"}
     qtbot.waitUntil(lambda: window.redo_action.text().startswith("&Redo merge"), timeout=WAIT)
@@ -237,7 +237,7 @@ def test_undo_never_undoes_a_change_it_did_not_name(qtbot, open_window, album_li
                                                                          "President")
     qtbot.waitUntil(lambda: "President" in window.undo_action.text(), timeout=WAIT)
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undone"),
                     timeout=WAIT)
     with Library(album_library) as lib:
         assert (lib.person(hugh.id).name, lib.person(obama.id).name) == ("Dr House",
@@ -254,7 +254,7 @@ def test_undo_right_after_a_change_undoes_that_change(qtbot, open_window, album_
     qtbot.waitUntil(lambda: "Hugh" in window.undo_action.text(), timeout=WAIT)
     window.actions.name_person(hugh.id, "Dr House")
     window.session.undo()  # at once: the rename is still on its way to the writer
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undone"),
                     timeout=WAIT)
     with Library(album_library) as lib:
         assert lib.person(hugh.id).name == "Hugh"

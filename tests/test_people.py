@@ -319,7 +319,7 @@ def test_undo_descriptions_speak_of_names_and_photos_not_ids(tmp_path, datasets)
         assert said[0] == "The face in img26.jpg is not Anna"
         assert said[1] == "Merge an unnamed person (1 face) into Anna"
         assert said[2] == "Create a new person from 1 face"
-        assert said[3] == "Name an unnamed person (1 face) Anna"
+        assert said[3] == "Give an unnamed person (1 face) the name Anna"
         assert not any(re.search(r"\b(person|face) \d", s) for s in said), said
 
 

@@ -88,7 +88,7 @@ class People:
         clean = _clean_name(name)
         old = self._person(person_id).name
         what = f"Rename {old} to {clean}" if old else \
-            f"Name {_label(self._person(person_id))} {clean}"
+            f"Give {_label(self._person(person_id))} the name {clean}"
         self._logged("name", what, [person_id], [], lambda: self.con.execute(
             "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
 
