@@ -65,11 +65,11 @@ class MergeDialog(QDialog):
         self.face_ids = {p.id: [p.cover_face_id] if p.cover_face_id else [] for p in people}
         self.face_labels: dict[int, list[QLabel]] = {}
         for p in people:
-            row = QHBoxLayout()
-            who = QLabel(describe(p) if p.name else
+            who = QLabel(f"{p.name} ({words.plural(p.face_count, 'photo')})" if p.name else
                          f"Unnamed ({words.plural(p.face_count, 'photo')})")
-            who.setMinimumWidth(150)
-            row.addWidget(who)
+            layout.addWidget(who)
+            row = QHBoxLayout()
+            row.setSpacing(4)
             labels = []
             for _ in range(FACES_SHOWN):
                 label = QLabel()

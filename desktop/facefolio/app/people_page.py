@@ -127,8 +127,12 @@ class PeoplePage(Page):
     def _apply(self, answer: tuple[list[PersonRecord], list[Question]]) -> None:
         people, questions = answer
         self.model.set_rows(people)
-        named = sum(1 for p in people if p.name)
-        self.summary.setText(f"{words.plural(len(people), 'person')}, {named} named")
+        # Counted as the sidebar counts them: hidden people apart.
+        shown = [p for p in people if not p.hidden]
+        named = sum(1 for p in shown if p.name)
+        hidden = len(people) - len(shown)
+        self.summary.setText(f"{words.plural(len(shown), 'person')}, {named} named"
+                             + (f" ({hidden} hidden)" if hidden else ""))
         self.proposals.set_questions(questions)
         self._update_empty()
 

@@ -192,8 +192,9 @@ class PhotoCanvas(QWidget):
         rects = [self.face_rect(face) for face in self.faces]
         texts = [face_label(face) for face in self.faces]
         th = fm.height() + 4
-        tags = place_labels(rects, [fm.horizontalAdvance(t) + 10 for t in texts], th, target,
-                            fm.horizontalAdvance("Who is…") + 10)
+        # 12 px of padding, elided to 10: a text exactly as wide as its room is not cut.
+        tags = place_labels(rects, [fm.horizontalAdvance(t) + 12 for t in texts], th, target,
+                            fm.horizontalAdvance("Who is…") + 12)
         on_top = None
         for face, rect, text, tag in zip(self.faces, rects, texts, tags):
             if rect.isEmpty():
@@ -210,7 +211,7 @@ class PhotoCanvas(QWidget):
                                                       int(tag.width()) - 10), color)
         if on_top is not None:
             rect, text, tag, color = on_top
-            width = fm.horizontalAdvance(text) + 10
+            width = fm.horizontalAdvance(text) + 12
             y = tag.y() if tag is not None else rect.bottom() + 3
             x = min(max(rect.center().x() - width / 2, target.left()), target.right() - width)
             _draw_tag(painter, QRectF(x, min(y, target.bottom() - th), width, th), text, color)
@@ -356,8 +357,8 @@ def place_labels(boxes: list[QRectF], widths: list[float], height: float, bounds
                  min_width: float) -> list[QRectF | None]:
     """Where each face's name tag goes so that no two tags overlap, even on a group photo
     at Fit zoom: centred under its box, else above it, else inside its bottom edge; as wide
-    as its text, or as its box (the text is then shortened with "…") but never narrower
-    than `min_width`; inside `bounds`. Bigger faces are placed first. None: no free place
+    as its text where that is free, else as its box (the text is then shortened with "…")
+    but never narrower than `min_width`; inside `bounds`. Bigger faces are placed first. None: no free place
     (the name shows when the pointer is on the face)."""
     out: list[QRectF | None] = [None] * len(boxes)
     placed: list[QRectF] = []
@@ -365,9 +366,12 @@ def place_labels(boxes: list[QRectF], widths: list[float], height: float, bounds
         box = boxes[i]
         if box.isEmpty():
             continue
-        width = min(widths[i], max(box.width() + 12, min_width), bounds.width())
-        x = min(max(box.center().x() - width / 2, bounds.left()), bounds.right() - width)
-        for y in (box.bottom() + 3, box.top() - height - 3, box.bottom() - height - 2):
+        whole = min(widths[i], bounds.width())
+        short = min(whole, max(box.width() + 12, min_width))
+        spots = [(y, w) for w in dict.fromkeys((whole, short))
+                 for y in (box.bottom() + 3, box.top() - height - 3, box.bottom() - height - 2)]
+        for y, width in spots:
+            x = min(max(box.center().x() - width / 2, bounds.left()), bounds.right() - width)
             tag = QRectF(x, y, width, height)
             if tag.top() < bounds.top() or tag.bottom() > bounds.bottom():
                 continue
