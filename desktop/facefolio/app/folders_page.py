@@ -25,6 +25,15 @@ from .session import LibrarySession
 from .table_models import error_table_model, folder_state, folder_table_model
 
 
+class _OneLine(QStyledItemDelegate):
+    """The path keeps to one line, cut in its middle (the table wraps for the state)."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.features &= ~option.ViewItemFeature.WrapText
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class _Wrapped(QStyledItemDelegate):
     """A state is read whole ("cannot read …/locked: Permission denied"): it wraps onto
     more lines (the row grows), and a word longer than the column breaks anywhere."""
@@ -148,8 +157,12 @@ class FoldersPage(Page):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.verticalHeader().hide()
-        table.setWordWrap(False)
+        # Word wrap on, so rows are as tall as their wrapped state needs; only the state
+        # column wraps (_Wrapped), the others keep to one line (_OneLine).
+        table.setWordWrap(True)
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(model.columnCount() - 1):
+            table.setItemDelegateForColumn(column, _OneLine(table))
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -66,7 +66,7 @@ def folder_state(f: FolderRecord) -> str:
     notes = []
     if f.offline:
         notes.append(f"Offline since {_day(f.offline_since)}: "
-                     f"{words.plural(f.offline_count or f.photo_count, 'photo')} kept")
+                     f"{words.plural(f.photo_count or f.offline_count, 'photo')} kept")
     elif f.offline_count:
         notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
     if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
