@@ -224,7 +224,10 @@ class ReviewPage(Page):
         if q is None:
             return
         self.skipped = [k for k in self.skipped if k != q.key] + [q.key]
-        self.move(1)
+        if self.list.currentRow() >= len(self.questions) - 1:
+            self.list.setCurrentRow(0)  # the last one skipped: round to the first again
+        else:
+            self.move(1)
 
     def answer_current(self, yes: bool) -> None:
         q = self.current()
