@@ -107,3 +107,15 @@ def test_named_faces_the_new_threshold_misses_are_said_and_kept(lib):
     result = scan(library)
     assert len(library.faces(person_id=mark)) == 1
     assert result.notes == 1  # and `status` says which
+
+
+def test_a_decision_follows_its_face_when_another_detector_draws_the_box_its_own_way():
+    """Same pixels, another pack: a box of another shape over the same face still takes the
+    decision (no kept duplicate beside the new face); a neighbour's box does not."""
+    from facefolio.library.identity import match_faces, overlap_pairs, FaceRef
+    old = [(100.0, 100.0, 50.0, 50.0), (300.0, 100.0, 50.0, 50.0)]
+    new = [(90.0, 70.0, 45.0, 90.0), (420.0, 100.0, 50.0, 50.0)]  # taller box; a stranger
+    refs = lambda boxes: [FaceRef(b, None) for b in boxes]  # noqa: E731
+    pairs = match_faces(refs(old), refs(new), (640, 480), (640, 480))
+    assert pairs == {}  # under the strict overlap matching needs
+    assert overlap_pairs(old, new, pairs) == {0: 0}

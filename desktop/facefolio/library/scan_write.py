@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import store
-from .identity import FaceRef, match_faces, same_picture
+from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .scan_plan import Job, Known, Plan, Survey
 from .store import db_path, display_path
 
@@ -193,6 +193,9 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
     pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
     rejected = _rejections(con, [f["id"] for f in detected])
     same_image = old_print is not None and old_print == r.fingerprint
+    if same_image:  # the same pixels: a box another detector drew its own way still counts
+        pairs.update(overlap_pairs([ref.box for ref in old_refs],
+                                   [ref.box for ref in new_refs], pairs))
     kept: set[int] = set()
     notes = 0
     for i, f in enumerate(detected):
