@@ -300,8 +300,9 @@ class People:
                 self.con.executemany("UPDATE faces SET ignored = 0 WHERE id = ?",
                                      [(f,) for f in face_ids])
 
-        self._logged("ignore", f"{'Ignore' if ignored else 'Show again'} "
-                     f"{_n(face_ids, 'face')}", self._owners(face_ids), face_ids, change)
+        what = f"Ignore {_n(face_ids, 'face')}" if ignored else \
+            f"Show {_n(face_ids, 'face')} again"
+        self._logged("ignore", what, self._owners(face_ids), face_ids, change)
 
     def record_new_face(self, face_id: int) -> None:
         """Log a face the user drew (the app inserted its row, source 'user'): undo hides it
