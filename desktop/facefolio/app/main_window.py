@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import IMAGE_EXTENSIONS
-from ..library import Library, LibraryError, Settings
+from ..library import Library, Settings
 from ..library.reanalysis import ReanalysisImpact, agree_to_drop, impact
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
@@ -59,10 +59,7 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     # As the People page shows them: hidden people and emptied groups are not counted.
     counts["people"] = sum(1 for p in library.people(include_hidden=False)
                            if p.face_count or p.name)
-    try:
-        counts["unknown"] = people_api(library).count_unknown()
-    except LibraryError:
-        counts["unknown"] = counts["unassigned_faces"]
+    counts["unknown"] = people_api(library).count_unknown()
     return counts
 
 
