@@ -358,8 +358,8 @@ def place_labels(boxes: list[QRectF], widths: list[float], height: float, bounds
     """Where each face's name tag goes so that no two tags overlap, even on a group photo
     at Fit zoom: centred under its box, else above it, else inside its bottom edge; as wide
     as its text where that is free, else as its box (the text is then shortened with "…")
-    but never narrower than `min_width`; inside `bounds`. Bigger faces are placed first. None: no free place
-    (the name shows when the pointer is on the face)."""
+    but never narrower than `min_width`; inside `bounds`. Bigger faces are placed first.
+    None: no free place (the name shows when the pointer is on the face)."""
     out: list[QRectF | None] = [None] * len(boxes)
     placed: list[QRectF] = []
     for i in sorted(range(len(boxes)), key=lambda i: -boxes[i].width() * boxes[i].height()):

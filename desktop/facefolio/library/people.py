@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 
-from . import assign, oplog, store, suggest
+from . import assign, group_naming, oplog, store, suggest
 from .library import Library
 from .proposals import Proposal, merge_proposals
 from .records import AssignedBy, FaceRecord
@@ -112,40 +112,14 @@ class People:
         return created[0]
 
     def group_of(self, face_ids: list[int]) -> tuple[int, int] | None:
-        """(person id, face count) of the unnamed group every one of these faces is in, when
-        it holds more faces than these: naming them should offer to name the whole group."""
-        face_ids = self._faces(face_ids)
-        owners = {r[0] for r in self._rows("SELECT person_id FROM faces WHERE id IN ({})",
-                                           face_ids)}
-        if len(owners) != 1 or None in owners:
-            return None
-        person = self._person(owners.pop())
-        if person.name is not None or person.face_count <= len(face_ids):
-            return None
-        return person.id, person.face_count
+        """(id, face count) of the unnamed group these faces are in (see group_naming)."""
+        return group_naming.group_of(self, face_ids)
 
     @_atomic
     def name_faces(self, face_ids: list[int], *, name: str | None = None,
                    person_id: int | None = None, whole_group: bool = True) -> int:
-        """"These faces are NAME" (a new person) or "are PERSON". With `whole_group`, when
-        they are faces of an unnamed group (`group_of`), the group goes with them: it is
-        named, or merged into the person; else only these faces move. One logged change
-        either way. Returns the person the faces are now in."""
-        if (name is None) == (person_id is None):
-            raise LibraryError("name the faces with either a new name or a person")
-        group = self.group_of(face_ids) if whole_group else None
-        if group is not None:
-            gid = group[0]
-            if person_id is None:
-                self.name(gid, name)
-                return gid
-            if int(person_id) != gid:
-                self.merge(int(person_id), [gid])
-            return int(person_id)
-        if person_id is None:
-            return self.create_person(face_ids, name=name)
-        self.move_faces(face_ids, int(person_id))
-        return int(person_id)
+        """These faces are NAME or PERSON, with their unnamed group (see group_naming)."""
+        return group_naming.name_faces(self, face_ids, name, person_id, whole_group)
 
     @_atomic
     def merge(self, target_id: int, source_ids: list[int]) -> None:
