@@ -274,3 +274,28 @@ def test_photo_tiles_are_cut_around_the_faces():
     # Faces wider apart than the square: the biggest one is kept whole.
     wide = photo_square(pixels, 1.0, [(400, 200, 200, 200), (10, 2000, 40, 40)], size=97)
     assert wide[30:40, 45:50].mean() == 255
+
+
+def test_a_reload_keeps_the_selection_by_what_each_tile_stands_for(qtbot):
+    """Issue 21, point 6, in every grid: a photo grid's tiles carry no face id, so the photo
+    id is what is found again (and no key never selects every row)."""
+    from facefolio.app.roles import PhotoIdRole
+    from facefolio.app.tile_view import TileGridView
+    def photo(i: int) -> PhotoRecord:
+        return PhotoRecord(id=i, folder_id=1, path=f"/p/{i}.jpg", width=10, height=10,
+                           taken_at=None, status="done", error=None, face_count=0)
+    rows = [photo(i) for i in range(1, 6)]
+    model = PhotoListModel(None)
+    model.set_rows(rows)
+    view = TileGridView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    updates = []
+    view.selectionUpdated.connect(lambda: updates.append(1))
+    view.selectionModel().select(model.index(2), view.selectionModel().SelectionFlag.Select)
+    view.key_role = PhotoIdRole
+    model.set_rows(list(reversed(rows)) + [photo(9)])
+    assert [i.data(PhotoIdRole) for i in view.selected_rows()] == [3] and updates
+    view.key_role = 0x0100 + 99  # a role no tile answers: nothing found again or selected
+    model.set_rows(rows)
+    assert view.selected_rows() == []

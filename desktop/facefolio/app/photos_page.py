@@ -19,6 +19,7 @@ from ..library import Library, PersonRecord, PhotoRecord
 from . import words
 from .models import PhotoListModel
 from .page import Page
+from .roles import PhotoIdRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
@@ -57,6 +58,7 @@ class PhotosPage(Page):
         self._chips_for: list[tuple[int, str]] | None = None
         self.model = PhotoListModel(thumbnails, self)
         self.view = TileGridView(150, round_picture=False)
+        self.view.key_role = PhotoIdRole  # the photo stays selected across reloads
         self.view.setModel(self.model)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.activated.connect(self._open)

@@ -45,23 +45,26 @@ class TileGridView(QListView):
 
     def _remember_selection(self) -> None:
         current = self.currentIndex()
-        self._kept = [i.data(self.key_role) for i in self.selected_rows()]
+        # Tiles with no key (a photo grid has no face id) cannot be found again: dropped.
+        self._kept = [k for k in (i.data(self.key_role) for i in self.selected_rows())
+                      if k is not None]
         self._kept_current = current.data(self.key_role) if current.isValid() else None
 
     def _restore_selection(self) -> None:
         """Select again the tiles that stand for what was selected before the reload."""
         wanted = set(self._kept)
         model, selection = self.model(), self.selectionModel()
+        chosen = QItemSelection()
         if wanted:
-            chosen = QItemSelection()
             for row in range(model.rowCount()):
                 index = model.index(row, 0)
                 key = index.data(self.key_role)
                 if key in wanted:
                     chosen.select(index, index)
-                if key == self._kept_current:
+                if key is not None and key == self._kept_current:
                     selection.setCurrentIndex(index, selection.SelectionFlag.NoUpdate)
-            selection.select(chosen, selection.SelectionFlag.ClearAndSelect)
+        # Exactly what was found again: nothing left selected that stands for something else.
+        selection.select(chosen, selection.SelectionFlag.ClearAndSelect)
         self._kept = []
         self.selectionUpdated.emit()
 
