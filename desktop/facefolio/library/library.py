@@ -222,7 +222,8 @@ class Library:
             LEFT JOIN (SELECT folder_id, SUM(status = 'done') AS done,
                               SUM(status = 'error') AS failed, SUM(offline) AS offline,
                               SUM(missing_since IS NOT NULL) AS missing,
-                              SUM(analysis IS NULL OR analysis != :analysis) AS pending
+                              SUM(status = 'done' AND (analysis IS NULL OR
+                                          analysis != :analysis)) AS pending
                        FROM photos GROUP BY folder_id) ph ON ph.folder_id = fo.id
             LEFT JOIN (SELECT p.folder_id, COUNT(*) AS n FROM faces f
                        JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
@@ -249,8 +250,7 @@ class Library:
     def analysis_key(self) -> str:
         """What made a photo's faces: pack, detection threshold, minimum face size. A photo
         analysed under another key is re-analysed by the next scan (decisions carried)."""
-        s = self.settings
-        return f"{s.pack}|{s.det_threshold:g}|{int(s.min_face)}"
+        return self.settings.analysis_key()
 
     def folder(self, folder_id: int) -> FolderRecord:
         for record in self.folders():

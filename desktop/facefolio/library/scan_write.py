@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import store
-from .identity import FaceRef, match_faces, same_picture
+from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .scan_plan import Job, Known, Plan, Survey
 from .store import db_path, display_path
 
@@ -110,7 +110,8 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
     old_size = _size(con, row.id) if row is not None else (0, 0)
     photo_id = _photo_row(con, r, row, "done", analysis, pack, now)
     new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
-    notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now) if old else 0
+    notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now,
+                   keep_confirmed=keeps_confirmed(con, analysis)) if old else 0
     return Written(face_ids=new_ids, notes=notes, photo_id=photo_id)
 
 
@@ -154,10 +155,27 @@ def _size(con, photo_id: int) -> tuple[int, int]:
     return (row[0] or 0, row[1] or 0) if row else (0, 0)
 
 
+DROP_UNFOUND_KEY = "drop_unfound_analysis"
+
+
+def keeps_confirmed(con, analysis: str) -> bool:
+    """Whether a re-analysis into `analysis` keeps the confirmed faces it does not find: yes,
+    unless the user agreed to let exactly that setting drop them (Library.agree_to_drop)."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (DROP_UNFOUND_KEY,)).fetchone()
+    return row is None or row[0] != analysis
+
+
 def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[int],
-           r: Result, old_size: tuple[int, int], pack: str, now: float) -> int:
+           r: Result, old_size: tuple[int, int], pack: str, now: float,
+           keep_confirmed: bool = True) -> int:
     """Move every decision from the old faces to the matching new ones; the old detector
-    faces go (a face the user drew stays). Returns the number of notes written."""
+    faces go (a face the user drew stays). Returns the number of notes written.
+
+    When the picture itself did not change (only the pack or a detection setting did), a
+    decided face the new analysis does not find is still in the photo: it stays, with its
+    decision, so the next analysis that finds it again (the setting put back) carries it. A
+    "Not a face" always stays; names, "not this person" and covers stay unless the user
+    agreed to let this setting drop them."""
     detected = [f for f in old if f["source"] != "user"]
     # Embeddings of another pack are not comparable: boxes alone decide then.
     old_refs = [FaceRef((f["x"], f["y"], f["w"], f["h"]),
@@ -174,12 +192,20 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
         old_refs = [FaceRef(ref.box, None) for ref in old_refs]
     pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
     rejected = _rejections(con, [f["id"] for f in detected])
+    same_image = old_print is not None and old_print == r.fingerprint
+    if same_image:  # the same pixels: a box another detector drew its own way still counts
+        pairs.update(overlap_pairs([ref.box for ref in old_refs],
+                                   [ref.box for ref in new_refs], pairs))
+    kept: set[int] = set()
     notes = 0
     for i, f in enumerate(detected):
         j = pairs.get(i)
         decided = (f["assigned_by"] in ("user", "suggestion") or f["ignored"]
                    or rejected.get(f["id"]) or _is_cover(con, f["id"]))
         if j is None:
+            if decided and same_image and (f["ignored"] or keep_confirmed):
+                kept.add(f["id"])
+                continue
             if decided:
                 notes += _note(con, path, now, _lost(con, f, rejected.get(f["id"], [])))
             continue
@@ -190,7 +216,8 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
                         [(new_id, p) for p in rejected.get(f["id"], [])])
         con.execute("UPDATE people SET cover_face_id = ? WHERE cover_face_id = ?",
                     (new_id, f["id"]))
-    con.executemany("DELETE FROM faces WHERE id = ?", [(f["id"],) for f in detected])
+    con.executemany("DELETE FROM faces WHERE id = ?",
+                    [(f["id"],) for f in detected if f["id"] not in kept])
     return notes
 
 

@@ -207,7 +207,7 @@ class Scanner:
 
         progress = replace(progress, phase="scanning", done=0, total=len(plan.jobs),
                            skipped=sv.unchanged + len(sv.back_online), moved=len(plan.moves),
-                           missing=len(plan.missing) + sum(r.missing for r in missing),
+                           missing=len(plan.missing) + _still_missing(missing, plan),
                            offline=len(sv.offline_ids))
         yield progress
         new_face_ids: list[int] = []
@@ -439,6 +439,12 @@ class Scanner:
                        faces=progress.faces + len(result.faces),
                        errors=progress.errors + (result.kind == "error"),
                        rate=rate, eta=remaining / rate if rate > 0 else None)
+
+
+def _still_missing(missing: list[Known], plan) -> int:
+    """Photos missing before this scan that it did not find again (a restored file is)."""
+    found = {row.id for row, _e, _fp in plan.moves}
+    return sum(1 for r in missing if r.id not in found)
 
 
 def _in_savepoint(con, write: Callable):
