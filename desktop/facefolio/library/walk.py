@@ -10,11 +10,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine import IMAGE_EXTENSIONS
+from ..engine.formats import unread_type
+from .pairs import is_live_video, photo_names
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
 
@@ -50,9 +53,11 @@ def folder_problem(root: str) -> str | None:
 
 
 def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozenset(),
-                skip_dirs: frozenset[tuple[int, int]] = frozenset()) -> Iterator[FileEntry]:
+                skip_dirs: frozenset[tuple[int, int]] = frozenset(),
+                unread: Counter | None = None) -> Iterator[FileEntry]:
     """Every image file below root (hidden files, folders in `skip` by path and folders in
     `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
+    Every other file is counted by type in `unread` ({'.psd': 10}), when given.
 
     Folder symlinks are followed once: a folder already visited (same device and inode) is
     not entered again, which is what breaks symlink loops.
@@ -78,11 +83,29 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
         visited.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and os.path.join(dirpath, d) not in skip)
+        images, others = [], []
         for name in sorted(filenames):
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                others.append(name)
                 continue
+            images.append(name)
+        if unread is not None:
+            _count_unread(others, images, unread)
+        # The RAW of a RAW+JPEG pair is a file of its JPEG's photo, not a photo (pairs.py).
+        for name in photo_names(dirpath, images):
             yield _entry(os.path.join(dirpath, name), folder_id)
     yield from errors
+
+
+def _count_unread(others: list[str], images: list[str], unread: Counter) -> None:
+    """Never silently dropped: every file the scan does not read, by type, for `status`
+    (sidecars and a Live Photo's MOV are read with their photo, hidden files are not files
+    of the user's)."""
+    stems = {os.path.splitext(n)[0].casefold() for n in images}
+    for name in others:
+        kind = unread_type(name)
+        if kind is not None and not is_live_video(name, stems):
+            unread[kind] += 1
 
 
 def _entry(path: str, folder_id: int) -> FileEntry:

@@ -1,0 +1,132 @@
+"""Files of one shot: a RAW and the JPEG (or HEIF) the camera wrote beside it, an Apple Live
+Photo's still and its MOV. They are one photo with several files.
+
+A RAW+JPEG pair is two files of the same stem in one folder (`IMG_0001.CR2`, `IMG_0001.JPG`,
+any case) whose capture times agree (within 2 s; a file without a readable date agrees). The
+JPEG is the photo: it is what the camera rendered, and it decodes in milliseconds where the
+RAW needs LibRaw. The RAW is its second file: the scan does not make a photo of it, its
+sidecar gets the names (xmp.py), and it is listed with the photo. A RAW alone is a photo.
+
+A Live Photo's MOV (same stem, beside a HEIC or JPEG) is the motion part of the still: never a
+photo of its own, its QuickTime date stands in when the still has none.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..engine.formats import RAW_EXTENSIONS
+
+RENDERED = frozenset({".jpg", ".jpeg", ".heic", ".heif"})  # what cameras write beside a RAW
+LIVE_VIDEO = frozenset({".mov"})
+_SAME_SHOT_S = 2.0
+_CAPTURE_CACHE: dict[tuple[str, int, int], str | None] = {}
+
+
+@dataclass(frozen=True)
+class Companion:
+    path: str
+    kind: str  # 'raw' (the RAW of a RAW+JPEG pair) or 'live video' (a Live Photo's MOV)
+
+
+def _stem_ext(name: str) -> tuple[str, str]:
+    stem, ext = os.path.splitext(name)
+    return stem.casefold(), ext.lower()
+
+
+def photo_names(dirpath: str, names: list[str]) -> list[str]:
+    """The image files of one folder that are photos: all but the RAW of a RAW+JPEG pair."""
+    rendered: dict[str, str] = {}
+    for name in names:
+        stem, ext = _stem_ext(name)
+        if ext in RENDERED:
+            rendered.setdefault(stem, name)
+    if not rendered:
+        return names
+    out = []
+    for name in names:
+        stem, ext = _stem_ext(name)
+        twin = rendered.get(stem) if ext in RAW_EXTENSIONS else None
+        if twin is not None and same_shot(os.path.join(dirpath, twin),
+                                          os.path.join(dirpath, name)):
+            continue
+        out.append(name)
+    return out
+
+
+def is_live_video(name: str, image_stems: set[str]) -> bool:
+    """A MOV named like a still of its folder: the still's motion part, not a video."""
+    stem, ext = _stem_ext(name)
+    return ext in LIVE_VIDEO and stem in image_stems
+
+
+def companions(photo: str | os.PathLike) -> list[Companion]:
+    """The other files of this photo's shot (its RAW, its Live Photo video); [] for most."""
+    photo = os.fspath(photo)
+    folder, name = os.path.split(photo)
+    stem, ext = _stem_ext(name)
+    if ext not in RENDERED:
+        return []
+    try:
+        names = sorted(os.listdir(folder or "."))
+    except OSError:
+        return []
+    found = []
+    for other in names:
+        o_stem, o_ext = _stem_ext(other)
+        if o_stem != stem or other == name or other.startswith("."):
+            continue
+        path = os.path.join(folder, other)
+        if o_ext in RAW_EXTENSIONS and same_shot(photo, path):
+            found.append(Companion(path, "raw"))
+        elif o_ext in LIVE_VIDEO:
+            found.append(Companion(path, "live video"))
+    return found
+
+
+def same_shot(rendered: str, raw: str) -> bool:
+    """True unless both files have capture times and they differ (a reused file number)."""
+    a, b = capture_time(rendered), capture_time(raw)
+    if a is None or b is None:
+        return True
+    try:
+        gap = abs((datetime.fromisoformat(a[:19]) - datetime.fromisoformat(b[:19]))
+                  .total_seconds())
+    except ValueError:
+        return True
+    return gap <= _SAME_SHOT_S
+
+
+def capture_time(path: str) -> str | None:
+    """The file's own best date (no sidecar, no file time), cached by path, size and mtime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key not in _CAPTURE_CACHE:
+        if len(_CAPTURE_CACHE) > 100_000:
+            _CAPTURE_CACHE.clear()
+        _CAPTURE_CACHE[key] = _read_capture_time(path)
+    return _CAPTURE_CACHE[key]
+
+
+def _read_capture_time(path: str) -> str | None:
+    from ..engine import dates  # noqa: PLC0415
+
+    if Path(path).suffix.lower() in RAW_EXTENSIONS:
+        found = dates.exiv2_dates(path)
+    else:
+        from PIL import Image  # noqa: PLC0415
+
+        from ..engine import images  # noqa: F401, PLC0415 - registers the HEIF opener
+
+        try:
+            with Image.open(path) as im:
+                found = dates.image_dates(im)
+        except Exception:  # unreadable here: the scan itself says why
+            return None
+    best = dates.best(found)
+    return best.when if best else None
