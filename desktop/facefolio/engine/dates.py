@@ -350,7 +350,11 @@ def exiv2_dates(path: str) -> list[Dated]:
             ("Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeDigitized",
              "EXIF DateTimeDigitized"),
             ("Exif.Image.DateTime", "Exif.Photo.OffsetTime", "EXIF DateTime")):
-        when = _exif_text_date(exif.get(key), exif.get(offset_key))
+        # TIFF/EP (some DNG writers) keeps these in IFD0: Exif.Image.* then.
+        image_key = key.replace("Exif.Photo.", "Exif.Image.")
+        when = _exif_text_date(exif.get(key) or exif.get(image_key),
+                               exif.get(offset_key) or exif.get(
+                                   offset_key.replace("Exif.Photo.", "Exif.Image.")))
         if when:
             found.append(Dated(when, name))
     stamp = str(exif.get("Exif.GPSInfo.GPSTimeStamp", "")).split()

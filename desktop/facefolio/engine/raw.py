@@ -69,15 +69,19 @@ def decode_raw(path: str, min_side: int, max_pixels: int, decode_jpeg) -> RawDec
             if rgb is not None and max(rgb.shape[:2]) >= min(PREVIEW_MIN_SIDE, max(w, h)):
                 return RawDecode(rgb, out_w, out_h, "preview", preview)
         # Half size: raw mosaic (2 B/px) + LibRaw's 4-channel 16-bit half image (2 B/px)
-        # + our 8-bit result (0.75 B/px).
-        need = int(s.raw_width) * int(s.raw_height) * 2 + w * h * 3
+        # + our 8-bit result (0.75 B/px). A small sensor whose half would be under the
+        # detector's view is interpolated whole instead (bilinear: 8 + 3 B/px more).
+        half = max(w, h) // 2 >= min_side
+        need = int(s.raw_width) * int(s.raw_height) * 2 + w * h * (3 if half else 11)
         if need > PER_DECODE:
             raise ImageError(f"image too large to decode: {w}x{h} RAW needs "
                              f"{fmt_bytes(need)} of memory, over the "
                              f"{fmt_bytes(PER_DECODE)} budget")
         try:
             with BUDGET.reserve(need):
-                rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)
+                rgb = raw.postprocess(
+                    half_size=half, use_camera_wb=True, output_bps=8,
+                    demosaic_algorithm=None if half else rawpy.DemosaicAlgorithm.LINEAR)
         except MemoryError:
             raise ImageError("not enough memory to decode this image") from None
         except (rawpy.LibRawError, ValueError) as exc:
