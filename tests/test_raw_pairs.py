@@ -1,0 +1,195 @@
+"""Camera RAW on real RAW data made here: a deepface-unit photo's pixels written as a Bayer
+mosaic into a DNG (pidng), developed by LibRaw (rawpy); and RAW+JPEG pairs as one photo with
+two files, the names written to the sidecars digiKam and Lightroom read."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facefolio.engine import ImageError
+from facefolio.engine.images import load_image
+from facefolio.library import Library, Scanner
+from facefolio.library.pairs import companions, photo_names
+from facefolio.library.people import People
+from facefolio.library.xmp import export_library_xmp, read_regions
+
+pytest.importorskip("pidng")
+pytest.importorskip("rawpy")
+
+_XYZ_TO_SRGB = [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415],
+                [0.0557, -0.2040, 1.0570]]
+
+
+def make_dng(source: Path, dest: Path, taken: str | None = None, scale: int = 1) -> Path:
+    """The photo's pixels as a camera would record them: linear light, one colour per photosite
+    (RGGB), 12 bits; camera colour = linear sRGB, said by the DNG's ColorMatrix1."""
+    from pidng.core import RAW2DNG, DNGTags, Tag
+    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
+
+    im = Image.open(source).convert("RGB")
+    if scale > 1:
+        im = im.resize((im.width * scale, im.height * scale))
+    rgb = np.asarray(im).astype(np.float32) / 255
+    h, w = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
+    rgb = rgb[:h, :w]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    mosaic = np.empty((h, w), np.float32)
+    mosaic[0::2, 0::2] = linear[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = linear[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = linear[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = linear[1::2, 1::2, 2]
+    tags = DNGTags()
+    for tag, value in ((Tag.ImageWidth, w), (Tag.ImageLength, h), (Tag.TileWidth, w),
+                       (Tag.TileLength, h), (Tag.Orientation, 1), (Tag.SamplesPerPixel, 1),
+                       (Tag.PhotometricInterpretation,
+                        PhotometricInterpretation.Color_Filter_Array),
+                       (Tag.BitsPerSample, 16), (Tag.CFARepeatPatternDim, [2, 2]),
+                       (Tag.CFAPattern, CFAPattern.RGGB), (Tag.BlackLevel, 0),
+                       (Tag.WhiteLevel, 4095),
+                       (Tag.ColorMatrix1, [[round(v * 10000), 10000]
+                                           for row in _XYZ_TO_SRGB for v in row]),
+                       (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
+                       (Tag.AsShotNeutral, [[1, 1], [1, 1], [1, 1]]),
+                       (Tag.BaselineExposure, [[0, 1]]), (Tag.Make, "Facefolio"),
+                       (Tag.Model, "Bayer test"), (Tag.DNGVersion, DNGVersion.V1_4),
+                       (Tag.DNGBackwardVersion, DNGVersion.V1_2)):
+        tags.set(tag, value)
+    if taken:
+        tags.set(Tag.DateTimeOriginal, taken)
+    converter = RAW2DNG()
+    converter.options(tags, path="", compress=False)
+    dest.write_bytes(bytes(converter.convert(np.round(mosaic * 4095).astype(np.uint16))))
+    return dest
+
+
+def with_exif_date(source: Path, dest: Path, taken: str) -> Path:
+    """A copy of a JPEG with the camera's DateTimeOriginal (pixels untouched: exiv2 edits)."""
+    import pyexiv2
+
+    shutil.copy(source, dest)
+    with pyexiv2.Image(str(dest)) as image:
+        image.modify_exif({"Exif.Photo.DateTimeOriginal": taken})
+    return dest
+
+
+def scan(library: Library) -> None:
+    for _ in Scanner(library).scan():
+        pass
+
+
+@pytest.fixture
+def shot(tmp_path, datasets) -> Path:
+    """IMG_0001.JPG and IMG_0001.DNG of the same moment, as a camera in RAW+JPEG mode."""
+    folder = tmp_path / "card"
+    folder.mkdir()
+    src = datasets / "deepface-unit" / "img1.jpg"
+    with_exif_date(src, folder / "IMG_0001.JPG", "2021:06:05 14:03:07")
+    make_dng(src, folder / "IMG_0001.DNG", "2021:06:05 14:03:07")
+    return folder
+
+
+def test_dng_develops_into_the_photo_with_its_face(shot, datasets):
+    from facefolio.engine import FaceEngine
+
+    raw = load_image(shot / "IMG_0001.DNG")
+    jpeg = load_image(datasets / "deepface-unit" / "img1.jpg")
+    assert raw.format == "RAW" and (raw.width, raw.height) == (jpeg.width - jpeg.width % 2,
+                                                                jpeg.height - jpeg.height % 2)
+    assert raw.taken_at == "2021-06-05T14:03:07"
+    engine = FaceEngine()
+    (face,) = engine.analyze(raw)
+    (twin,) = engine.analyze(jpeg)
+    assert np.allclose(face.box, twin.box, atol=6)  # the same face, in original pixels
+    assert float(np.dot(face.embedding, twin.embedding)) > 0.9
+
+
+def test_raw_over_the_memory_budget_is_refused_with_a_reason(shot, monkeypatch):
+    import facefolio.engine.raw as raw
+
+    monkeypatch.setattr(raw, "PER_DECODE", 4 << 20)
+    with pytest.raises(ImageError, match="too large to decode: .* RAW needs"):
+        load_image(shot / "IMG_0001.DNG")
+
+
+def test_not_a_raw_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "broken.CR2"
+    bad.write_bytes(b"II*\x00" + b"\x00" * 200)
+    with pytest.raises(ImageError, match="RAW"):
+        load_image(bad)
+
+
+def test_raw_and_jpeg_are_one_photo_with_two_files(shot, tmp_path):
+    assert photo_names(str(shot), ["IMG_0001.DNG", "IMG_0001.JPG"]) == ["IMG_0001.JPG"]
+    assert [(Path(c.path).name, c.kind) for c in companions(shot / "IMG_0001.JPG")] == \
+        [("IMG_0001.DNG", "raw")]
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(shot)
+        scan(lib)
+        photos = lib.photos()
+        assert [Path(p.path).name for p in photos] == ["IMG_0001.JPG"]
+        (face,) = lib.faces(photo_id=photos[0].id)  # found once
+        assert lib.folders()[0].unread_files == {}  # the RAW is read, as the photo's file
+        _name(lib, face.id, "Angelina")
+        written, errors = export_library_xmp(lib)
+        assert errors == [] and written == 1
+    # digiKam's names for both files (no sidecar existed), each with the name.
+    for name in ("IMG_0001.JPG.xmp", "IMG_0001.DNG.xmp"):
+        regions = read_regions(shot / name.removesuffix(".xmp"), photos[0].width,
+                               photos[0].height)
+        assert [r.name for r in regions] == ["Angelina"], name
+
+
+def test_pair_names_go_to_the_shared_lightroom_sidecar(shot, tmp_path, datasets):
+    # Lightroom keeps one IMG_0001.xmp (UTF-16) for the shot: names go there, and only there.
+    lightroom = datasets / "immich-assets/metadata/xmp/dates/2020.xmp"
+    if not lightroom.is_file():
+        pytest.skip("immich-assets not in the shared data sets")
+    shutil.copy(lightroom, shot / "IMG_0001.xmp")
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(shot)
+        scan(lib)
+        (photo,) = lib.photos()
+        assert photo.taken_at == "2020-09-27T14:35:33+02:00"  # the sidecar's date wins
+        (face,) = lib.faces(photo_id=photo.id)
+        _name(lib, face.id, "Angelina")
+        written, errors = export_library_xmp(lib)
+        assert errors == [] and written == 1
+    assert sorted(p.name for p in shot.iterdir()) == ["IMG_0001.DNG", "IMG_0001.JPG",
+                                                      "IMG_0001.xmp"]
+    text = (shot / "IMG_0001.xmp").read_text(encoding="utf-8")
+    assert "Angelina" in text and "2020-09-27T14:35:33+02:00" in text  # the rest kept
+    # A fresh library reads the name back from that sidecar.
+    with Library(tmp_path / "lib2") as lib:
+        lib.add_folder(shot)
+        scan(lib)
+        (face,) = lib.faces()
+        assert face.person_id is not None
+        assert lib.person(face.person_id).name == "Angelina"
+
+
+def test_same_name_other_moment_is_two_photos(tmp_path, datasets):
+    folder = tmp_path / "card"
+    folder.mkdir()
+    src = datasets / "deepface-unit" / "img1.jpg"
+    with_exif_date(src, folder / "IMG_0001.JPG", "2019:01:01 10:00:00")  # counter wrapped
+    make_dng(src, folder / "IMG_0001.DNG", "2021:06:05 14:03:07")
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        scan(lib)
+        assert sorted(Path(p.path).name for p in lib.photos()) == ["IMG_0001.DNG",
+                                                                  "IMG_0001.JPG"]
+        assert [(p.status, p.error, p.face_count) for p in lib.photos()] == [("done", None, 1)] * 2
+
+
+def _name(lib: Library, face_id: int, name: str) -> None:
+    """Give the face a person of this name the way the app's "This is…" does."""
+    person_id = lib.con.execute("SELECT person_id FROM faces WHERE id = ?",
+                                (face_id,)).fetchone()[0]
+    if person_id is None:
+        People(lib).create_person([face_id], name=name)
+    else:
+        People(lib).name(person_id, name)
