@@ -200,3 +200,26 @@ def test_date_order_and_zones_unit():
                            'xmlns:p="http://ns.adobe.com/photoshop/1.0/" p:DateCreated="2004"/>'
                            '</rdf:RDF></x:xmpmeta>')[0].when == "2004-01-01T00:00:00"
     assert dates.quicktime_date(b"\0\0\0\x6cmvhd\0\0\0\0" + b"\0" * 8) is None  # unset: none
+
+
+def test_live_photo_video_is_part_of_its_still(immich, datasets, tmp_path):
+    """An Apple Live Photo: IMG_0042.JPG and IMG_0042.MOV. One photo; the MOV is neither a
+    photo nor an unread file, and dates the still that has no date of its own."""
+    folder = tmp_path / "iphone"
+    folder.mkdir()
+    shutil.copy(datasets / "deepface-unit" / "img2.jpg", folder / "IMG_0042.JPG")
+    motion = immich / "formats/motionphoto/samsung-one-ui-6.heic"
+    video = motion_video(motion)
+    with open(motion, "rb") as fh:
+        fh.seek(video.offset)
+        (folder / "IMG_0042.MOV").write_bytes(fh.read(video.length))
+    (folder / "clip.mov").write_bytes((folder / "IMG_0042.MOV").read_bytes())  # a video
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        (photo,) = lib.photos()
+        assert Path(photo.path).name == "IMG_0042.JPG"
+        assert lib.folders()[0].unread_files == {".mov": 1}  # clip.mov: not read, counted
+        source = lib.con.execute("SELECT date_source FROM photos").fetchone()[0]
+    assert (photo.taken_at, source) == ("2024-01-13T05:38:55+00:00", "QuickTime CreationDate")

@@ -60,6 +60,16 @@ def motion_video_date(path: str | os.PathLike) -> Dated | None:
     return quicktime_date(moov) if moov else None
 
 
+def video_file_date(path: str | os.PathLike) -> Dated | None:
+    """The QuickTime creation date of a MOV or MP4 file (a Live Photo's video), or None."""
+    try:
+        with open(path, "rb") as fh:
+            moov = _moov(fh, 0, os.fstat(fh.fileno()).st_size)
+    except (OSError, struct.error):
+        return None
+    return quicktime_date(moov) if moov else None
+
+
 def _moov(fh, pos: int, end: int) -> bytes | None:
     """The MP4's movie box (before or after its media data, as the phone wrote it)."""
     while pos + 8 <= end:

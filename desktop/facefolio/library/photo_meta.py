@@ -85,9 +85,6 @@ def taken_at(path: str | os.PathLike, from_exif: str | None) -> tuple[str | None
 
 
 def _video_date(path: str) -> dates.Dated | None:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4 << 20)  # phones write the movie header first in a Live Photo
-    except OSError:
-        return None
-    return dates.quicktime_date(head)
+    from ..engine.motion import video_file_date  # noqa: PLC0415
+
+    return video_file_date(path)
