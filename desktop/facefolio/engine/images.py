@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from . import dates
+from . import dates, hdr
 from .budget import BUDGET, PER_DECODE, fmt_bytes, return_large_frees_to_the_os
 from .errors import ImageError
 from .formats import IMAGE_EXTENSIONS, RAW_EXTENSIONS
@@ -47,7 +47,8 @@ Image.MAX_IMAGE_PIXELS = None
 _FORMATS = tuple(
     f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF", "AVIF", "JXL") if f in Image.OPEN
 )
-_DCT_FORMATS = ("JPEG", "MPO")  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
+_DCT_FORMATS = ("JPEG", "MPO")
+_HDR_FORMATS = ("AVIF", "HEIF")  # may carry PQ / HLG (hdr.py)  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
 
 # The detector looks at a 640 px view; decode at least this long a side so that the view
 # and the faces big enough to embed from it come from one decode.
@@ -228,6 +229,8 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int,
                 rgb = rgb.transpose(_ORIENT_OPS[orientation])
             arr = np.array(rgb)
             del rgb
+            if fmt in _HDR_FORMATS:  # a PQ or HLG signal: tone-mapped for the detector
+                hdr.tone_map(arr, hdr.transfer_of(path))
             # Free the whole decode before the budget is released for the next one.
             im.close()
     except MemoryError:
