@@ -129,13 +129,13 @@ def test_a_lightroom_utf16_sidecar_dates_the_photo_named_after_it(immich, datase
     folder = tmp_path / "scans"
     folder.mkdir()
     # A scanned print without any date of its own, and Lightroom's sidecar for it (UTF-16).
-    shutil.copy(datasets / "deepface-unit" / "img1.jpg", folder / "2000.jpg")
+    shutil.copy(datasets / "deepface-unit" / "img2.jpg", folder / "2000.jpg")
     shutil.copy(immich / "metadata/xmp/dates/2000.xmp", folder / "2000.xmp")
     # A photo with a camera date (2023-02-02) that the user corrected in Lightroom: 2010.
     shutil.copy(immich / "metadata/dates/date-priority-test.jpg", folder / "2010.JPG")
     shutil.copy(immich / "metadata/xmp/dates/2010.xmp", folder / "2010.xmp")
     # digiKam's name for a sidecar, in UTF-8.
-    shutil.copy(datasets / "deepface-unit" / "img2.jpg", folder / "2020.jpg")
+    shutil.copy(datasets / "deepface-unit" / "img5.jpg", folder / "2020.jpg")
     text = (immich / "metadata/xmp/dates/2020.xmp").read_bytes().decode("utf-16")
     (folder / "2020.jpg.xmp").write_text(text.lstrip("\ufeff"), encoding="utf-8")
     with Library(tmp_path / "lib") as lib:
@@ -223,3 +223,29 @@ def test_live_photo_video_is_part_of_its_still(immich, datasets, tmp_path):
         assert lib.folders()[0].unread_files == {".mov": 1}  # clip.mov: not read, counted
         source = lib.con.execute("SELECT date_source FROM photos").fetchone()[0]
     assert (photo.taken_at, source) == ("2024-01-13T05:38:55+00:00", "QuickTime CreationDate")
+
+
+def test_a_sidecar_written_later_redates_the_photo_at_the_next_scan(immich, datasets,
+                                                                    tmp_path):
+    """Lightroom writes the corrected date into IMG.xmp long after the photo was scanned: the
+    photo's file does not change, its sidecar does, and the rescan reads the date again
+    (a metadata refresh: same faces, same ids)."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    shutil.copy(datasets / "deepface-unit" / "img2.jpg", folder / "2000.jpg")  # no date
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        before = lib.photos()[0]
+        faces = [f.id for f in lib.faces()]
+        assert before.taken_at_source == "file"
+        shutil.copy(immich / "metadata/xmp/dates/2000.xmp", folder / "2000.xmp")
+        st = os.stat(folder / "2000.jpg")
+        os.utime(folder / "2000.xmp", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        for _ in Scanner(lib).scan():
+            pass
+        after = lib.photos()[0]
+        assert (after.id, after.taken_at, after.taken_at_source) == \
+            (before.id, "2000-09-27T14:35:33+02:00", "exif")
+        assert [f.id for f in lib.faces()] == faces  # not analysed again

@@ -86,6 +86,34 @@ def companions(photo: str | os.PathLike) -> list[Companion]:
     return found
 
 
+def shot_sidecars(photo: str | os.PathLike) -> list[Path]:
+    """Every sidecar of the photo's shot: its own (`IMG.JPG.xmp`, `IMG.xmp`), then its RAW's
+    (`IMG.CR2.xmp`, darktable's and digiKam's name for the RAW's): all read for names and
+    dates, the photo's own first."""
+    from .xmp import sidecar_paths  # noqa: PLC0415
+
+    found = sidecar_paths(Path(photo))
+    for other in companions(photo):
+        if other.kind == "raw":
+            found += [p for p in sidecar_paths(Path(other.path)) if p not in found]
+    return found
+
+
+def sidecar_mtime(dirpath: str, name: str, present: set[str], twins: list[str]) -> int:
+    """The newest modification time (ns) of the sidecars of `name` and of its RAW twins among
+    the folder's files `present`, 0 when none: a sidecar edited by another tool (a date
+    corrected in Lightroom) makes the scan read the photo's metadata again."""
+    stem = os.path.splitext(name)[0]
+    newest = 0
+    for side in {name + ".xmp", stem + ".xmp", *(t + ".xmp" for t in twins)}:
+        if side in present:
+            try:
+                newest = max(newest, os.stat(os.path.join(dirpath, side)).st_mtime_ns)
+            except OSError:
+                continue
+    return newest
+
+
 def same_shot(rendered: str, raw: str) -> bool:
     """True unless both files have capture times and they differ (a reused file number)."""
     a, b = capture_time(rendered), capture_time(raw)

@@ -55,10 +55,9 @@ def header(path: str | os.PathLike) -> tuple[int, int, list]:
 def date_of(path: str | os.PathLike, inside: list | tuple = ()) -> PhotoDate:
     """The photo's date: its sidecars', then `inside` (the dates in the file), then a Live
     Photo video's, then the file's time."""
-    from .pairs import companions  # noqa: PLC0415
-    from .xmp import sidecar_paths  # noqa: PLC0415
+    from .pairs import companions, shot_sidecars  # noqa: PLC0415
 
-    found, _ = dates.sidecar_dates(sidecar_paths(Path(path)))
+    found, _ = dates.sidecar_dates(shot_sidecars(path))
     best = dates.best([*found, *inside])
     if best is None:
         for other in companions(path):

@@ -12,12 +12,12 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..engine import IMAGE_EXTENSIONS
 from ..engine.formats import unread_type
-from .pairs import is_live_video, photo_names
+from .pairs import is_live_video, photo_names, sidecar_mtime
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
 
@@ -92,9 +92,31 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
         if unread is not None:
             _count_unread(others, images, unread)
         # The RAW of a RAW+JPEG pair is a file of its JPEG's photo, not a photo (pairs.py).
-        for name in photo_names(dirpath, images):
-            yield _entry(os.path.join(dirpath, name), folder_id)
+        photos = photo_names(dirpath, images)
+        twins = _twins(images, photos)
+        present = {n for n in others if n.lower().endswith(".xmp")}
+        for name in photos:
+            entry = _entry(os.path.join(dirpath, name), folder_id)
+            side = sidecar_mtime(dirpath, name, present, twins.get(name, [])) \
+                if present else 0
+            # A newer sidecar counts as a change of the photo's metadata (a refresh, not a
+            # new analysis: the image's fingerprint is the same).
+            yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
+                entry.problem is None else entry
     yield from errors
+
+
+def _twins(images: list[str], photos: list[str]) -> dict[str, list[str]]:
+    """photo name -> the RAW files of its shot that are not photos of their own."""
+    kept = set(photos)
+    by_stem: dict[str, str] = {os.path.splitext(n)[0].casefold(): n for n in photos}
+    out: dict[str, list[str]] = {}
+    for name in images:
+        if name not in kept:
+            owner = by_stem.get(os.path.splitext(name)[0].casefold())
+            if owner is not None:
+                out.setdefault(owner, []).append(name)
+    return out
 
 
 def _count_unread(others: list[str], images: list[str], unread: Counter) -> None:

@@ -140,9 +140,11 @@ def read_regions(photo: Path, width: int, height: int) -> list[Region]:
 
     A file without regions gives []; a corrupt file raises XmpError naming it.
     """
+    from .pairs import shot_sidecars  # noqa: PLC0415 - pairs imports this module lazily
+
     photo = Path(photo)
     found: list[Region] = []
-    for sidecar in sidecar_paths(photo):
+    for sidecar in shot_sidecars(photo):
         for region in regions_from_xmp(_read_xmp(sidecar, "sidecar"), width, height,
                                        sidecar.name):
             if not any(r.name == region.name and iou(r.box, region.box) >= _SAME_REGION_IOU
