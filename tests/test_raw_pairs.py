@@ -66,6 +66,64 @@ def make_dng(source: Path, dest: Path, taken: str | None = None, scale: int = 1)
     return dest
 
 
+def make_dng_with_preview(source: Path, dest: Path, preview: Image.Image) -> Path:
+    """A DNG as Adobe's converter lays one out: IFD0 the camera's JPEG preview (NewSubfileType
+    1) with the DNG tags, its SubIFD the 12-bit RGGB mosaic. pidng writes one IFD only, so
+    this TIFF is written here, tag by tag (TIFF 6.0, DNG 1.4)."""
+    import struct
+
+    rgb = np.asarray(Image.open(source).convert("RGB")).astype(np.float32) / 255
+    h, w = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)[:h, :w]
+    mosaic = np.empty((h, w), np.float32)
+    mosaic[0::2, 0::2] = linear[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = linear[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = linear[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = linear[1::2, 1::2, 2]
+    raw = np.round(mosaic * 4095).astype("<u2").tobytes()
+    buf = __import__("io").BytesIO()
+    preview.convert("RGB").save(buf, "JPEG", quality=90)
+    jpeg = buf.getvalue() + (b"\0" if len(buf.getvalue()) % 2 else b"")
+    matrix = [(round(v * 10000), 10000) for row in _XYZ_TO_SRGB for v in row]
+    ifd0 = [(254, 4, [1]), (256, 4, [preview.width]), (257, 4, [preview.height]),
+            (258, 3, [8, 8, 8]), (259, 3, [7]), (262, 3, [6]), (271, 2, b"Facefolio\0"),
+            (272, 2, b"Bayer test\0"), (273, 4, ["preview"]), (274, 3, [1]), (277, 3, [3]),
+            (278, 4, [preview.height]), (279, 4, [len(jpeg)]), (330, 13, ["sub"]),
+            (50706, 1, [1, 4, 0, 0]), (50707, 1, [1, 2, 0, 0]),
+            (50708, 2, b"Bayer test\0"), (50721, 10, matrix), (50728, 5, [(1, 1)] * 3),
+            (50778, 3, [21])]
+    sub = [(254, 4, [0]), (256, 4, [w]), (257, 4, [h]), (258, 3, [16]), (259, 3, [1]),
+           (262, 3, [32803]), (273, 4, ["raw"]), (277, 3, [1]), (278, 4, [h]),
+           (279, 4, [len(raw)]), (33421, 3, [2, 2]), (33422, 1, [0, 1, 1, 2]),
+           (50714, 4, [0]), (50717, 4, [4095])]
+    fmt = {1: "<B", 3: "<H", 4: "<I", 13: "<I", 5: "<II", 10: "<ii"}
+    sub_at = 8 + 2 + 12 * len(ifd0) + 4
+    small_at = sub_at + 2 + 12 * len(sub) + 4
+
+    def encode(entries, where, at):
+        head, small = struct.pack("<H", len(entries)), bytearray()
+        for tag, kind, values in entries:
+            data = values if kind == 2 else b"".join(
+                struct.pack(fmt[kind], *(v if isinstance(v, tuple) else
+                                         (where.get(v, v),))) for v in values)
+            if len(data) <= 4:
+                head += struct.pack("<HHI", tag, kind, len(values)) + data.ljust(4, b"\0")
+            else:
+                head += struct.pack("<HHII", tag, kind, len(values), at + len(small))
+                small += data + (b"\0" if len(data) % 2 else b"")
+        return head + b"\0\0\0\0", bytes(small)
+
+    where = {"sub": sub_at, "preview": 0, "raw": 0}
+    for _ in range(2):  # once to size the small values, once with the blobs' offsets
+        head0, small0 = encode(ifd0, where, small_at)
+        head1, small1 = encode(sub, where, small_at + len(small0))
+        where["preview"] = small_at + len(small0) + len(small1)
+        where["raw"] = where["preview"] + len(jpeg)
+    dest.write_bytes(b"II*\0" + struct.pack("<I", 8) + head0 + head1 + small0 + small1 +
+                     jpeg + raw)
+    return dest
+
+
 def with_exif_date(source: Path, dest: Path, taken: str) -> Path:
     """A copy of a JPEG with the camera's DateTimeOriginal (pixels untouched: exiv2 edits)."""
     import pyexiv2
@@ -193,3 +251,22 @@ def _name(lib: Library, face_id: int, name: str) -> None:
         People(lib).create_person([face_id], name=name)
     else:
         People(lib).name(person_id, name)
+
+
+def test_raw_uses_the_cameras_preview_when_it_is_large_enough(tmp_path, datasets):
+    from PIL import ImageDraw
+
+    src = datasets / "deepface-unit" / "img1.jpg"
+    shot = Image.open(src).convert("RGB")
+    shot = shot.crop((0, 0, shot.width // 2 * 2, shot.height // 2 * 2))
+    marked = shot.copy()  # the preview carries a mark the mosaic does not: which one was read
+    ImageDraw.Draw(marked).rectangle((0, 0, 99, 99), fill=(255, 0, 255))
+    big = make_dng_with_preview(src, tmp_path / "big.dng", marked)
+    small = make_dng_with_preview(src, tmp_path / "small.dng", marked.resize(
+        (marked.width // 4, marked.height // 4)))
+    corner = load_image(big).pixels[10:40, 10:40].reshape(-1, 3).mean(axis=0)  # BGR
+    assert corner[0] > 200 and corner[1] < 60 and corner[2] > 200  # magenta: the preview
+    developed = load_image(small)  # a 467 px preview would lose small faces: demosaiced
+    assert developed.pixels[10:40, 10:40, 1].mean() > 100  # no magenta: the mosaic's pixels
+    assert (developed.width, developed.height) == shot.size
+
