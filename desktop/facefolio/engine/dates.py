@@ -122,7 +122,9 @@ def exif_dates(exif) -> list[Dated]:
         sub = {}
     for tag, offset_tag, name in ((0x9003, 0x9011, "EXIF DateTimeOriginal"),
                                   (0x9004, 0x9012, "EXIF DateTimeDigitized")):
-        when = _exif_text_date(sub.get(tag), sub.get(offset_tag))
+        # TIFF/EP (some DNG writers) keeps these in IFD0 rather than the EXIF IFD.
+        when = _exif_text_date(sub.get(tag) or exif.get(tag),
+                               sub.get(offset_tag) or exif.get(offset_tag))
         if when:
             found.append(Dated(when, name))
     when = _exif_text_date(exif.get(0x0132), sub.get(0x9010))
@@ -387,3 +389,29 @@ def _utf8(path: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def quick_exif_dates(path: str, head_bytes: int = 1 << 16) -> list[Dated]:
+    """The EXIF dates of a JPEG or a TIFF-based file (DNG, CR2, NEF, ARW...) from its first
+    64 KB only, or [] (another layout, or EXIF further in): cheap enough to compare the
+    capture times of every RAW+JPEG pair at every scan (library/pairs.py)."""
+    from PIL import Image  # noqa: PLC0415
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(head_bytes)
+        if head[:3] == b"\xff\xd8\xff":
+            at = head.find(b"Exif\x00\x00")
+            if at < 4 or head[at - 4:at - 2] != b"\xff\xe1":
+                return []
+            length = struct.unpack(">H", head[at - 2:at])[0]
+            block = head[at:at - 2 + length]
+        elif head[:4] in (b"II*\x00", b"MM\x00*"):
+            block = head
+        else:
+            return []
+        exif = Image.Exif()
+        exif.load(block)
+        return exif_dates(exif)
+    except Exception:  # truncated or odd: the full readers decide
+        return []
