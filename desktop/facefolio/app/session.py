@@ -255,7 +255,7 @@ class LibrarySession(QObject):
         waits for it in the same one-thread pool.
         """
         def warm(_library: Library) -> None:
-            from ..engine import engine  # noqa: F401, PLC0415
+            from ..engine import get_engine  # noqa: F401, PLC0415 - imports the engine module
         task = Task(self.path, warm, "warm-up")
         task.signals.error.connect(lambda _m: None)  # a broken engine shows when scanning
         self.pools.start(self.pools.scan, task)
