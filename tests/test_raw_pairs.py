@@ -17,7 +17,6 @@ from facefolio.library.pairs import companions, photo_names
 from facefolio.library.people import People
 from facefolio.library.xmp import export_library_xmp, read_regions
 
-pytest.importorskip("pidng")
 pytest.importorskip("rawpy")
 
 _XYZ_TO_SRGB = [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415],
@@ -27,6 +26,7 @@ _XYZ_TO_SRGB = [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415],
 def make_dng(source: Path, dest: Path, taken: str | None = None, scale: int = 1) -> Path:
     """The photo's pixels as a camera would record them: linear light, one colour per photosite
     (RGGB), 12 bits; camera colour = linear sRGB, said by the DNG's ColorMatrix1."""
+    pytest.importorskip("pidng")
     from pidng.core import RAW2DNG, DNGTags, Tag
     from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
 
