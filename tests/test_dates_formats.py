@@ -249,3 +249,45 @@ def test_a_sidecar_written_later_redates_the_photo_at_the_next_scan(immich, data
         assert (after.id, after.taken_at, after.taken_at_source) == \
             (before.id, "2000-09-27T14:35:33+02:00", "exif")
         assert [f.id for f in lib.faces()] == faces  # not analysed again
+
+
+def _video_of(immich: Path) -> bytes:
+    path = immich / "formats/motionphoto/samsung-one-ui-6.heic"
+    video = motion_video(path)
+    with open(path, "rb") as fh:
+        fh.seek(video.offset)
+        return fh.read(video.length)
+
+
+def _google_motion_photo(still: bytes, mp4: bytes) -> bytes:
+    """A JPEG in Google's motion photo format: XMP saying how long the trailing MP4 is."""
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+           '02/22-rdf-syntax-ns#"><rdf:Description xmlns:GCamera="http://ns.google.com/photos/'
+           f'1.0/camera/" GCamera:MicroVideo="1" GCamera:MicroVideoVersion="1" '
+           f'GCamera:MicroVideoOffset="{len(mp4)}"/></rdf:RDF></x:xmpmeta>').encode()
+    body = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    app1 = b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body
+    return still[:2] + app1 + still[2:] + mp4
+
+
+@pytest.mark.parametrize("kind", ["Google motion photo", "Samsung motion photo"])
+def test_motion_photos_in_jpeg_are_one_photo_dated_by_their_video(immich, datasets, tmp_path,
+                                                                  kind):
+    mp4 = _video_of(immich)
+    still = (datasets / "deepface-unit" / "img2.jpg").read_bytes()  # no date of its own
+    data = _google_motion_photo(still, mp4) if kind.startswith("Google") else \
+        still + b"MotionPhoto_Data" + mp4
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "PXL_0001.MP.jpg").write_bytes(data)
+    video = motion_video(folder / "PXL_0001.MP.jpg")
+    assert (video.kind, video.length) == (kind, len(mp4))
+    assert data[video.offset:video.offset + video.length] == mp4
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        (photo,) = lib.photos()
+        source = lib.con.execute("SELECT date_source FROM photos").fetchone()[0]
+        assert photo.status == "done" and photo.face_count == 1  # the still, its face once
+    assert (photo.taken_at, source) == ("2024-01-13T05:38:55+00:00", "QuickTime CreationDate")
