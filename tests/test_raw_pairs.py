@@ -270,3 +270,17 @@ def test_raw_uses_the_cameras_preview_when_it_is_large_enough(tmp_path, datasets
     assert developed.pixels[10:40, 10:40, 1].mean() > 100  # no magenta: the mosaic's pixels
     assert (developed.width, developed.height) == shot.size
 
+
+
+def test_a_large_raw_preview_is_decoded_reduced_then_finer(tmp_path, datasets):
+    from facefolio.engine.images import load_finer
+
+    src = datasets / "deepface-unit" / "img1.jpg"
+    shot = Image.open(src).convert("RGB")
+    big = shot.resize((shot.width * 2, shot.height * 2))
+    big.save(tmp_path / "big.png")
+    dng = make_dng_with_preview(tmp_path / "big.png", tmp_path / "big.dng", big)  # 10 MP
+    first = load_image(dng)
+    assert first.format == "RAW preview" and first.scale > 1 and first.refinable
+    finer = load_finer(first, 1)
+    assert finer.scale < first.scale and finer.pixels.shape[0] > first.pixels.shape[0]

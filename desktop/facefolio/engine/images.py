@@ -48,7 +48,9 @@ _FORMATS = tuple(
     f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF", "AVIF", "JXL") if f in Image.OPEN
 )
 _DCT_FORMATS = ("JPEG", "MPO")
-_HDR_FORMATS = ("AVIF", "HEIF")  # may carry PQ / HLG (hdr.py)  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
+_HDR_FORMATS = ("AVIF", "HEIF")  # may carry PQ / HLG (hdr.py)
+# A RAW's JPEG preview is decoded reduced too, and again finer for small faces.
+_REFINABLE = (*_DCT_FORMATS, "RAW preview")  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
 
 # The detector looks at a 640 px view; decode at least this long a side so that the view
 # and the faces big enough to embed from it come from one decode.
@@ -80,13 +82,13 @@ class LoadedImage:
     height: int  # original oriented height
     taken_at: str | None = None  # the best date inside the file (dates.best of `dates`)
     path: str | None = None  # where it was read from, so a finer decode can be made
-    format: str | None = None  # Pillow's format name, or 'RAW'
+    format: str | None = None  # Pillow's format name, or 'RAW' / 'RAW preview' (raw.py)
     dates: tuple = ()  # every dates.Dated found inside the file
 
     @property
     def refinable(self) -> bool:
         """True when `load_finer` can give more pixels than ``pixels`` holds."""
-        return self.path is not None and self.format in _DCT_FORMATS and self.scale > 1
+        return self.path is not None and self.format in _REFINABLE and self.scale > 1
 
 
 def load_image(
@@ -154,7 +156,7 @@ def _decode_raw(path: str, factor_for, max_pixels: int) -> LoadedImage:
     """A camera RAW file: its preview (decoded as any JPEG) or a fast demosaic (raw.py)."""
     from .raw import decode_raw  # noqa: PLC0415 - LibRaw loads only for RAW files
 
-    def decode_jpeg(data: bytes, orientation: int) -> np.ndarray:
+    def decode_jpeg(data: bytes, orientation: int) -> tuple[np.ndarray, int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             try:
@@ -163,7 +165,7 @@ def _decode_raw(path: str, factor_for, max_pixels: int) -> LoadedImage:
                 raise ImageError("unreadable RAW preview") from None
             with im:
                 loaded = _decode_opened(im, path, factor_for, max_pixels, orientation)
-        return cv2.cvtColor(loaded.pixels, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(loaded.pixels, cv2.COLOR_BGR2RGB), max(loaded.width, loaded.height)
 
     developed = decode_raw(path, DETECT_SIDE, max_pixels, decode_jpeg)
     found = dates.exiv2_dates(path)
@@ -177,7 +179,8 @@ def _decode_raw(path: str, factor_for, max_pixels: int) -> LoadedImage:
     best = dates.best(found)
     return LoadedImage(pixels=bgr, scale=max(1.0, developed.width / bgr.shape[1]),
                        width=developed.width, height=developed.height,
-                       taken_at=best.when if best else None, path=path, format="RAW",
+                       taken_at=best.when if best else None, path=path,
+                       format="RAW preview" if developed.how == "preview" else "RAW",
                        dates=tuple(found))
 
 

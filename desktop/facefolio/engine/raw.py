@@ -42,7 +42,8 @@ def _rawpy():
 
 def decode_raw(path: str, min_side: int, max_pixels: int, decode_jpeg) -> RawDecode:
     """Develop a RAW file; ``decode_jpeg(bytes, orientation)`` decodes a preview (Pillow, with
-    the same limits and reductions as any JPEG) and returns an RGB array."""
+    the same limits and reductions as any JPEG) and returns (RGB array, the preview's long
+    side before any reduction)."""
     rawpy = _rawpy()
     try:
         raw = _open(rawpy, path)
@@ -63,10 +64,10 @@ def decode_raw(path: str, min_side: int, max_pixels: int, decode_jpeg) -> RawDec
         preview = _preview(raw, rawpy)
         if preview is not None:
             try:
-                rgb = decode_jpeg(preview, orientation)
+                rgb, preview_side = decode_jpeg(preview, orientation)
             except ImageError:
-                rgb = None  # a damaged preview: develop the mosaic instead
-            if rgb is not None and max(rgb.shape[:2]) >= min(PREVIEW_MIN_SIDE, max(w, h)):
+                rgb, preview_side = None, 0  # a damaged preview: develop the mosaic instead
+            if rgb is not None and preview_side >= min(PREVIEW_MIN_SIDE, max(w, h)):
                 return RawDecode(rgb, out_w, out_h, "preview", preview)
         # Half size: raw mosaic (2 B/px) + LibRaw's 4-channel 16-bit half image (2 B/px)
         # + our 8-bit result (0.75 B/px). A small sensor whose half would be under the
