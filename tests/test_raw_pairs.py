@@ -284,3 +284,32 @@ def test_a_large_raw_preview_is_decoded_reduced_then_finer(tmp_path, datasets):
     assert first.format == "RAW preview" and first.scale > 1 and first.refinable
     finer = load_finer(first, 1)
     assert finer.scale < first.scale and finer.pixels.shape[0] > first.pixels.shape[0]
+
+
+def test_a_jpeg_that_turns_up_beside_a_known_raw_joins_it(tmp_path, datasets):
+    """The RAW was scanned and named; later a JPEG of it is exported beside it (same name,
+    same capture time): the RAW stays the photo, with its id and names; the JPEG is its
+    second file and gets the names in its sidecar too."""
+    folder = tmp_path / "card"
+    folder.mkdir()
+    src = datasets / "deepface-unit" / "img1.jpg"
+    make_dng(src, folder / "IMG_0007.DNG", "2021:06:05 14:03:07")
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        scan(lib)
+        (raw_photo,) = lib.photos()
+        (face,) = lib.faces()
+        _name(lib, face.id, "Angelina")
+        with_exif_date(src, folder / "IMG_0007.JPG", "2021:06:05 14:03:07")
+        scan(lib)
+        (photo,) = lib.photos()
+        assert (photo.id, Path(photo.path).name) == (raw_photo.id, "IMG_0007.DNG")
+        (again,) = lib.faces()
+        assert again.id == face.id and lib.person(again.person_id).name == "Angelina"
+        assert [(Path(c.path).name, c.kind) for c in companions(photo.path)] == \
+            [("IMG_0007.JPG", "jpeg")]
+        written, errors = export_library_xmp(lib)
+        assert errors == [] and written == 1
+    for name in ("IMG_0007.DNG", "IMG_0007.JPG"):
+        assert [r.name for r in read_regions(folder / name, photo.width, photo.height)] == \
+            ["Angelina"], name

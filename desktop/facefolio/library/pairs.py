@@ -13,6 +13,7 @@ photo of its own, its QuickTime date stands in when the still has none.
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ _CAPTURE_CACHE: dict[tuple[str, int, int], str | None] = {}
 @dataclass(frozen=True)
 class Companion:
     path: str
-    kind: str  # 'raw' (the RAW of a RAW+JPEG pair) or 'live video' (a Live Photo's MOV)
+    kind: str  # 'raw' / 'jpeg' (the other file of a RAW+JPEG pair), 'live video' (a MOV)
 
 
 def _stem_ext(name: str) -> tuple[str, str]:
@@ -36,8 +37,10 @@ def _stem_ext(name: str) -> tuple[str, str]:
     return stem.casefold(), ext.lower()
 
 
-def photo_names(dirpath: str, names: list[str]) -> list[str]:
-    """The image files of one folder that are photos: all but the RAW of a RAW+JPEG pair."""
+def photo_names(dirpath: str, names: list[str], known: Container[str] = ()) -> list[str]:
+    """The image files of one folder that are photos: all but the second file of each
+    RAW+JPEG pair. That is the RAW, unless the library already knows the RAW as a photo and
+    not the JPEG (a JPEG exported beside it later): the photo with the user's names stays."""
     rendered: dict[str, str] = {}
     for name in names:
         stem, ext = _stem_ext(name)
@@ -45,15 +48,17 @@ def photo_names(dirpath: str, names: list[str]) -> list[str]:
             rendered.setdefault(stem, name)
     if not rendered:
         return names
-    out = []
+    second: set[str] = set()
     for name in names:
         stem, ext = _stem_ext(name)
         twin = rendered.get(stem) if ext in RAW_EXTENSIONS else None
-        if twin is not None and same_shot(os.path.join(dirpath, twin),
-                                          os.path.join(dirpath, name)):
+        if twin is None or twin in second:
             continue
-        out.append(name)
-    return out
+        raw_path, twin_path = os.path.join(dirpath, name), os.path.join(dirpath, twin)
+        if same_shot(twin_path, raw_path):
+            keep_raw = raw_path in known and twin_path not in known
+            second.add(twin if keep_raw else name)
+    return [n for n in names if n not in second]
 
 
 def is_live_video(name: str, image_stems: set[str]) -> bool:
@@ -63,11 +68,12 @@ def is_live_video(name: str, image_stems: set[str]) -> bool:
 
 
 def companions(photo: str | os.PathLike) -> list[Companion]:
-    """The other files of this photo's shot (its RAW, its Live Photo video); [] for most."""
+    """The other files of this photo's shot (its RAW or its JPEG, its Live Photo video); []
+    for most photos."""
     photo = os.fspath(photo)
     folder, name = os.path.split(photo)
     stem, ext = _stem_ext(name)
-    if ext not in RENDERED:
+    if ext not in RENDERED and ext not in RAW_EXTENSIONS:
         return []
     try:
         names = sorted(os.listdir(folder or "."))
@@ -79,9 +85,11 @@ def companions(photo: str | os.PathLike) -> list[Companion]:
         if o_stem != stem or other == name or other.startswith("."):
             continue
         path = os.path.join(folder, other)
-        if o_ext in RAW_EXTENSIONS and same_shot(photo, path):
+        if ext in RENDERED and o_ext in RAW_EXTENSIONS and same_shot(photo, path):
             found.append(Companion(path, "raw"))
-        elif o_ext in LIVE_VIDEO:
+        elif ext in RAW_EXTENSIONS and o_ext in RENDERED and same_shot(path, photo):
+            found.append(Companion(path, "jpeg"))
+        elif o_ext in LIVE_VIDEO and ext in RENDERED:
             found.append(Companion(path, "live video"))
     return found
 
@@ -94,7 +102,7 @@ def shot_sidecars(photo: str | os.PathLike) -> list[Path]:
 
     found = sidecar_paths(Path(photo))
     for other in companions(photo):
-        if other.kind == "raw":
+        if other.kind in ("raw", "jpeg"):
             found += [p for p in sidecar_paths(Path(other.path)) if p not in found]
     return found
 

@@ -102,7 +102,8 @@ def survey(folders: Iterable, known: dict[str, Known], analysis: str,
         if problem is None:
             nested = frozenset(p for p in skip if p != folder.path)
             unread = s.unread[folder.id] = Counter()
-            entries = list(walk_folder(folder.path, folder.id, nested, skip_dirs, unread))
+            entries = list(walk_folder(folder.path, folder.id, nested, skip_dirs, unread,
+                                       known))
             if rows and not any(e.error is None for e in entries):
                 problem = EMPTY_FOLDER
         if problem is not None:

@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,10 +54,12 @@ def folder_problem(root: str) -> str | None:
 
 def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozenset(),
                 skip_dirs: frozenset[tuple[int, int]] = frozenset(),
-                unread: Counter | None = None) -> Iterator[FileEntry]:
+                unread: Counter | None = None, known: Container[str] = ()
+                ) -> Iterator[FileEntry]:
     """Every image file below root (hidden files, folders in `skip` by path and folders in
     `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
-    Every other file is counted by type in `unread` ({'.psd': 10}), when given.
+    Every other file is counted by type in `unread` ({'.psd': 10}), when given. `known`:
+    the paths the library has as photos (which file of a RAW+JPEG pair is the photo).
 
     Folder symlinks are followed once: a folder already visited (same device and inode) is
     not entered again, which is what breaks symlink loops.
@@ -92,7 +94,7 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
         if unread is not None:
             _count_unread(others, images, unread)
         # The RAW of a RAW+JPEG pair is a file of its JPEG's photo, not a photo (pairs.py).
-        photos = photo_names(dirpath, images)
+        photos = photo_names(dirpath, images, known)
         twins = _twins(images, photos)
         present = {n for n in others if n.lower().endswith(".xmp")}
         for name in photos:

@@ -506,7 +506,7 @@ def _write_with_pair(path: Path, regions: list[Region], width: int, height: int,
 
     sidecar = write_regions(path, regions, width, height, embed=embed)
     for other in companions(path):
-        if other.kind == "raw":
+        if other.kind in ("raw", "jpeg"):
             write_regions(Path(other.path), regions, width, height)
     return sidecar
 
