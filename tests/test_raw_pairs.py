@@ -313,3 +313,14 @@ def test_a_jpeg_that_turns_up_beside_a_known_raw_joins_it(tmp_path, datasets):
     for name in ("IMG_0007.DNG", "IMG_0007.JPG"):
         assert [r.name for r in read_regions(folder / name, photo.width, photo.height)] == \
             ["Angelina"], name
+
+
+def test_names_are_never_embedded_into_a_raw_file(shot):
+    from facefolio.library.xmp import Region, XmpError, write_regions
+
+    raw = shot / "IMG_0001.DNG"
+    before = raw.read_bytes()
+    with pytest.raises(XmpError, match="camera RAW file"):
+        write_regions(raw, [Region("Angelina", (400, 200, 200, 250))], 1382, 1868, embed=True)
+    assert raw.read_bytes() == before
+    assert [r.name for r in read_regions(raw, 1382, 1868)] == ["Angelina"]  # in IMG_0001.DNG.xmp

@@ -107,12 +107,6 @@ def image_dates(im) -> list[Dated]:
     return found
 
 
-def exif_date(exif) -> str | None:
-    """The best EXIF date alone, as ISO 8601 (kept for callers that read EXIF only)."""
-    d = best(exif_dates(exif))
-    return d.when if d else None
-
-
 def exif_dates(exif) -> list[Dated]:
     """DateTimeOriginal, DateTimeDigitized (with their offsets), DateTime, GPS date-time."""
     found = []

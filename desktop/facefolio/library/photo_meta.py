@@ -75,14 +75,6 @@ def date_of(path: str | os.PathLike, inside: list | tuple = ()) -> PhotoDate:
                      "file time")
 
 
-def taken_at(path: str | os.PathLike, from_exif: str | None) -> tuple[str | None, str | None]:
-    """(ISO date, 'exif' | 'file') for a date already read (kept for older callers)."""
-    if from_exif:
-        return from_exif, "exif"
-    d = date_of(path)
-    return d.when, d.kind
-
-
 def _video_date(path: str) -> dates.Dated | None:
     from ..engine.motion import video_file_date  # noqa: PLC0415
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.dates import EXIV2_LOCK
+from ..engine.formats import RAW_EXTENSIONS
 from .identity import iou
 from .store import display_path, fs_path
 
@@ -242,6 +243,10 @@ def write_regions(photo: Path, regions: list[Region], width: int, height: int, *
     targets = sidecar_targets(photo)
     for sidecar in targets:
         _rewrite(sidecar, regions, width, height, template=_EMPTY_PACKET)
+    if embed and photo.suffix.lower() in RAW_EXTENSIONS:
+        # A camera's own file is the negative: Lightroom and digiKam never write into one.
+        raise XmpError(f"{display_path(photo.name)} is a camera RAW file, which Facefolio "
+                       "never writes into; names were written to its sidecar only")
     if embed:
         _rewrite(photo, regions, width, height, template=None)
     return targets[0]
