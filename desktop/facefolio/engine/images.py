@@ -263,8 +263,10 @@ def _decode_need(im: Image.Image, fmt: str) -> int:
     """Peak bytes of decoding ``im`` whole, then reducing and converting it."""
     w, h = im.size
     need = w * h * _bytes_per_pixel(im.mode)
-    if fmt == "HEIF":
-        need *= 2  # libheif's buffer, then Pillow's copy of it
+    if fmt in ("HEIF", "AVIF", "JXL"):
+        # The codec's buffer (16 bits a sample for 10- and 16-bit files), then Pillow's copy:
+        # a 21 MP AVIF or JPEG XL peaked 250-270 MB over the process in Image.load().
+        need *= 2
     rw, rh = _reduced_size(w, h)
     if (rw, rh) == (w, h) or im.mode in ("P", "1"):
         need += w * h * 4  # converted at full size (no reduce, or reduce cannot take P/1)
