@@ -24,6 +24,7 @@ RENDERED = frozenset({".jpg", ".jpeg", ".heic", ".heif"})  # what cameras write 
 LIVE_VIDEO = frozenset({".mov"})
 _SAME_SHOT_S = 2.0
 _CAPTURE_CACHE: dict[tuple[str, int, int], str | None] = {}
+_FOLDER_CACHE: dict[str, tuple[int, dict[str, list[str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,10 @@ def companions(photo: str | os.PathLike) -> list[Companion]:
     stem, ext = _stem_ext(name)
     if ext not in RENDERED and ext not in RAW_EXTENSIONS:
         return []
-    try:
-        names = sorted(os.listdir(folder or "."))
-    except OSError:
-        return []
     found = []
-    for other in names:
+    for other in _same_stem(folder or ".", stem):
         o_stem, o_ext = _stem_ext(other)
-        if o_stem != stem or other == name or other.startswith("."):
+        if other == name or other.startswith("."):
             continue
         path = os.path.join(folder, other)
         if ext in RENDERED and o_ext in RAW_EXTENSIONS and same_shot(photo, path):
@@ -92,6 +89,24 @@ def companions(photo: str | os.PathLike) -> list[Companion]:
         elif o_ext in LIVE_VIDEO and ext in RENDERED:
             found.append(Companion(path, "live video"))
     return found
+
+
+def _same_stem(folder: str, stem: str) -> list[str]:
+    """The names in `folder` whose stem is `stem` (casefolded). The folder is listed once and
+    indexed while its mtime stays the same: a scan asks this for every photo it analyses."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+        cached = _FOLDER_CACHE.get(folder)
+        if cached is None or cached[0] != mtime:
+            index: dict[str, list[str]] = {}
+            for entry in sorted(os.listdir(folder)):
+                index.setdefault(_stem_ext(entry)[0], []).append(entry)
+            if len(_FOLDER_CACHE) > 256:
+                _FOLDER_CACHE.clear()
+            cached = _FOLDER_CACHE[folder] = (mtime, index)
+    except OSError:
+        return []
+    return cached[1].get(stem, [])
 
 
 def shot_sidecars(photo: str | os.PathLike) -> list[Path]:
