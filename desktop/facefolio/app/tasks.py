@@ -2,8 +2,11 @@
 
 A task is a QRunnable with a separate `TaskSignals` QObject (superqt's WorkerBase shape): the
 runnable lives on a pool thread, the signals object lives on the GUI thread, so every emit is
-queued to the GUI. Each task opens its own `Library`: an sqlite3 connection belongs to the
-thread that opened it, so only ids and frozen records travel over signals.
+queued to the GUI. A failure travels as the exception object itself (superqt's `error`
+signal), so a caller can tell `ChangedElsewhereError` from a locked database; `one_line`
+makes the line the status bar shows. Each task opens its own `Library`: an sqlite3
+connection belongs to the thread that opened it, so only ids and frozen records travel over
+signals.
 
 Pools by purpose (Picard's `_init_threads`):
   scan      one scan at a time (the scanner has its own decode/inference threads inside)
@@ -34,7 +37,7 @@ class TaskSignals(QObject):
 
     progress = Signal(object)
     result = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception the work raised
     finished = Signal()
 
 
@@ -53,9 +56,9 @@ class Task(QRunnable):
         try:
             with Library(self.library_path) as library:
                 value = self.work(library)
-        except Exception as exc:  # the GUI shows the one-line reason; the log has the rest
+        except Exception as exc:  # the GUI decides what to show; the log has the traceback
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(value)
         finally:
@@ -83,7 +86,7 @@ class ScanTask(QRunnable):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(last)
         finally:
@@ -102,7 +105,8 @@ def _lower_priority() -> None:
         pass
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
