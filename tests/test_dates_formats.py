@@ -249,6 +249,8 @@ def test_a_sidecar_written_later_redates_the_photo_at_the_next_scan(immich, data
         assert (after.id, after.taken_at, after.taken_at_source) == \
             (before.id, "2000-09-27T14:35:33+02:00", "exif")
         assert [f.id for f in lib.faces()] == faces  # not analysed again
+        assert lib.con.execute("SELECT date_source FROM photos").fetchone()[0] == \
+            "XMP xmp:CreateDate (sidecar 2000.xmp)"
 
 
 def _video_of(immich: Path) -> bytes:
