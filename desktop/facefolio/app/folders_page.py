@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import FolderRecord, Library, PhotoRecord
+from ..library.records import unread_summary
 from . import words
 from .page import Page
 from .roles import RecordRole
@@ -42,6 +43,14 @@ class _Wrapped(QStyledItemDelegate):
         super().initStyleOption(option, index)
         option.features |= option.ViewItemFeature.WrapText
         option.textElideMode = Qt.TextElideMode.ElideNone
+
+
+def _add_counts(counts) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for kind, n in c.items():
+            total[kind] = total.get(kind, 0) + n
+    return total
 
 
 def load_folders(library: Library) -> tuple[list[FolderRecord], list[PhotoRecord]]:
@@ -129,6 +138,8 @@ class FoldersPage(Page):
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
+        self.unread_label = QLabel(wordWrap=True)  # files no scan reads, by type (issue 24)
+        lower_layout.addWidget(self.unread_label)
         lower_layout.addWidget(self.error_label)
         lower_layout.addWidget(self.error_table)
         upper = QWidget()
@@ -187,6 +198,9 @@ class FoldersPage(Page):
             f"{words.plural(len(failed), 'file')} could not be read:" if failed
             else "Every file was read without problems.")
         self.error_table.setVisible(bool(failed))
+        unread = unread_summary(_add_counts(f.unread_files for f in folders))
+        self.unread_label.setText(unread)
+        self.unread_label.setVisible(bool(unread))
         empty = not folders
         self.stack.setCurrentIndex(0 if empty else 1)
         if empty != self.empty:

@@ -158,9 +158,13 @@ def _webp(data) -> tuple[str, str, int]:
 
 
 def _tiff(data) -> tuple[str, str, int]:
-    from PIL import Image  # noqa: PLC0415 - Pillow reads the tag directory, no pixels
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - reads tags, no pixels
 
-    with Image.open(_Reader(data), formats=["TIFF"]) as im:
+    try:
+        im = Image.open(_Reader(data), formats=["TIFF"])
+    except UnidentifiedImageError:  # TIFF-based camera RAW (DNG, CR2, NEF...): whole file
+        raise _NotThisFormat("a TIFF Pillow does not read") from None
+    with im:
         tags = im.tag_v2
         offsets = tags.get(324) or tags.get(273)  # TileOffsets, else StripOffsets
         counts = tags.get(325) or tags.get(279)

@@ -236,7 +236,8 @@ class Library:
             error_count=r["error_count"], offline_since=r["offline_since"],
             offline_count=r["offline_count"], missing_count=r["missing_count"],
             pending_count=r["pending_count"], scan_started_at=r["scan_started_at"],
-            listed_files=r["listed_files"]) for r in rows]
+            listed_files=r["listed_files"], unread_files=_unread(r["unread_files"]))
+            for r in rows]
 
     def _adopt_old_photos(self) -> None:
         """Photos scanned before analysis keys existed (schema 1) count as analysed under
@@ -561,10 +562,27 @@ class Library:
         }
 
     def export_faces(self) -> list[dict]:
-        rows = self.con.execute(_FACE_SELECT + " ORDER BY f.id")
+        """Every face; with its photo's date and the source of that date (engine/dates.py:
+        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...)."""
+        rows = self.con.execute(
+            _FACE_SELECT.replace("p.path AS photo_path,",
+                                 "p.path AS photo_path, p.taken_at, p.date_source,")
+            + " ORDER BY f.id")
         return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
-                 "person_id": r["person_id"], "person_name": r["person_name"]} for r in rows]
+                 "person_id": r["person_id"], "person_name": r["person_name"],
+                 "taken_at": r["taken_at"], "date_source": r["date_source"]} for r in rows]
 
     def integrity_ok(self) -> bool:
         return self.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _unread(stored: str | None) -> dict[str, int]:
+    """folders.unread_files: {'.psd': 10, ...}; {} before the first scan that counted."""
+    import json  # noqa: PLC0415
+
+    try:
+        value = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}

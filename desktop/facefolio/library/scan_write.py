@@ -31,6 +31,7 @@ class Result:
     height: int | None = None
     taken_at: str | None = None
     taken_source: str | None = None  # 'exif' or 'file'
+    date_source: str | None = None  # which source exactly (engine/dates.py), e.g. 'IPTC ...'
     regions: list = field(default_factory=list)  # named face regions from XMP
     xmp_error: str | None = None  # the photo is fine, its XMP is not
     error: str | None = None
@@ -90,9 +91,12 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
                     "fingerprint = ?, offline = 0, missing_since = NULL, "
                     "taken_at = CASE WHEN ? = 'exif' THEN ? ELSE taken_at END, "
                     "taken_at_source = CASE WHEN ? = 'exif' THEN 'exif' "
-                    "ELSE taken_at_source END, error = ? WHERE id = ?",
+                    "ELSE taken_at_source END, "
+                    "date_source = CASE WHEN ? = 'exif' THEN ? ELSE date_source END, "
+                    "error = ? WHERE id = ?",
                     (e.size, e.mtime_ns, e.inode, e.folder_id, r.fingerprint, r.taken_source,
-                     r.taken_at, r.taken_source, r.xmp_error, row.id))
+                     r.taken_at, r.taken_source, r.taken_source, r.date_source, r.xmp_error,
+                     row.id))
         return Written(photo_id=row.id)
     if r.kind == "kept":
         # The file changed but cannot be read now: keep its faces and names, say why, and
@@ -119,16 +123,18 @@ def _photo_row(con, r: Result, row: Known | None, status: str, analysis: str | N
                pack: str, now: float) -> int:
     e = r.job.entry
     values = (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode, r.fingerprint,
-              r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None, status,
+              r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None,
+              r.date_source if r.taken_at else None, status,
               r.error or r.xmp_error, pack, analysis, now)
     if row is None:
         return con.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
-            "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
+            "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
+            "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
     con.execute(
         "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, inode = ?, "
         "fingerprint = ?, width = ?, height = ?, taken_at = ?, taken_at_source = ?, "
+        "date_source = ?, "
         "status = ?, error = ?, pack = ?, analysis = ?, scanned_at = ?, offline = 0, "
         "missing_since = NULL WHERE id = ?", (*values, row.id))
     return row.id
@@ -264,11 +270,12 @@ def _copy(con, r: Result, source: Known, now: float) -> Written:
     src = con.execute("SELECT * FROM photos WHERE id = ?", (source.id,)).fetchone()
     photo_id = con.execute(
         "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
-        "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
+        "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
+        "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
         (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode,
          r.fingerprint or src["fingerprint"], src["width"], src["height"], src["taken_at"],
-         src["taken_at_source"], src["pack"], src["analysis"], now)).lastrowid
+         src["taken_at_source"], src["date_source"], src["pack"], src["analysis"],
+         now)).lastrowid
     cols = ", ".join(_FACE_COLUMNS)
     new_ids = []
     for face in con.execute(f"SELECT id, {cols} FROM faces WHERE photo_id = ? ORDER BY id",
