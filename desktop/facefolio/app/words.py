@@ -5,9 +5,9 @@ One place, so "1 face" / "2 faces", "Unnamed" and a date read the same on every 
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 
-from ..library.store import display_path
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _IRREGULAR = {"person": "people", "is": "are", "this": "these", "was": "were", "has": "have"}
@@ -65,17 +65,20 @@ def span(first: str | None, last: str | None) -> str:
 
 
 def shown_path(path: str | os.PathLike) -> str:
-    """A path fit for a Qt string: bytes that are not UTF-8 become U+FFFD."""
-    return display_path(path)
+    """A path fit for a Qt string, as a file manager shows it: its bytes decoded with the
+    platform's filesystem encoding, and a byte that does not decode as a visible escape
+    ("caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system), never a bare "\ufffd" that hides
+    which byte it was. Two different names never show the same."""
+    return os.fsencode(os.fspath(path)).decode(sys.getfilesystemencoding(), "backslashreplace")
 
 
 def file_name(path: str) -> str:
-    return shown_path(path).replace("\\", "/").rsplit("/", 1)[-1]
+    # Split before escaping: an escape's backslash is not a Windows separator.
+    return shown_path(os.path.basename(path))
 
 
 def folder_name(path: str) -> str:
-    parts = shown_path(path).replace("\\", "/").rsplit("/", 2)
-    return parts[-2] if len(parts) > 1 else ""
+    return shown_path(os.path.basename(os.path.dirname(path)))
 
 
 def folder_of(path: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 DB_NAME = "library.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class LibraryError(Exception):
@@ -176,8 +176,19 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('edits_generation', '0');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', '0');
 """
 
+# Version 3: which source gave each photo its date ("EXIF DateTimeOriginal", "XMP
+# photoshop:DateCreated (sidecar IMG.xmp)", "file time": engine/dates.py; taken_at_source stays
+# 'exif' for any metadata, 'file' for the file's time), and per folder the files a scan met
+# and does not read, by type (JSON {".psd": 10}), so none is dropped silently.
+_SCHEMA_V3 = """
+ALTER TABLE photos ADD COLUMN date_source TEXT;
+ALTER TABLE folders ADD COLUMN unread_files TEXT;
+UPDATE photos SET date_source = CASE taken_at_source WHEN 'exif' THEN 'EXIF'
+    WHEN 'file' THEN 'file time' END WHERE taken_at IS NOT NULL;
+"""
+
 # Ordered migrations: MIGRATIONS[v] takes a database from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 
 def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
