@@ -5,8 +5,9 @@ One place, so "1 face" / "2 faces", "Unnamed" and a date read the same on every 
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime
+
+from ..library.store import display_path
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -65,11 +66,10 @@ def span(first: str | None, last: str | None) -> str:
 
 
 def shown_path(path: str | os.PathLike) -> str:
-    """A path fit for a Qt string, as a file manager shows it: its bytes decoded with the
-    platform's filesystem encoding, and a byte that does not decode as a visible escape
-    ("caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system), never a bare "\ufffd" that hides
-    which byte it was. Two different names never show the same."""
-    return os.fsencode(os.fspath(path)).decode(sys.getfilesystemencoding(), "backslashreplace")
+    """A path fit for a Qt string, as a file manager shows it (the library's display_path,
+    the one rule for the CLI too): "caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system, never
+    a bare U+FFFD that hides which byte it was."""
+    return display_path(path)
 
 
 def file_name(path: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -484,12 +485,15 @@ def fs_path(value: str | bytes) -> str:
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """A path fit to print or show: undecodable bytes become U+FFFD, and control and
-    text-direction characters visible escapes (text.shown), so a file name can neither
-    drive a terminal nor break a line of output."""
+    """A path fit to print or show, as a file manager shows it: its bytes decoded with the
+    platform's filesystem encoding, a byte that does not decode as a visible escape
+    ("caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system, never a bare U+FFFD that hides which
+    byte it was), and control and text-direction characters as visible escapes too
+    (text.shown), so a file name can neither drive a terminal nor break a line of output."""
     from .text import shown  # noqa: PLC0415 - text imports this module
 
-    return shown(os.fsencode(os.fspath(path)).decode("utf-8", "replace"))
+    raw = os.fsencode(os.fspath(path))
+    return shown(raw.decode(sys.getfilesystemencoding(), "backslashreplace"))
 
 
 def now() -> float:
