@@ -324,3 +324,15 @@ def test_names_are_never_embedded_into_a_raw_file(shot):
         write_regions(raw, [Region("Angelina", (400, 200, 200, 250))], 1382, 1868, embed=True)
     assert raw.read_bytes() == before
     assert [r.name for r in read_regions(raw, 1382, 1868)] == ["Angelina"]  # in IMG_0001.DNG.xmp
+
+
+def test_the_viewer_names_both_files_of_the_shot(shot, tmp_path, qtbot):
+    from facefolio.app.photo_viewer import load_photo
+
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(shot)
+        scan(lib)
+        shown = load_photo(lib, str(shot / "IMG_0001.JPG"))
+        alone = load_photo(lib, str(shot / "IMG_0001.DNG"))
+    assert shown.also == ("also IMG_0001.DNG (raw)",) and len(shown.faces) == 1
+    assert alone.also == ("also IMG_0001.JPG (jpeg)",)  # the RAW names its JPEG likewise
