@@ -229,7 +229,12 @@ class FaceIndex:
         described = meta.get("file") == before
         if described:
             with open(path, "rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != meta.get("sha256"):
+                st = os.fstat(fh.fileno())
+                # Another process may rename its own save over the path between the stat
+                # above and this open: that is a newer save the metadata does not describe
+                # (caught up below), not damage. Only the described file's bytes must match.
+                described = [st.st_ino, st.st_size, st.st_mtime_ns] == before
+                if described and hashlib.file_digest(fh, "sha256").hexdigest() != meta.get("sha256"):
                     raise ValueError("checksum mismatch: the file changed since it was saved")
         self._index = hnswlib.Index(space="cosine", dim=dim)
         self._index.load_index(str(path), allow_replace_deleted=True)
