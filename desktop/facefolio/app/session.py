@@ -153,6 +153,7 @@ class LibrarySession(QObject):
         task.signals.error.connect(self._guard(failed))
         if not self.closed:
             self._own_writes += 1
+            self.pools.keep(task)
             task.start()
         return task
 

@@ -184,6 +184,12 @@ class TaskPools(QObject):
     def all_pools(self) -> list[QThreadPool]:
         return [self.scan, self.read, self.thumbs]
 
+    def keep(self, task: WriteTask) -> None:
+        """Hold a write's handle until its answer is delivered (its signals object would
+        otherwise go with the writer's last reference, and the queued answer with it)."""
+        self._running.add(task)
+        task.signals.finished.connect(lambda: self._running.discard(task))
+
     def start(self, pool: QThreadPool, task: Task | ScanTask) -> None:
         if self.closed:
             # After shutdown (a thumbnail asked for by the last paint of a closing window, a
