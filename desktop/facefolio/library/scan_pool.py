@@ -37,6 +37,7 @@ from .scan_work import Work, WorkSpec
 log = logging.getLogger(__name__)
 
 _IN_FLIGHT = 2  # jobs per worker: one running, one waiting
+_GPU_BATCH = 8  # photos the worker that owns an accelerator analyses together
 _START_FAILURES = 3  # workers dying before their first answer, in a row: the pool gives up
 _PRELOAD = ["facefolio.library.scan_work", "numpy", "cv2", "onnxruntime", "PIL.Image"]
 
@@ -111,23 +112,29 @@ def _worker_main(conn, spec: WorkSpec, shared: tuple, slot: int, nice: int) -> N
         conn.send(("ready", gpu))
     except Exception as exc:  # every job will report it, file by file
         conn.send(("ready", f"{type(exc).__name__}: {exc}"))
+    batch = _GPU_BATCH if work.engine_ready and work.engine.gpu else 1
     while True:
         try:
-            message = conn.recv()
+            messages = [conn.recv()]
+            while len(messages) < batch and conn.poll():  # what is already waiting
+                messages.append(conn.recv())
         except (EOFError, OSError):
             return  # the parent is gone
-        if message is None:
-            return
-        if message[0] == "spec":  # what every job shares changed (the scan's copies)
-            work.spec = message[1]
-            continue
-        job_id, (kind, payload) = message
-        if kind == "fingerprint":
-            answer = work.fingerprint(*payload)
-        else:
-            answer = work.analyse(payload)
+        photos = []
+        for message in messages:
+            if message is None:
+                return
+            if message[0] == "spec":  # what every job shares changed (the scan's copies)
+                work.spec = message[1]
+                continue
+            job_id, (kind, payload) = message
+            if kind == "fingerprint":
+                conn.send((job_id, work.fingerprint(*payload)))
+            else:
+                photos.append((job_id, payload))
+        for (job_id, _), answer in zip(photos, work.analyse_many([j for _, j in photos])):
             answer.job = None  # the parent has it
-        conn.send((job_id, answer))
+            conn.send((job_id, answer))
 
 
 class _Slot:
@@ -137,6 +144,8 @@ class _Slot:
         self.conn = None
         self.jobs: deque[int] = deque()  # ids sent, in order
         self.ready = False
+        self.gpu = False  # this worker owns the accelerator: it gets batches
+        self.retired = False  # another worker owns the accelerator: this one stops
 
 
 class ProcessPool:
@@ -157,10 +166,6 @@ class ProcessPool:
         for slot in self._slots:
             self._start(slot)
 
-    @property
-    def size(self) -> int:
-        return len(self._slots)
-
     def _start(self, slot: _Slot) -> None:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, name=f"facefolio-scan-{slot.index}",
@@ -176,6 +181,8 @@ class ProcessPool:
         """Workers running get it before their next job; those started later, at start."""
         self.spec = spec
         for slot in self._slots:
+            if slot.conn.closed:
+                continue
             try:
                 slot.conn.send(("spec", spec))
             except OSError:
@@ -195,7 +202,9 @@ class ProcessPool:
 
     def _feed(self) -> None:
         for slot in self._slots:
-            while self._queue and len(slot.jobs) < _IN_FLIGHT:
+            if slot.retired:
+                continue
+            while self._queue and len(slot.jobs) < (_GPU_BATCH * 2 if slot.gpu else _IN_FLIGHT):
                 job_id = self._queue.popleft()
                 try:
                     slot.conn.send((job_id, self._tasks[job_id]))
@@ -207,15 +216,18 @@ class ProcessPool:
     def poll(self, timeout: float) -> list[tuple[int, Any]]:
         """Answers that arrived within `timeout` seconds (maybe none)."""
         self._feed()
-        waiting = {s.conn: s for s in self._slots} | {s.process.sentinel: s
-                                                      for s in self._slots}
+        live = [s for s in self._slots if not s.conn.closed]
+        waiting = {s.conn: s for s in live} | {s.process.sentinel: s for s in live}
         out: list[tuple[int, Any]] = []
         for ready in wait(list(waiting), timeout):
             slot = waiting[ready]
             if ready is slot.conn:
                 out += self._receive(slot)
         for slot in self._slots:  # after reading: a dead worker's last answers count
-            if not slot.process.is_alive():
+            if slot.retired and not slot.jobs and slot.process.is_alive():
+                slot.conn.send(None)  # retired and idle: let it go
+                slot.process.join(5.0)
+            if not slot.process.is_alive() and not (slot.retired and slot.conn.closed):
                 out += self._receive(slot) + self._buried(slot)
         self._feed()
         return out
@@ -228,7 +240,8 @@ class ProcessPool:
                 if message[0] == "ready":
                     slot.ready = True
                     self._start_failures = 0
-                    self.gpu = self.gpu or message[1] is True
+                    if message[1] is True:
+                        self._owns_accelerator(slot)
                     continue
                 job_id, answer = message
                 if slot.jobs and slot.jobs[0] == job_id:
@@ -238,6 +251,27 @@ class ProcessPool:
         except (EOFError, OSError):
             pass  # died mid-message: `_buried` blames its current job
         return out
+
+    def _owns_accelerator(self, slot: _Slot) -> None:
+        """One process owns an accelerator (one context, one copy of the models in its
+        memory) and analyses in batches; the other workers stop once their jobs are done."""
+        if self.gpu:
+            slot.retired = True  # a second worker that found it too
+            return
+        self.gpu = slot.gpu = True
+        for other in self._slots:
+            if other is not slot:
+                other.retired = True
+
+    @property
+    def size(self) -> int:
+        return sum(not s.retired for s in self._slots)
+
+    @property
+    def capacity(self) -> int:
+        """Jobs worth handing over now: what the live workers take in flight."""
+        return sum(_GPU_BATCH * 2 if s.gpu else _IN_FLIGHT for s in self._slots
+                   if not s.retired)
 
     def _buried(self, slot: _Slot) -> list[tuple[int, Any]]:
         """A dead worker: its current job crashed it; the next goes back; a new worker."""
@@ -258,12 +292,15 @@ class ProcessPool:
                 raise PoolError(f"the scan workers cannot start (exit code {code})")
         slot.conn.close()
         budget.release_slot(self._shared, slot.index)  # what it held is free again
-        self._start(slot)
+        if not slot.retired:
+            self._start(slot)
         return out
 
     def close(self, *, now: bool = False) -> None:
         """Stop the workers: politely (they finish nothing more), or at once."""
         for slot in self._slots:
+            if slot.conn.closed:
+                continue
             try:
                 if not now:
                     slot.conn.send(None)
@@ -278,7 +315,8 @@ class ProcessPool:
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join()
-            slot.conn.close()
+            if not slot.conn.closed:
+                slot.conn.close()
 
 
 class ThreadPool:
@@ -291,6 +329,7 @@ class ThreadPool:
         self._futures: dict[Future, int] = {}
         self._next_id = 0
         self.size = workers
+        self.capacity = workers * _IN_FLIGHT
         self.crashes = 0
         self.gpu = False
 

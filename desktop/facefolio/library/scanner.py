@@ -286,7 +286,7 @@ class Scanner:
         queue = deque(enumerate(tasks))
         index_of: dict[int, int] = {}
         while not token.cancelled:
-            while queue and not token.paused and pool.busy < pool.size * 2:
+            while queue and not token.paused and pool.busy < pool.capacity:
                 i, task = queue.popleft()
                 index_of[pool.put(task)] = i
             if not queue and not pool.busy:
