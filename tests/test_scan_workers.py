@@ -208,3 +208,33 @@ def test_every_write_during_a_scan_with_edits_is_made_by_the_one_writer(tmp_path
     with Library(lib_dir) as library:
         assert library.person(person).name.startswith("Anna ")
         assert len(library.photos(status="done")) == 12
+
+
+def test_the_folders_page_offers_to_retry_files_left_alone(qtbot, open_window, tmp_path,
+                                                           datasets):
+    """A photo that crashed the decoder twice shows with its reason and a button that scans
+    it once more (the workers are not asked: the button's scan is what is checked)."""
+    from facefolio.library.scanner import CRASHED_TWICE
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(datasets / "deepface-unit" / "img1.jpg", folder / BOOM)
+    lib = tmp_path / "lib"
+    with Library(lib) as library:
+        library.add_folder(folder)
+        st = (folder / BOOM).stat()
+        with store.Transaction(library.con):
+            library.con.execute(
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, status, error, scanned_at) "
+                "VALUES (1, ?, ?, ?, 'error', ?, 0)",
+                (str(folder / BOOM), st.st_size, st.st_mtime_ns,
+                 f"the image decoder crashed on this file (signal 11, SIGSEGV); {CRASHED_TWICE}"))
+    window = open_window(lib)
+    page = window.folders
+    page.reload()
+    qtbot.waitUntil(lambda: not page.retry_button.isHidden(), timeout=30_000)
+    finished = []
+    window.session.scanFinished.connect(finished.append)
+    page.retry_button.click()
+    qtbot.waitUntil(lambda: bool(finished), timeout=300_000)
+    with Library(lib) as library:  # scanned again, for real this time (no shim here)
+        assert not library.failed_photos() and len(library.photos(status="done")) == 1

@@ -13,6 +13,11 @@ from pathlib import Path
 
 DB_NAME = "library.sqlite3"
 SCHEMA_VERSION = 2
+# In one process every change goes through the library's one writer (write_queue.py), so a
+# write waits for the write lock only when another process (the CLI beside the app) holds it,
+# for one of its own commits: seconds at most. (It was 30 s, which hid a second writer in the
+# same process: the scan thread's.)
+BUSY_TIMEOUT_MS = 5000
 
 
 class LibraryError(Exception):
@@ -174,7 +179,7 @@ def connect(db_path: Path, *, create: bool = True) -> sqlite3.Connection:
     if not create and not db_path.exists():
         raise LibraryError(f"no library at {db_path.parent}")
     try:
-        con = sqlite3.connect(db_path, timeout=30.0, isolation_level=None,
+        con = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                               check_same_thread=True)
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot open library database {db_path}: {exc}") from exc
@@ -183,7 +188,7 @@ def connect(db_path: Path, *, create: bool = True) -> sqlite3.Connection:
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")
-        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _migrate(con, db_path)
     except sqlite3.DatabaseError as exc:
         con.close()
