@@ -252,14 +252,16 @@ class LibrarySession(QObject):
         self._changed_timer.start()
 
     def warm_up(self) -> Task:
-        """Import the face engine on the scan thread now, not when the first scan starts.
+        """Start the scan's fork server at launch, not when the first scan starts.
 
-        Importing insightface (and the matplotlib/scipy it pulls in) holds the GIL for
-        seconds; doing it at launch keeps that out of the first scan. A scan queued meanwhile
-        waits for it in the same one-thread pool.
+        This process never loads the face engine (the scan's worker processes do): the
+        server imports NumPy, OpenCV and ONNX Runtime in its own process, and the first
+        scan's workers fork from it ready. A scan queued meanwhile waits for it in the
+        same one-thread pool.
         """
         def warm(_library: Library) -> None:
-            from ..engine import engine  # noqa: F401, PLC0415
+            from ..library.scan_pool import start_server  # noqa: PLC0415
+            start_server()
         task = Task(self.path, warm, "warm-up")
         task.signals.error.connect(lambda _m: None)  # a broken engine shows when scanning
         self.pools.start(self.pools.scan, task)

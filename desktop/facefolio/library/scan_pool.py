@@ -70,7 +70,9 @@ class PoolError(Exception):
 
 
 def _context():
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    # FACEFOLIO_SCAN_START=spawn: workers as direct children (benchmarks count their CPU).
+    method = os.environ.get("FACEFOLIO_SCAN_START") or (
+        "forkserver" if sys.platform.startswith("linux") else "spawn")
     ctx = mp.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)
@@ -94,6 +96,17 @@ def _main_hidden():
         if main is not None:
             main.__dict__.update(saved)
             main.__spec__ = spec
+
+
+def start_server() -> None:
+    """Start the fork server now, so the first scan's workers fork from it at once. Its
+    imports (numpy, OpenCV, ONNX Runtime: seconds) run in its own process, never holding
+    this one's interpreter lock (the window's, in the app)."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver  # noqa: PLC0415
+        with _main_hidden():
+            forkserver.ensure_running()
 
 
 def _worker_main(conn, spec: WorkSpec, shared: tuple, slot: int, nice: int) -> None:
