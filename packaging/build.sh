@@ -21,7 +21,8 @@ fi
 if [ -x "$venv/bin/python" ]; then vpy="$venv/bin/python"; else vpy="$venv/Scripts/python.exe"; fi
 
 "$vpy" -m pip install --quiet --upgrade pip
-"$vpy" -m pip install --quiet "$root[packaging]"
+"$vpy" -m pip install --quiet --require-hashes -r "$root/requirements/lock-packaging.txt"
+"$vpy" -m pip install --quiet --no-deps "$root"
 
 cd "$here"
 start=$(date +%s)

@@ -61,8 +61,7 @@ class PhotoQuery:
 
 def _check_pack(pack: str) -> None:
     """A pack chosen in Settings but never installed: say what to do, not a stack trace."""
-    from ..engine import PACKS  # noqa: PLC0415
-    from ..engine.insightface_pack import is_installed, pack_dir  # noqa: PLC0415
+    from ..engine import PACKS, is_installed, pack_dir  # noqa: PLC0415
     if pack in PACKS and pack != "yunet-sface" and not is_installed(pack):
         raise LibraryError(
             f"The face model '{pack}' chosen in Settings is not installed. Put its .onnx "

@@ -28,13 +28,13 @@ from ..library import Settings
 
 
 def _pack_dir(name: str) -> str:
-    from ..engine.insightface_pack import pack_dir  # noqa: PLC0415 - a path, no models
+    from ..engine import pack_dir  # noqa: PLC0415 - a path, no models
     return str(pack_dir(name))
 
 
 def installed_packs() -> set[str]:
     """Packs whose files are on this computer (a folder check, never a download)."""
-    from ..engine.insightface_pack import is_installed  # noqa: PLC0415
+    from ..engine import is_installed  # noqa: PLC0415
     return {name for name in PACKS if name == "yunet-sface" or is_installed(name)}
 
 

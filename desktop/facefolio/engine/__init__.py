@@ -16,14 +16,17 @@ from .packs import DEFAULT_PACK, PACKS, PackInfo
 if TYPE_CHECKING:
     from .engine import Face, FaceEngine, get_engine
     from .images import LoadedImage, load_finer, load_image
+    from .insightface_pack import is_installed, pack_dir
 
 __all__ = [
     "Face", "LoadedImage", "ImageError", "load_image", "load_finer", "IMAGE_EXTENSIONS",
     "FaceEngine", "get_engine", "PACKS", "PackInfo", "ModelError", "DEFAULT_PACK",
+    "is_installed", "pack_dir",
 ]
 
 _LAZY = {"Face": "engine", "FaceEngine": "engine", "get_engine": "engine",
-         "LoadedImage": "images", "load_image": "images", "load_finer": "images"}
+         "LoadedImage": "images", "load_image": "images", "load_finer": "images",
+         "is_installed": "insightface_pack", "pack_dir": "insightface_pack"}
 
 
 def __getattr__(name: str):
