@@ -34,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from . import store, write_queue
 from .library import Library
 from .scan_plan import Job, Known, resolve, survey
-from .scan_pool import Crashed, ProcessPool, ThreadPool
 from .scan_work import WorkSpec, failed
 from .scan_write import Written, apply_plan, commit_photo
 from .scanlock import ScanLock
@@ -136,7 +135,7 @@ class Scanner:
         self.group_every = group_every
         self._engine_factory = engine_factory
         self._copies: dict[str, Known] = {}
-        self._pool: ProcessPool | ThreadPool | None = None
+        self._pool = None  # scan_pool.ProcessPool, or ThreadPool for the caller's engines
         self._writer: write_queue.WriteQueue | None = None
         self.crashes = 0
 
@@ -166,6 +165,7 @@ class Scanner:
                         frozenset(self._copies))
 
     def _start_pool(self) -> None:
+        from .scan_pool import ProcessPool, ThreadPool  # noqa: PLC0415 - only when scanning
         spec = self._spec()
         if self._engine_factory is not None or os.environ.get("FACEFOLIO_SCAN_PROCESSES") == "0":
             self._pool = ThreadPool(spec, self.workers, self._engine_factory)
@@ -303,7 +303,7 @@ class Scanner:
         tasks = [("fingerprint", (e.path, legacy)) for e in entries]
         for answers in self._run(tasks, token):
             for i, answer in answers:
-                if answer is not None and not isinstance(answer, Crashed):
+                if answer is not None and not isinstance(answer, _crashed()):
                     prints[entries[i].path] = answer
             progress = replace(progress, done=progress.done + len(answers))
             yield progress
@@ -334,7 +334,7 @@ class Scanner:
         yield progress
 
     def _result(self, job: Job, answer):
-        if not isinstance(answer, Crashed):
+        if not isinstance(answer, _crashed()):
             answer.job = job
             return answer
         reason = answer.reason
@@ -410,6 +410,11 @@ def _finish(w: Library, online_folders: list[int], ungrouped: list[int]) -> None
     w.sync_indexes()
     People(w).after_scan(ungrouped)
     w.save_indexes()
+
+
+def _crashed() -> type:
+    from .scan_pool import Crashed  # noqa: PLC0415 - multiprocessing: only when scanning
+    return Crashed
 
 
 def _import_people() -> None:
