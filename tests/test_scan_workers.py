@@ -238,3 +238,44 @@ def test_the_folders_page_offers_to_retry_files_left_alone(qtbot, open_window, t
     qtbot.waitUntil(lambda: bool(finished), timeout=300_000)
     with Library(lib) as library:  # scanned again, for real this time (no shim here)
         assert not library.failed_photos() and len(library.photos(status="done")) == 1
+
+
+def test_ctrl_c_ends_the_scan_and_every_worker(tmp_path, datasets):
+    """Ctrl+C (SIGINT to the terminal's process group): the CLI stops with 130, what was
+    committed stays, and no worker process outlives it; the next scan finishes the job."""
+    import signal
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    names = sorted(p.name for p in (datasets / "deepface-unit").glob("img*.jpg"))[:24]
+    for name in names:
+        shutil.copy(datasets / "deepface-unit" / name, folder / name)
+    lib = tmp_path / "lib"
+    cli = [sys.executable, "-m", "facefolio.cli", "--library", str(lib)]
+    proc = subprocess.Popen(cli + ["scan", str(folder)], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with Library(lib, create=False) as library:
+                if library.counts()["photos"] >= 2:
+                    break
+        except Exception:
+            pass  # not created yet
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    gone = time.monotonic() + 30
+    while time.monotonic() < gone:
+        try:
+            os.killpg(proc.pid, 0)  # anyone left of its process group: a worker, the server
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("a scan worker outlived the interrupted scan")
+    again = subprocess.run(cli + ["rescan"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    with Library(lib) as library:
+        assert len(library.photos(status="done")) == len(names)
