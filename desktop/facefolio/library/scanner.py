@@ -137,6 +137,7 @@ class Scanner:
         self._copies: dict[str, Known] = {}
         self._pool = None  # scan_pool.ProcessPool, or ThreadPool for the caller's engines
         self._writer: write_queue.WriteQueue | None = None
+        self._starter: _Starter | None = None
         self.crashes = 0
 
     # -- the scan --------------------------------------------------------------------------
@@ -149,6 +150,9 @@ class Scanner:
             try:
                 yield from self._scan(folder_ids, token or CancelToken(), retry_failed)
             finally:  # Ctrl+C, a cancel, an error: the workers go at once
+                if self._starter is not None:
+                    self._starter.error = None  # whatever it met, the scan is over
+                    self._starter.join()
                 if self._pool is not None:
                     self.crashes = self._pool.crashes
                     self._pool.close(now=True)
@@ -180,6 +184,13 @@ class Scanner:
         self._write(lambda w: _set_started(w, [(now, f.id) for f in folders]))
         progress = ScanProgress(phase="listing")
         yield progress
+        # New folders mean photos to analyse: the workers start (fork, load their models)
+        # while the folders are listed, not after. A rescan starts them only if it finds work.
+        starter = None
+        if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
+            if self._engine_factory is None and not _models_ready(lib.settings.pack):
+                yield replace(progress, phase="preparing", message=PREPARING)
+            starter = self._starter = _Starter(self._start_pool)
         # The grouping code imports (scipy: 0.45 s, python -X importtime) while the photos
         # are analysed, not after the last one.
         warm = threading.Thread(target=_import_people, name="facefolio-scan-warm", daemon=True)
@@ -193,7 +204,9 @@ class Scanner:
         if token.cancelled:
             yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
             return
-        if sv.candidates or sv.jobs:
+        if starter is not None:
+            starter.join()
+        elif sv.candidates or sv.jobs:
             if self._engine_factory is None and not _models_ready(lib.settings.pack):
                 yield replace(progress, phase="preparing", message=PREPARING)
             self._start_pool()
@@ -381,6 +394,26 @@ class Scanner:
 
 
 # -- the writer's side of a scan (each runs on the library's writer, `w` its Library) ------
+class _Starter(threading.Thread):
+    """Starts the worker pool beside the listing; `join` re-raises what starting raised."""
+
+    def __init__(self, start) -> None:
+        super().__init__(name="facefolio-scan-start", daemon=True)
+        self._start_pool, self.error = start, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._start_pool()
+        except BaseException as exc:  # noqa: BLE001 - handed to the scan's own thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
 def _set_started(w: Library, rows: list[tuple[float, int]]) -> None:
     with Transaction(w.con):
         w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", rows)
