@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 _IN_FLIGHT = 2  # jobs per worker: one running, one waiting
 _GPU_BATCH = 8  # photos the worker that owns an accelerator analyses together
 _START_FAILURES = 3  # workers dying before their first answer, in a row: the pool gives up
-_PRELOAD = ["facefolio.library.scan_work", "numpy", "cv2", "onnxruntime", "PIL.Image"]
+# Imported once by the fork server, not by each worker after the fork (0.5 s each, -X importtime)
+_PRELOAD = ["facefolio.library.scan_work", "facefolio.engine.engine", "facefolio.engine.images",
+            "facefolio.engine.yunet", "facefolio.engine.sface", "numpy", "cv2", "onnxruntime",
+            "PIL.Image"]
 
 Task = tuple[str, Any]  # ('analyse', Job) or ('fingerprint', (path, legacy))
 
