@@ -279,3 +279,21 @@ def test_ctrl_c_ends_the_scan_and_every_worker(tmp_path, datasets):
     assert again.returncode == 0, again.stderr
     with Library(lib) as library:
         assert len(library.photos(status="done")) == len(names)
+
+
+def test_a_photo_without_faces_is_scanned_not_failed(tmp_path, datasets):
+    """The workers' compact answer holds zero faces as well as several."""
+    import cv2
+    import numpy as np
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "wall.jpg"), np.full((480, 640, 3), 128, np.uint8))
+    shutil.copy(datasets / "deepface-unit" / "couple.jpg", folder / "couple.jpg")
+    with Library(tmp_path / "lib") as library:
+        library.add_folder(folder)
+        last = None
+        for last in Scanner(library).scan():
+            pass
+        assert last.phase == "done" and last.errors == 0
+        done = {Path(p.path).name: p.face_count for p in library.photos(status="done")}
+        assert done["wall.jpg"] == 0 and done["couple.jpg"] == 2

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..engine import budget
 from .scan_work import Work, WorkSpec
+from .store import LibraryError
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ class Crashed:
         return f"the image decoder crashed on this file (exit code {code})"
 
 
-class PoolError(Exception):
-    """The workers cannot start at all (not one file's fault)."""
+class PoolError(LibraryError):
+    """The workers cannot start at all (not one file's fault): the scan stops, saying so."""
 
 
 def _context():

@@ -46,11 +46,12 @@ class FaceArrays:
     def of(cls, faces: list) -> FaceArrays:
         """From the engine's `Face` objects (the worker side)."""
         f32 = np.float32
+        embeddings = np.array([f.embedding for f in faces], f32) if faces \
+            else np.zeros((0, 0), f32)  # a photo without faces
         return cls(np.array([f.box for f in faces], f32).reshape(-1, 4),
                    np.array([f.landmarks for f in faces], f32).reshape(-1, 5, 2),
                    np.array([f.score for f in faces], f32),
-                   np.array([f.quality for f in faces], f32),
-                   np.array([f.embedding for f in faces], f32).reshape(len(faces), -1))
+                   np.array([f.quality for f in faces], f32), embeddings)
 
     def __len__(self) -> int:
         return len(self.scores)
