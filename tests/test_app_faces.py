@@ -26,7 +26,9 @@ from app_fixtures import (  # noqa: E402,F401
 )
 from facefolio.library import Library, Scanner  # noqa: E402
 from facefolio.library.people import People  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
+from facefolio.library.questions import QuestionKind  # noqa: E402
+from facefolio.app.face_actions import FaceAction, action_with, role_of  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 WAIT = 30000
 
@@ -63,7 +65,10 @@ def test_ignore_on_unknown_faces_and_not_a_face_on_a_person(qtbot, open_window,
     rect = page.view.visualRect(page.faces.index(2))
     page.view.customContextMenuRequested.emit(rect.center())
     menu = window.actions.last_menu
-    not_a_face = next(a for a in menu.actions() if a.text() == "Not a face")
+    # Every entry carries its role: found by what it does, not by its words.
+    assert [role_of(a) for a in menu.actions() if not a.isSeparator()] == list(FaceAction)
+    not_a_face = action_with(menu, FaceAction.NOT_A_FACE)
+    assert not_a_face.text() == "Not a face"
     menu.close()
     not_a_face.trigger()
     qtbot.waitUntil(lambda: page.faces.rowCount() == 5, timeout=WAIT)
@@ -77,6 +82,13 @@ def test_ignore_on_unknown_faces_and_not_a_face_on_a_person(qtbot, open_window,
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: target.face_id in [f.face_id for f in window.viewer.canvas.faces],
                     timeout=WAIT)
+    # The viewer's face menu leaves out "Open photo" (the photo is open) by its role.
+    shown = next(f for f in window.viewer.canvas.faces if f.face_id == target.face_id)
+    window.viewer.canvas.faceClicked.emit(shown, QPoint(10, 10))
+    menu = window.actions.last_menu
+    roles = [role_of(a) for a in menu.actions() if not a.isSeparator()]
+    assert FaceAction.OPEN_PHOTO not in roles and FaceAction.FIND in roles
+    menu.close()
     with Library(unsure_library) as lib:
         assert lib.face(target.face_id).person_id == hugh.id  # back in the person
 
@@ -162,8 +174,9 @@ def test_a_merge_proposal_answered_no_on_a_persons_page_and_in_review(qtbot, ope
     # The review queue asks the same question; N there keeps them apart for good.
     window.sidebar.setCurrentRow(4)
     review = window.review
-    qtbot.waitUntil(lambda: any(q.kind == "proposal" for q in review.questions), timeout=WAIT)
-    row = next(i for i, q in enumerate(review.questions) if q.kind == "proposal")
+    qtbot.waitUntil(lambda: any(q.kind is QuestionKind.PROPOSAL for q in review.questions),
+                    timeout=WAIT)
+    row = next(i for i, q in enumerate(review.questions) if q.kind is QuestionKind.PROPOSAL)
     review.list.setCurrentRow(row)
     assert review.heading.text().startswith("Are Barack Obama and this unnamed person "
                                             "(3 photos) the same person?")

@@ -19,12 +19,18 @@ from facefolio.app.models import (  # noqa: E402
 from facefolio.app.roles import PERSON_MIME, PersonIdRole, SubtitleRole  # noqa: E402
 from facefolio.app.table_models import error_table_model, folder_table_model  # noqa: E402
 from facefolio.app.thumbnails import PixmapCache, face_crop  # noqa: E402
-from facefolio.library import FolderRecord, PersonRecord, PhotoRecord  # noqa: E402
+from facefolio.library import (  # noqa: E402
+    FolderRecord,
+    PersonRecord,
+    PhotoRecord,
+    PhotoStatus,
+)
 from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
 
 
 def people(n: int = 5) -> list[PersonRecord]:
-    return [PersonRecord(i, f"P{i}" if i % 2 else None, i == 4, None, 10 - i)
+    return [PersonRecord(id=i, name=f"P{i}" if i % 2 else None, hidden=i == 4,
+                         cover_face_id=None, face_count=10 - i)
             for i in range(1, n + 1)]
 
 
@@ -54,7 +60,7 @@ def test_people_model_updates_in_place_then_resets():
     model.modelReset.connect(lambda: resets.append(1))
     model.dataChanged.connect(lambda a, b, roles=(): changes.append((a.row(), b.row())))
     renamed = people()
-    renamed[1] = PersonRecord(2, "Bea", False, None, 8)
+    renamed[1] = PersonRecord(id=2, name="Bea", hidden=False, cover_face_id=None, face_count=8)
     model.set_rows(renamed)
     assert changes == [(1, 1)] and not resets
     model.set_rows(renamed[:3])
@@ -86,19 +92,24 @@ def test_face_and_photo_models_pass_modeltester(qtmodeltester):
     assert proxy.rowCount() == 3
     assert model.index(0).data() == "90% similar"
     photos = PhotoListModel(None)
-    photos.set_rows([PhotoRecord(1, 1, "/a/b.jpg", 10, 10, None, "done", None, 2)])
+    photos.set_rows([PhotoRecord(id=1, folder_id=1, path="/a/b.jpg", width=10, height=10,
+                                 taken_at=None, status=PhotoStatus.DONE, error=None,
+                                 face_count=2)])
     qtmodeltester.check(photos)
     assert photos.index(0).data() == "b.jpg"
 
 
 def test_table_models_pass_modeltester(qtmodeltester):
     folders = folder_table_model()
-    folders.set_rows([FolderRecord(1, "/photos", 0.0, None, None, 3, 4, 1)])
+    folders.set_rows([FolderRecord(id=1, path="/photos", added_at=0.0, last_scan_at=None,
+                                   scan_error=None, photo_count=3, face_count=4,
+                                   error_count=1)])
     qtmodeltester.check(folders)
     assert folders.index(0, 4).data() == "never"
     errors = error_table_model()
-    errors.set_rows([PhotoRecord(2, 1, "/photos/x.jpg", None, None, None, "error",
-                                 "empty file (0 bytes)", 0)])
+    errors.set_rows([PhotoRecord(id=2, folder_id=1, path="/photos/x.jpg", width=None,
+                                 height=None, taken_at=None, status=PhotoStatus.ERROR,
+                                 error="empty file (0 bytes)", face_count=0)])
     qtmodeltester.check(errors)
     assert errors.index(0, 1).data() == "empty file (0 bytes)"
 
@@ -167,7 +178,8 @@ def test_people_model_with_ten_thousand_people_is_quick(qtbot, n):
 
     from facefolio.app.tile_view import TileGridView
     model = PeopleListModel(None)
-    rows = [PersonRecord(i, None, False, None, 3) for i in range(1, n + 1)]
+    rows = [PersonRecord(id=i, name=None, hidden=False, cover_face_id=None, face_count=3)
+            for i in range(1, n + 1)]
     view = TileGridView()
     qtbot.addWidget(view)
     view.setModel(model)

@@ -17,6 +17,7 @@ from app_fixtures import (  # noqa: E402,F401
     unsure_template,
 )
 from facefolio.library import Library  # noqa: E402
+from facefolio.library.questions import QuestionKind  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 WAIT = 30000
@@ -46,8 +47,8 @@ def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsu
     sims = [q.similarity for q in page.questions]
     assert sims == sorted(sims, reverse=True)  # best evidence first
     kinds = [(q.kind, q.person.name) for q in page.questions]
-    assert kinds.count(("suggestion", "Barack Obama")) == 2
-    assert ("suggestion", "Hugh Laurie") in kinds
+    assert kinds.count((QuestionKind.SUGGESTION, "Barack Obama")) == 2
+    assert (QuestionKind.SUGGESTION, "Hugh Laurie") in kinds
     first = page.questions[0]
     assert page.heading.text() == f"Is this {first.person.name}?"
     # Beside the face: the person's face most like it, and the photo it is from.
@@ -116,7 +117,7 @@ def test_a_suggestion_shows_the_persons_face_most_like_it(unsure_library):
     from facefolio.app.review import load_questions
     from facefolio.app.review_page import picture_keys
     with Library(unsure_library) as lib:
-        asked = [q for q in load_questions(lib) if q.kind == "suggestion"]
+        asked = [q for q in load_questions(lib) if q.kind is QuestionKind.SUGGESTION]
         assert asked
         for q in asked:
             mine = [f.id for f in lib.faces(person_id=q.person.id) if not f.ignored]

@@ -6,8 +6,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app_fixtures import no_dangling_pools, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
-from facefolio.app.tasks import ScanTask, Task, TaskPools  # noqa: E402
-from facefolio.library import Library  # noqa: E402
+from facefolio.app.tasks import ScanTask, Task, TaskPools, one_line  # noqa: E402
+from facefolio.library import Library, NotFoundError  # noqa: E402
 
 
 class Recorder:
@@ -29,14 +29,19 @@ def test_task_opens_its_own_library_and_reports_the_result(qapp, scanned_library
     assert seen.results == [17] and seen.finished == 1 and not seen.errors
 
 
-def test_task_errors_are_one_line_and_still_finish(qapp, scanned_library):
+def test_task_errors_arrive_as_the_exception_and_still_finish(qapp, scanned_library):
+    """The GUI gets the exception object (its type says what went wrong), and one line of
+    it for the status bar."""
     def fails(library: Library) -> None:
         library.person(999999)
     task = Task(scanned_library, fails)
     seen = Recorder(task)
     task.run()
-    assert seen.errors == ["no person with id 999999"] and seen.finished == 1
+    assert [type(e) for e in seen.errors] == [NotFoundError] and seen.finished == 1
+    assert one_line(seen.errors[0]) == "no person with id 999999"
     assert not seen.results
+    assert one_line(ValueError("first\nsecond")) == "first"
+    assert one_line(KeyError()) == "KeyError"
 
 
 def test_scan_task_yields_progress_then_the_last_state(qapp, photo_folder, tmp_path):

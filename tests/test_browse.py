@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import album_folder, album_library, album_template  # noqa: F401
-from facefolio.library import Library, LibraryError, NotFoundError, browse
+from facefolio.library import Library, LibraryError, NotFoundError, PhotoStatus, browse
 
 
 def names(photos) -> list[str]:
@@ -55,7 +55,8 @@ def test_undated_photos_sort_last_both_ways():
     from facefolio.library import PhotoRecord
 
     def photo(i: int, name: str, when: str | None) -> PhotoRecord:
-        return PhotoRecord(i, 1, f"/p/{name}", 10, 10, when, "done", None, 0)
+        return PhotoRecord(id=i, folder_id=1, path=f"/p/{name}", width=10, height=10,
+                           taken_at=when, status=PhotoStatus.DONE, error=None, face_count=0)
     photos = [photo(1, "b10.jpg", None), photo(2, "b2.jpg", None),
               photo(3, "a.jpg", "2019-01-01T00:00:00"), photo(4, "c.jpg", "2020-01-01T00:00:00")]
     assert names(browse.sort_photos(photos, "newest")) == ["c.jpg", "a.jpg", "b2.jpg",

@@ -60,7 +60,7 @@ def test_unusable_library_paths(tmp_path):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     (garbage / "library.sqlite3").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(LibraryError, match="unreadable"):
+    with pytest.raises(LibraryError, match="is not an SQLite database"):
         Library(garbage)
     with pytest.raises(LibraryError, match="no library"):
         Library(tmp_path / "absent", create=False)
@@ -114,6 +114,38 @@ def test_search_by_image_and_threshold(scanned, datasets, tmp_path):
         Image.new("RGB", (300, 300), "white").save(noface)
         with pytest.raises(LibraryError, match="no face found"):
             search_image(lib, noface)
+
+
+def test_faces_of_an_outside_photo_left_to_right_with_typed_errors(scanned, datasets,
+                                                                    tmp_path, monkeypatch):
+    """"Find people in a photo": every face, in reading order, each matched; what goes wrong
+    comes as a type the app can word (no face, a pack not installed)."""
+    from facefolio.library.search import (
+        NoFaceError,
+        PackNotInstalledError,
+        detect_faces,
+        search_faces,
+    )
+    lib_dir, photos = scanned
+    with Library(lib_dir) as lib:
+        found = detect_faces(lib, datasets / "deepface-unit" / "couple.jpg")
+        assert len(found.faces) == 2
+        assert found.faces[0].box[0] < found.faces[1].box[0]
+        assert found.pixels.ndim == 3 and found.scale >= 1
+        matches = search_faces(lib, found.faces, top=3)
+        assert [m[0].photo for m in matches] == [str(photos / "couple.jpg")] * 2
+        assert matches[0][0].face_id != matches[1][0].face_id
+        blank = tmp_path / "wall.png"
+        from PIL import Image
+        Image.new("RGB", (300, 300), "grey").save(blank)
+        with pytest.raises(NoFaceError) as no_face:
+            detect_faces(lib, blank)
+        assert no_face.value.path == str(blank)
+        monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path / "no-models"))
+        lib.settings.pack = "buffalo_l"
+        with pytest.raises(PackNotInstalledError) as missing:
+            detect_faces(lib, blank)
+        assert missing.value.pack == "buffalo_l" and "no-models" in missing.value.folder
 
 
 def test_index_recall_against_exact_search():

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
-from .library import CancelToken, Library, LibraryError, Scanner, ScanProgress, search_image
+from .library import (CancelToken, Library, LibraryError, Scanner, ScanProgress,
+                      default_library_dir, search_image)
+from .library.failures import describe
 from .library.store import display_path
+from .library.text import shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +31,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         return _open_app(args)
+    library_dir = Path(args.library).expanduser().absolute() if args.library else \
+        default_library_dir()
     try:
+        if getattr(args, "raw_folder", False):  # `check`: works on a library it may refuse
+            return args.func(library_dir, args)
         with Library(args.library, create=getattr(args, "creates", False)) as library:
-            return args.func(library, args)
+            try:
+                return args.func(library, args)
+            except (OSError, sqlite3.Error) as exc:
+                # One line, never a traceback: disk full, read-only, permissions, I/O, damage.
+                raise LibraryError(describe(
+                    exc, library.path, partial=getattr(args, "partial", False),
+                    readonly_reason=library.readonly_reason)) from exc
     except LibraryError as exc:
-        print(f"facefolio: {exc}", file=sys.stderr)
+        print(f"facefolio: {shown(exc)}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # opening or closing the library
+        print(f"facefolio: {shown(describe(exc, library_dir))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("facefolio: interrupted", file=sys.stderr)
@@ -60,15 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "the names on them go too; offline folders are never touched)")
     p = sub.add_parser("scan", parents=[common, prune], help="remember folders and scan them")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.set_defaults(func=cmd_scan, creates=True)
+    p.set_defaults(func=cmd_scan, creates=True, partial=True)
 
     p = sub.add_parser("rescan", parents=[common, prune],
                        help="rescan every remembered folder")
     p.add_argument("--retry-failed", action="store_true",
                    help="also try again the files that crashed the image decoder twice")
-    p.set_defaults(func=cmd_rescan, creates=True)
+    p.set_defaults(func=cmd_rescan, creates=True, partial=True)
 
-    p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo")
+    p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo",
+                       epilog=_JSON_NOTE)
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("image", nargs="?", metavar="IMAGE")
     target.add_argument("--face", type=int, metavar="ID")
@@ -77,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("export", parents=[common], help="every face in the library")
+    p = sub.add_parser("export", parents=[common], help="every face in the library",
+                       epilog=_JSON_NOTE)
     fmt = p.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
@@ -87,11 +106,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser(
+        "check", parents=[common], help="verify every file of the library (and repair it)",
+        description="Checks the database (SQLite quick_check, foreign keys), each index "
+                    "against the database, thumbnails against the faces, links, permissions "
+                    "and temp files left by saves that were cut short. Exit 0 when all is "
+                    "well, 1 when something is wrong.")
+    p.add_argument("--repair", action="store_true",
+                   help="rebuild what is derived (index, thumbnails), delete leftovers, "
+                        "tighten permissions, salvage a damaged database into a new one "
+                        "(the old file is kept beside it)")
+    p.set_defaults(func=cmd_check, raw_folder=True)
+
     # Sub-commands kept in their own modules, each with register(sub, common).
     from . import cli_browse, cli_interop, cli_people  # noqa: PLC0415
     for module in (cli_people, cli_interop, cli_browse):
         module.register(sub, common)
     return parser
+
+
+# Said in --help: text output is for people (one line per result, odd characters escaped).
+_JSON_NOTE = ("Text output shows one result per line, with control and text-direction "
+              "characters in names and paths escaped (\\x1b, \\u202e); for scripts use --json, "
+              "which gives every name and path exactly. CSV cells that a spreadsheet would "
+              "run as a formula (= + - @) start with a ' (OWASP).")
 
 
 def _positive_int(text: str) -> int:
@@ -151,7 +189,7 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
         print(f"removed {library.prune_missing(folder_ids)} missing photos")
     for folder in library.folders():
         if folder.scan_error and (folder_ids is None or folder.id in folder_ids):
-            print(f"facefolio: {display_path(folder.path)}: {folder.scan_error}",
+            print(f"facefolio: {display_path(folder.path)}: {shown(folder.scan_error)}",
                   file=sys.stderr)
     return 0
 
@@ -208,7 +246,8 @@ def cmd_search(library: Library, args: argparse.Namespace) -> int:
         print("no similar faces found")
     offline = _offline_paths(library, [r.photo for r in results])
     for r in results:
-        who = r.person_name or (f"person {r.person_id}" if r.person_id else "unknown")
+        who = shown(r.person_name) if r.person_name else (
+            f"person {r.person_id}" if r.person_id else "unknown")
         note = "  (offline)" if r.photo in offline else ""
         print(f"{r.similarity:6.3f}  face {r.face_id:<7} {who:<20} {display_path(r.photo)}{note}")
     return 0
@@ -256,9 +295,14 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             "warnings": [{"path": p.path, "reason": p.error} for p in warnings],
             "notes": [{"at": at, "path": path, "note": note} for at, path, note in notes],
             "permission_problems": problems,
+            "problems": library.problems,
+            "read_only": library.readonly,
         }))
         return 0
-    print(f"library: {display_path(library.path)}")
+    print(f"library: {display_path(library.path)}"
+          + (f" (read-only: {library.readonly_reason})" if library.readonly else ""))
+    for problem in library.problems:
+        print(f"warning: {shown(problem)}")
     print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
           f"{counts['people']} people ({counts['named_people']} named), "
           f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
@@ -280,8 +324,24 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
         if items:
             print(title)
             for path, why in items:
-                print(f"  {display_path(path)}" + (f": {why}" if why else ""))
+                print(f"  {display_path(path)}" + (f": {shown(why)}" if why else ""))
     return 0
+
+
+def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
+    from .library.check import check_library  # noqa: PLC0415
+
+    report = check_library(library_dir, repair=args.repair)
+    for line in report.repaired:
+        print(f"repaired: {shown(line)}")
+    for line in report.findings:
+        print(f"problem: {shown(line)}")
+    if report.ok:
+        print(f"library {display_path(library_dir)}: all checks passed")
+        return 0
+    if not args.repair:
+        print("run 'facefolio check --repair' to fix what can be fixed")
+    return 1
 
 
 def _folder_state(f) -> str:

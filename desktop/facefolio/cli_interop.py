@@ -10,6 +10,8 @@ import argparse
 import sys
 
 from .library import Library, LibraryError
+from .library.store import display_path
+from .library.text import shown
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -44,10 +46,15 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
     from .library.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
 
-    written, errors = export_library_xmp(library, embed=args.embed)
-    _report_errors(errors)
-    where = "sidecars and photos" if args.embed else "sidecars"
-    print(f"wrote face names to {written} {where}, {len(errors)} failed")
+    if args.embed:
+        written, embedded, errors = export_library_xmp(library, embed=True)
+        _report_errors(errors)
+        print(f"wrote face names to {written} sidecars and into {embedded} photos, "
+              f"{len(errors)} failed")
+    else:
+        written, errors = export_library_xmp(library)
+        _report_errors(errors)
+        print(f"wrote face names to {written} sidecars, {len(errors)} failed")
     return 0
 
 
@@ -68,7 +75,8 @@ def cmd_forget(library: Library, args: argparse.Namespace) -> int:
 
     report = forget_all(library)
     print(f"deleted {report['faces']} faces, {report['people']} people and the scan records "
-          f"of {report['photos']} photos from {library.path}; folders are still remembered "
+          f"of {report['photos']} photos from {display_path(library.path)}; folders are "
+          "still remembered "
           "(run 'facefolio rescan' to find faces again). Your photos were not touched.")
     return 0
 
@@ -80,7 +88,8 @@ def cmd_export_person(library: Library, args: argparse.Namespace) -> int:
     added = export_person_photos(library, person_id, args.dest, args.mode)
     total = len(person_photos(library, person_id))
     verb = {"copy": "copied", "link": "linked", "symlink": "symlinked"}[args.mode]
-    print(f"{verb} {added} photos to {args.dest} ({total - added} already there or missing)")
+    print(f"{verb} {added} photos to {display_path(args.dest)} ({total - added} already there "
+          "or missing)")
     return 0
 
 
@@ -99,13 +108,13 @@ def resolve_person(library: Library, text: str) -> int:
     matches = [p.id for p in library.people() if p.name and p.name.casefold() ==
                " ".join(text.split()).casefold()]
     if not matches:
-        raise LibraryError(f"no person named {text!r}: see 'facefolio people'")
+        raise LibraryError(f"no person named '{shown(text)}': see 'facefolio people'")
     if len(matches) > 1:
-        raise LibraryError(f"{len(matches)} people are named {text!r} "
+        raise LibraryError(f"{len(matches)} people are named '{shown(text)}' "
                            f"(ids {', '.join(map(str, matches))}): give the id")
     return matches[0]
 
 
 def _report_errors(errors: list[tuple[str, str]]) -> None:
     for path, reason in errors:
-        print(f"facefolio: {path}: {reason}", file=sys.stderr)
+        print(f"facefolio: {display_path(path)}: {shown(reason)}", file=sys.stderr)

@@ -12,6 +12,7 @@ import json
 
 from .library import Library, LibraryError
 from .library.store import display_path
+from .library.text import shown
 
 
 def _people(library: Library):
@@ -105,14 +106,14 @@ def cmd_people(library: Library, args: argparse.Namespace) -> int:
     print(f"{'PERSON':>7}  {'FACES':>6}  NAME")
     for p in people:
         hidden = "  (hidden)" if p.hidden else ""
-        print(f"{p.id:>7}  {p.face_count:>6}  {p.name or '(unnamed)'}{hidden}")
+        print(f"{p.id:>7}  {p.face_count:>6}  {shown(p.name or '(unnamed)')}{hidden}")
     return 0
 
 
 def cmd_name(library: Library, args: argparse.Namespace) -> int:
     _people(library).name(args.person, args.name)
     person = library.person(args.person)
-    print(f"person {person.id} is now {person.name!r}")
+    print(f"person {person.id} is now '{shown(person.name)}'")
     twins = [p.id for p in library.people() if p.name == person.name and p.id != person.id]
     if twins:
         # Allowed (two people can share a name), but usually the user wants a merge.
@@ -124,7 +125,7 @@ def cmd_name(library: Library, args: argparse.Namespace) -> int:
 def cmd_merge(library: Library, args: argparse.Namespace) -> int:
     _people(library).merge(args.target, args.sources)
     person = library.person(args.target)
-    print(f"merged into person {person.id} ({person.name or 'unnamed'}): "
+    print(f"merged into person {person.id} ({shown(person.name or 'unnamed')}): "
           f"{person.face_count} faces")
     return 0
 
@@ -196,8 +197,8 @@ def cmd_proposals(library: Library, args: argparse.Namespace) -> int:
 
     def line(p) -> str:
         a, b = library.person(p.person_a), library.person(p.person_b)
-        return (f"{p.score:6.3f}  person {a.id} ({a.name or 'unnamed'}, {p.faces_a} faces) "
-                f"and person {b.id} ({b.name or 'unnamed'}, {p.faces_b} faces): "
+        return (f"{p.score:6.3f}  person {a.id} ({shown(a.name or 'unnamed')}, {p.faces_a} "
+                f"faces) and person {b.id} ({shown(b.name or 'unnamed')}, {p.faces_b} faces): "
                 f"'facefolio same {a.id} {b.id}' or 'facefolio not-same {a.id} {b.id}'")
 
     return _listing(args, "proposals", found, lambda p: p.to_json(), "no proposals", line)
@@ -207,7 +208,7 @@ def cmd_same(library: Library, args: argparse.Namespace) -> int:
     _people(library).merge(args.target, [args.source])
     person = library.person(args.target)
     print(f"person {args.source} merged into person {person.id} "
-          f"({person.name or 'unnamed'}): {person.face_count} faces")
+          f"({shown(person.name or 'unnamed')}): {person.face_count} faces")
     return 0
 
 
@@ -238,11 +239,11 @@ def cmd_unknown(library: Library, args: argparse.Namespace) -> int:
 
 def cmd_undo(library: Library, args: argparse.Namespace) -> int:
     done = _people(library).undo()
-    print(f"undid: {done}" if done else "nothing to undo")
+    print(f"undid: {shown(done)}" if done else "nothing to undo")
     return 0
 
 
 def cmd_redo(library: Library, args: argparse.Namespace) -> int:
     done = _people(library).redo()
-    print(f"redid: {done}" if done else "nothing to redo")
+    print(f"redid: {shown(done)}" if done else "nothing to redo")
     return 0

@@ -49,8 +49,11 @@ import cv2
 import numpy as np
 
 from facefolio.library import Library, Scanner, regroup
-from facefolio.library.clustering import ClusterParams, bcubed, candidate_groups, knn_graph
+from facefolio.library.clustering import ClusterParams
 from facefolio.library.people import People
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clustering_reference import bcubed, candidate_groups, knn_graph  # noqa: E402
 
 DATASETS = Path(os.environ.get("FACEFOLIO_DATASETS")
                 or Path(__file__).resolve().parents[3] / "shared" / "datasets")

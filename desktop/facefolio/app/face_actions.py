@@ -6,7 +6,8 @@ and count faces in words ("2 faces moved to Anna"), never ids.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from enum import Enum
 from typing import Any, Protocol
 
 from PySide6.QtCore import QPoint
@@ -19,6 +20,7 @@ from .merge_dialog import MergeDialog
 from .models import FaceItem
 from .person_picker import PersonPickerDialog, PickChoice, PickedPerson, load_choices
 from .session import LibrarySession
+from .tasks import one_line
 from .thumbnails import ThumbnailProvider
 from .widgets import latest
 
@@ -28,6 +30,33 @@ class Navigator(Protocol):
     def show_photo(self, photo_path: str, face_id: int | None = None,
                    stops: list | None = None) -> None: ...
     def show_person(self, person_id: int) -> None: ...
+
+
+class FaceAction(Enum):
+    """What an entry of the face menu does: pages leave entries out by role, tests find
+    them by role, whatever the entry's words ("Not Anna", "Ignore these faces")."""
+
+    FIND = "find"
+    ASSIGN = "assign"
+    NOT_THIS_PERSON = "not this person"
+    SET_COVER = "set cover"
+    NOT_A_FACE = "not a face"
+    IGNORE = "ignore"
+    SHOW_PERSON = "show person"
+    OPEN_PHOTO = "open photo"
+
+
+def role_of(action: QAction) -> FaceAction | None:
+    """The role of a face menu entry (None for a separator or a page's extra entry)."""
+    value = action.data()
+    return FaceAction(value) if isinstance(value, str) and value in _ROLES else None
+
+
+def action_with(menu: QMenu, role: FaceAction) -> QAction | None:
+    return next((a for a in menu.actions() if role_of(a) is role), None)
+
+
+_ROLES = {role.value for role in FaceAction}
 
 
 class FaceActions:
@@ -42,39 +71,49 @@ class FaceActions:
         self.last_menu: QMenu | None = None  # tests reach the open menu through this
         self.last_dialog: QDialog | None = None
 
-    def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None) -> QMenu:
+    def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None,
+                   without: Collection[FaceAction] = ()) -> QMenu:
+        """The menu for these faces; `without` leaves entries out (the photo viewer has no
+        use for "Open photo")."""
         menu = QMenu(self.parent)
         first = faces[0]
+        one = len(faces) == 1
         ids = [f.face_id for f in faces]
-        find = menu.addAction("Find this face")
-        find.triggered.connect(lambda: self.navigator.show_face_search(first.face_id))
-        find.setEnabled(len(faces) == 1)
-        menu.addSeparator()
-        label = "This is…" if len(faces) == 1 else f"These {len(faces)} faces are…"
-        menu.addAction(label).triggered.connect(lambda: self.assign(ids))
         in_person = [f for f in faces if f.person_id is not None]
+
+        def add(role: FaceAction, text: str, slot: Callable[[], Any], enabled: bool = True
+                ) -> None:
+            if role in without:
+                return
+            action = menu.addAction(text)
+            action.setData(role.value)
+            action.setEnabled(enabled)
+            action.triggered.connect(slot)
+
+        add(FaceAction.FIND, "Find this face",
+            lambda: self.navigator.show_face_search(first.face_id), one)
+        menu.addSeparator()
+        add(FaceAction.ASSIGN, "This is…" if one else f"These {len(faces)} faces are…",
+            lambda: self.assign(ids))
         who = first.person_name or "this person"
-        not_this = menu.addAction(f"Not {who}" if len(faces) == 1 else "Not this person")
-        not_this.setEnabled(bool(in_person))
-        not_this.triggered.connect(lambda: self.not_this_person(
-            [f.face_id for f in in_person], first.person_name if len(faces) == 1 else None))
-        cover = menu.addAction("Set as cover")
-        cover.setEnabled(len(faces) == 1 and first.person_id is not None)
-        cover.triggered.connect(lambda: self.set_cover(first.person_id, first.face_id))
+        add(FaceAction.NOT_THIS_PERSON, f"Not {who}" if one else "Not this person",
+            lambda: self.not_this_person([f.face_id for f in in_person],
+                                         first.person_name if one else None),
+            bool(in_person))
+        add(FaceAction.SET_COVER, "Set as cover",
+            lambda: self.set_cover(first.person_id, first.face_id),
+            one and first.person_id is not None)
         menu.addSeparator()
-        menu.addAction("Not a face").triggered.connect(
-            lambda: self.set_ignored(ids, True, "not a face"))
-        menu.addAction("Ignore this face" if len(faces) == 1 else "Ignore these faces"
-                       ).triggered.connect(lambda: self.set_ignored(ids, True, "ignored"))
+        add(FaceAction.NOT_A_FACE, "Not a face", lambda: self.set_ignored(ids, True, "not a face"))
+        add(FaceAction.IGNORE, "Ignore this face" if one else "Ignore these faces",
+            lambda: self.set_ignored(ids, True, "ignored"))
         menu.addSeparator()
-        if first.person_id is not None and len(faces) == 1:
-            show = f"Show {first.person_name}" if first.person_name else "Show this person"
-            menu.addAction(show).triggered.connect(
+        if first.person_id is not None and one:
+            add(FaceAction.SHOW_PERSON,
+                f"Show {first.person_name}" if first.person_name else "Show this person",
                 lambda: self.navigator.show_person(first.person_id))
-        photo = menu.addAction("Open photo")
-        photo.setEnabled(len(faces) == 1)
-        photo.triggered.connect(lambda: self.navigator.show_photo(first.photo_path,
-                                                                  first.face_id))
+        add(FaceAction.OPEN_PHOTO, "Open photo",
+            lambda: self.navigator.show_photo(first.photo_path, first.face_id), one)
         if extra:
             menu.addSeparator()
             for action in extra:
@@ -83,13 +122,9 @@ class FaceActions:
         return menu
 
     def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None,
-              hide: tuple[str, ...] = ()) -> None:
+              without: Collection[FaceAction] = ()) -> None:
         if faces:
-            menu = self.build_menu(faces, extra)
-            for action in menu.actions():
-                if action.text() in hide:
-                    action.setVisible(False)
-            menu.popup(pos)
+            self.build_menu(faces, extra, without).popup(pos)
 
     # -- naming --------------------------------------------------------------------------
     def assign(self, face_ids: list[int], picked: PickedPerson | None = None) -> None:
@@ -216,7 +251,7 @@ class FaceActions:
             lambda drawn: self.session.people_write(
                 lambda p: manual.add_drawn_face(p.library, drawn),
                 "Face added (Ctrl+Z to undo)", stored),
-            lambda reason: self.session.message.emit(f"Face not added: {reason}"))
+            lambda exc: self.session.message.emit(f"Face not added: {one_line(exc)}"))
 
     def adjust_face(self, face: FaceItem, box) -> None:
         from ..library import manual  # noqa: PLC0415
@@ -228,5 +263,5 @@ class FaceActions:
             lambda drawn: self.session.people_write(
                 lambda p: manual.replace_face(p.library, old, drawn),
                 "Face box moved (Ctrl+Z to undo)"),
-            lambda reason: self.session.message.emit(f"Face box not moved: {reason}"))
+            lambda exc: self.session.message.emit(f"Face box not moved: {one_line(exc)}"))
 

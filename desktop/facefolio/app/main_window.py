@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import IMAGE_EXTENSIONS
-from ..library import Library, LibraryError, Settings
+from ..library import Library, Settings
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage
@@ -53,10 +53,7 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     """The library's counts, with "unknown" as the Unknown faces page shows them (ignored
     faces and, by default, low-quality ones left out)."""
     counts = dict(library.counts())
-    try:
-        counts["unknown"] = people_api(library).count_unknown()
-    except LibraryError:
-        counts["unknown"] = counts["unassigned_faces"]
+    counts["unknown"] = people_api(library).count_unknown()
     return counts
 
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from ..library import FaceRecord, Library, PersonRecord, PhotoRecord, SearchResult
+from ..library import FaceRecord, Library, PersonRecord, PhotoRecord, PhotoStatus, SearchResult
 from ..library.browse import PhotoState
 from . import words
 from .roles import (
@@ -322,7 +322,7 @@ class PhotoListModel(_TileListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return words.file_name(r.path)
         if role == SubtitleRole:
-            if r.status == "error":
+            if r.status is PhotoStatus.ERROR:
                 return "could not read"
             state = "offline" if r.offline else "missing" if r.missing else ""
             return " · ".join(t for t in (state or words.day(r.taken_at, r.taken_at_source),
@@ -346,11 +346,7 @@ class PhotoListModel(_TileListModel):
 
 
 def _refilter(proxy: QSortFilterProxyModel, change) -> None:
-    """Change a filter setting and re-filter rows (Qt 6.9+ API, else the old one)."""
-    if hasattr(proxy, "beginFilterChange"):
-        proxy.beginFilterChange()
-        change()
-        proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-    else:
-        change()
-        proxy.invalidateFilter()
+    """Change a filter setting and re-filter rows (Qt 6.9's API; pyproject asks >= 6.11)."""
+    proxy.beginFilterChange()
+    change()
+    proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)

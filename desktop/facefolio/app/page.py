@@ -25,7 +25,9 @@ class Page(QWidget):
         self.dirty = False
 
     def load(self, work: Callable[[Library], Any], apply: Callable[[Any], None],
-             failed: Callable[[str], None] | None = None) -> None:
+             failed: Callable[[Exception], None] | None = None) -> None:
+        """Run `work` in a read task and `apply` its answer, unless a newer load started;
+        a failure goes to the status bar (and to `failed`, for the page's own message)."""
         self._generation += 1
         generation = self._generation
 
@@ -34,8 +36,8 @@ class Page(QWidget):
                 apply(value)
                 self.loads += 1
 
-        def went_wrong(reason: str) -> None:
-            self.session.message.emit(reason)
+        def went_wrong(exc: Exception) -> None:
+            self.session.say_error(exc)
             if generation == self._generation and failed is not None:
-                failed(reason)
+                failed(exc)
         self.session.read(work, arrived, went_wrong)

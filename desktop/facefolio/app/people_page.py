@@ -1,6 +1,8 @@
 """The people gallery: every person as a face tile; filter, hidden toggle, merge."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -43,7 +45,7 @@ def load_people(library: Library) -> list[PersonRecord]:
         if p.cover_face_id is None and p.face_count:
             faces = library.faces(person_id=p.id, limit=1)
             if faces:
-                p = PersonRecord(p.id, p.name, p.hidden, faces[0].id, p.face_count)
+                p = replace(p, cover_face_id=faces[0].id)
         fixed.append(p)
     return fixed
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..library import Library, LibraryError, NotFoundError, PersonRecord
+from ..library import Library, NotFoundError, PersonRecord
 from . import words
 from .face_actions import FaceActions
 from .models import FaceItem, FaceListModel, face_items
@@ -53,8 +53,8 @@ def load_person(library: Library, person_id: int, order: str = "newest") -> Pers
     faces = sort_by_date(faces, order)
     try:
         found = people_api(library).suggestions(person_id, _SUGGESTIONS)
-    except LibraryError:
-        found = []
+    except NotFoundError:
+        return None  # merged away since it was read above
     records = library.faces_by_ids([s.face_id for s in found])
     similarity = {s.face_id: s.similarity for s in found}
     suggestions = face_items(library, [records[s.face_id] for s in found

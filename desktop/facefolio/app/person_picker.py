@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..library import Library, LibraryError
+from ..library import Library
 from . import words
 from .session import people_api
 from .thumbnails import ThumbnailProvider
@@ -49,11 +49,7 @@ class PickChoice:
 def load_choices(library: Library, face_ids: list[int]) -> list[PickChoice]:
     """Every visible person, the likeliest for these faces first (read task)."""
     people = [p for p in library.people(include_hidden=False) if p.face_count or p.name]
-    ranked: dict[int, float] = {}
-    try:
-        ranked = {int(pid): float(s) for pid, s in people_api(library).rank_people(face_ids)}
-    except LibraryError:
-        pass  # no ranking (e.g. no face of the pack): named people, biggest first
+    ranked = {int(pid): float(s) for pid, s in people_api(library).rank_people(face_ids)}
     choices = [PickChoice(p.id, p.name, p.face_count, p.cover_face_id, ranked.get(p.id))
                for p in people]
     choices.sort(key=lambda c: (c.similarity is None, -(c.similarity or 0.0),

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from ..library import Library, PhotoRecord
 from . import words
-from .face_actions import FaceActions
+from .face_actions import FaceAction, FaceActions
 from .models import FaceItem, face_items
 from .page import Page
 from .photo_canvas import Box, PhotoCanvas
@@ -116,7 +116,7 @@ class PhotoViewerPage(Page):
         zoom_in.clicked.connect(lambda: self.canvas.zoom_by(1.25))
         fit.clicked.connect(self.canvas.fit)
         self.canvas.faceClicked.connect(
-            lambda face, pos: self.actions.popup([face], pos, hide=("Open photo",)))
+            lambda face, pos: self.actions.popup([face], pos, without={FaceAction.OPEN_PHOTO}))
         self.canvas.faceDrawn.connect(self.add_face)
         self.canvas.faceAdjusted.connect(self.adjust_face)
         self.hint = QLabel(wordWrap=True)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..library.questions import QuestionKind
 from . import words
 from .face_actions import FaceActions
 from .page import Page
@@ -166,7 +167,7 @@ class ReviewPage(Page):
                 caption.clear()
             return
         self.heading.setText(q.text)
-        if q.kind == "suggestion":
+        if q.kind is QuestionKind.SUGGESTION:
             self.detail.setText(f"{q.similarity:.0%} alike. In {words.file_name(q.face.photo_path)}"
                                 + (f", {q.face.photo_note}" if q.face.photo_note else "") + ".")
             captions = ["This face", q.person.name or "Unnamed"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
@@ -19,13 +18,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..library import Library, LibraryError
+from ..library import Library
+from ..library.search import (
+    FaceModelError,
+    FoundFace,
+    NoFaceError,
+    PackNotInstalledError,
+    detect_faces,
+    search_faces,
+)
 from . import words
 from .face_actions import FaceActions
 from .models import FaceItem, face_items, result_items
 from .page import Page
 from .search_groups import ResultGroup, SearchGroup
 from .session import LibrarySession
+from .tasks import one_line
 from .thumbnails import ThumbnailProvider
 
 _TOP = 200
@@ -55,45 +63,24 @@ class PhotoQuery:
     """The faces found in an outside photo: detected once, searched again on every reload."""
 
     path: str
-    embeddings: list[np.ndarray]
+    faces: list[FoundFace]
     heads: list[QImage]  # each face's crop, made on the read thread
 
 
-def _check_pack(pack: str) -> None:
-    """A pack chosen in Settings but never installed: say what to do, not a stack trace."""
-    from ..engine import PACKS, is_installed, pack_dir  # noqa: PLC0415
-    if pack in PACKS and pack != "yunet-sface" and not is_installed(pack):
-        raise LibraryError(
-            f"The face model '{pack}' chosen in Settings is not installed. Put its .onnx "
-            f"files in {pack_dir(pack)}, or choose 'yunet-sface' (built in) in File > "
-            "Settings. Facefolio never downloads models.")
-
-
 def detect_photo(library: Library, path: str) -> PhotoQuery:
-    from ..engine import ModelError, get_engine, load_image  # noqa: PLC0415 - heavy
+    """Detect the photo's faces (the library's model pack) and crop each for its group."""
     from .thumbnails import face_crop, to_qimage  # noqa: PLC0415
-    s = library.settings
-    _check_pack(s.pack)
-    try:
-        engine = get_engine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
-        image = load_image(path)
-        faces = engine.analyze(image)
-    except ModelError as exc:
-        raise LibraryError(f"The face model cannot run: {exc}. Choose another in "
-                           "File > Settings.") from exc
-    if not faces:
-        raise LibraryError(f"no face found in {words.file_name(path)}")
-    faces.sort(key=lambda f: f.box[0])  # left to right, as the user reads the photo
-    heads = [to_qimage(face_crop(image.pixels, image.scale, f.box)) for f in faces]
-    return PhotoQuery(path, [np.asarray(f.embedding, np.float32) for f in faces], heads)
+    found = detect_faces(library, path)
+    heads = [to_qimage(face_crop(found.pixels, found.scale, f.box)) for f in found.faces]
+    return PhotoQuery(path, found.faces, heads)
 
 
 def search_photo(library: Library, query: PhotoQuery) -> SearchAnswer:
     """Each face of the photo matched against the library: one group per face."""
     groups = []
-    n = len(query.embeddings)
-    for i, (embedding, head) in enumerate(zip(query.embeddings, query.heads), 1):
-        found = library.search_vector(embedding, pack=library.settings.pack, top=_TOP)
+    n = len(query.faces)
+    matches = search_faces(library, query.faces, top=_TOP)
+    for i, (found, head) in enumerate(zip(matches, query.heads), 1):
         items = result_items(library, found)
         title = f"Face {i} of {n}" if n > 1 else "The face"
         best = next((f for f in items if f.person_name), None)
@@ -104,13 +91,29 @@ def search_photo(library: Library, query: PhotoQuery) -> SearchAnswer:
     return SearchAnswer(f"{words.plural(n, 'face')} in {name}", groups)
 
 
+def problem(exc: Exception) -> str:
+    """What went wrong with a search, in the app's words (menus named)."""
+    if isinstance(exc, PackNotInstalledError):
+        return (f"The face model '{exc.pack}' chosen in Settings is not installed. Put its "
+                f".onnx files in {exc.folder}, or choose 'yunet-sface' (built in) in File > "
+                "Settings. Facefolio never downloads models.")
+    if isinstance(exc, NoFaceError):
+        return f"No face found in {words.file_name(exc.path)}"
+    text = one_line(exc)
+    text = text[:1].upper() + text[1:]
+    return f"{text}. Choose another in File > Settings." if isinstance(exc, FaceModelError) \
+        else text
+
+
 class SearchPage(Page):
     def __init__(self, session: LibrarySession, thumbnails: ThumbnailProvider,
                  actions: FaceActions, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
         self.actions = actions
         self.thumbnails = thumbnails
-        self.query: tuple[str, object] | None = None
+        # What is searched: a face id, a photo not yet looked at (its path), or a photo's
+        # faces found already (a reload searches again without detecting again).
+        self.query: int | str | PhotoQuery | None = None
         self.groups: list[SearchGroup] = []
         back = QToolButton(text="‹ Back", autoRaise=True)
         back.clicked.connect(lambda: self.window().go_back())
@@ -173,7 +176,7 @@ class SearchPage(Page):
         return [f for g in self.groups for f in g.selected()]
 
     # -- searching -----------------------------------------------------------------------
-    def _start(self, query: tuple[str, object], heading: str) -> None:
+    def _start(self, query: int | str, heading: str) -> None:
         self.query = query
         self.heading.setText(heading)
         self.slider.setValue(DEFAULT_SIMILARITY)  # a new search starts from the default
@@ -181,33 +184,33 @@ class SearchPage(Page):
         self.reload()
 
     def search_face(self, face_id: int) -> None:
-        self._start(("face", face_id), "Searching…")
+        self._start(int(face_id), "Searching…")
 
     def search_photo(self, path: str) -> None:
-        self._start(("photo", path), f"Looking for faces in {words.file_name(path)}…")
+        self._start(str(path), f"Looking for faces in {words.file_name(path)}…")
 
     def reload(self) -> None:
         super().reload()
         if self.query is None:
             return
-        kind, value = self.query
-        if kind == "face":
-            self.load(lambda library: search_face(library, value), self._apply, self._failed)
-        elif kind == "photo":
-            def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
-                query = detect_photo(library, value)
-                return query, search_photo(library, query)
-            self.load(detect_and_search, self._apply_photo, self._failed)
+        query = self.query
+        if isinstance(query, PhotoQuery):
+            self.load(lambda library: search_photo(library, query), self._apply)
+        elif isinstance(query, int):
+            self.load(lambda library: search_face(library, query), self._apply, self._failed)
         else:
-            self.load(lambda library: search_photo(library, value), self._apply)
+            def detect_and_search(library: Library) -> tuple[PhotoQuery, SearchAnswer]:
+                found = detect_photo(library, query)
+                return found, search_photo(library, found)
+            self.load(detect_and_search, self._apply_photo, self._failed)
 
-    def _failed(self, reason: str) -> None:
-        self.heading.setText(reason[:1].upper() + reason[1:])
+    def _failed(self, exc: Exception) -> None:
+        self.heading.setText(problem(exc))
         self._set_groups([])
 
     def _apply_photo(self, answer: tuple[PhotoQuery, SearchAnswer]) -> None:
         query, found = answer
-        self.query = ("vectors", query)  # reloads search again without detecting again
+        self.query = query  # reloads search again without detecting again
         self._apply(found)
 
     def _apply(self, answer: SearchAnswer) -> None:

@@ -11,12 +11,16 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..library import Library, LibraryError, ScanProgress, write_queue
-from .tasks import ScanTask, Task, TaskPools, WriteTask
+from ..library import Library, ScanProgress, write_queue
+from ..library.oplog import ChangedElsewhereError
+from .tasks import ScanTask, Task, TaskPools, WriteTask, one_line
+
+if TYPE_CHECKING:
+    from ..library.people import People
 
 # During a scan, new faces are grouped into people every this many faces (or seconds), so
 # people appear while the scan runs instead of only at the end.
@@ -27,12 +31,9 @@ _REFRESH_EVERY_S = 2.0
 _ALL = object()  # "every folder", for a queued scan
 
 
-def people_api(library: Library):
-    """The People editor of the library layer (imported late: it may be absent)."""
-    try:
-        from ..library.people import People  # noqa: PLC0415
-    except ImportError as exc:
-        raise LibraryError("editing people is not available in this build") from exc
+def people_api(library: Library) -> People:
+    """The library's People editor (imported on first use: it loads scipy)."""
+    from ..library.people import People  # noqa: PLC0415
     return People(library)
 
 
@@ -53,10 +54,7 @@ def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[
 def undo_labels(library: Library) -> tuple[str, str, int | None, int | None]:
     """What Undo and Redo would do now, in the log's words ("" for nothing), and the ids of
     those operations (so that Undo does what its label said, or nothing)."""
-    try:
-        history = people_api(library).history(200)
-    except LibraryError:
-        return "", "", None, None
+    history = people_api(library).history(200)
     undo = next((op for op in history if not op.undone), None)
     redo = next((op for op in reversed(history) if op.undone), None)
     return (undo.description if undo else "", redo.description if redo else "",
@@ -109,12 +107,18 @@ class LibrarySession(QObject):
 
     # -- reads and writes ----------------------------------------------------------------
     def read(self, work: Callable[[Library], Any], on_result: Callable[[Any], None],
-             on_error: Callable[[str], None] | None = None) -> Task:
+             on_error: Callable[[Exception], None] | None = None) -> Task:
+        """Run `work(library)` in a read task; a failure goes to `on_error` as the exception
+        (by default its first line to the status bar: never silently nothing)."""
         task = Task(self.path, work)
         task.signals.result.connect(self._guard(on_result))
-        task.signals.error.connect(self._guard(on_error or self.message.emit))
+        task.signals.error.connect(self._guard(on_error or self.say_error))
         self.pools.start(self.pools.read, task)
         return task
+
+    def say_error(self, exc: Exception) -> None:
+        """A task's failure on the status bar, in one line."""
+        self.message.emit(one_line(exc))
 
     def _guard(self, slot: Callable[[Any], None]) -> Callable[[Any], None]:
         def call(value: Any) -> None:
@@ -123,10 +127,11 @@ class LibrarySession(QObject):
         return call
 
     def write(self, work: Callable[[Library], Any], done: str = "",
-              on_result: Callable[[Any], None] | None = None) -> WriteTask:
+              on_result: Callable[[Any], None] | None = None,
+              on_error: Callable[[Exception], None] | None = None) -> WriteTask:
         """Run a change on the library's writer (during a scan: after the photo being
         committed, before the scan's next one); afterwards views reload and undo state
-        updates."""
+        updates. A failure goes to `on_error` as the exception (by default: the status bar)."""
         def change(library: Library) -> tuple[Any, tuple]:
             return work(library), undo_labels(library)
 
@@ -141,10 +146,10 @@ class LibrarySession(QObject):
                 on_result(value)
             self.notify_changed()
 
-        def failed(reason: str) -> None:
+        def failed(exc: Exception) -> None:
             self._own_writes -= 1
             self._signature = None
-            self.message.emit(reason)
+            (on_error or self.say_error)(exc)
             self.notify_changed()
             self.refresh_undo_state()  # e.g. Undo refused: the labels catch up with the log
 
@@ -157,8 +162,9 @@ class LibrarySession(QObject):
             task.start()
         return task
 
-    def people_write(self, action: Callable[[Any], Any], done: str = "",
-                     on_result: Callable[[Any], None] | None = None) -> WriteTask:
+    def people_write(self, action: Callable[[People], Any], done: str = "",
+                     on_result: Callable[[Any], None] | None = None,
+                     on_error: Callable[[Exception], None] | None = None) -> WriteTask:
         """`action(people)` on the writer thread, e.g. `lambda p: p.name(3, "Anna")`.
 
         With the write_xmp setting on, the sidecars of the photos whose named faces changed
@@ -182,17 +188,27 @@ class LibrarySession(QObject):
                 self.message.emit(f"XMP sidecar not written: {reason}{more}")
             if on_result is not None:
                 on_result(value)
-        return self.write(change, done, finished)  # a failure note replaces `done`
+        return self.write(change, done, finished, on_error)  # a failure replaces `done`
 
     def undo(self) -> None:
         """Undo what the Undo label names: when another process logged an operation since
         (the log is shared), nothing is undone and the user is told what is next instead."""
         expect = self._expected(0)
-        self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undid"))
+        self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undid"),
+                          on_error=self._step_failed("Undo"))
 
     def redo(self) -> None:
         expect = self._expected(1)
-        self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redid"))
+        self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redid"),
+                          on_error=self._step_failed("Redo"))
+
+    def _step_failed(self, what: str) -> Callable[[Exception], None]:
+        def say(exc: Exception) -> None:
+            if isinstance(exc, ChangedElsewhereError):
+                self.message.emit(one_line(exc))  # it says what is next to undo instead
+            else:
+                self.message.emit(f"{what} failed: {one_line(exc)}")
+        return say
 
     def _expected(self, which: int) -> int | None:
         """The operation the Undo (0) or Redo (1) label names; None while our own writes
@@ -209,7 +225,7 @@ class LibrarySession(QObject):
         return say
 
     def refresh_undo_state(self) -> None:
-        self.read(undo_labels, self._emit_undo, lambda _m: None)
+        self.read(undo_labels, self._emit_undo)
 
     def _emit_undo(self, labels: tuple) -> None:
         undo, redo, *ids = labels
@@ -234,7 +250,11 @@ class LibrarySession(QObject):
             return
         self._looking = True
         self.read(lambda library: database_signature(library.path), self._looked,
-                  lambda _m: setattr(self, "_looking", False))
+                  self._look_failed)
+
+    def _look_failed(self, exc: Exception) -> None:
+        self._looking = False
+        self.say_error(exc)
 
     def _looked(self, signature: tuple) -> None:
         self._looking = False
@@ -330,9 +350,9 @@ class LibrarySession(QObject):
         self.notify_changed()
         self._start_queued(cancelled=last is not None and last.phase == "cancelled")
 
-    def _on_scan_error(self, reason: str) -> None:
+    def _on_scan_error(self, exc: Exception) -> None:
         self.scan_task = None
-        self.message.emit(f"Scan failed: {reason}")
+        self.message.emit(f"Scan failed: {one_line(exc)}")
         self.scanFinished.emit(None)
         self.notify_changed()
         self._start_queued(cancelled=False)

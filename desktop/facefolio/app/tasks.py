@@ -2,8 +2,11 @@
 
 A task is a QRunnable with a separate `TaskSignals` QObject (superqt's WorkerBase shape): the
 runnable lives on a pool thread, the signals object lives on the GUI thread, so every emit is
-queued to the GUI. Each task opens its own `Library`: an sqlite3 connection belongs to the
-thread that opened it, so only ids and frozen records travel over signals.
+queued to the GUI. A failure travels as the exception object itself (superqt's `error`
+signal), so a caller can tell `ChangedElsewhereError` from a locked database; `one_line`
+makes the line the status bar shows. Each task opens its own `Library`: an sqlite3
+connection belongs to the thread that opened it, so only ids and frozen records travel over
+signals.
 
 Pools by purpose (Picard's `_init_threads`):
   scan      one scan at a time: it plans and feeds the scan's worker processes
@@ -36,7 +39,7 @@ class TaskSignals(QObject):
 
     progress = Signal(object)
     result = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception the work raised
     finished = Signal()
 
 
@@ -55,9 +58,9 @@ class Task(QRunnable):
         try:
             with Library(self.library_path) as library:
                 value = self.work(library)
-        except Exception as exc:  # the GUI shows the one-line reason; the log has the rest
+        except Exception as exc:  # the GUI decides what to show; the log has the traceback
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(value)
         finally:
@@ -83,7 +86,7 @@ class WriteTask:
                 value = future.result()
             except Exception as exc:
                 log.debug("write %s failed:\n%s", name, traceback.format_exc())
-                signals.error.emit(_one_line(exc))
+                signals.error.emit(exc)
             else:
                 signals.result.emit(value)
             finally:
@@ -91,7 +94,7 @@ class WriteTask:
         try:
             self.queue.submit(self.work).add_done_callback(answered)
         except Exception as exc:  # the writer is closing
-            signals.error.emit(_one_line(exc))
+            signals.error.emit(exc)
             signals.finished.emit()
 
 
@@ -126,7 +129,7 @@ class ScanTask(QRunnable):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
-            self.signals.error.emit(_one_line(exc))
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(last)
         finally:
@@ -151,7 +154,8 @@ def _lower_priority() -> None:
         pass
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 

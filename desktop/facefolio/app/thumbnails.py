@@ -196,9 +196,7 @@ class ThumbnailTask(QRunnable):
 def _still_there(library: Library, epoch: int, key: Key) -> bool:
     if store.epoch(library.con) != epoch:
         return False
-    table = "faces" if key[0] == "face" else "photos"
-    return library.con.execute(f"SELECT 1 FROM {table} WHERE id = ?", (key[1],)).fetchone() \
-        is not None
+    return library.has_face(key[1]) if key[0] == "face" else library.has_photo(key[1])
 
 
 class PixmapCache:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from .library import Library
 from .store import LibraryError, fs_path
+from .text import csv_cell
 
 MODES = ("copy", "link", "symlink")
 CSV_COLUMNS = ["face_id", "photo", "x", "y", "w", "h", "score", "person_id", "person_name"]
@@ -100,13 +101,15 @@ def _place(source: Path, target: Path, mode: str) -> None:
 
 
 def export_faces_csv(library: Library, out: TextIO) -> int:
-    """Every face as CSV: the `export --json` fields, the box as x, y, w, h. Returns rows."""
+    """Every face as CSV: the `export --json` fields, the box as x, y, w, h. Returns rows.
+    A text cell a spreadsheet would run as a formula (= + - @ tab CR first) starts with a
+    single quote (text.csv_cell, OWASP's advice); `export --json` has the exact values."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     rows = library.export_faces()
     for face in rows:
         x, y, w, h = face["box"]
-        writer.writerow([face["face_id"], face["photo"], x, y, w, h, face["score"],
+        writer.writerow([face["face_id"], csv_cell(face["photo"]), x, y, w, h, face["score"],
                          "" if face["person_id"] is None else face["person_id"],
-                         "" if face["person_name"] is None else face["person_name"]])
+                         "" if face["person_name"] is None else csv_cell(face["person_name"])])
     return len(rows)

@@ -20,6 +20,7 @@ the index's lock; only the library's writer adds, removes or saves.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -59,6 +60,10 @@ class ForgottenIndex(Exception):
     """The index was built before "forget" ran: none of it may be used or written."""
 
 
+class ForeignIndex(Exception):
+    """The index file was saved by another library (another database in this folder)."""
+
+
 @dataclass(frozen=True)
 class Neighbour:
     face_id: int
@@ -68,8 +73,8 @@ class Neighbour:
 class FaceIndex:
     """Nearest-neighbour search over one pack's face embeddings."""
 
-    def __init__(self, dim: int, capacity: int = _GROW_STEP, *, epoch: int | None = None
-                 ) -> None:
+    def __init__(self, dim: int, capacity: int = _GROW_STEP, *, epoch: int | None = None,
+                 library_id: str | None = None) -> None:
         self.dim = dim
         self._lock = threading.RLock()
         self._index = _new_hnsw(dim, capacity)
@@ -77,6 +82,7 @@ class FaceIndex:
         self._deleted: set[int] = set()  # labels marked deleted (vectors overwritten)
         self.generation = -1
         self.epoch = epoch  # the library's "forget" epoch it was built in (None: no library)
+        self.library_id = library_id  # the database it was built from (None: no library)
 
     # -- building -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -162,23 +168,35 @@ class FaceIndex:
     def save(self, path: Path, generation: int, *, con: sqlite3.Connection | None = None
              ) -> bool:
         """Write the index and its metadata atomically, owner-only. False, writing nothing,
-        when "forget" ran since this index was built (its faces must not come back)."""
+        when "forget" ran since this index was built (its faces must not come back).
+
+        The index goes to a temp file that is fsynced and checked to hold every byte hnswlib
+        meant to write (on a full disk it writes a short file and says nothing) before it
+        replaces the old one, so a failed save keeps the old index and raises OSError. The
+        metadata carries the library's id and the file's sha256: a file that is not this
+        library's, or whose bytes changed, is rebuilt, never used."""
         with self._lock:
             if not _same_epoch(path, self.epoch, con):
                 return False
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=privacy.temp_prefix(path.name),
+                                       suffix=".tmp")
             os.close(fd)
             try:
                 self._index.save_index(tmp)
                 # hnswlib recreates the file if something removed it meanwhile: umask mode.
                 os.chmod(tmp, privacy.FILE_MODE)
+                with open(tmp, "rb") as fh:
+                    privacy.check_size(fh.fileno(), self._index.index_file_size(), tmp)
+                    os.fsync(fh.fileno())
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
                 meta = {"generation": generation, "dim": self.dim, "count": len(self._ids),
                         "deleted": sorted(self._deleted), "epoch": self.epoch,
+                        "library_id": self.library_id, "sha256": digest,
                         "file": _identity(Path(tmp))}  # a rename keeps all three
                 os.replace(tmp, path)
             finally:
                 Path(tmp).unlink(missing_ok=True)
-            privacy.write_private(_meta_path(path), json.dumps(meta).encode(), durable=False)
+            privacy.write_private(_meta_path(path), json.dumps(meta).encode())
             # "forget" deletes the files after bumping the epoch: if it ran while we wrote, what
             # we wrote may have landed after its deletion. Look again, and take it back.
             if not _same_epoch(path, self.epoch, con):
@@ -188,23 +206,34 @@ class FaceIndex:
             return True
 
     @classmethod
-    def load(cls, path: Path, dim: int, *, epoch: int | None = None) -> FaceIndex:
+    def load(cls, path: Path, dim: int, *, epoch: int | None = None,
+             library_id: str | None = None) -> FaceIndex:
         """Load a saved index; raises on anything missing, mismatched or unreadable, and
-        ForgottenIndex when it was saved before the library's current epoch."""
+        ForgottenIndex when it was saved before the library's current epoch. With a
+        library_id, an index saved by another library (or before libraries had ids) raises
+        ForeignIndex: its labels name other faces."""
         meta = json.loads(_meta_path(path).read_text())
-        if meta.get("dim") != dim:
+        if not isinstance(meta, dict) or meta.get("dim") != dim:
             raise ValueError("dimension mismatch")
+        if library_id is not None and meta.get("library_id") != library_id:
+            raise ForeignIndex(f"saved by library {meta.get('library_id')}, "
+                               f"this is {library_id}")
         if epoch is not None and meta.get("epoch") not in (None, epoch):
             raise ForgottenIndex(f"saved in epoch {meta.get('epoch')}, library is at {epoch}")
         self = cls.__new__(cls)
-        self.dim, self.epoch = dim, epoch
+        self.dim, self.epoch, self.library_id = dim, epoch, library_id
         self._lock = threading.RLock()
         before = _identity(path)
+        described = meta.get("file") == before
+        if described:
+            with open(path, "rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != meta.get("sha256"):
+                    raise ValueError("checksum mismatch: the file changed since it was saved")
         self._index = hnswlib.Index(space="cosine", dim=dim)
         self._index.load_index(str(path), allow_replace_deleted=True)
         self._index.set_ef(EF_SEARCH)
         labels = {int(i) for i in self._index.get_ids_list()}  # deleted marks included
-        if meta.get("file") == before == _identity(path):
+        if described and before == _identity(path):
             self._deleted = {int(i) for i in meta.get("deleted", [])}
             self.generation = int(meta["generation"])
         else:
@@ -217,6 +246,25 @@ class FaceIndex:
         if self.generation >= 0 and len(self._ids) != meta.get("count"):
             raise ValueError("count mismatch")
         return self
+
+    def matches(self, con: sqlite3.Connection, pack: str, sample: int = 32) -> bool:
+        """Whether the vectors of a sample of faces are the database's own (a last guard
+        against an index of other faces: a copied or restored file)."""
+        with self._lock:
+            ids = sorted(self._ids)
+            if not ids:
+                return True
+            step = max(1, len(ids) // sample)
+            picked = ids[::step][:sample]
+            rows = store.in_chunks(con, "SELECT id, embedding FROM faces WHERE id IN ({}) "
+                                   "AND pack = ?", picked, pack)
+            if not rows:
+                return True  # none of them is left: catch_up removes them
+            stored = self._index.get_items([r[0] for r in rows], return_type="numpy")
+        truth = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        truth = truth / np.maximum(np.linalg.norm(truth, axis=1, keepdims=True), 1e-12)
+        stored = stored / np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
+        return bool(np.all(np.einsum("ij,ij->i", truth, stored) > 0.999))
 
 
 def _new_hnsw(dim: int, capacity: int) -> hnswlib.Index:
@@ -283,23 +331,29 @@ def open_index(con: sqlite3.Connection, library_dir: Path, pack: str, dim: int) 
     path = index_path(library_dir, pack)
     generation = faces_generation(con)
     epoch = store.epoch(con)
+    library_id = store.library_id(con)
     index: FaceIndex | None = None
     if path.exists():
         try:
-            index = FaceIndex.load(path, dim, epoch=epoch)
+            index = FaceIndex.load(path, dim, epoch=epoch, library_id=library_id)
+            if not index.matches(con, pack):
+                raise ValueError("its vectors are not the faces' own")
         except ForgottenIndex as exc:  # left by a process that died mid-forget
             log.warning("index %s predates 'forget' (%s): deleting it", path, exc)
             _take_back(path, None)
-        except Exception as exc:  # unreadable for any reason: it is only a cache
-            log.warning("index %s unreadable (%s): rebuilding", path, exc)
+            index = None
+        except Exception as exc:  # another library's, changed, unreadable: it is only a cache
+            log.warning("index %s not used (%s): rebuilding", path, exc)
+            index = None
     if index is not None and index.generation == generation:
         return index
     if index is None:
-        index = FaceIndex(dim, capacity=_count(con, pack) + _GROW_STEP, epoch=epoch)
+        index = FaceIndex(dim, capacity=_count(con, pack) + _GROW_STEP, epoch=epoch,
+                          library_id=library_id)
     catch_up(con, index, pack)
     try:
         index.save(path, generation, con=con)
-    except OSError as exc:  # a read-only library still answers searches
+    except OSError as exc:  # a read-only or full disk: the index still answers searches
         log.warning("cannot save index %s: %s", path, exc)
     return index
 

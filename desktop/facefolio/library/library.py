@@ -7,7 +7,9 @@ library's writer (write_queue.py) changes them while one runs.
 """
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -17,12 +19,22 @@ import platformdirs
 
 from . import privacy, store, write_queue
 from .index import FaceIndex, catch_up, index_path, open_index
-from .records import FaceRecord, FolderRecord, PersonRecord, PhotoRecord, SearchResult
+from .records import (
+    AssignedBy,
+    FaceRecord,
+    FolderRecord,
+    PersonRecord,
+    PhotoRecord,
+    PhotoStatus,
+    SearchResult,
+)
 from .settings import Settings
+from .check import damage_note
 from .store import LibraryError, NotFoundError, Transaction
-from .thumbcache import prune_thumbnails
+from .thumbcache import claim_thumbnails, prune_thumbnails
 
 ENV_LIBRARY = "FACEFOLIO_LIBRARY"
+log = logging.getLogger(__name__)
 
 _INDEXES: dict[tuple[str, str], FaceIndex] = {}
 _INDEXES_LOCK = threading.Lock()
@@ -42,6 +54,27 @@ def default_library_dir() -> Path:
     return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
 
 
+def disk_full(folder: Path) -> str | None:
+    """"N KB free" when the disk holding `folder` is (nearly) full, else None."""
+    from .failures import human_bytes  # noqa: PLC0415
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    return f"{human_bytes(free)} free" if free < _FULL_BELOW else None
+
+
+_FULL_BELOW = 256 << 10  # bytes: less than this free and SQLite cannot work
+
+
+def _writable(folder: Path, db: Path) -> bool:
+    """Whether this process may write the library (os.access knows read-only mounts)."""
+    if not folder.exists():
+        return True  # made below, or refused with the reason
+    return os.access(folder, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
 def forget_cached_indexes(library_path: Path) -> None:
     """Drop this process's in-memory indexes of a library (after "forget")."""
     with _INDEXES_LOCK:
@@ -54,7 +87,9 @@ def face_record(row: sqlite3.Row) -> FaceRecord:
         id=row["id"], photo_id=row["photo_id"], photo_path=store.fs_path(row["photo_path"]),
         box=(row["x"], row["y"], row["w"], row["h"]), score=row["score"],
         quality=row["quality"], pack=row["pack"], person_id=row["person_id"],
-        person_name=row["person_name"], assigned_by=row["assigned_by"], source=row["source"],
+        person_name=row["person_name"],
+        assigned_by=AssignedBy(row["assigned_by"]) if row["assigned_by"] else None,
+        source=row["source"],
         ignored=bool(row["ignored"]))
 
 
@@ -67,25 +102,79 @@ def gone_photos_where(alias: str = "") -> str:
 class Library:
     """The user's library folder: database, settings, derived index and thumbnails."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+                 readonly: bool | None = None) -> None:
         self.path = Path(path).expanduser().absolute() if path else default_library_dir()
         if self.path.exists() and not self.path.is_dir():
-            raise LibraryError(f"library path {self.path} is a file, not a folder")
-        if create:
+            raise LibraryError(f"library path {store.display_path(self.path)} is a file, "
+                               "not a folder")
+        db = self.path / store.DB_NAME
+        # Why nothing may be written (a read-only disk, a damaged database), or None. Edits
+        # then fail with this reason (cli.py, the app); reading, searching, exports work.
+        self.damaged = damage_note(self.path)
+        if readonly is None:
+            readonly = bool(self.damaged) or not _writable(self.path, db)
+        self.readonly = readonly
+        self.readonly_reason = (
+            None if not readonly else
+            f"its database is damaged ({self.damaged}): run 'facefolio check --repair'"
+            if self.damaged else "its folder cannot be written (a read-only disk, or "
+            "permissions)")
+        created = not db.exists() or db.stat().st_size == 0
+        made = False  # this call made the (empty) database file: SQLite may fill it
+        if create and not readonly:
             try:
                 privacy.private_dir(self.path)
-                if not (self.path / store.DB_NAME).exists():
-                    privacy.private_file(self.path / store.DB_NAME)
+                if not db.exists():
+                    made = privacy.private_file(db)
             except OSError as exc:
-                raise LibraryError(f"cannot create library folder {self.path}: "
+                raise LibraryError(f"cannot create library folder "
+                                   f"{store.display_path(self.path)}: "
                                    f"{exc.strerror or exc}") from exc
-        self.con = store.connect(self.path / store.DB_NAME, create=create)
-        self.settings = Settings.load(self.path)
-        self.epoch = store.epoch(self.con)
-        if create:
-            self._adopt_old_photos()
-        # Libraries made before files were private (or copied in with a loose umask).
-        self.permission_problems = privacy.tighten(self.path)
+        try:
+            self.con = store.connect(db, create=create and not readonly, readonly=readonly,
+                                     new=made)
+        except sqlite3.OperationalError as exc:
+            # A full disk cannot even take the WAL's shared-memory file: read without it.
+            full = disk_full(self.path)
+            if readonly or not full or not db.exists():
+                raise
+            self.readonly = True
+            self.readonly_reason = f"the disk holding it is full: {full}"
+            self.con = store.connect(db, create=False, readonly=True)
+            del exc
+        try:
+            self.library_id = store.library_id(self.con)
+            self.settings = Settings.load(self.path)
+            self.epoch = store.epoch(self.con)
+            # Problems with the folder itself, one line each (status and the app show them).
+            self.problems: list[str] = list(self.settings.warnings)
+            self.permission_problems: list[str] = []
+            if not readonly:
+                if store.forget_pending(self.con):  # a "forget" was cut short: finish it first
+                    self._finish_forget()
+                self.problems += claim_thumbnails(self, created)
+                if create:
+                    self._adopt_old_photos()
+                # Libraries made before files were private (or copied in with a loose umask).
+                self.permission_problems = privacy.tighten(self.path)
+            else:
+                self.problems.append(f"the library is open read-only: "
+                                     f"{self.readonly_reason}")
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _finish_forget(self) -> None:
+        from .forget import finish_forget  # noqa: PLC0415 - forget imports this module
+
+        try:
+            finish_forget(self)
+        except (OSError, sqlite3.OperationalError, LibraryError) as exc:
+            # The rows are gone already; what is left are old copies in files. Say so.
+            self.problems.append(f"an interrupted 'forget' could not be finished yet "
+                                 f"({getattr(exc, 'strerror', None) or exc}): it is tried "
+                                 "again at the next open")
 
     def close(self) -> None:
         self.con.close()
@@ -132,11 +221,14 @@ class Library:
                        JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
                 ON fa.folder_id = fo.id
             ORDER BY fo.path""", {"analysis": self.analysis_key()}).fetchall()
-        return [FolderRecord(r["id"], store.fs_path(r["path"]), r["added_at"],
-                             r["last_scan_at"], r["scan_error"], r["photo_count"],
-                             r["face_count"], r["error_count"], r["offline_since"],
-                             r["offline_count"], r["missing_count"], r["pending_count"],
-                             r["scan_started_at"], r["listed_files"]) for r in rows]
+        return [FolderRecord(
+            id=r["id"], path=store.fs_path(r["path"]), added_at=r["added_at"],
+            last_scan_at=r["last_scan_at"], scan_error=r["scan_error"],
+            photo_count=r["photo_count"], face_count=r["face_count"],
+            error_count=r["error_count"], offline_since=r["offline_since"],
+            offline_count=r["offline_count"], missing_count=r["missing_count"],
+            pending_count=r["pending_count"], scan_started_at=r["scan_started_at"],
+            listed_files=r["listed_files"]) for r in rows]
 
     def _adopt_old_photos(self) -> None:
         """Photos scanned before analysis keys existed (schema 1) count as analysed under
@@ -212,7 +304,7 @@ class Library:
         return [(r[0], r[1], r[2]) for r in self.con.execute(
             "SELECT at, path, note FROM scan_notes ORDER BY id DESC LIMIT ?", (int(limit),))]
 
-    def photos(self, folder_id: int | None = None, *, status: str | None = None
+    def photos(self, folder_id: int | None = None, *, status: PhotoStatus | None = None
                ) -> list[PhotoRecord]:
         clauses, params = [], []
         if folder_id is not None:
@@ -229,11 +321,12 @@ class Library:
             SELECT ph.*, (SELECT COUNT(*) FROM faces f WHERE f.photo_id = ph.id
                           AND f.ignored = 0) AS face_count
             FROM photos ph {where}""", params).fetchall()
-        return [PhotoRecord(r["id"], r["folder_id"], store.fs_path(r["path"]), r["width"],
-                            r["height"], r["taken_at"], r["status"], r["error"], r["face_count"],
-                            bool(r["offline"]), r["missing_since"] is not None,
-                            r["taken_at_source"])
-                for r in rows]
+        return [PhotoRecord(
+            id=r["id"], folder_id=r["folder_id"], path=store.fs_path(r["path"]),
+            width=r["width"], height=r["height"], taken_at=r["taken_at"],
+            status=PhotoStatus(r["status"]), error=r["error"], face_count=r["face_count"],
+            offline=bool(r["offline"]), missing=r["missing_since"] is not None,
+            taken_at_source=r["taken_at_source"]) for r in rows]
 
     def failed_photos(self) -> list[PhotoRecord]:
         return self.photos(status="error")
@@ -242,6 +335,14 @@ class Library:
         """Photos scanned fine that still have a problem to report (an unreadable XMP)."""
         return self._photos("WHERE ph.status = 'done' AND ph.error IS NOT NULL "
                             "ORDER BY ph.path", ())
+
+    def has_face(self, face_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() \
+            is not None
+
+    def has_photo(self, photo_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM photos WHERE id = ?", (photo_id,)).fetchone() \
+            is not None
 
     def face(self, face_id: int) -> FaceRecord:
         row = self.con.execute(_FACE_SELECT + " WHERE f.id = ?", (face_id,)).fetchone()
@@ -321,6 +422,8 @@ class Library:
             return queue.call(lambda writer: writer.index(pack))
         with _INDEXES_LOCK:
             index = _INDEXES.get(key)
+            if index is not None and index.library_id != self.library_id:
+                index = None  # built from another database once in this folder
             if index is None:
                 index = open_index(self.con, self.path, pack, self._dim(pack))
                 _INDEXES[key] = index
@@ -367,7 +470,12 @@ class Library:
         for (lib, pack), index in list(_INDEXES.items()):
             if lib == str(self.path):
                 self.index(pack)
-                index.save(index_path(self.path, pack), generation, con=self.con)
+                try:
+                    index.save(index_path(self.path, pack), generation, con=self.con)
+                except OSError as exc:
+                    # The old file stays whole (index.save checks before it renames); it is
+                    # caught up from the database at the next open, so nothing is lost.
+                    log.warning("cannot save index of %s: %s", pack, exc)
 
     def _drop_caches_after_forget(self) -> bool:
         """If "forget" ran (in any process) since this library was opened, drop the indexes
@@ -414,8 +522,9 @@ class Library:
             row = rows.get(n.face_id)
             if row is None or row[7]:  # removed since the index answered, or ignored
                 continue
-            results.append(SearchResult(n.face_id, store.fs_path(row[0]), row[1:5],
-                                        n.similarity, row[5], row[6]))
+            results.append(SearchResult(face_id=n.face_id, photo=store.fs_path(row[0]),
+                                        box=row[1:5], similarity=n.similarity,
+                                        person_id=row[5], person_name=row[6]))
         return results[:top]
 
     def _search_rows(self, face_ids: list[int]) -> dict[int, tuple]:
@@ -451,8 +560,9 @@ class Library:
             SELECT pe.*, (SELECT COUNT(*) FROM faces f WHERE f.person_id = pe.id) AS face_count
             FROM people pe {where}
             ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
-        return [PersonRecord(r["id"], r["name"], bool(r["hidden"]), r["cover_face_id"],
-                             r["face_count"]) for r in rows]
+        return [PersonRecord(id=r["id"], name=r["name"], hidden=bool(r["hidden"]),
+                             cover_face_id=r["cover_face_id"], face_count=r["face_count"])
+                for r in rows]
 
     # -- status and export -----------------------------------------------------------------
     def counts(self) -> dict[str, int]:

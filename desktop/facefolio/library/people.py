@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterable
 from . import assign, oplog, store, suggest
 from .library import Library
 from .proposals import Proposal, merge_proposals
-from .records import FaceRecord
+from .records import AssignedBy, FaceRecord
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .store import LibraryError, NotFoundError, Transaction
 from .suggest import Suggestion
+from .text import check_name
 
 __all__ = ["People", "Proposal", "Suggestion"]
 
@@ -101,7 +102,7 @@ class People:
             pid = self.con.execute("INSERT INTO people(name, hidden, created_at) VALUES "
                                    "(?, 0, ?)", (clean, store.now())).lastrowid
             created.append(pid)
-            self._assign(face_ids, pid, "user")
+            self._assign(face_ids, pid, AssignedBy.USER)
             return [pid]
 
         label = repr(clean) if clean else "a new person"
@@ -138,7 +139,7 @@ class People:
                                          "at) VALUES (?, ?, ?)", (*sorted((target_id, other)),
                                                                   store.now()))
             # The user vouched for the merged faces: clustering must not split them again.
-            self._assign(face_ids, target_id, "user")
+            self._assign(face_ids, target_id, AssignedBy.USER)
             self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
 
         names = ", ".join(_label(r) for r in records)
@@ -151,7 +152,7 @@ class People:
         person = self._person(person_id)
         self._logged("move", f"Move {_n(face_ids, 'face')} to {_label(person)}",
                      [person_id, *self._owners(face_ids)], face_ids,
-                     lambda: self._assign(face_ids, person_id, "user"))
+                     lambda: self._assign(face_ids, person_id, AssignedBy.USER))
 
     @_atomic
     def remove_faces(self, face_ids: list[int]) -> None:
@@ -207,7 +208,7 @@ class People:
         person = self._person(person_id)
         self._logged("accept", f"{self._face_label(face_id).capitalize()} is {_label(person)}",
                      [person_id, *self._owners([face_id])], [face_id],
-                     lambda: self._assign([face_id], person_id, "suggestion"))
+                     lambda: self._assign([face_id], person_id, AssignedBy.SUGGESTION))
 
     @_atomic
     def reject_suggestion(self, face_id: int, person_id: int) -> None:
@@ -303,7 +304,7 @@ class People:
                     if self.con.execute("SELECT 1 FROM faces WHERE photo_id = ? AND "
                                         "person_id = ?", (photo_id, pid)).fetchone():
                         continue  # two regions of one name: one face per person and photo
-                    self._assign([fid], pid, "user")
+                    self._assign([fid], pid, AssignedBy.USER)
                     named.append(fid)
             if not named:
                 raise _NothingToDo
@@ -326,7 +327,8 @@ class People:
             raise LibraryError(f"face {face_id} is not in photo {photo_id}")
         if row["ignored"] or row["name"] == name:
             return False
-        if row["person_id"] is not None and row["assigned_by"] in ("user", "suggestion"):
+        if row["person_id"] is not None and row["assigned_by"] and \
+                AssignedBy(row["assigned_by"]).by_user:
             return False  # a user decision outranks a file
         rejected = self.con.execute(
             "SELECT 1 FROM rejections r JOIN people pe ON pe.id = r.person_id "
@@ -399,7 +401,7 @@ class People:
             after = oplog.snapshot(self.con, scope, face_ids)
             oplog.record(self.con, kind, description, before, after)
 
-    def _assign(self, face_ids: list[int], person_id: int, how: str) -> None:
+    def _assign(self, face_ids: list[int], person_id: int, how: AssignedBy) -> None:
         self.con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
                              [(person_id, how, f) for f in face_ids])
         self.con.executemany("DELETE FROM rejections WHERE face_id = ? AND person_id = ?",
@@ -446,10 +448,7 @@ def _label(person) -> str:
 
 
 def _clean_name(name: str | None) -> str:
-    clean = " ".join((name or "").split())
-    if not clean:
-        raise LibraryError("a person's name cannot be empty")
-    return clean
+    return check_name(name)  # no control or bidi characters, at most NAME_MAX: text.py
 
 
 def _n(items: list, noun: str) -> str:

@@ -1,12 +1,40 @@
-"""Plain records the library hands out: rows as frozen dataclasses, never live cursors."""
+"""Plain records the library hands out: rows as frozen dataclasses, never live cursors.
+
+Records are built with keywords only (`FolderRecord(id=..., path=...)`): a row of fourteen
+columns read by position is one swapped pair away from a wrong count on screen. States stored
+as text in SQLite travel as enums whose values are that text (`AssignedBy.USER == "user"`, so
+SQL parameters and old comparisons keep working).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 Box = tuple[float, float, float, float]  # x, y, w, h in original-image pixels
 
 
-@dataclass(frozen=True)
+class AssignedBy(StrEnum):
+    """How a face came to its person (faces.assigned_by)."""
+
+    USER = "user"  # the user put it there: nothing automatic moves it
+    SUGGESTION = "suggestion"  # the user said yes to a suggestion: as firm as USER
+    AUTO = "auto"  # auto-assigned to a named person it clearly matches
+    CLUSTER = "cluster"  # grouped by clustering
+
+    @property
+    def by_user(self) -> bool:
+        """A decision of the user's (kept through every rescan and regrouping)."""
+        return self in (AssignedBy.USER, AssignedBy.SUGGESTION)
+
+
+class PhotoStatus(StrEnum):
+    """A photo's scan outcome (photos.status)."""
+
+    DONE = "done"  # analysed (it may have no face)
+    ERROR = "error"  # could not be read: `error` says why
+
+
+@dataclass(frozen=True, kw_only=True)
 class FolderRecord:
     id: int
     path: str  # usable with open(); may hold undecodable bytes (show store.display_path)
@@ -34,7 +62,7 @@ class FolderRecord:
             self.last_scan_at is None or self.last_scan_at < self.scan_started_at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PhotoRecord:
     id: int
     folder_id: int
@@ -42,7 +70,7 @@ class PhotoRecord:
     width: int | None
     height: int | None
     taken_at: str | None  # ISO 8601
-    status: str  # 'done' or 'error'
+    status: PhotoStatus
     error: str | None
     face_count: int
     offline: bool = False  # its folder (or a sub-folder) cannot be read right now
@@ -50,7 +78,7 @@ class PhotoRecord:
     taken_at_source: str | None = None  # 'exif' or 'file' (file time: a guess)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FaceRecord:
     id: int
     photo_id: int
@@ -61,12 +89,12 @@ class FaceRecord:
     pack: str
     person_id: int | None
     person_name: str | None
-    assigned_by: str | None  # 'user', 'suggestion', 'auto', 'cluster' or None
+    assigned_by: AssignedBy | None  # None: in no person
     source: str = "detector"  # 'detector', or 'user' for a face the user drew
     ignored: bool = False  # "not a face" / "ignore": hidden everywhere, kept for rescans
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PersonRecord:
     id: int
     name: str | None
@@ -79,7 +107,7 @@ class PersonRecord:
         return self.name or "Unnamed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SearchResult:
     face_id: int
     photo: str

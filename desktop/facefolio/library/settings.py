@@ -1,12 +1,28 @@
-"""Per-library preferences: one typed object saved as settings.json in the library folder."""
+"""Per-library preferences: one typed object saved as settings.json in the library folder.
+
+settings.json is the user's to edit, so what is read from it is checked against `SCHEMA`: a
+value of the wrong type or out of its range is replaced by the default with a warning (shown
+by `facefolio status` and the app), keys this version does not know are kept as they are and
+written back, and a file that is not a JSON object is replaced by defaults (with a warning).
+The number of scan workers is clamped to the cores this process may use.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 SETTINGS_NAME = "settings.json"
 SETTINGS_VERSION = 1
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -18,24 +34,108 @@ class Settings:
     min_cluster_faces: int = 3
     write_xmp: bool = False
     scan_workers: int = 0  # 0: as many as the cores this process may use allow
+    # Keys of settings.json this version does not know (a newer Facefolio's): kept verbatim.
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+    # What was wrong with settings.json when it was read (one line each); not saved.
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def load(cls, library_dir: Path) -> Settings:
         path = library_dir / SETTINGS_NAME
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return cls()
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in raw.items() if k in known}
-        values["schema_version"] = SETTINGS_VERSION
+        except (OSError, UnicodeError) as exc:
+            return cls(warnings=[f"{SETTINGS_NAME} cannot be read ({_why(exc)}): "
+                                 "using the default settings"])
         try:
-            return cls(**values)
-        except TypeError:
-            return cls()
+            raw = json.loads(text)
+        except ValueError as exc:
+            return cls(warnings=[f"{SETTINGS_NAME} is not valid JSON ({exc}): using the "
+                                 "default settings"])
+        return cls.from_json(raw)
+
+    @classmethod
+    def from_json(cls, raw: object) -> Settings:
+        """Settings from parsed JSON: every value checked against SCHEMA."""
+        if not isinstance(raw, dict):
+            return cls(warnings=[f"{SETTINGS_NAME} holds {type(raw).__name__} "
+                                 f"{_short(raw)}, not an object of settings: using the "
+                                 "default settings"])
+        settings = cls()
+        known = {f.name for f in fields(cls)} - {"extra", "warnings", "schema_version"}
+        for key, value in raw.items():
+            if key == "schema_version":
+                continue
+            if key not in known:
+                settings.extra[key] = value
+                continue
+            checked, problem = _check(key, value, getattr(settings, key))
+            setattr(settings, key, checked)
+            if problem:
+                settings.warnings.append(f"{SETTINGS_NAME}: {key} {problem}")
+        cores = available_cores()
+        if settings.scan_workers > cores:
+            settings.warnings.append(
+                f"{SETTINGS_NAME}: scan_workers {settings.scan_workers} is more than the "
+                f"{cores} cores available: using {cores}")
+            settings.scan_workers = cores
+        return settings
+
+    def to_json(self) -> dict:
+        values = {k: v for k, v in asdict(self).items() if k not in ("extra", "warnings")}
+        return {**self.extra, **values}
 
     def save(self, library_dir: Path) -> None:
         from .privacy import write_private  # noqa: PLC0415
 
         write_private(library_dir / SETTINGS_NAME,
-                      json.dumps(asdict(self), indent=2).encode("utf-8"))
+                      json.dumps(self.to_json(), indent=2).encode("utf-8"))
+
+
+# key -> (type, lowest, highest); None: no bound.
+SCHEMA: dict[str, tuple[type, float | None, float | None]] = {
+    "pack": (str, None, None),
+    "det_threshold": (float, 0.05, 0.99),
+    "min_face": (int, 1, 10_000),
+    "min_cluster_faces": (int, 2, 10_000),
+    "write_xmp": (bool, None, None),
+    "scan_workers": (int, 0, None),  # then clamped to the cores available
+}
+
+
+def _check(key: str, value: object, default: object) -> tuple[object, str | None]:
+    """(value to use, what was wrong or None)."""
+    kind, low, high = SCHEMA[key]
+    fallback = f"using the default {default!r}"
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:  # bool is an int in Python, not in settings.json
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str) and bool(value.strip()) and len(value) <= 100
+    if not ok:
+        return default, f"should be {_kind_word(kind)}, not {_short(value)}: {fallback}"
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        return default, f"{value!r} should be {bounds}: {fallback}"
+    return value, None
+
+
+def _kind_word(kind: type) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number",
+            str: "a short text"}[kind]
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

@@ -9,7 +9,9 @@ import os
 import shutil
 import sqlite3
 import time
+import uuid
 from pathlib import Path
+from urllib.request import pathname2url
 
 DB_NAME = "library.sqlite3"
 SCHEMA_VERSION = 2
@@ -26,6 +28,15 @@ class LibraryError(Exception):
 
 class NotFoundError(LibraryError):
     """An id (person, face, photo, folder) that does not exist."""
+
+
+class DamagedLibraryError(LibraryError):
+    """The database file is there but cannot be used as it is (empty, truncated, damaged)."""
+
+
+# PRAGMA application_id of a Facefolio database ("FFol"): tells it from other SQLite files.
+APPLICATION_ID = 0x46466F6C
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 _SCHEMA_V1 = """
@@ -174,26 +185,146 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', '0');
 MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
-def connect(db_path: Path, *, create: bool = True) -> sqlite3.Connection:
-    """Open (and if needed create or migrate) the database at db_path for this thread."""
-    if not create and not db_path.exists():
-        raise LibraryError(f"no library at {db_path.parent}")
-    try:
-        con = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                              check_same_thread=True)
-    except sqlite3.Error as exc:
-        raise LibraryError(f"cannot open library database {db_path}: {exc}") from exc
+def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
+            new: bool = False) -> sqlite3.Connection:
+    """Open (and if needed create or migrate) the database at db_path for this thread.
+
+    A file that is there but is not a Facefolio database (empty beside a library's other
+    files, truncated, damaged, another program's) is refused with a one-line LibraryError and
+    left untouched: a new library is only made where there is none. `readonly` opens it for
+    reading only (a read-only mount, a damaged library): nothing is migrated or written.
+    `new`: the caller has just made the (empty) file itself.
+    """
+    if not db_path.exists() and (not create or readonly):
+        raise LibraryError(f"no library at {display_path(db_path.parent)}")
+    problem = None if new else inspect_file(db_path)
+    if problem:
+        raise DamagedLibraryError(
+            f"library database {display_path(db_path)} {problem}: nothing was changed; "
+            f"restore it from a backup, or run 'facefolio check --repair' to start it again "
+            f"from what the folder still holds")
+    con = _open(db_path, readonly)  # sqlite3.OperationalError: failures.describe says it
     try:
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
         con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _migrate(con, db_path)
+        _refuse_foreign(con, db_path)
+        if readonly:
+            if schema_version(con) != SCHEMA_VERSION:
+                raise LibraryError(
+                    f"library {display_path(db_path.parent)} is read-only and needs an "
+                    f"upgrade (schema {schema_version(con)} to {SCHEMA_VERSION}): open it "
+                    "once where it can be written")
+        else:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+            _migrate(con, db_path)
+            _claim(con)
+    except sqlite3.OperationalError:
+        con.close()  # a full or read-only disk, a lock, an I/O error: not damage
+        raise
     except sqlite3.DatabaseError as exc:
         con.close()
-        raise LibraryError(f"library database {db_path} is unreadable: {exc}") from exc
+        raise DamagedLibraryError(
+            f"library database {display_path(db_path)} is damaged ({exc}): nothing was "
+            "changed; restore it from a backup or run 'facefolio check --repair'") from exc
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _open(db_path: Path, readonly: bool) -> sqlite3.Connection:
+    options = dict(timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True, uri=True)
+    uri = f"file:{pathname2url(str(db_path))}"
+    if not readonly:
+        return sqlite3.connect(uri, **options)
+    try:
+        con = sqlite3.connect(uri + "?mode=ro", **options)
+        con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return con
+    except sqlite3.OperationalError:
+        # A WAL database on a read-only mount has no -shm to share: nobody can write it
+        # there, so it may be read as immutable.
+        return sqlite3.connect(uri + "?mode=ro&immutable=1", **options)
+
+
+def inspect_file(db_path: Path) -> str | None:
+    """What is wrong with the file at db_path as a database (None: nothing seen, or no file).
+    Reads the 100-byte header only: a full check is `facefolio check`."""
+    try:
+        size = db_path.stat().st_size
+        with open(db_path, "rb") as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if size == 0:
+        # What a brand-new library looks like for an instant (the file is made owner-only
+        # before SQLite writes into it); beside a library's own files it is a lost database.
+        others = library_files(db_path.parent)
+        return (f"is empty (0 bytes) beside {len(others)} files of a library "
+                f"({', '.join(others[:3])})") if others else None
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return f"is not an SQLite database ({size} bytes starting {header[:16]!r})"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count in the header is valid when its change counter matches (SQLite 3.7+).
+    if header[24:28] == header[92:96] and size < pages * page_size:
+        return f"is truncated ({size} of {pages * page_size} bytes)"
+    return None
+
+
+def library_files(folder: Path) -> list[str]:
+    """Names of files in `folder` that only a library with a database makes."""
+    names = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if (entry.name.startswith("index-") or entry.name == "thumbnails"
+                        or entry.name.startswith(f"{DB_NAME}.v")):
+                    names.append(entry.name)
+    except OSError:
+        pass
+    return sorted(names)
+
+
+def _refuse_foreign(con: sqlite3.Connection, db_path: Path) -> None:
+    """Another program's SQLite file is never given Facefolio's tables."""
+    app_id = con.execute("PRAGMA application_id").fetchone()[0]
+    tables = sorted(r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+    version = schema_version(con)
+    ours = app_id == APPLICATION_ID or (app_id == 0 and version > 0
+                                        and {"meta", "faces", "people"} <= set(tables))
+    if ours or (app_id == 0 and version == 0 and not tables):
+        return
+    what = (f"tables {', '.join(tables[:5])}" + (" ..." if len(tables) > 5 else "")
+            if tables else "no tables")
+    raise LibraryError(
+        f"{display_path(db_path)} is not a Facefolio library (another program's database: "
+        f"{what}, application id {app_id}, version {version}); it was not changed: choose "
+        "another library folder with --library")
+
+
+def _claim(con: sqlite3.Connection) -> None:
+    """Mark the database as Facefolio's and give the library its id, once."""
+    if con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and \
+            library_id(con):
+        return
+    with Transaction(con):
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        con.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('library_id', ?)",
+                    (uuid.uuid4().hex,))
+
+
+def library_id(con: sqlite3.Connection) -> str | None:
+    """The library's random id: derived files carry it, and one that does not match the
+    database beside it is rebuilt (a new database in an old folder)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'library_id'").fetchone()
+    return row[0] if row else None
 
 
 def schema_version(con: sqlite3.Connection) -> int:
@@ -233,7 +364,8 @@ def _migrate(con: sqlite3.Connection, db_path: Path) -> None:
                                "dangling references; nothing was changed")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         raise
     finally:
         con.execute("PRAGMA foreign_keys = ON")
@@ -275,7 +407,9 @@ class Transaction:
             self.con.execute("RELEASE nested")
         elif exc_type is None:
             self.con.execute("COMMIT")
-        else:
+        elif self.con.in_transaction:
+            # SQLite may have rolled back already (a full disk, an I/O error): a ROLLBACK
+            # then would raise and hide the error that matters.
             self.con.execute("ROLLBACK")
 
 
@@ -316,6 +450,12 @@ def epoch(con: sqlite3.Connection) -> int:
     return _meta_int(con, "epoch")
 
 
+def forget_pending(con: sqlite3.Connection) -> bool:
+    """A "forget" deleted the rows but was cut short before every file was wiped: the next
+    open finishes it before anything else runs (forget.finish_forget)."""
+    return _meta_int(con, "forget_pending") != 0
+
+
 # -- paths ------------------------------------------------------------------------------------
 # A file name is bytes on POSIX; Python hands us str with lone surrogates for bytes that are not
 # UTF-8 (PEP 383), which sqlite3 cannot encode. Such paths are stored as BLOBs holding the exact
@@ -338,8 +478,12 @@ def fs_path(value: str | bytes) -> str:
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """A path fit to print or show: undecodable bytes become U+FFFD."""
-    return os.fsencode(os.fspath(path)).decode("utf-8", "replace")
+    """A path fit to print or show: undecodable bytes become U+FFFD, and control and
+    text-direction characters visible escapes (text.shown), so a file name can neither
+    drive a terminal nor break a line of output."""
+    from .text import shown  # noqa: PLC0415 - text imports this module
+
+    return shown(os.fsencode(os.fspath(path)).decode("utf-8", "replace"))
 
 
 def now() -> float:

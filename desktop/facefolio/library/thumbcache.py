@@ -1,13 +1,22 @@
-"""The thumbnail cache's layout, and pruning the crops of faces and photos that are gone.
+"""The thumbnail cache's layout, its owner, and pruning the crops of faces and photos that are gone.
 
 The app writes the cache (app/thumbnails.py); the library prunes it whenever faces or photos
 leave (Library.sync_indexes), and forget.py deletes it whole. No import of library.py here,
 so both can use it.
+
+The cache is inside the library folder, a trust boundary: a link at `thumbnails`,
+`thumbnails/faces` or `thumbnails/photos` (a cache moved to another disk, or a trap) is never
+followed. Listing and deleting go through directory file descriptors opened with O_NOFOLLOW,
+so a link swapped in between two steps is not followed either; a linked cache is not used
+(`linked_cache` says why) and "forget" refuses to claim it erased crops it cannot reach.
+`thumbnails/library-id` names the library whose faces the crops show: face ids restart in a
+new database, so a cache left by another database is emptied, never shown.
 """
 from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 # The app's cache layout (app/thumbnails.py writes it): thumbnails/faces/<face id>.jpg (face
@@ -16,49 +25,154 @@ from pathlib import Path
 THUMBNAILS = "thumbnails"
 FACES = "faces"
 PHOTOS = "photos"
+OWNER_NAME = "library-id"
 _FACE_FILE = re.compile(r"(\d+)\.jpg")
 _PHOTO_FILE = re.compile(r"(\d+)-[0-9a-f]+\.jpg")
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def linked_cache(library_dir: Path) -> str | None:
+    """Why the cache cannot be used (a link in it), or None."""
+    for part in (Path(THUMBNAILS), Path(THUMBNAILS, FACES), Path(THUMBNAILS, PHOTOS)):
+        path = library_dir / part
+        if path.is_symlink():
+            return (f"{part} in the library is a link (to {os.readlink(path)}): Facefolio "
+                    "never follows links out of the library, so the thumbnail cache is not "
+                    "used; remove the link to cache thumbnails again")
+    return None
+
+
+def open_cache_dir(library_dir: Path, *parts: str) -> int | None:
+    """A file descriptor of library_dir/thumbnails/<parts>, each step opened without
+    following a link; None when a step is missing. Raises OSError on a link."""
+    fd = os.open(library_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for name in (THUMBNAILS, *parts):
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                return None
+            os.close(fd)
+            fd = child
+        result, fd = fd, -1
+        return result
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def claim_thumbnails(library, created: bool) -> list[str]:
+    """Make sure the cache shows this library's faces: empty a cache of another database
+    (or one found beside a database made just now), then sign it. Problems, one line each."""
+    linked = linked_cache(library.path)
+    if linked:
+        return [linked]
+    root = library.path / THUMBNAILS
+    if library.library_id is None or not root.is_dir():
+        return []
+    try:
+        owner = (root / OWNER_NAME).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        owner = None
+    except (OSError, UnicodeError):
+        owner = ""
+    try:
+        if owner != library.library_id:
+            if owner is not None or created:
+                clear_cache(library.path)
+            from .privacy import write_private  # noqa: PLC0415 - privacy imports nothing
+            write_private(root / OWNER_NAME, library.library_id.encode("ascii"))
+    except OSError as exc:
+        return [f"the thumbnail cache cannot be checked: {exc.strerror or exc}"]
+    return []
+
+
+def clear_cache(library_dir: Path) -> int:
+    """Delete every file of the cache (the folders stay), never through a link. Returns how
+    many went; raises OSError when the cache holds a link (nothing is followed)."""
+    removed = 0
+    for sub in (FACES, PHOTOS):
+        fd = open_cache_dir(library_dir, sub)
+        if fd is None:
+            continue
+        try:
+            removed += _unlink_all(fd, lambda name: True)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def prune_thumbnails(library) -> int:
     """Delete face crops and photo thumbnails whose face or photo no longer exists (and older
     thumbnails of a photo that has a newer one, and temp files left by a crash). Returns how
     many files went. Safe beside running thumbnail tasks: files are listed before the ids are
-    read, so the crop of a face added meanwhile is never taken for an orphan."""
-    root = library.path / THUMBNAILS
-    face_files = _listing(root / FACES)
-    photo_files = _listing(root / PHOTOS)
-    faces = {r[0] for r in library.con.execute("SELECT id FROM faces")}
-    photos = {r[0] for r in library.con.execute("SELECT id FROM photos")}
-    doomed = []
-    for entry in face_files:
-        m = _FACE_FILE.fullmatch(entry.name)
-        if m is None or int(m.group(1)) not in faces:
-            doomed.append(entry.path)
-    newest: dict[int, os.DirEntry] = {}
-    for entry in photo_files:
-        m = _PHOTO_FILE.fullmatch(entry.name)
-        if m is None or int(m.group(1)) not in photos:
-            doomed.append(entry.path)
-            continue
-        other = newest.setdefault(int(m.group(1)), entry)
-        if other is not entry:  # keep the newest version of the photo
-            older = min(other, entry, key=lambda e: e.stat().st_mtime_ns)
-            newest[int(m.group(1))] = other if older is entry else entry
-            doomed.append(older.path)
+    read, so the crop of a face added meanwhile is never taken for an orphan. A linked cache
+    is left alone (nothing outside the library is touched)."""
+    if linked_cache(library.path):
+        return 0
+    try:
+        face_fd = open_cache_dir(library.path, FACES)
+        photo_fd = open_cache_dir(library.path, PHOTOS)
+    except OSError:
+        return 0  # a link swapped in: not ours to prune
+    try:
+        face_files = _listing(face_fd)
+        photo_files = _listing(photo_fd)
+        faces = {r[0] for r in library.con.execute("SELECT id FROM faces")}
+        photos = {r[0] for r in library.con.execute("SELECT id FROM photos")}
+        doomed_faces = set()
+        for name, _ in face_files:
+            m = _FACE_FILE.fullmatch(name)
+            if m is None or int(m.group(1)) not in faces:
+                doomed_faces.add(name)
+        doomed_photos = set()
+        newest: dict[int, tuple[str, int]] = {}
+        for name, mtime in photo_files:
+            m = _PHOTO_FILE.fullmatch(name)
+            if m is None or int(m.group(1)) not in photos:
+                doomed_photos.add(name)
+                continue
+            other = newest.setdefault(int(m.group(1)), (name, mtime))
+            if other[0] != name:  # keep the newest version of the photo
+                older, newer = sorted((other, (name, mtime)), key=lambda e: e[1])
+                newest[int(m.group(1))] = newer
+                doomed_photos.add(older[0])
+        removed = 0
+        if face_fd is not None:
+            removed += _unlink_all(face_fd, doomed_faces.__contains__)
+        if photo_fd is not None:
+            removed += _unlink_all(photo_fd, doomed_photos.__contains__)
+        return removed
+    finally:
+        for fd in (face_fd, photo_fd):
+            if fd is not None:
+                os.close(fd)
+
+
+def _listing(fd: int | None) -> list[tuple[str, int]]:
+    """(name, mtime_ns) of the regular files in the folder open as fd."""
+    if fd is None:
+        return []
+    out = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                out.append((entry.name, entry.stat(follow_symlinks=False).st_mtime_ns))
+    return out
+
+
+def _unlink_all(fd: int, wanted) -> int:
+    """Unlink the entries of the folder open as fd that `wanted(name)` picks: files and links
+    themselves (a link is removed, never its target); sub-folders are left."""
     removed = 0
-    for path in doomed:
+    for name in os.listdir(fd):
+        if not wanted(name):
+            continue
         try:
-            os.unlink(path)
+            if stat.S_ISDIR(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                continue
+            os.unlink(name, dir_fd=fd)
             removed += 1
         except FileNotFoundError:
             pass
     return removed
-
-
-def _listing(folder: Path) -> list[os.DirEntry]:
-    try:
-        with os.scandir(folder) as entries:
-            return [e for e in entries if e.is_file(follow_symlinks=False)]
-    except FileNotFoundError:
-        return []

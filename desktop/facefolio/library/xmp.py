@@ -17,15 +17,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import privacy
 from .identity import iou
 from .store import display_path, fs_path
+from .text import clean_name
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def regions_from_xmp(xmp: dict[str, object], width: int, height: int, source: st
     regions = []
     for i, fields in sorted(_items(xmp, _LIST).items()):
         kind = str(fields.get("mwg-rs:Type", "Face")).strip()
-        name = " ".join(str(fields.get("mwg-rs:Name", "")).split())
+        name = clean_name(fields.get("mwg-rs:Name", ""))  # a file's text: see text.py
         if kind != "Face" or not name:
             continue
         try:
@@ -157,7 +158,7 @@ def regions_from_xmp(xmp: dict[str, object], width: int, height: int, source: st
     if regions:
         return regions
     for i, fields in sorted(_items(xmp, _MP_LIST).items()):
-        name = " ".join(str(fields.get("MPReg:PersonDisplayName", "")).split())
+        name = clean_name(fields.get("MPReg:PersonDisplayName", ""))
         rect = str(fields.get("MPReg:Rectangle", ""))
         if not name or not rect:
             continue
@@ -258,28 +259,11 @@ def _real_photo(photo: Path) -> Path:
 
 
 def _replace_durably(target: Path, data: bytes) -> None:
+    """privacy.write_private with the file's own mode (0644 for a new sidecar: the user's
+    file, not the library's); first the temp files of a write that was killed."""
     mode = os.stat(target).st_mode & 0o7777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # the rename itself is durable once the folder is synced
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    privacy.remove_stale_temps(target.parent, target.name)
+    privacy.write_private(target, data, mode=mode)
 
 
 def _merge(old: dict[str, object], regions: list[Region], width: int, height: int
@@ -386,7 +370,7 @@ def import_regions(library, photo_id: int, regions: list[Region]) -> int:
     """
     from .people import People  # noqa: PLC0415 - people imports library; avoid a cycle
 
-    regions = [r for r in regions if r.name.strip()]
+    regions = [r for r in regions if clean_name(r.name)]
     faces = [f for f in library.faces(photo_id=photo_id) if not f.ignored]
     if not regions or not faces:
         return 0
@@ -401,24 +385,32 @@ def import_regions(library, photo_id: int, regions: list[Region]) -> int:
             continue
         used_faces.add(i)
         used_regions.add(j)
-        names[faces[i].id] = " ".join(regions[j].name.split())
+        names[faces[i].id] = clean_name(regions[j].name)
     return People(library).import_names(photo_id, names)
 
 
 def export_library_xmp(library, *, embed: bool = False
-                       ) -> tuple[int, list[tuple[str, str]]]:
-    """Write the named faces of every photo to its sidecar: (files written, [(path, why)])."""
-    written, errors = 0, []
+                       ) -> tuple[int, list[tuple[str, str]]] | tuple[int, int, list]:
+    """Write the named faces of every photo to its sidecar: (sidecars written, [(path, why)]);
+    with embed, (sidecars written, photos written, [(path, why)]): a photo that cannot take
+    the names (not a JPEG, hard-linked) still has its sidecar, and is counted as such."""
+    written, embedded, errors = 0, 0, []
     for photo_id, (path, width, height, regions) in _named_regions(library).items():
         try:
-            write_regions(Path(path), regions, width, height, embed=embed)
+            write_regions(Path(path), regions, width, height)
         except XmpError as exc:
             errors.append((path, str(exc)))
             continue
         written += 1
         if embed:
+            try:
+                _rewrite(Path(path), regions, width, height, template=None)
+            except XmpError as exc:
+                errors.append((path, f"{exc} (its sidecar was written)"))
+                continue
+            embedded += 1
             _refresh_photo_row(library, photo_id, Path(path))
-    return written, errors
+    return (written, embedded, errors) if embed else (written, errors)
 
 
 def _named_regions(library, photo_id: int | None = None
