@@ -137,7 +137,7 @@ def _make_unreadable(folder: Path, monkeypatch) -> None:
         return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
 
     def scandir(path="."):
-        if os.fspath(path) == str(folder):
+        if not isinstance(path, int) and os.fspath(path) == str(folder):  # int: os.fwalk's fd
             raise denied(path)
         return real_scandir(path)
 
