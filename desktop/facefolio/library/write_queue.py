@@ -76,13 +76,15 @@ class WriteQueue:
             return len(self._edits) + len(self._scan)
 
     # -- the writer thread --------------------------------------------------------------
-    def _next(self) -> tuple[Callable, Future] | None:
+    def _next(self) -> tuple[Callable, Future, bool] | None:
         with self._cond:
             while not (self._edits or self._scan):
                 if self._closed:
                     return None
                 self._cond.wait()
-            return (self._edits or self._scan).popleft()
+            if self._edits:
+                return (*self._edits.popleft(), True)
+            return (*self._scan.popleft(), False)
 
     def _run(self) -> None:
         from .library import Library  # noqa: PLC0415 - library.py imports this module
@@ -96,10 +98,13 @@ class WriteQueue:
         self._library = library
         try:
             while (item := self._next()) is not None:
-                work, future = item
+                work, future, edit = item
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
+                    if edit:  # what the user changes is read fresh (settings, forget epoch)
+                        library.close()
+                        library = self._library = Library(self.path)
                     value = work(library)
                 except BaseException as exc:  # the caller's Future carries it
                     future.set_exception(exc)
