@@ -6,7 +6,7 @@ pointing at this checkout's desktop/); every step prints ONE JSON line.
     python tests/benchmarks/opencv_compare.py scan OUT.npz FOLDER...   # scan, dump the faces
     python tests/benchmarks/opencv_compare.py compare A.npz B.npz     # faces matched by box
     python tests/benchmarks/opencv_compare.py calibration [UPSCALED]  # test_engine's figures
-    python tests/benchmarks/opencv_compare.py prepare WORK            # mixed versions, step 1
+    python tests/benchmarks/opencv_compare.py prepare WORK [CELEBRITY_PHOTOS]  # mixed, step 1
     python tests/benchmarks/opencv_compare.py rescan WORK unchanged|reanalyse|changed
 
 `scan` runs the real pipeline (Library + Scanner, whose after_scan clusters) over the folders
@@ -16,7 +16,8 @@ and saves every face: photo path, box, detector score, quality, embedding, perso
 and reports the cosine between the two embeddings of a face, box and score changes, and the
 faces only one dump holds.
 
-Mixed versions: `prepare` copies deepface-unit's photos into WORK/photos, scans them into
+Mixed versions: `prepare` copies deepface-unit's photos into WORK/photos (and bench_people's
+celebrity photos, when given, into WORK/photos/celebrity), scans them into
 WORK/lib and names every person found after the identity most of its labelled faces have (what
 a user naming people does). `rescan KIND` copies WORK/lib to WORK/lib-KIND and scans it again,
 with the photos
@@ -43,11 +44,14 @@ import cv2
 import numpy as np
 
 from facefolio.library import Library, Scanner
-from facefolio.library.clustering import bcubed
 from facefolio.library.people import People
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clustering_reference import bcubed  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
 UNIT = DATASETS / "deepface-unit"
+ALIASES = {"person02": "Jennifer_Aniston"}  # the same woman in both sets (bench_people.py)
 
 
 def _scan(lib: Library) -> dict:
@@ -203,10 +207,17 @@ def _truth(lib: Library) -> dict[int, str]:
     largest: dict[int, tuple[float, int, str]] = {}
     for r in lib.con.execute("SELECT f.id, f.photo_id, f.w * f.h AS area, p.path FROM faces f "
                              "JOIN photos p ON p.id = f.photo_id"):
-        label = listed.get(Path(r["path"]).name)
+        path = Path(r["path"])
+        label = path.parent.name if path.parent.parent.name == "celebrity" else \
+            ALIASES.get(listed.get(path.name), listed.get(path.name))
         if label and (r["photo_id"] not in largest or largest[r["photo_id"]][0] < r["area"]):
             largest[r["photo_id"]] = (r["area"], r["id"], label)
     return {f: lab for _, f, lab in largest.values()}
+
+
+def _key(path: str) -> str:
+    """A photo's name and its folder's: celebrity crops of different people share names."""
+    return "/".join(Path(path).parts[-2:])
 
 
 def _state(lib: Library) -> dict:
@@ -217,7 +228,7 @@ def _state(lib: Library) -> dict:
     p, r, f = bcubed([truth[i] for i in ids], [by_id[i]["person_id"] for i in ids])
     people = lib.people()
     # per labelled photo: the name its main face carries
-    names = {Path(by_id[i]["path"]).name: by_id[i]["name"] for i in ids}
+    names = {_key(by_id[i]["path"]): by_id[i]["name"] for i in ids}
     persons_per_identity = {lab: len({by_id[i]["person_id"] for i in ids if truth[i] == lab})
                             for lab in sorted(set(truth.values()))}
     return {"cv2": cv2.__version__, "faces": len(rows), "labelled": len(ids),
@@ -226,17 +237,21 @@ def _state(lib: Library) -> dict:
             "faces_in_named": sum(x.face_count for x in people if x.name),
             "identities_split": {k: v for k, v in persons_per_identity.items() if v > 1},
             "names": names,
-            "face_rows": [[r["id"], Path(r["path"]).name, r["x"], r["y"], r["w"], r["h"],
+            "face_rows": [[r["id"], _key(r["path"]), r["x"], r["y"], r["w"], r["h"],
                            r["person_id"], r["name"]] for r in rows],
             "embeddings": {r["id"]: np.frombuffer(r["embedding"], np.float32).tolist()
                            for r in rows}}
 
 
-def prepare(work: Path) -> dict:
+def prepare(work: Path, celebrity: Path | None = None) -> dict:
+    """deepface-unit's photos (and with `celebrity`, bench_people's celebrity photos, in
+    WORK/photos/celebrity/NAME/) scanned, clustered and named."""
     shutil.rmtree(work, ignore_errors=True)
     (work / "photos").mkdir(parents=True)
     for src in sorted(UNIT.glob("*.jpg")):
         shutil.copy2(src, work / "photos" / src.name)
+    if celebrity is not None:
+        shutil.copytree(celebrity, work / "photos" / "celebrity")
     with Library(work / "lib") as lib:
         lib.add_folder(work / "photos")
         info = _scan(lib)
@@ -256,16 +271,19 @@ def prepare(work: Path) -> dict:
                              if k not in ("names", "face_rows", "embeddings")}}
 
 
-def _double_dqt(path: Path) -> None:
-    """Give the first DQT segment twice: other bytes, the same tables, the same pixels."""
+def _double_dqt(path: Path) -> bool:
+    """Give the first DQT segment twice: other bytes, the same tables, the same pixels.
+    False for a file that is not a JPEG (deepface-unit has a WebP named .jpg): left as is."""
     data = path.read_bytes()
+    if data[:2] != b"\xff\xd8":
+        return False
     i = 2
     while i < len(data):
         marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
         if marker == 0xDB:
             seg = data[i:i + 2 + length]
             path.write_bytes(data[:i + 2 + length] + seg + data[i + 2 + length:])
-            return
+            return True
         i += 2 + length
     raise ValueError(f"no DQT in {path}")
 
@@ -283,9 +301,10 @@ def rescan(work: Path, kind: str) -> dict:
     extra = {}
     if kind == "changed" and not (work / "photos.changed").exists():
         same_pixels = 0
-        for p in sorted((work / "photos").glob("*.jpg")):
+        for p in sorted((work / "photos").rglob("*.jpg")):
             old_px, old_fp = np.asarray(Image.open(p).convert("RGB")), fingerprint(p)
-            _double_dqt(p)
+            if not _double_dqt(p):
+                continue
             same_pixels += int(np.array_equal(old_px, np.asarray(Image.open(p).convert("RGB")))
                                and fingerprint(p) != old_fp)
         (work / "photos.changed").write_text(str(same_pixels))
@@ -305,9 +324,22 @@ def rescan(work: Path, kind: str) -> dict:
     b_rows = {r[0]: r for r in before["face_rows"]}
     a_rows = {r[0]: r for r in after["face_rows"]}
     kept = sorted(set(b_rows) & set(a_rows))
-    cos = [float(np.dot(before["embeddings"][str(i)], after["embeddings"][str(i)]))
+    cos = [float(np.dot(before["embeddings"][str(i)], after["embeddings"][i]))
            for i in kept]
     person_changed = sum(1 for i in kept if b_rows[i][7] != a_rows[i][7])
+    # Every face before paired with its face after by photo and box (ids change on re-analysis).
+    paired, same_person, same_name, pair_cos = 0, 0, 0, []
+    photos = {r[1] for r in before["face_rows"]} | {r[1] for r in after["face_rows"]}
+    for name in photos:
+        bs = [r for r in before["face_rows"] if r[1] == name]
+        as_ = [r for r in after["face_rows"] if r[1] == name]
+        for i, j in pair_faces(np.array([r[2:6] for r in bs], float).reshape(-1, 4),
+                               np.array([r[2:6] for r in as_], float).reshape(-1, 4)):
+            paired += 1
+            same_person += bs[i][6] == as_[j][6]
+            same_name += bs[i][7] == as_[j][7]
+            pair_cos.append(float(np.dot(before["embeddings"][str(bs[i][0])],
+                                         after["embeddings"][as_[j][0]])))
     return {"kind": kind, "scan": info, "scan_notes": notes, **extra,
             "before": {k: before[k] for k in ("cv2", "faces", "bcubed", "people",
                                               "named_people", "faces_in_named",
@@ -319,7 +351,9 @@ def rescan(work: Path, kind: str) -> dict:
             "face_ids_kept": len(kept), "face_ids_gone": len(set(b_rows) - set(a_rows)),
             "face_ids_new": len(set(a_rows) - set(b_rows)),
             "kept_faces_name_changed": person_changed,
-            "kept_faces_embedding_cosine": _q(cos)}
+            "kept_faces_embedding_cosine": _q(cos),
+            "faces_paired_by_box": paired, "paired_same_person_id": same_person,
+            "paired_same_name": same_name, "paired_embedding_cosine": _q(pair_cos)}
 
 
 def main(argv: list[str]) -> int:
@@ -331,7 +365,7 @@ def main(argv: list[str]) -> int:
     elif cmd == "calibration":
         out = calibration(Path(argv[1]) if len(argv) > 1 else None)
     elif cmd == "prepare":
-        out = prepare(Path(argv[1]))
+        out = prepare(Path(argv[1]), Path(argv[2]) if len(argv) > 2 else None)
     elif cmd == "rescan":
         out = rescan(Path(argv[1]), argv[2])
     else:

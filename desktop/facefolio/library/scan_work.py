@@ -145,22 +145,24 @@ class Work:
 
     def _after_analysis(self, job: Job, fp: str, image, faces: list) -> Result:
         e = job.entry
-        taken_at, source = photo_meta.taken_at(e.path, image.taken_at)
+        dated = photo_meta.date_of(e.path, image.dates)
         regions, xmp_error = _regions(e.path, image.width, image.height) if faces \
             else ([], None)
         return Result(job, "analysed", fingerprint=fp, faces=FaceArrays.of(faces),
-                      width=image.width, height=image.height, taken_at=taken_at,
-                      taken_source=source, regions=regions, xmp_error=xmp_error)
+                      width=image.width, height=image.height, taken_at=dated.when,
+                      taken_source=dated.kind, date_source=dated.label, regions=regions,
+                      xmp_error=xmp_error)
 
     def _refresh(self, job: Job, fp: str) -> Result:
         """Only the metadata changed: read the date and the names other tools wrote."""
         try:
-            width, height, exif_date = photo_meta.header(job.entry.path)
+            width, height, inside = photo_meta.header(job.entry.path)
         except OSError as exc:
             return failed(job, os_reason(exc))
+        dated = photo_meta.date_of(job.entry.path, inside)
         regions, xmp_error = _regions(job.entry.path, width, height)
-        return Result(job, "refresh", fingerprint=fp, taken_at=exif_date,
-                      taken_source="exif" if exif_date else None, regions=regions,
+        return Result(job, "refresh", fingerprint=fp, taken_at=dated.when,
+                      taken_source=dated.kind, date_source=dated.label, regions=regions,
                       xmp_error=xmp_error)
 
 

@@ -234,7 +234,7 @@ class Scanner:
         progress = replace(progress, phase="scanning", done=0, total=len(jobs), message="",
                            skipped=sv.unchanged + len(sv.back_online) + left_alone,
                            moved=len(plan.moves),
-                           missing=len(plan.missing) + sum(r.missing for r in missing),
+                           missing=len(plan.missing) + _still_missing(missing, plan),
                            offline=len(sv.offline_ids))
         yield progress
         new_face_ids: list[int] = []
@@ -422,6 +422,7 @@ def _set_started(w: Library, rows: list[tuple[float, int]]) -> None:
 def _apply(w: Library, plan, sv, offline: list[tuple[float | None, int]]) -> None:
     with Transaction(w.con):
         apply_plan(w.con, plan, sv, store.now())
+        _record_unread(w.con, sv)
         # An offline folder was not scanned: it keeps the scan state it had.
         w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", offline)
 
@@ -463,6 +464,22 @@ def _models_ready(pack: str) -> bool:
         return models_ready(pack)
     except Exception:  # the workers say what is wrong with the models, photo by photo
         return True
+
+
+def _still_missing(missing: list[Known], plan) -> int:
+    """Photos missing before this scan that it did not find again (a restored file is)."""
+    found = {row.id for row, _e, _fp in plan.moves}
+    return sum(1 for r in missing if r.id not in found)
+
+
+def _record_unread(con, sv) -> None:
+    """Files the listing met and Facefolio does not read, by type, per folder listed: `status`
+    and the Folders page say so ("12 files Facefolio does not read: .psd x10, .xcf x2")."""
+    import json  # noqa: PLC0415
+
+    con.executemany("UPDATE folders SET unread_files = ? WHERE id = ?",
+                    [(json.dumps(dict(sorted(sv.unread.get(fid, {}).items()))), fid)
+                     for fid in sv.online_folders])
 
 
 def _library_dirs(library_path) -> frozenset[tuple[int, int]]:
