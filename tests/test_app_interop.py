@@ -190,7 +190,7 @@ def test_forget_cancelled_keeps_everything(qtbot, open_window, own_library, monk
     window = open_with_people(qtbot, open_window, library)
     ask_forget(qtbot, window, monkeypatch, QMessageBox.StandardButton.Cancel)
     qtbot.wait(200)  # a writer task, had one been started, would have run by now
-    assert window.session.pools.writer.activeThreadCount() == 0
+    assert window.session.writer.pending == 0
     with Library(library) as lib:
         assert lib.counts()["faces"] == 17
 

@@ -69,12 +69,12 @@ def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp
     from facefolio.library import scanner
     monkeypatch.setattr(session_module, "_FIRST_GROUP_FACES", 4)
     # Let 10 photos through (the 10th late, so the scanner commits and reports the first
-    # nine), then hold its workers until the test lets go: people must show up while the
-    # scan is still running, whatever the machine's speed.
+    # nine), then hold the scan (the workers' answers wait in the parent) until the test lets
+    # go: people must show up while the scan is still running, whatever the machine's speed.
     release, calls, lock = threading.Event(), [], threading.Lock()
-    original = scanner.CancelToken.wait_if_paused
+    original = scanner.Scanner._result
 
-    def gate(token) -> None:
+    def gate(self, job, answer):
         with lock:
             calls.append(1)
             n = len(calls)
@@ -82,8 +82,8 @@ def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp
             time.sleep(1.0)
         elif n > 10:
             release.wait(60)
-        original(token)
-    monkeypatch.setattr(scanner.CancelToken, "wait_if_paused", gate)
+        return original(self, job, answer)
+    monkeypatch.setattr(scanner.Scanner, "_result", gate)
     window = open_window(tmp_path / "lib")
     session = window.session
     try:

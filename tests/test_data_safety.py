@@ -137,7 +137,7 @@ def _make_unreadable(folder: Path, monkeypatch) -> None:
         return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
 
     def scandir(path="."):
-        if os.fspath(path) == str(folder):
+        if not isinstance(path, int) and os.fspath(path) == str(folder):  # int: os.fwalk's fd
             raise denied(path)
         return real_scandir(path)
 
@@ -313,7 +313,7 @@ def test_failed_photo_is_retried_when_fixed(tmp_path, datasets):
 
 
 def test_a_photo_that_cannot_be_stored_fails_alone(tmp_path, datasets, monkeypatch):
-    from facefolio.library import scan_write, scanner
+    from facefolio.library import scan_write
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -325,7 +325,7 @@ def test_a_photo_that_cannot_be_stored_fails_alone(tmp_path, datasets, monkeypat
         if r.job.entry.path.endswith(ANNA[1]) and r.kind == "analysed":
             raise ValueError("the disk said no")
         return real(con, r, *args)
-    monkeypatch.setattr(scanner, "write_result", failing)
+    monkeypatch.setattr(scan_write, "write_result", failing)  # run by the writer thread
     with Library(tmp_path / "lib") as library:
         library.add_folder(folder)
         result = scan(library)

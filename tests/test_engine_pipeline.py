@@ -156,3 +156,32 @@ def test_engines_share_sessions_across_threads(engine):
     for i, faces in enumerate(alone):
         assert [f.box for f in got[i]] == [f.box for f in faces]
         assert all(float(x.embedding @ y.embedding) > 0.9999 for x, y in zip(got[i], faces))
+
+
+def test_one_worker_owns_the_accelerator_and_gets_batches(tmp_path):
+    """Scan workers whose engine runs on an accelerator (here asked for through the spec;
+    ORT falls back to the CPU underneath): one of them keeps it and receives photos in
+    batches, the others stop; every photo is answered once, faces as float32 arrays."""
+    from facefolio.library.scan_plan import Job
+    from facefolio.library.scan_pool import ProcessPool
+    from facefolio.library.scan_work import WorkSpec
+    from facefolio.library.walk import FileEntry
+
+    spec = WorkSpec("yunet-sface", 0.6, 20, 1,
+                    providers=("CUDAExecutionProvider", "CPUExecutionProvider"))
+    pool = ProcessPool(spec, 2)
+    try:
+        names = ["couple.jpg", "img1.jpg", "img2.jpg", "img3.jpg", "img4.jpg", "img5.jpg"]
+        ids = {pool.put(("analyse", Job("new", FileEntry(str(UNIT / n), 1)))): n
+               for n in names}
+        answers = {}
+        while len(answers) < len(names):
+            for job_id, answer in pool.poll(1.0):
+                answers[ids[job_id]] = answer
+        assert pool.gpu and pool.size == 1 and pool.capacity > 2
+        assert sum(s.process.is_alive() for s in pool._slots) == 1
+        assert all(a.kind == "analysed" and len(a.faces) >= 1 for a in answers.values())
+        assert len(answers["couple.jpg"].faces) == 2
+        assert answers["img1.jpg"].faces.embeddings.dtype == np.float32
+    finally:
+        pool.close()

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rescan", parents=[common, prune],
                        help="rescan every remembered folder")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also try again the files that crashed the image decoder twice")
     p.set_defaults(func=cmd_rescan, creates=True, partial=True)
 
     p = sub.add_parser("search", parents=[common], help="find faces like a face or a photo",
@@ -158,20 +160,24 @@ def cmd_scan(library: Library, args: argparse.Namespace) -> int:
 def cmd_rescan(library: Library, args: argparse.Namespace) -> int:
     if not library.folders():
         raise LibraryError("no folders to rescan: add one with 'facefolio scan PATH'")
-    return _run_scan(library, None, args.prune)
+    return _run_scan(library, None, args.prune, retry_failed=args.retry_failed)
 
 
-def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = False) -> int:
+def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = False, *,
+              retry_failed: bool = False) -> int:
     token = CancelToken()
     reporter = _ProgressReporter()
     last: ScanProgress | None = None
+    scan = Scanner(library).scan(folder_ids, token, retry_failed=retry_failed)
     try:
-        for last in Scanner(library).scan(folder_ids, token):
+        for last in scan:
             reporter.show(last)
     except KeyboardInterrupt:
         # Finished photos are already committed; the next scan resumes from here.
         token.cancel()
         raise
+    finally:
+        scan.close()  # the worker processes end now, not when the generator is collected
     reporter.close()
     if last is not None:
         kept = "".join(f", {n} {what}" for n, what in (
@@ -201,9 +207,12 @@ class _ProgressReporter:
         if not self.tty and now - self.last < 5 and p.phase == "scanning":
             return
         self.last = now
-        eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase == "scanning" else ""
-        line = (f"{p.phase}: {p.done}/{p.total} photos, {p.faces} faces, {p.errors} errors, "
-                f"{p.rate:.1f} photos/s{eta}")
+        if p.message:  # the one-time model preparation of a first run
+            line = f"{p.phase}: {p.message}"
+        else:
+            eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase == "scanning" else ""
+            line = (f"{p.phase}: {p.done}/{p.total} photos, {p.faces} faces, "
+                    f"{p.errors} errors, {p.rate:.1f} photos/s{eta}")
         if self.tty:
             sys.stderr.write("\r\033[K" + line[:200])
         else:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..library import FolderRecord, Library, PhotoRecord
 from ..library.records import unread_summary
+from ..library.scanner import CRASHED_TWICE
 from . import words
 from .page import Page
 from .roles import RecordRole
@@ -135,12 +136,22 @@ class FoldersPage(Page):
         self.errors = error_table_model(self)
         self.error_table = self._table(self.errors)
         self.error_label = QLabel()
+        # Files that crashed the image decoder twice are left alone until they change.
+        self.retry_button = QPushButton("Try those files again")
+        self.retry_button.setToolTip("Scan once more the files that crashed the image decoder "
+                                     "twice (they are skipped until they change)")
+        self.retry_button.clicked.connect(
+            lambda: self.session.start_scan(None, retry_failed=True))
+        self.retry_button.setVisible(False)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         self.unread_label = QLabel(wordWrap=True)  # files no scan reads, by type (issue 24)
         lower_layout.addWidget(self.unread_label)
-        lower_layout.addWidget(self.error_label)
+        error_bar = QHBoxLayout()
+        error_bar.addWidget(self.error_label, 1)
+        error_bar.addWidget(self.retry_button)
+        lower_layout.addLayout(error_bar)
         lower_layout.addWidget(self.error_table)
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
@@ -198,6 +209,7 @@ class FoldersPage(Page):
             f"{words.plural(len(failed), 'file')} could not be read:" if failed
             else "Every file was read without problems.")
         self.error_table.setVisible(bool(failed))
+        self.retry_button.setVisible(any(p.error and CRASHED_TWICE in p.error for p in failed))
         unread = unread_summary(_add_counts(f.unread_files for f in folders))
         self.unread_label.setText(unread)
         self.unread_label.setVisible(bool(unread))

@@ -28,6 +28,8 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
     paused they are not shown at all, so nothing ticks on a scan that is not moving."""
     if p.phase == "listing":
         return "Looking for photos…"
+    if p.phase == "preparing":  # the one-time model conversion of a first run
+        return f"{p.message}…"
     if p.phase == "checking":
         return f"Checking {p.done}/{p.total} files for moves and edits…"
     if p.phase == "finishing":
@@ -42,6 +44,7 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
                    f"{p.moved} moved or renamed" if p.moved else ""]
         what = ", ".join(c for c in changed if c) or "nothing new or changed"
         notes = [f"{words.plural(p.errors, 'file')} could not be read" if p.errors else "",
+                 f"{p.crashed} crashed the image decoder" if p.crashed else "",
                  f"{words.plural(p.missing, 'photo')} missing" if p.missing else "",
                  f"{p.offline} offline, kept" if p.offline else ""]
         extra = "; ".join(n for n in notes if n)

@@ -1,8 +1,9 @@
 """`LibrarySession`: the GUI thread's handle on one library.
 
-It owns the pools and never opens SQLite itself: reads, writes and scans are tasks (see
-`tasks.py`). Every change goes through the one writer pool, then `changed` tells the views to
-reload (each view reloads in a read task and drops stale answers by generation).
+It owns the pools and never opens SQLite itself: reads and scans are tasks (see `tasks.py`).
+Every change goes through the library's one writer (library/write_queue.py), the scan's
+photos included, then `changed` tells the views to reload (each view reloads in a read task
+and drops stale answers by generation).
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..library import Library, ScanProgress
+from ..library import Library, ScanProgress, write_queue
 from ..library.oplog import ChangedElsewhereError
-from .tasks import ScanTask, Task, TaskPools, one_line
+from .tasks import ScanTask, Task, TaskPools, WriteTask, one_line
 
 if TYPE_CHECKING:
     from ..library.people import People
@@ -89,11 +90,10 @@ class LibrarySession(QObject):
         super().__init__(parent)
         self.path = Path(library_path)
         self.pools = TaskPools(self)
+        self.writer = write_queue.acquire(self.path)  # shared with the scan's Scanner
         self.scan_task: ScanTask | None = None
         self._queued: set[int] | object | None = None  # scans asked for during a scan
         self.closed = False  # after shutdown, late answers find their widgets gone: drop them
-        self._grouped_upto = 0
-        self._last_group = 0.0
         self._last_refresh = 0.0
         self._changed_timer = QTimer(self, singleShot=True, interval=50)
         self._changed_timer.timeout.connect(self.changed)
@@ -128,9 +128,10 @@ class LibrarySession(QObject):
 
     def write(self, work: Callable[[Library], Any], done: str = "",
               on_result: Callable[[Any], None] | None = None,
-              on_error: Callable[[Exception], None] | None = None) -> Task:
-        """Run a change on the writer thread; afterwards views reload and undo state updates.
-        A failure goes to `on_error` as the exception (by default: the status bar)."""
+              on_error: Callable[[Exception], None] | None = None) -> WriteTask:
+        """Run a change on the library's writer (during a scan: after the photo being
+        committed, before the scan's next one); afterwards views reload and undo state
+        updates. A failure goes to `on_error` as the exception (by default: the status bar)."""
         def change(library: Library) -> tuple[Any, tuple]:
             return work(library), undo_labels(library)
 
@@ -152,16 +153,18 @@ class LibrarySession(QObject):
             self.notify_changed()
             self.refresh_undo_state()  # e.g. Undo refused: the labels catch up with the log
 
-        self._own_writes += 1
-        task = Task(self.path, change)
+        task = WriteTask(self.writer, change)
         task.signals.result.connect(self._guard(finished))
         task.signals.error.connect(self._guard(failed))
-        self.pools.start(self.pools.writer, task)
+        if not self.closed:
+            self._own_writes += 1
+            self.pools.keep(task)
+            task.start()
         return task
 
     def people_write(self, action: Callable[[People], Any], done: str = "",
                      on_result: Callable[[Any], None] | None = None,
-                     on_error: Callable[[Exception], None] | None = None) -> Task:
+                     on_error: Callable[[Exception], None] | None = None) -> WriteTask:
         """`action(people)` on the writer thread, e.g. `lambda p: p.name(3, "Anna")`.
 
         With the write_xmp setting on, the sidecars of the photos whose named faces changed
@@ -269,14 +272,16 @@ class LibrarySession(QObject):
         self._changed_timer.start()
 
     def warm_up(self) -> Task:
-        """Import the face engine on the scan thread now, not when the first scan starts.
+        """Start the scan's fork server at launch, not when the first scan starts.
 
-        Importing insightface (and the matplotlib/scipy it pulls in) holds the GIL for
-        seconds; doing it at launch keeps that out of the first scan. A scan queued meanwhile
-        waits for it in the same one-thread pool.
+        This process never loads the face engine (the scan's worker processes do): the
+        server imports NumPy, OpenCV and ONNX Runtime in its own process, and the first
+        scan's workers fork from it ready. A scan queued meanwhile waits for it in the
+        same one-thread pool.
         """
         def warm(_library: Library) -> None:
-            from ..engine import get_engine  # noqa: F401, PLC0415 - imports the engine module
+            from ..library.scan_pool import start_server  # noqa: PLC0415
+            start_server()
         task = Task(self.path, warm, "warm-up")
         task.signals.error.connect(lambda _m: None)  # a broken engine shows when scanning
         self.pools.start(self.pools.scan, task)
@@ -300,8 +305,10 @@ class LibrarySession(QObject):
     def scanning(self) -> bool:
         return self.scan_task is not None
 
-    def start_scan(self, folder_ids: list[int] | None = None) -> bool:
-        """Scan these folders (None: all). During a scan the request waits for it to end."""
+    def start_scan(self, folder_ids: list[int] | None = None, *, retry_failed: bool = False
+                   ) -> bool:
+        """Scan these folders (None: all). During a scan the request waits for it to end.
+        retry_failed: also the files that crashed the image decoder twice."""
         if self.scan_task is not None:
             if folder_ids is None or self._queued is _ALL:
                 self._queued = _ALL
@@ -309,13 +316,15 @@ class LibrarySession(QObject):
                 self._queued = (self._queued or set()) | set(folder_ids)
             self.message.emit("Will scan as soon as the current scan ends")
             return False
-        task = ScanTask(self.path, folder_ids)
+        # The scanner groups new faces into people on the writer as it goes (and the rest
+        # once at the end), so people appear while the scan runs.
+        task = ScanTask(self.path, folder_ids, retry_failed=retry_failed,
+                        group_every=(_FIRST_GROUP_FACES, _GROUP_EVERY_FACES, _GROUP_EVERY_S))
         task.signals.progress.connect(self._guard(self._on_progress))
         task.signals.result.connect(self._guard(self._on_scan_done))
         task.signals.error.connect(self._guard(self._on_scan_error))
         self.scan_task = task
-        self._grouped_upto = 0
-        self._last_group = self._last_refresh = time.monotonic()
+        self._last_refresh = time.monotonic()
         self.pools.start(self.pools.scan, task)
         self.scanStarted.emit()
         return True
@@ -331,16 +340,7 @@ class LibrarySession(QObject):
     def _on_progress(self, progress: ScanProgress) -> None:
         self.scanProgress.emit(progress)
         now = time.monotonic()
-        fresh = progress.new_face_ids[self._grouped_upto:]
-        enough = _FIRST_GROUP_FACES if self._grouped_upto == 0 else _GROUP_EVERY_FACES
-        if fresh and (len(fresh) >= min(enough, _GROUP_EVERY_FACES)
-                      or now - self._last_group > _GROUP_EVERY_S):
-            # Group what the scan wrote so far, on the writer thread, so people appear now.
-            self._grouped_upto = len(progress.new_face_ids)
-            self._last_group = now
-            ids = list(fresh)
-            self.people_write(lambda p: p.after_scan(ids))
-        elif now - self._last_refresh > _REFRESH_EVERY_S:
+        if now - self._last_refresh > _REFRESH_EVERY_S:
             self._last_refresh = now
             self.notify_changed()
 
@@ -390,3 +390,4 @@ class LibrarySession(QObject):
         self._watch_timer.stop()
         self.cancel_scan()
         self.pools.shutdown()
+        write_queue.release(self.writer)  # what is queued is written, then the thread ends

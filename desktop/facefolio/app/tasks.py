@@ -9,10 +9,11 @@ connection belongs to the thread that opened it, so only ids and frozen records 
 signals.
 
 Pools by purpose (Picard's `_init_threads`):
-  scan      one scan at a time (the scanner has its own decode/inference threads inside)
+  scan      one scan at a time: it plans and feeds the scan's worker processes
   read      list loads and searches: read-only, several at once (WAL lets them overlap writes)
   thumbs    face crops and photo thumbnails
-  writer    exactly one thread: every People change, settings and folder edits, in order
+Every change goes to the library's one writer instead (library/write_queue.py: the scan's
+photos, People changes, settings, folder edits, in order); `WriteTask` is its GUI-side handle.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..library import CancelToken, Library, Scanner, ScanProgress
+from ..library.write_queue import WriteQueue
 from ..library.failures import one_line as failures_one_line
 
 log = logging.getLogger(__name__)
@@ -67,14 +69,52 @@ class Task(QRunnable):
             self.signals.finished.emit()
 
 
-class ScanTask(QRunnable):
-    """Iterates `Scanner.scan()` and emits each `ScanProgress`; cancel/pause via `token`."""
+class WriteTask:
+    """`work(library)` on the library's writer; its answer comes back through `signals`
+    like a Task's (emitted from the writer thread, delivered on the GUI thread)."""
 
-    def __init__(self, library_path: Path, folder_ids: list[int] | None) -> None:
+    def __init__(self, queue: WriteQueue, work: Callable[[Library], Any], name: str = "") -> None:
+        self.name = name or getattr(work, "__name__", "write")
+        self.signals = TaskSignals()
+        self.work = work
+        self.queue = queue
+
+    def start(self) -> None:
+        signals = self.signals  # the callback keeps it alive until the answer is out
+        name = self.name
+
+        def answered(future) -> None:
+            try:
+                value = future.result()
+            except Exception as exc:
+                log.debug("write %s failed:\n%s", name, traceback.format_exc())
+                signals.error.emit(exc)
+            else:
+                signals.result.emit(value)
+            finally:
+                signals.finished.emit()
+        try:
+            self.queue.submit(self.work).add_done_callback(answered)
+        except Exception as exc:  # the writer is closing
+            signals.error.emit(exc)
+            signals.finished.emit()
+
+
+class ScanTask(QRunnable):
+    """Iterates `Scanner.scan()` and emits each `ScanProgress`; cancel/pause via `token`.
+
+    The scan leaves one core to the window (its workers are one fewer than the cores, at
+    least one), runs its workers niced, and groups new faces into people as it goes."""
+
+    def __init__(self, library_path: Path, folder_ids: list[int] | None, *,
+                 retry_failed: bool = False,
+                 group_every: tuple[int, int, float] | None = None) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.library_path = library_path
         self.folder_ids = folder_ids
+        self.retry_failed = retry_failed
+        self.group_every = group_every
         self.token = CancelToken()
         self.signals = TaskSignals()
         self.name = "scan"
@@ -84,7 +124,10 @@ class ScanTask(QRunnable):
         last: ScanProgress | None = None
         try:
             with Library(self.library_path) as library:
-                for last in Scanner(library).scan(self.folder_ids, self.token):
+                scanner = Scanner(library, spare_core=True, nice=_scan_nice(),
+                                  group_every=self.group_every)
+                for last in scanner.scan(self.folder_ids, self.token,
+                                         retry_failed=self.retry_failed):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
@@ -96,14 +139,20 @@ class ScanTask(QRunnable):
             self.signals.finished.emit()
 
 
+def _scan_nice() -> int:
+    try:
+        return int(os.environ.get("FACEFOLIO_SCAN_NICE", "10"))
+    except ValueError:
+        return 10
+
+
 def _lower_priority() -> None:
-    """Nice this pool thread (and the scanner threads it starts, which inherit it on Linux),
-    so that the GUI thread wins the CPU whenever it has something to do."""
-    if os.environ.get("FACEFOLIO_SCAN_NICE", "10") == "0":
+    """Nice this pool thread (the worker processes nice themselves), so that the GUI thread
+    wins the CPU whenever it has something to do."""
+    if _scan_nice() == 0:
         return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       int(os.environ.get("FACEFOLIO_SCAN_NICE", "10")))
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _scan_nice())
     except (AttributeError, OSError, ValueError):  # not Linux, or not allowed: no matter
         pass
 
@@ -134,7 +183,6 @@ class TaskPools(QObject):
         self.scan = self._pool(1)
         self.read = self._pool(3)
         self.thumbs = self._pool(2)
-        self.writer = self._pool(1)  # the one writer: People changes happen in order
         self._running: set[QRunnable] = set()
         self.closed = False
 
@@ -144,7 +192,13 @@ class TaskPools(QObject):
         return pool
 
     def all_pools(self) -> list[QThreadPool]:
-        return [self.scan, self.read, self.thumbs, self.writer]
+        return [self.scan, self.read, self.thumbs]
+
+    def keep(self, task: WriteTask) -> None:
+        """Hold a write's handle until its answer is delivered (its signals object would
+        otherwise go with the writer's last reference, and the queued answer with it)."""
+        self._running.add(task)
+        task.signals.finished.connect(lambda: self._running.discard(task))
 
     def start(self, pool: QThreadPool, task: Task | ScanTask) -> None:
         if self.closed:

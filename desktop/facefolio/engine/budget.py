@@ -5,6 +5,11 @@ scan worker, a folder of them would get the process killed. Each decode states i
 first: above `PER_DECODE` it is refused with a message, otherwise it waits until the decodes
 already running leave room in `PROCESS_WIDE`, so large decodes run one after another while
 ordinary photos (a 12 MP JPEG decoded at 1/4 needs 5 MB) never wait.
+
+Scan workers are processes (library/scan_pool.py): there the budget is one for all of them,
+kept in shared memory (`shared_state`, then `DecodeBudget.share` in each worker). Each worker
+books its bytes in its own slot, so when a worker dies mid-decode the parent frees exactly
+what it held (`release_slot`) and nothing leaks.
 """
 from __future__ import annotations
 
@@ -39,10 +44,20 @@ class DecodeBudget:
         self.used = 0
         self.peak = 0  # the most ever reserved at once (tests read it)
         self._cond = threading.Condition()
+        self._shared = None  # (condition, per-slot bytes, peak) once shared across processes
+        self._slot = 0
+
+    def share(self, cond, slots, peak, *, slot: int) -> None:
+        """From now on reserve from the budget of every scan worker (see shared_state)."""
+        self._shared, self._slot = (cond, slots, peak), slot
 
     @contextmanager
     def reserve(self, nbytes: int):
         nbytes = min(max(0, int(nbytes)), self.capacity)
+        if self._shared is not None:
+            with self._reserve_shared(nbytes):
+                yield
+            return
         with self._cond:
             # An oversized request (capped above) still runs, alone: used == 0.
             self._cond.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.capacity)
@@ -56,7 +71,35 @@ class DecodeBudget:
                 self._cond.notify_all()
 
 
+    @contextmanager
+    def _reserve_shared(self, nbytes: int):
+        cond, slots, peak = self._shared
+        with cond:
+            cond.wait_for(lambda: sum(slots) == 0 or sum(slots) + nbytes <= self.capacity)
+            slots[self._slot] += nbytes
+            peak.value = max(peak.value, sum(slots))
+        try:
+            yield
+        finally:
+            with cond:
+                slots[self._slot] = max(0, slots[self._slot] - nbytes)
+                cond.notify_all()
+
+
 BUDGET = DecodeBudget(PROCESS_WIDE)
+
+
+def shared_state(ctx, workers: int) -> tuple:
+    """The cross-process budget of `workers` scan workers: pass it to each, whole."""
+    return ctx.Condition(), ctx.Array("q", workers, lock=False), ctx.Value("q", 0, lock=False)
+
+
+def release_slot(shared: tuple, slot: int) -> None:
+    """A worker died: whatever it had reserved is free again (called by the parent)."""
+    cond, slots, _peak = shared
+    with cond:
+        slots[slot] = 0
+        cond.notify_all()
 
 
 def return_large_frees_to_the_os(threshold: int = 4 * MIB) -> bool:

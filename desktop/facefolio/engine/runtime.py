@@ -94,3 +94,17 @@ def shared_session(path: str | Path, threads: int = 0, providers: list[str] | No
         with _lock:
             session = _sessions.setdefault(key, session)
     return session
+
+
+def models_ready(pack: str) -> bool:
+    """Whether the pack's models are ready to load without the one-time preparation (the
+    conversion of the default pack, models.converted_model): a first run says so."""
+    if pack != "yunet-sface":
+        return True  # insightface packs load as they are
+    from .models import CONVERSION, SFACE_FILE, SFACE_SHA, YUNET_FILE, YUNET_SHA, cache_dir
+
+    for name, sha in ((YUNET_FILE, YUNET_SHA), (SFACE_FILE, SFACE_SHA)):
+        out = cache_dir() / "models" / sha / f"{Path(name).stem}.{CONVERSION}.onnx"
+        if not (out.is_file() and out.with_name(out.name + ".sha256").is_file()):
+            return False
+    return True

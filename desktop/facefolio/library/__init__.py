@@ -1,6 +1,7 @@
 """The user's data: SQLite + hnswlib. No Qt here (tests/test_layers.py checks)."""
 from __future__ import annotations
 
+from . import write_queue
 from .library import Library, default_library_dir
 from .records import (
     AssignedBy,

@@ -2,7 +2,8 @@
 
 A Library object wraps one SQLite connection and so belongs to the thread that opened it;
 open another (cheap) in each worker thread. The hnswlib indexes are shared by every Library of
-the same folder in this process (see `_INDEXES`), guarded by their own locks.
+the same folder in this process (see `_INDEXES`), guarded by their own locks; only the
+library's writer (write_queue.py) changes them while one runs.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from . import privacy, store
+from . import privacy, store, write_queue
 from .index import FaceIndex, catch_up, index_path, open_index
 from .records import (
     AssignedBy,
@@ -413,10 +414,21 @@ class Library:
 
     # -- the derived index -----------------------------------------------------------------
     def index(self, pack: str | None = None) -> FaceIndex:
-        """The pack's shared index, caught up with the database if another writer moved on."""
+        """The pack's shared index, in line with the database as this connection sees it.
+
+        Only the writer changes the index: when it is behind and this process has a writer
+        running (the app), the catch-up is the writer's job, and this read waits for it
+        (behind at most one photo's commit); with no writer here (a CLI command) this
+        library is the only user and catches up itself."""
         pack = pack or self.settings.pack
         key = (str(self.path), pack)
         self._drop_caches_after_forget()
+        index = _INDEXES.get(key)
+        if index is not None and index.generation == store.faces_generation(self.con):
+            return index
+        queue = write_queue.running(self.path)
+        if queue is not None and not queue.on_writer():
+            return queue.call(lambda writer: writer.index(pack))
         with _INDEXES_LOCK:
             index = _INDEXES.get(key)
             if index is not None and index.library_id != self.library_id:
@@ -431,6 +443,25 @@ class Library:
                 catch_up(self.con, index, pack)
                 index.generation = generation
         return index
+
+    def index_took(self, pack: str, before: int, after: int, removed: list[int],
+                   added: list[int], vectors: np.ndarray | None) -> None:
+        """The writer's commit moved the faces from generation `before` to `after`: a loaded
+        index that was current takes the same change, without a catch-up (a pass over every
+        face id); one that was behind waits for the next catch-up."""
+        index = _INDEXES.get((str(self.path), pack))
+        if index is None:
+            return
+        with index._lock:
+            if index.generation != before:
+                return
+            index.remove(removed)
+            if added:
+                if vectors is None:  # copies: their vectors are in the database
+                    added, vectors = self.embeddings(added, pack=pack)
+                if len(added):
+                    index.add(added, vectors)
+            index.generation = after
 
     def sync_indexes(self, *, removed: bool = True) -> None:
         """Bring every open index in line with the database, and after faces or photos were

@@ -1,5 +1,5 @@
-"""The scan's writes: one function per kind of result, run by the scan's one writer thread
-inside its transaction, each photo in a savepoint of its own (see `Scanner._write`).
+"""The scan's writes: one function per kind of result, run on the library's one writer
+(write_queue.py), each photo in a transaction of its own (`commit_photo`).
 
 Decisions follow images: a moved photo keeps its row (ids, faces, names, rejections); a copy
 gets copies of the faces with their people and rejections; a photo analysed again (its image
@@ -10,7 +10,10 @@ rejections, covers. What could not be carried is written to scan_notes for `stat
 from __future__ import annotations
 
 import sqlite3
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,14 +22,53 @@ from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .scan_plan import Job, Known, Plan, Survey
 from .store import db_path, display_path
 
+log = logging.getLogger(__name__)
+
+
+class FaceRow(NamedTuple):
+    box: np.ndarray  # x, y, w, h in original pixels
+    landmarks: np.ndarray  # 5 x 2
+    score: float
+    quality: float
+    embedding: np.ndarray
+
+
+@dataclass
+class FaceArrays:
+    """The faces of one photo as five float32 arrays: what a scan worker sends back."""
+    boxes: np.ndarray  # n x 4
+    landmarks: np.ndarray  # n x 5 x 2
+    scores: np.ndarray  # n
+    quality: np.ndarray  # n
+    embeddings: np.ndarray  # n x dim
+
+    @classmethod
+    def of(cls, faces: list) -> FaceArrays:
+        """From the engine's `Face` objects (the worker side)."""
+        f32 = np.float32
+        embeddings = np.array([f.embedding for f in faces], f32) if faces \
+            else np.zeros((0, 0), f32)  # a photo without faces
+        return cls(np.array([f.box for f in faces], f32).reshape(-1, 4),
+                   np.array([f.landmarks for f in faces], f32).reshape(-1, 5, 2),
+                   np.array([f.score for f in faces], f32),
+                   np.array([f.quality for f in faces], f32), embeddings)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[FaceRow]:
+        for i in range(len(self.scores)):
+            yield FaceRow(self.boxes[i], self.landmarks[i], float(self.scores[i]),
+                          float(self.quality[i]), self.embeddings[i])
+
 
 @dataclass
 class Result:
     """What a worker made of a job."""
-    job: Job
+    job: Job | None  # None while it travels back from a worker process (the parent has it)
     kind: str  # 'analysed', 'copy', 'refresh', 'fingerprint', 'error', 'vanished', 'kept'
     fingerprint: str | None = None
-    faces: list = field(default_factory=list)
+    faces: FaceArrays | list = field(default_factory=list)
     width: int | None = None
     height: int | None = None
     taken_at: str | None = None
@@ -35,7 +77,6 @@ class Result:
     regions: list = field(default_factory=list)  # named face regions from XMP
     xmp_error: str | None = None  # the photo is fine, its XMP is not
     error: str | None = None
-    source: Known | None = None  # for 'copy' found by the worker itself
 
 
 @dataclass
@@ -43,6 +84,7 @@ class Written:
     face_ids: list[int] = field(default_factory=list)
     notes: int = 0
     photo_id: int | None = None
+    removed: list[int] = field(default_factory=list)  # faces replaced by the new analysis
 
 
 _FACE_COLUMNS = ("x", "y", "w", "h", "landmarks", "score", "quality", "pack", "embedding",
@@ -76,8 +118,8 @@ def apply_plan(con: sqlite3.Connection, plan: Plan, survey: Survey, now: float) 
                     "listed_files = ? WHERE id = ?", (error, listed, folder_id))
 
 
-def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, now: float
-                 ) -> Written:
+def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, now: float,
+                 copies: dict[str, Known] | None = None) -> Written:
     """One photo's result, inside the caller's transaction (and its savepoint)."""
     e, row = r.job.entry, r.job.row
     if r.kind == "vanished":
@@ -108,7 +150,7 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
         photo_id = _photo_row(con, r, row, "error", None, pack, now)
         return Written(photo_id=photo_id)
     if r.kind == "copy":
-        return _copy(con, r, r.job.source or r.source, now)
+        return _copy(con, r, r.job.source or copies[r.fingerprint], now)
     # 'analysed': a new photo, a retry, or a changed / re-analysed one
     old = _old_faces(con, row.id) if row is not None else []
     old_size = _size(con, row.id) if row is not None else (0, 0)
@@ -116,7 +158,54 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
     new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
     notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now,
                    keep_confirmed=keeps_confirmed(con, analysis)) if old else 0
-    return Written(face_ids=new_ids, notes=notes, photo_id=photo_id)
+    still = {r[0] for r in store.in_chunks(con, "SELECT id FROM faces WHERE id IN ({})",
+                                           [f["id"] for f in old])}
+    removed = [f["id"] for f in old if f["id"] not in still]  # the index drops exactly these
+    return Written(face_ids=new_ids, notes=notes, photo_id=photo_id, removed=removed)
+
+
+def commit_photo(library, r: Result, analysis: str, pack: str,
+                 copies: dict[str, Known]) -> Written:
+    """One photo's result in a transaction of its own, on the library's writer: an edit
+    queued meanwhile waits behind this one commit only. A photo that cannot be stored (even
+    its name) becomes that photo's error. The loaded index takes the new faces at once when
+    it was current; the names other tools wrote (XMP) are applied after the commit."""
+    con = library.con
+    with store.Transaction(con):
+        before = store.faces_generation(con)
+        written = _in_savepoint(con, lambda: write_result(con, r, analysis, pack, store.now(),
+                                                          copies))
+        if written is None:
+            reason = "could not be stored in the library"
+            kind = "kept" if r.job.row is not None and r.job.row.status == "done" else "error"
+            stored = Result(r.job, kind, error=reason)
+            written = _in_savepoint(con, lambda: write_result(con, stored, analysis, pack,
+                                                              store.now())) or Written()
+        after = store.faces_generation(con)
+    if written.face_ids or written.removed:
+        library.index_took(pack, before, after, written.removed, written.face_ids,
+                           r.faces.embeddings if isinstance(r.faces, FaceArrays) else None)
+    if r.regions and written.photo_id is not None:
+        from . import xmp  # noqa: PLC0415 - people operations: their own transactions
+        try:
+            xmp.import_regions(library, written.photo_id, r.regions)
+        except store.LibraryError as exc:
+            log.warning("names from XMP of photo %s not applied: %s", written.photo_id, exc)
+    return written
+
+
+def _in_savepoint(con, write: Callable):
+    """Run one photo's writes; on any error undo just them and return None."""
+    con.execute("SAVEPOINT photo")
+    try:
+        value = write()
+    except Exception:
+        log.exception("writing a scan result failed")
+        con.execute("ROLLBACK TO photo")
+        con.execute("RELEASE photo")
+        return None
+    con.execute("RELEASE photo")
+    return value
 
 
 def _photo_row(con, r: Result, row: Known | None, status: str, analysis: str | None,

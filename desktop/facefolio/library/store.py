@@ -9,13 +9,20 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 from urllib.request import pathname2url
 
 DB_NAME = "library.sqlite3"
 SCHEMA_VERSION = 3
+# In one process every change goes through the library's one writer (write_queue.py), so a
+# write waits for the write lock only when another process (the CLI beside the app) holds it,
+# for one of its own commits: seconds at most. (It was 30 s, which hid a second writer in the
+# same process: the scan thread's.)
+BUSY_TIMEOUT_MS = 5000
 
 
 class LibraryError(Exception):
@@ -204,17 +211,24 @@ def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
     """
     if not db_path.exists() and (not create or readonly):
         raise LibraryError(f"no library at {display_path(db_path.parent)}")
-    problem = None if new else inspect_file(db_path)
+    # Not while this process has the database open: closing the file descriptor the header
+    # was read through drops every POSIX lock this process holds on the file (SQLite's
+    # connections included), and another process then takes the write-ahead log for
+    # abandoned, checkpoints and deletes it while our writer still appends to it: its
+    # commits vanish from every other process's view until it closes. Seen with the scan's
+    # writer and `Library` opened beside it (tests/test_scan_workers.py).
+    problem = None if new or _open_here(db_path) else inspect_file(db_path)
     if problem:
         raise DamagedLibraryError(
             f"library database {display_path(db_path)} {problem}: nothing was changed; "
             f"restore it from a backup, or run 'facefolio check --repair' to start it again "
             f"from what the folder still holds")
     con = _open(db_path, readonly)  # sqlite3.OperationalError: failures.describe says it
+    _track(con, db_path)
     try:
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _refuse_foreign(con, db_path)
         if readonly:
             if schema_version(con) != SCHEMA_VERSION:
@@ -241,8 +255,37 @@ def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
     return con
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (for `_track`)."""
+
+
+_OPEN: dict[str, int] = {}  # database file -> connections of this process not yet collected
+_OPEN_LOCK = threading.Lock()
+
+
+def _key(db_path: Path) -> str:
+    return os.path.realpath(db_path)
+
+
+def _open_here(db_path: Path) -> bool:
+    with _OPEN_LOCK:
+        return _OPEN.get(_key(db_path), 0) > 0
+
+
+def _track(con: sqlite3.Connection, db_path: Path) -> None:
+    key = _key(db_path)
+    with _OPEN_LOCK:
+        _OPEN[key] = _OPEN.get(key, 0) + 1
+
+    def gone() -> None:
+        with _OPEN_LOCK:
+            _OPEN[key] -= 1
+    weakref.finalize(con, gone)
+
+
 def _open(db_path: Path, readonly: bool) -> sqlite3.Connection:
-    options = dict(timeout=30.0, isolation_level=None, check_same_thread=True, uri=True)
+    options = dict(timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                   check_same_thread=True, uri=True, factory=_Connection)
     uri = f"file:{pathname2url(str(db_path))}"
     if not readonly:
         return sqlite3.connect(uri, **options)
