@@ -63,35 +63,31 @@ def test_first_run_add_folder_scans_in_background_and_people_appear(
 def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp_path,
                                            monkeypatch):
     import threading
-    import time
 
     from facefolio.app import session as session_module
     from facefolio.library import scanner
     monkeypatch.setattr(session_module, "_FIRST_GROUP_FACES", 4)
-    # Let 10 photos through (the 10th late, so the scanner commits and reports the first
-    # nine), then hold the scan (the workers' answers wait in the parent) until the test lets
-    # go: people must show up while the scan is still running, whatever the machine's speed.
-    release, calls, lock = threading.Event(), [], threading.Lock()
-    original = scanner.Scanner._result
+    # Pause the scan right after it hands its first grouping to the writer, as a user would
+    # press Pause: no new photo starts, progress keeps coming, and people must show up while
+    # the scan is still running, whatever the machine's speed and however answers batch.
+    paused = threading.Event()
+    original = scanner.Scanner._maybe_group
 
-    def gate(self, job, answer):
-        with lock:
-            calls.append(1)
-            n = len(calls)
-        if n == 10:
-            time.sleep(1.0)
-        elif n > 10:
-            release.wait(60)
-        return original(self, job, answer)
-    monkeypatch.setattr(scanner.Scanner, "_result", gate)
+    def gate(self, new_face_ids):
+        original(self, new_face_ids)
+        if self._grouped and not paused.is_set():
+            paused.set()
+            session.scan_task.token.pause()
+    monkeypatch.setattr(scanner.Scanner, "_maybe_group", gate)
     window = open_window(tmp_path / "lib")
     session = window.session
     try:
         session.add_folders([str(photo_folder)])
+        qtbot.waitUntil(paused.is_set, timeout=60000)
         qtbot.waitUntil(lambda: len(window.people.model.rows) > 0, timeout=60000)
         assert session.scanning
     finally:
-        release.set()
+        session.pause_scan(False)
     qtbot.waitUntil(lambda: not session.scanning, timeout=120000)
     wait_people(qtbot, window, 3)
 

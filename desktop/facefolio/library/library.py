@@ -424,8 +424,9 @@ class Library:
         key = (str(self.path), pack)
         self._drop_caches_after_forget()
         index = _INDEXES.get(key)
-        if index is not None and index.generation == store.faces_generation(self.con):
-            return index
+        if (index is not None and index.library_id == self.library_id
+                and index.generation == store.faces_generation(self.con)):
+            return index  # current, and this database's own (a new one may reuse generations)
         queue = write_queue.running(self.path)
         if queue is not None and not queue.on_writer():
             return queue.call(lambda writer: writer.index(pack))

@@ -256,7 +256,17 @@ def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
 
 
 class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (for `_track`)."""
+    """A connection that can be weakly referenced (for `_track`), and that stops counting as
+    open when it is closed, not only when it is collected."""
+
+    _untrack = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._untrack is not None:
+                self._untrack()  # a weakref.finalize: runs once, then is dead
 
 
 _OPEN: dict[str, int] = {}  # database file -> connections of this process not yet collected
@@ -280,7 +290,7 @@ def _track(con: sqlite3.Connection, db_path: Path) -> None:
     def gone() -> None:
         with _OPEN_LOCK:
             _OPEN[key] -= 1
-    weakref.finalize(con, gone)
+    con._untrack = weakref.finalize(con, gone)
 
 
 def _open(db_path: Path, readonly: bool) -> sqlite3.Connection:
