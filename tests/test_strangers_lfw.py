@@ -28,7 +28,8 @@ BIG, BROTHER = "George_W_Bush", "Jeb_Bush"
 # (python tests/benchmarks/bench_lfw.py on the code of main at 4961787).
 LOOK_ALIKES = ("Armando_Calderon_Sol", "Carlos_Alberto_Parreira", "Dan_Boyle", "Darin_Erstad",
                "Michael_Kahn", "Mike_Johanns")
-# This subset (302 photos) reaches BCubed P 1.000, R 0.993; less a margin of about three faces.
+# This subset (302 photos) reached BCubed P 1.000, R 0.993 with every group pruned; the margin
+# is about three faces.
 # Before issue 19 it scored P 0.899 (the big group held the brother's 12 faces and the 6
 # look-alikes), and this test failed on that code.
 MIN_PRECISION = 0.99
