@@ -210,7 +210,6 @@ def child(library: Path, empty_library: Path, out: Path) -> int:
 
 
 def shoot_people(s: Shooter, w) -> None:
-    from facefolio.app.merge_dialog import MergeDialog
     view = w.people.view
     names = [view.model().index(r, 0).data() for r in range(view.model().rowCount())]
     obama = names.index("Barack Obama")
@@ -226,9 +225,13 @@ def shoot_people(s: Shooter, w) -> None:
     s.until(lambda: w.search.model.rowCount() > 0 and pictures_ready(w, w.search.model))
     s.shoot("find-this-face")
     rows = {p.name: p for p in w.people.model.rows}
-    dialog = MergeDialog([rows["Keanu Reeves"], rows["Will Smith"]], w)
+    # As "Merge selected" opens it: each side's faces load while it is shown.
+    dialog = w.actions._merge_dialog([rows["Keanu Reeves"], rows["Will Smith"]])
     dialog.show()
-    s.pump(0.5)
+    s.until(lambda: all(label.pixmap() is not None and not label.pixmap().isNull()
+                        for labels in dialog.face_labels.values()
+                        for label in labels if label.isVisible()) and
+            len(dialog.face_ids[rows["Will Smith"].id]) > 1, 20)
     s.shoot("merge")
     dialog.close()
     w.show_person(rows["Barack Obama"].id)

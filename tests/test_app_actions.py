@@ -244,6 +244,10 @@ def test_settings_are_saved_through_the_writer(qtbot, open_window, scanned_libra
         dialog.threshold.setValue(0.75)
         return SettingsDialog.DialogCode.Accepted
     monkeypatch.setattr(SettingsDialog, "exec", accept)
+    asked = []
+    # A re-analysis is said before the settings are saved (issue 21): answer "keep".
+    monkeypatch.setattr("facefolio.app.main_window.ask_reanalysis",
+                        lambda parent, found, old, new: asked.append(found) or "keep")
     window = open_window(scanned_library)
     window.settings_dialog()
 
@@ -251,6 +255,7 @@ def test_settings_are_saved_through_the_writer(qtbot, open_window, scanned_libra
         with Library(scanned_library) as library:
             return (library.settings.min_face, library.settings.det_threshold) == (48, 0.75)
     qtbot.waitUntil(saved, timeout=WAIT)
+    assert len(asked) == 1 and asked[0].photos > 0
 
 
 def test_run_opens_the_window_on_the_given_library(qtbot, scanned_library, monkeypatch,

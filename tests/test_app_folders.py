@@ -193,7 +193,8 @@ def test_new_settings_leave_photos_waiting_for_re_analysis(qtbot, open_window, d
 
 def test_a_file_name_that_is_not_utf8_shows_readably(qtbot, open_window, album_folder,
                                                     tmp_path):
-    """Latin-1 bytes in a name (an old camera, a zip): shown with U+FFFD, opened for real."""
+    """Latin-1 bytes in a name (an old camera, a zip): shown with a visible escape for the
+    byte that is not UTF-8 (issue 21, point 16: not "caf\ufffd"), opened for real."""
     folder = tmp_path / "old camera"
     folder.mkdir()
     odd = os.fsdecode(b"caf\xe9_Hugh.jpg")
@@ -205,10 +206,10 @@ def test_a_file_name_that_is_not_utf8_shows_readably(qtbot, open_window, album_f
     window.sidebar.setCurrentRow(3)
     qtbot.waitUntil(lambda: window.photos.model.rowCount() == 1, timeout=WAIT)
     tile = window.photos.model.index(0)
-    assert tile.data() == "caf\ufffd_Hugh.jpg"
-    assert "caf\ufffd_Hugh.jpg" in tile.data(Qt.ItemDataRole.ToolTipRole)
+    assert tile.data() == "caf\\xe9_Hugh.jpg"
+    assert "caf\\xe9_Hugh.jpg" in tile.data(Qt.ItemDataRole.ToolTipRole)
     window.show_photo(window.photos.model.rows[0].path)
     qtbot.waitUntil(lambda: window.viewer.photo is not None and
                     not window.viewer.canvas.pixmap.isNull(), timeout=WAIT)
-    assert window.viewer.title_label.full == "caf\ufffd_Hugh.jpg"
+    assert window.viewer.title_label.full == "caf\\xe9_Hugh.jpg"
     assert len(window.viewer.canvas.faces) == 1

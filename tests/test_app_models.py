@@ -69,6 +69,20 @@ def test_people_model_updates_in_place_then_resets():
     assert model.index(2).data(SubtitleRole) == "7 photos"
 
 
+def test_merging_rows_keeps_the_order_shown(qtmodeltester):
+    """Issue 21, point 8: a view updated while the user looks (a scan adds and groups faces)
+    keeps every tile it shows in its place: gone ones leave, new ones come at the end."""
+    model = FaceListModel(None)
+    model.set_rows(faces(4))
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    fresh = faces(6)
+    newer = [fresh[5], fresh[3], fresh[0], fresh[4], fresh[2]]  # 2 went; 5, 6 new; resorted
+    model.merge_rows(newer)
+    assert [r.face_id for r in model.rows] == [1, 3, 4, 6, 5] and not resets
+    qtmodeltester.check(model)
+
+
 def test_dropping_people_on_a_person_asks_to_merge():
     model = PeopleListModel(None)
     model.set_rows(people())
@@ -243,3 +257,45 @@ def test_tiles_are_drawn_round_from_a_cached_picture(qtbot):
     left, top = (200 - 100) // 2, delegate.pad
     assert QColor(image.pixel(left + 50, top + 50)).name() == "#ff0000"
     assert QColor(image.pixel(left + 2, top + 2)).name() == "#ffffff"  # outside the circle
+
+
+def test_photo_tiles_are_cut_around_the_faces():
+    """Issue 21, point 10: a 970 x 2204 portrait's tile showed a suit with no head."""
+    from facefolio.app.thumbnails import photo_square
+    pixels = np.zeros((2204, 970, 3), np.uint8)
+    pixels[200:400, 400:600] = 255  # the head, near the top
+    tile = photo_square(pixels, 1.0, [(400, 200, 200, 200)], size=97)
+    assert tile.shape == (97, 97, 3)
+    assert tile[30:40, 45:50].mean() == 255  # the head is in the tile
+    # Read reduced (scale 2): the same box in original pixels lands in the same place.
+    half = np.ascontiguousarray(pixels[::2, ::2])
+    assert (photo_square(half, 2.0, [(400, 200, 200, 200)], size=97)[30:40, 45:50]
+            .mean() == 255)
+    # Faces wider apart than the square: the biggest one is kept whole.
+    wide = photo_square(pixels, 1.0, [(400, 200, 200, 200), (10, 2000, 40, 40)], size=97)
+    assert wide[30:40, 45:50].mean() == 255
+
+
+def test_a_reload_keeps_the_selection_by_what_each_tile_stands_for(qtbot):
+    """Issue 21, point 6, in every grid: a photo grid's tiles carry no face id, so the photo
+    id is what is found again (and no key never selects every row)."""
+    from facefolio.app.roles import PhotoIdRole
+    from facefolio.app.tile_view import TileGridView
+    def photo(i: int) -> PhotoRecord:
+        return PhotoRecord(id=i, folder_id=1, path=f"/p/{i}.jpg", width=10, height=10,
+                           taken_at=None, status="done", error=None, face_count=0)
+    rows = [photo(i) for i in range(1, 6)]
+    model = PhotoListModel(None)
+    model.set_rows(rows)
+    view = TileGridView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    updates = []
+    view.selectionUpdated.connect(lambda: updates.append(1))
+    view.selectionModel().select(model.index(2), view.selectionModel().SelectionFlag.Select)
+    view.key_role = PhotoIdRole
+    model.set_rows(list(reversed(rows)) + [photo(9)])
+    assert [i.data(PhotoIdRole) for i in view.selected_rows()] == [3] and updates
+    view.key_role = 0x0100 + 99  # a role no tile answers: nothing found again or selected
+    model.set_rows(rows)
+    assert view.selected_rows() == []

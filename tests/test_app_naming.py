@@ -105,7 +105,7 @@ def test_merge_asks_naming_both_and_which_name_stays(qtbot, open_window, album_l
     assert "Sundar" in window.undo_action.text()
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
-    assert window.statusBar().currentMessage().startswith("Undid merge")
+    assert window.statusBar().currentMessage().startswith("Undone: Merge")
     assert {p.name for p in window.people.model.rows} == {"Barack Obama", "Sundar",
                                                           "Sundar Pichai"}
     qtbot.waitUntil(lambda: window.redo_action.text().startswith("&Redo merge"), timeout=WAIT)
@@ -237,7 +237,7 @@ def test_undo_never_undoes_a_change_it_did_not_name(qtbot, open_window, album_li
                                                                          "President")
     qtbot.waitUntil(lambda: "President" in window.undo_action.text(), timeout=WAIT)
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undone"),
                     timeout=WAIT)
     with Library(album_library) as lib:
         assert (lib.person(hugh.id).name, lib.person(obama.id).name) == ("Dr House",
@@ -254,7 +254,7 @@ def test_undo_right_after_a_change_undoes_that_change(qtbot, open_window, album_
     qtbot.waitUntil(lambda: "Hugh" in window.undo_action.text(), timeout=WAIT)
     window.actions.name_person(hugh.id, "Dr House")
     window.session.undo()  # at once: the rename is still on its way to the writer
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undid"),
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Undone"),
                     timeout=WAIT)
     with Library(album_library) as lib:
         assert lib.person(hugh.id).name == "Hugh"
@@ -287,3 +287,91 @@ def test_this_is_leaves_no_dialog_behind(qtbot, open_window, album_library, dial
         qtbot.waitUntil(lambda n=n: len(dialogs.seen) == n, timeout=WAIT)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert len(window.findChildren(PersonPickerDialog)) == 1
+
+
+def test_naming_a_face_of_an_unnamed_group_names_the_group(qtbot, open_window, album_library,
+                                                           dialogs):
+    """Issue 21, point 3: "This is…" on one face of an unnamed group offers to name the whole
+    group (the default) or only that face, instead of splitting the group."""
+    with Library(album_library) as lib:
+        jen = next(p.id for p in lib.people() if p.name == "Jennifer Aniston")
+        three = [f.id for f in lib.faces(person_id=jen)][:3]
+        group = People(lib).create_person(three)  # an unnamed group of three
+        count = len(lib.people())
+    seen = {}
+
+    def type_a_name(name: str, only: bool = False):
+        def answer(dialog) -> None:
+            dialog.edit.setText(name)
+            seen["all"] = dialog.all_faces.text()
+            seen["shown"] = not dialog.all_faces.isHidden()
+            if only:
+                dialog.only_these.setChecked(True)
+        return answer
+    window = open_window(album_library)
+    dialogs.pick = type_a_name("Anna")
+    window.actions.assign(three[:1])
+
+    def people_now():
+        with Library(album_library) as lib:
+            return {p.id: (p.name, p.face_count) for p in lib.people()}
+    qtbot.waitUntil(lambda: people_now().get(group) == ("Anna", 3), timeout=WAIT)
+    assert seen == {"all": "Name all 3 faces of this group Anna", "shown": True}
+    assert len(people_now()) == count  # no one-face person beside the group
+
+    # "Only this face": a person of its own, the rest of the group stays together.
+    with Library(album_library) as lib:
+        People(lib).name(group, "Anna")  # already; now make a fresh unnamed group
+        group2 = People(lib).create_person(three[1:])
+    dialogs.pick = type_a_name("Kate", only=True)
+    window.actions.assign(three[1:2])
+    qtbot.waitUntil(lambda: ("Kate", 1) in people_now().values(), timeout=WAIT)
+    assert people_now()[group2] == (None, 1)
+
+
+def test_selection_buttons_follow_the_selection_across_reloads(qtbot, open_window,
+                                                               album_library):
+    """Issue 21, point 6: after a refresh (a change from the CLI) *Merge selected* and
+    *Photos together* act on what is selected, and are off when nothing is."""
+    from facefolio.app.roles import RecordRole
+    window = open_window(album_library)
+    page = window.people
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    click_tile(qtbot, page.view, 0)
+    click_tile(qtbot, page.view, 1, Qt.KeyboardModifier.ControlModifier)
+    chosen = [page.proxy.index(i, 0).data(RecordRole).id for i in (0, 1)]
+    assert page.merge_button.isEnabled() and {p.id for p in page.selected_people()} == \
+        set(chosen)
+    with Library(album_library) as lib:
+        People(lib).name(chosen[0], "Zz Top")  # from outside: the rows are loaded again
+        People(lib).create_person([lib.faces(person_id=chosen[1])[0].id])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 4, timeout=WAIT)
+    assert {p.id for p in page.selected_people()} == set(chosen)
+    assert page.merge_button.isEnabled() and page.together_button.isEnabled()
+    with Library(album_library) as lib:
+        People(lib).delete_person(chosen[1])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    assert [p.id for p in page.selected_people()] == [chosen[0]]
+    assert not page.merge_button.isEnabled()
+    assert page.together_button.text() == "Their photos"
+    with Library(album_library) as lib:
+        People(lib).delete_person(chosen[0])
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.model.rows) == 2, timeout=WAIT)
+    assert page.selected_people() == []
+    assert not page.merge_button.isEnabled() and not page.together_button.isEnabled()
+
+
+def test_a_person_card_menu_has_person_actions_only(qtbot, open_window, album_library):
+    """Issue 21, point 4: no "Not this person" on a card (it took the cover face away)."""
+    window = open_window(album_library)
+    page = window.people
+    qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=WAIT)
+    index = page.view.model().index(0, 0)
+    page._context(index, page.view.visualRect(index).center())
+    texts = [a.text() for a in window.actions.last_menu.actions() if a.text()]
+    window.actions.last_menu.close()
+    assert texts[0] == "Open" and "Export photos…" in texts
+    assert not [t for t in texts if t.startswith("Not ") or t in ("This is…", "Set as cover")]

@@ -90,6 +90,8 @@ def test_review_queue_is_answered_with_y_n_s_and_arrows(qtbot, open_window, unsu
     qtbot.waitUntil(lambda: len(page.questions) == 1, timeout=WAIT)
     assert person_of(unsure_library, skipped.face.face_id) is None
     assert page.yes_button.isVisible() and page.list.isVisible()
+    # The keys still answer (issue 21, point 12): the list was hidden and came back.
+    qtbot.waitUntil(lambda: window.focusWidget() is page.list, timeout=WAIT)
 
 
 def test_review_buttons_and_open_photo(qtbot, open_window, unsure_library):

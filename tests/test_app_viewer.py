@@ -212,3 +212,22 @@ def test_open_in_viewer_and_show_in_folder_say_when_they_fail(qtbot, open_window
     n = len(warnings)
     qtbot.mouseClick(window.viewer.open_button, Qt.MouseButton.LeftButton)
     assert len(warnings) == n  # success says nothing
+
+
+def test_name_tags_never_overlap_on_a_16_face_photo():
+    """Issue 21, point 9: at Fit zoom a group photo's tags read "Unnamed Keira / Who is
+    th…" over each other. 16 faces in a 4 x 4 grid, long names: no two tags overlap."""
+    from facefolio.app.photo_canvas import place_labels
+    from PySide6.QtCore import QRectF
+    bounds = QRectF(0, 0, 640, 480)
+    boxes = [QRectF(20 + 150 * c, 10 + 115 * r, 56, 70) for r in range(4) for c in range(4)]
+    widths = [180.0 if i % 3 else 90.0 for i in range(16)]
+    tags = place_labels(boxes, widths, 20, bounds, 60)
+    shown = [t for t in tags if t is not None]
+    assert len(shown) == 16  # room under every box here, names shortened to fit
+    assert all(bounds.contains(t) for t in shown)
+    assert not any(a.intersects(b) for i, a in enumerate(shown) for b in shown[i + 1:])
+    # Packed tighter than any tag fits: some names wait for the pointer, none overlaps.
+    tight = [QRectF(10 + 40 * c, 10 + 30 * r, 36, 26) for r in range(4) for c in range(4)]
+    tags = [t for t in place_labels(tight, [120.0] * 16, 20, bounds, 60) if t is not None]
+    assert tags and not any(a.intersects(b) for i, a in enumerate(tags) for b in tags[i + 1:])

@@ -260,6 +260,8 @@ def test_settings_cannot_pick_a_pack_that_is_not_installed(qtbot, scanned_librar
     info = dialog.pack_info  # the longer text shows whole, at once: nothing cut off
     assert info.height() >= info.heightForWidth(info.width())
     assert "Not installed" not in dialog.pack_info.text()
+    # The greyed-out packs say where their files go (issue 21, point 14).
+    assert f"{tmp_path / 'insightface' / 'models'}/&lt;pack name&gt;" in dialog.pack_info.text()
     dialog.threshold.setValue(0.7)
     assert dialog.settings().pack == "buffalo_s" and dialog.settings().det_threshold == 0.7
     # A library already set to a pack that is gone says so at once, and all of it shows.

@@ -84,6 +84,24 @@ def test_name_and_merge(run, path):
     assert set(moved) <= set(faces_of(path, a)) and b not in people_by_size(path)
 
 
+def test_name_face_names_its_unnamed_group(run, path):
+    """Issue 21, point 3: naming a face of an unnamed group names the group by default."""
+    a, b = people_by_size(path)[:2]
+    faces, others = faces_of(path, a), faces_of(path, b)
+    count = len(people_by_size(path))
+    code, out, _ = run("name-face", str(faces[0]), "Anna")
+    assert code == 0 and f"named all {len(faces)} faces" in out
+    with lib_of(path) as lib:
+        assert (lib.person(a).name, lib.person(a).face_count) == ("Anna", len(faces))
+    assert len(people_by_size(path)) == count
+    code, out, _ = run("name-face", str(others[0]), "Ben", "--only-this-face")
+    assert code == 0 and set(faces_of(path, b)) == set(others[1:])
+    # A name someone has: the group joins that person.
+    code, out, _ = run("name-face", str(others[1]), "anna")
+    assert code == 0 and set(others[1:]) <= set(faces_of(path, a))
+    assert b not in people_by_size(path)
+
+
 def test_move_and_remove_face(run, path):
     a, b = people_by_size(path)[:2]
     face = faces_of(path, b)[0]

@@ -57,6 +57,9 @@ def test_a_file_name_that_is_not_utf8_is_scanned_searched_exported_and_named(
     assert os.fsdecode(os.fsencode(str(odd))) in [r["photo"] for r in found]
     text = cli(lib, "search", "--face", face.id)
     assert text.returncode == 0 and "img2.jpg".encode() in text.stdout
+    # Shown as a file manager shows it: the undecodable byte as a visible escape, not U+FFFD.
+    shown = cli(lib, "search", folder / "img2.jpg").stdout
+    assert b"caf\\xe9 \\xe0 Paris.jpg" in shown and "\ufffd".encode() not in shown
     exported = json.loads(cli(lib, "export", "--json").stdout)["faces"]
     assert str(odd) in [f["photo"] for f in exported]
     csv = cli(lib, "export", "--csv")

@@ -319,5 +319,22 @@ def test_undo_descriptions_speak_of_names_and_photos_not_ids(tmp_path, datasets)
         assert said[0] == "The face in img26.jpg is not Anna"
         assert said[1] == "Merge an unnamed person (1 face) into Anna"
         assert said[2] == "Create a new person from 1 face"
-        assert said[3] == "Name an unnamed person (1 face) Anna"
+        assert said[3] == "Give an unnamed person (1 face) the name Anna"
         assert not any(re.search(r"\b(person|face) \d", s) for s in said), said
+
+
+def test_merge_takes_the_best_face_as_cover_unless_the_user_chose_one(lib):
+    """Issue 21, point 7: after a merge the cover was the blurriest face."""
+    people = People(lib)
+    a, b, c = biggest(lib, 3)
+
+    def worst(pid: int) -> int:
+        return min(lib.faces(person_id=pid), key=lambda f: f.quality).id
+    lib.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?", (worst(a), a))
+    people.merge(a, [b])
+    best = max(lib.faces(person_id=a), key=lambda f: (f.quality, -f.id))
+    assert lib.person(a).cover_face_id == best.id
+    chosen = worst(c)
+    people.set_cover(c, chosen)  # the user's choice stays through a merge
+    people.merge(a, [c])
+    assert lib.person(a).cover_face_id == chosen

@@ -3,6 +3,7 @@ short, derived files tied to their database, damaged or foreign databases refuse
 `facefolio check` finding and repairing what is wrong (issue 18)."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -126,6 +127,17 @@ def test_a_library_folder_that_is_itself_a_link_works(lib_dir, tmp_path):
         forget_all(lib)
     assert os.stat(lib_dir / "library.sqlite3").st_mode & 0o777 == 0o600
     assert not (lib_dir / "thumbnails").exists()
+
+
+def test_a_database_that_is_a_link_is_refused(lib_dir, tmp_path):
+    moved = tmp_path / "elsewhere.sqlite3"
+    db = lib_dir / "library.sqlite3"
+    db.rename(moved)
+    db.symlink_to(moved)
+    before = moved.read_bytes()
+    code, out, err = run("--library", str(lib_dir), "status")
+    assert code == 1 and "is a link" in err and "Traceback" not in err
+    assert moved.read_bytes() == before and not Path(f"{moved}-wal").exists()
 
 
 # -- forget ----------------------------------------------------------------------------------
@@ -262,6 +274,24 @@ def test_a_changed_index_file_is_rebuilt_not_trusted(lib_dir):
         assert_search_is_the_faces_own(lib)
 
 
+def test_an_index_from_before_library_ids_is_kept_when_it_is_this_librarys(lib_dir):
+    """No rebuild on upgrade: metadata without an id is trusted once its vectors are checked."""
+    meta_path = index_path(lib_dir, "yunet-sface").with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    del meta["library_id"]
+    meta_path.write_text(json.dumps(meta))
+    forget_cached_indexes(lib_dir)
+    with Library(lib_dir) as lib:
+        index = lib.index()
+        assert index.generation == meta["generation"]  # loaded, not rebuilt
+        assert_search_is_the_faces_own(lib)
+    for suffix in ("", "-wal", "-shm"):  # ... but not beside another database
+        Path(f"{lib_dir / 'library.sqlite3'}{suffix}").unlink(missing_ok=True)
+    forget_cached_indexes(lib_dir)
+    with synthetic_library(lib_dir, unit(12, seed=9)) as lib:
+        assert_search_is_the_faces_own(lib)
+
+
 def test_another_programs_database_is_refused_untouched(tmp_path):
     folder = tmp_path / "lib"
     folder.mkdir()
@@ -311,7 +341,7 @@ def test_a_damaged_faces_table_is_found_and_writes_stop(tmp_path):
     assert code == 0 and "Anna" in out
     code, out, err = run("--library", str(lib_dir), "check", "--repair")
     assert "salvaged into a new database" in out and "1 people" in out, out
-    assert "lost:" in out and "faces" in out  # the rows of the broken page, said
+    assert "lost (unreadable):" in out and "faces" in out  # the broken page's rows, said
     assert list(lib_dir.glob("library.sqlite3.damaged-*"))
     with Library(lib_dir) as lib:
         assert lib.integrity_ok() and not lib.readonly
@@ -320,6 +350,29 @@ def test_a_damaged_faces_table_is_found_and_writes_stop(tmp_path):
         assert 300 < faces < 400  # all but the faces of one page
         assert len(lib.faces(person_id=1)) == 19
     assert run("--library", str(lib_dir), "check")[0] == 0
+
+
+def test_a_faces_table_broken_at_its_root_is_salvaged_from_its_leaves(tmp_path):
+    lib_dir = tmp_path / "lib"
+    with synthetic_library(lib_dir, unit(400)) as lib:
+        put(lib, range(1, 20))
+        People(lib).name(1, "Anna")
+        lib.con.execute("DELETE FROM faces WHERE id > 390")  # deleted rows stay deleted
+        faces = {f.id: lib.embedding(f.id)[1].tobytes() for f in lib.faces()}
+        lib.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = lib.con.execute("PRAGMA page_size").fetchone()[0]
+        root = lib.con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'faces'"
+                               ).fetchone()[0]
+    with open(lib_dir / "library.sqlite3", "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(np.random.default_rng(3).bytes(page_size))
+    code, out, err = run("--library", str(lib_dir), "check", "--repair")
+    assert "390 faces" in out, out + err
+    with Library(lib_dir) as lib:
+        assert lib.integrity_ok()
+        assert {f.id: lib.embedding(f.id)[1].tobytes() for f in lib.faces()} == faces
+        assert {f.id for f in lib.faces(person_id=1)} == set(range(1, 20))
+        assert lib.person(1).name == "Anna"
 
 
 def test_corruption_met_by_a_command_stops_later_writes(tmp_path):

@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files")
+    p = sub.add_parser("status", parents=[common], help="counts, scan state, failed files",
+                       epilog=_JSON_NOTE)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
@@ -280,7 +281,8 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
                          "offline": f.offline, "offline_since": f.offline_since,
                          "offline_photos": f.offline_count, "missing_photos": f.missing_count,
                          "pending_photos": f.pending_count,
-                         "scan_incomplete": f.scan_incomplete, "listed_files": f.listed_files}
+                         "scan_incomplete": f.scan_incomplete, "listed_files": f.listed_files,
+                         "unread_files": f.unread_files}
                         for f in folders],
             "failed": [{"path": p.path, "reason": p.error} for p in failed],
             "warnings": [{"path": p.path, "reason": p.error} for p in warnings],
@@ -290,8 +292,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             "read_only": library.readonly,
         }))
         return 0
-    print(f"library: {display_path(library.path)}"
-          + (f" (read-only: {library.readonly_reason})" if library.readonly else ""))
+    print(f"library: {display_path(library.path)}")
     for problem in library.problems:
         print(f"warning: {shown(problem)}")
     print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
@@ -304,6 +305,9 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
         if counts[k]]
     if kept:
         print("; ".join(kept))
+    unread = _unread_total(folders)
+    if unread:
+        print(unread)
     for f in folders:
         print(f"  {display_path(f.path)}: {_folder_state(f)}")
     sections = (("failed files:", [(p.path, p.error) for p in failed]),
@@ -317,6 +321,17 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             for path, why in items:
                 print(f"  {display_path(path)}" + (f": {shown(why)}" if why else ""))
     return 0
+
+
+def _unread_total(folders) -> str:
+    """Files no folder's scan reads, by type, over the whole library (issue 24)."""
+    from .library.records import unread_summary  # noqa: PLC0415
+
+    total: dict[str, int] = {}
+    for f in folders:
+        for kind, n in f.unread_files.items():
+            total[kind] = total.get(kind, 0) + n
+    return unread_summary(total)
 
 
 def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
@@ -351,6 +366,8 @@ def _folder_state(f) -> str:
         parts.append(f"last scan did not finish (scanned {total}; 'facefolio rescan' resumes)")
     if f.missing_count:
         parts.append(f"{f.missing_count} missing")
+    if f.unread_files:
+        parts.append(f.unread_summary)
     if f.pending_count:
         parts.append(f"{f.pending_count} to analyse again")
     return "; ".join(parts)

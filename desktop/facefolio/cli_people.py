@@ -15,6 +15,13 @@ from .library.store import display_path
 from .library.text import shown
 
 
+# Text output is for people: one line per result, control and text-direction characters of
+# names and paths escaped (library/text.py).
+JSON_NOTE = ("Text output shows one result per line, with control and text-direction "
+             "characters in names and paths escaped; --json gives them exactly (use it from "
+             "scripts).")
+
+
 def _people(library: Library):
     # Imported on use: the people code loads scipy (0.45 s: python -X importtime -c
     # "import facefolio.library.people"), which --help need not wait for.
@@ -24,9 +31,11 @@ def _people(library: Library):
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     def add(name: str, help_text: str, func, *, json_flag: bool = False):
-        p = sub.add_parser(name, parents=[common], help=help_text)
+        p = sub.add_parser(name, parents=[common], help=help_text,
+                           epilog=JSON_NOTE if json_flag else None)
         if json_flag:
-            p.add_argument("--json", action="store_true", help="print JSON")
+            p.add_argument("--json", action="store_true",
+                           help="print JSON: exact names and paths, for scripts")
         p.set_defaults(func=func)
         return p
 
@@ -41,6 +50,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = add("move", "move faces to a person (your decision: clustering keeps it)", cmd_move)
     p.add_argument("faces", type=int, nargs="+", metavar="FACE")
     p.add_argument("--to", type=int, required=True, metavar="PERSON", dest="person")
+    p = add("name-face", "FACE is NAME: names its unnamed group too (all of its faces), "
+            "or joins it to the person of that name", cmd_name_face)
+    p.add_argument("face", type=int, metavar="FACE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--only-this-face", action="store_true",
+                   help="name only this face, not the rest of its unnamed group")
     p = add("remove-face", "take faces out of their person (remembered)", cmd_remove_face)
     p.add_argument("faces", type=int, nargs="+", metavar="FACE")
     for name, hidden in (("hide", True), ("unhide", False)):
@@ -133,6 +148,28 @@ def cmd_merge(library: Library, args: argparse.Namespace) -> int:
 def cmd_move(library: Library, args: argparse.Namespace) -> int:
     _people(library).move_faces(args.faces, args.person)
     print(f"moved {len(args.faces)} face(s) to person {args.person}")
+    return 0
+
+
+def cmd_name_face(library: Library, args: argparse.Namespace) -> int:
+    people = _people(library)
+    wanted = " ".join(args.name.split()).casefold()
+    named = [p for p in library.people() if p.name and p.name.casefold() == wanted]
+    if len(named) > 1:
+        ids = ", ".join(str(p.id) for p in named)
+        raise LibraryError(f"{len(named)} people are named {args.name!r} (persons {ids}): "
+                           f"use 'facefolio move {args.face} --to PERSON'")
+    group = people.group_of([args.face])
+    whole = group is not None and not args.only_this_face
+    target = named[0].id if named else None
+    pid = people.name_faces([args.face], name=None if named else args.name,
+                            person_id=target, whole_group=not args.only_this_face)
+    person = library.person(pid)
+    if whole:
+        print(f"named all {group[1]} faces of the group of face {args.face}: person {pid} is "
+              f"{person.name!r} ({person.face_count} faces; --only-this-face names one)")
+    else:
+        print(f"face {args.face} is person {pid}, {person.name!r} ({person.face_count} faces)")
     return 0
 
 

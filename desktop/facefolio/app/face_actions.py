@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QDialog, QMenu, QMessageBox, QWidget
 
 from ..library import PersonRecord
 from . import words
-from .merge_dialog import MergeDialog
+from .merge_dialog import MergeDialog, load_faces
 from .models import FaceItem
-from .person_picker import PersonPickerDialog, PickChoice, PickedPerson, load_choices
+from .person_picker import Choices, PersonPickerDialog, PickedPerson, load_picker
 from .session import LibrarySession
 from .tasks import one_line
 from .thumbnails import ThumbnailProvider
@@ -72,9 +72,10 @@ class FaceActions:
         self.last_dialog: QDialog | None = None
 
     def build_menu(self, faces: list[FaceItem], extra: list[QAction] | None = None,
-                   without: Collection[FaceAction] = ()) -> QMenu:
+                   without: Collection[FaceAction] = (), stops: list | None = None) -> QMenu:
         """The menu for these faces; `without` leaves entries out (the photo viewer has no
-        use for "Open photo")."""
+        use for "Open photo"); `stops` is the list "Open photo" then walks with Left / Right
+        (the grid the faces are in), else just that photo."""
         menu = QMenu(self.parent)
         first = faces[0]
         one = len(faces) == 1
@@ -113,7 +114,7 @@ class FaceActions:
                 f"Show {first.person_name}" if first.person_name else "Show this person",
                 lambda: self.navigator.show_person(first.person_id))
         add(FaceAction.OPEN_PHOTO, "Open photo",
-            lambda: self.navigator.show_photo(first.photo_path, first.face_id), one)
+            lambda: self.navigator.show_photo(first.photo_path, first.face_id, stops), one)
         if extra:
             menu.addSeparator()
             for action in extra:
@@ -122,9 +123,9 @@ class FaceActions:
         return menu
 
     def popup(self, faces: list[FaceItem], pos: QPoint, extra: list[QAction] | None = None,
-              without: Collection[FaceAction] = ()) -> None:
+              without: Collection[FaceAction] = (), stops: list | None = None) -> None:
         if faces:
-            self.build_menu(faces, extra, without).popup(pos)
+            self.build_menu(faces, extra, without, stops).popup(pos)
 
     # -- naming --------------------------------------------------------------------------
     def assign(self, face_ids: list[int], picked: PickedPerson | None = None) -> None:
@@ -136,11 +137,12 @@ class FaceActions:
         if picked is not None:
             self._assign(ids, picked)
             return
-        self.session.read(lambda library: load_choices(library, ids),
+        self.session.read(lambda library: load_picker(library, ids),
                           lambda choices: self._pick(ids, choices))
 
-    def _pick(self, ids: list[int], choices: list[PickChoice]) -> None:
-        dialog = PersonPickerDialog(choices, len(ids), self.thumbnails, self.parent)
+    def _pick(self, ids: list[int], choices: Choices) -> None:
+        dialog = PersonPickerDialog(choices.people, len(ids), self.thumbnails, self.parent,
+                                    choices.group)
         self.last_dialog = latest(self.last_dialog, dialog)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -149,17 +151,21 @@ class FaceActions:
             self._assign(ids, picked)
 
     def _assign(self, ids: list[int], picked: PickedPerson) -> None:
-        faces = words.plural(len(ids), "face")
-        if picked.person_id is not None:
-            pid = picked.person_id
-            who = picked.name or "an unnamed person"
-            self.session.people_write(lambda p: p.move_faces(ids, pid),
-                                      f"{faces} now belong to {who}" if len(ids) > 1
-                                      else f"The face now belongs to {who}")
-        else:
-            name = picked.name
-            self.session.people_write(lambda p: p.create_person(ids, name=name),
-                                      f"Added {name} ({faces})")
+        """One change: the faces, and with `whole_group` the unnamed group they are in."""
+        pid, name, whole = picked.person_id, picked.name, picked.whole_group
+        who = name or "an unnamed person"
+
+        def change(p) -> str:
+            group = p.group_of(ids) if whole else None
+            p.name_faces(ids, name=name if pid is None else None, person_id=pid,
+                         whole_group=whole)
+            if group is not None:
+                return f"All {group[1]} faces of the group are {who} (Ctrl+Z to undo)"
+            if pid is None:
+                return f"Added {who} ({words.plural(len(ids), 'face')})"
+            return (f"{words.plural(len(ids), 'face')} now belong to {who}" if len(ids) > 1
+                    else f"The face now belongs to {who}")
+        self.session.people_write(change, "", self.session.message.emit)
 
     def name_person(self, person_id: int, name: str, follow: bool = False) -> None:
         """Name a person; if someone else already has this name, offer to merge them
@@ -184,10 +190,19 @@ class FaceActions:
                 return
         self.session.people_write(lambda p: p.name(person_id, name), f"Named {name}")
 
+    def _merge_dialog(self, people: list[PersonRecord]) -> MergeDialog:
+        """The dialog, with each side's faces loaded while it is open."""
+        dialog = MergeDialog(people, self.parent, self.thumbnails)
+        self.last_dialog = latest(self.last_dialog, dialog)
+        ids = [p.id for p in people]
+        self.session.read(lambda library: load_faces(library, ids),
+                          lambda faces: dialog.show_faces(faces)
+                          if self.last_dialog is dialog else None)
+        return dialog
+
     def ask_merge_target(self, people: list[PersonRecord]) -> int | None:
         """Ask which of these people's names stays; their id, or None if cancelled."""
-        dialog = MergeDialog(people, self.parent)
-        self.last_dialog = latest(self.last_dialog, dialog)
+        dialog = self._merge_dialog(people)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.result_ids()[0]
@@ -197,8 +212,7 @@ class FaceActions:
         """Ask (naming everyone, and which name stays), then merge. False if cancelled."""
         if len(people) < 2:
             return False
-        dialog = MergeDialog(people, self.parent)
-        self.last_dialog = latest(self.last_dialog, dialog)
+        dialog = self._merge_dialog(people)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         target, sources = dialog.result_ids()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import FolderRecord, Library, PhotoRecord
+from ..library.records import unread_summary
 from . import words
 from .page import Page
 from .roles import RecordRole
@@ -25,13 +26,31 @@ from .session import LibrarySession
 from .table_models import error_table_model, folder_state, folder_table_model
 
 
-class _ElideEnd(QStyledItemDelegate):
-    """A state reads from its start ("Offline since 3 Nov 2026: …"): cut its end, not its
-    middle as the path column is."""
+class _OneLine(QStyledItemDelegate):
+    """The path keeps to one line, cut in its middle (the table wraps for the state)."""
 
     def initStyleOption(self, option, index) -> None:
         super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideRight
+        option.features &= ~option.ViewItemFeature.WrapText
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+class _Wrapped(QStyledItemDelegate):
+    """A state is read whole ("cannot read …/locked: Permission denied"): it wraps onto
+    more lines (the row grows), and a word longer than the column breaks anywhere."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.features |= option.ViewItemFeature.WrapText
+        option.textElideMode = Qt.TextElideMode.ElideNone
+
+
+def _add_counts(counts) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for kind, n in c.items():
+            total[kind] = total.get(kind, 0) + n
+    return total
 
 
 def load_folders(library: Library) -> tuple[list[FolderRecord], list[PhotoRecord]]:
@@ -119,6 +138,8 @@ class FoldersPage(Page):
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
+        self.unread_label = QLabel(wordWrap=True)  # files no scan reads, by type (issue 24)
+        lower_layout.addWidget(self.unread_label)
         lower_layout.addWidget(self.error_label)
         lower_layout.addWidget(self.error_table)
         upper = QWidget()
@@ -147,16 +168,21 @@ class FoldersPage(Page):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.verticalHeader().hide()
-        table.setWordWrap(False)
+        # Word wrap on, so rows are as tall as their wrapped state needs; only the state
+        # column wraps (_Wrapped), the others keep to one line (_OneLine).
+        table.setWordWrap(True)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(model.columnCount() - 1):
+            table.setItemDelegateForColumn(column, _OneLine(table))
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         if model.columnCount() > 2:
-            # Path and state share what the counts leave: both elide, with tooltips, rather
-            # than a long state squeezing the path to "/…".
+            # Path and state share what the counts leave: the path elides (with a tooltip),
+            # the state wraps, so a long state never squeezes the path to "/…".
             header.setSectionResizeMode(model.columnCount() - 1,
                                         QHeaderView.ResizeMode.Stretch)
-            table.setItemDelegateForColumn(model.columnCount() - 1, _ElideEnd(table))
+            table.setItemDelegateForColumn(model.columnCount() - 1, _Wrapped(table))
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         return table
 
@@ -172,6 +198,9 @@ class FoldersPage(Page):
             f"{words.plural(len(failed), 'file')} could not be read:" if failed
             else "Every file was read without problems.")
         self.error_table.setVisible(bool(failed))
+        unread = unread_summary(_add_counts(f.unread_files for f in folders))
+        self.unread_label.setText(unread)
+        self.unread_label.setVisible(bool(unread))
         empty = not folders
         self.stack.setCurrentIndex(0 if empty else 1)
         if empty != self.empty:

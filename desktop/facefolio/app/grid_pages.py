@@ -39,7 +39,8 @@ class FaceGridMixin:
 
     def _menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self.selected(), pos)
+            stops = [(f.photo_path, f.face_id) for f in self.grid_faces()]
+            self.actions.popup(self.selected(), pos, stops=stops)
 
     def grid_faces(self) -> list[FaceItem]:
         model = self.view.model()
@@ -64,13 +65,14 @@ class UnknownFacesPage(FaceGridMixin, Page):
         self.view.setModel(self.model)
         self.view.contextRequested.connect(self._menu)
         self.view.doubleClicked.connect(self._open)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+        self.view.selectionUpdated.connect(self._update)
         self.info = QLabel(wordWrap=True)
         self.info.setMinimumWidth(120)
         self.low_quality = QCheckBox("Show low-quality faces")
         self.low_quality.setToolTip("Tiny or blurred faces are kept and searchable, but "
                                     "hidden here unless you ask")
-        self.low_quality.toggled.connect(lambda _on: self.reload())
+        self.low_quality.toggled.connect(lambda _on: self._reorder())
+        self._in_order = True  # the next load may re-sort (shown again, or asked)
         self.assign_button = QPushButton("This is…")
         self.assign_button.clicked.connect(
             lambda: self.actions.assign([f.face_id for f in self.selected()]))
@@ -93,6 +95,14 @@ class UnknownFacesPage(FaceGridMixin, Page):
         layout.addWidget(self.view, 1)
         self._update()
 
+    def showEvent(self, event) -> None:
+        self._in_order = self.dirty  # shown to be loaded again: in order, once
+        super().showEvent(event)
+
+    def _reorder(self) -> None:
+        self._in_order = True
+        self.reload()
+
     def reload(self) -> None:
         super().reload()
         low = self.low_quality.isChecked()
@@ -100,7 +110,12 @@ class UnknownFacesPage(FaceGridMixin, Page):
 
     def _apply(self, answer: tuple[list[FaceItem], int, int]) -> None:
         faces, total, hidden = answer
-        self.model.set_rows(faces)
+        if self._in_order or not self.isVisible():
+            self.model.set_rows(faces)
+            self._in_order = False
+        else:
+            # While the user looks (a scan adds faces): nothing moves under the cursor.
+            self.model.merge_rows(faces)
         if total:
             text = (f"{words.plural(total, 'face')} {words.noun(total, 'is')} in no group yet "
                     "(seen once or twice, or unsure). Select some and say who they are.")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QStatusBar
 from ..library import Library, PersonRecord
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
+from .widgets import last_folder, remember_folder
 
 # The export choices, as the user reads them, and export_person_photos's mode for each.
 EXPORT_MODES = {
@@ -127,9 +128,11 @@ class InteropActions:
     # -- export --------------------------------------------------------------------------
     def export_person(self, person: PersonRecord) -> None:
         dest = QFileDialog.getExistingDirectory(
-            self.parent, f"Export the photos of {person.display_name} to", str(Path.home()))
+            self.parent, f"Export the photos of {person.display_name} to",
+            last_folder("export"))
         if not dest:
             return
+        remember_folder("export", dest)
         choice, ok = QInputDialog.getItem(
             self.parent, "Export photos", "Put the photos there as:", list(EXPORT_MODES),
             0, False)

@@ -8,9 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..library import Library, LibraryError, default_library_dir
+from ..library import LibraryError, default_library_dir
+from ..library.failures import describe
 from ..library.library import ENV_LIBRARY
 from .main_window import MainWindow, app_icon
+from .startup import after_open, library_notes
 
 
 def choose_library(library_path: str | None) -> Path:
@@ -42,10 +44,15 @@ def run(library_path: str | None = None) -> int:
     app = make_app()
     path = choose_library(library_path)
     try:
-        Library(path).close()  # create or migrate it now, with a clear message if we cannot
+        notes = library_notes(path)  # create or migrate it now, with a clear message if not
     except LibraryError as exc:
         QMessageBox.critical(None, "Facefolio", f"Cannot open the library:\n{exc}")
         return 1
+    except OSError as exc:  # the folder cannot be made or read at all
+        QMessageBox.critical(None, "Facefolio", f"Cannot open the library:\n"
+                             f"{describe(exc, path)}")
+        return 1
     window = MainWindow(path)
     window.show()
+    after_open(window, path, notes)
     return app.exec()

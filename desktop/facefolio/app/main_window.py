@@ -1,10 +1,11 @@
 """`MainWindow`: sidebar, page stack, menus, status bar, drops, geometry, quit."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import IMAGE_EXTENSIONS
 from ..library import Library, Settings
+from ..library.reanalysis import ReanalysisImpact, agree_to_drop, impact
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage
@@ -33,8 +35,9 @@ from .review_page import ReviewPage
 from .scan_status import ScanStatusWidget
 from .search_page import SearchPage
 from .session import LibrarySession, people_api
-from .settings_dialog import SettingsDialog
+from .settings_dialog import SettingsDialog, ask_reanalysis
 from .thumbnails import ThumbnailProvider
+from .widgets import last_folder, remember_folder
 
 _windows: list[MainWindow] = []  # keeps a window opened by "switch library" alive
 
@@ -53,6 +56,9 @@ def sidebar_counts(library: Library) -> dict[str, int]:
     """The library's counts, with "unknown" as the Unknown faces page shows them (ignored
     faces and, by default, low-quality ones left out)."""
     counts = dict(library.counts())
+    # As the People page shows them: hidden people and emptied groups are not counted.
+    counts["people"] = sum(1 for p in library.people(include_hidden=False)
+                           if p.face_count or p.name)
     counts["unknown"] = people_api(library).count_unknown()
     return counts
 
@@ -133,6 +139,9 @@ class MainWindow(QMainWindow):
         self._load_counts()
         self.review.reload()  # its count goes to the sidebar
         self.session.watch()
+        # Crops of faces never shown yet, while their photos can still be read (a drive may
+        # go offline later); a moment after opening, so the first pages load first.
+        QTimer.singleShot(3000, self, self._keep_face_crops)
 
     # -- wiring --------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -140,6 +149,7 @@ class MainWindow(QMainWindow):
         s.changed.connect(self._library_changed)
         s.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.scanStarted.connect(lambda: self.people.reload())
+        s.scanFinished.connect(lambda _last: self._keep_face_crops())
         self.folders.addFolderRequested.connect(self.add_folder_dialog)
         self.folders.emptinessChanged.connect(self._emptiness)
         self.people.personActivated.connect(self.show_person)
@@ -151,6 +161,10 @@ class MainWindow(QMainWindow):
         self.people.exportRequested.connect(self.interop.export_person)
         self.person.exportRequested.connect(self.interop.export_person)
         self.review.countChanged.connect(self._review_counted)
+
+    def _keep_face_crops(self) -> None:
+        if not self.thumbnails.closed and not self.session.scanning:
+            self.thumbnails.keep_face_crops()
 
     # -- navigation ----------------------------------------------------------------------
     def current_page(self) -> Page:
@@ -250,8 +264,11 @@ class MainWindow(QMainWindow):
 
     # -- files in ------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
+                                                last_folder("add-folder"))
         if path:
+            # Next time, start beside it: the next folder to add is usually a sibling.
+            remember_folder("add-folder", os.path.dirname(path.rstrip("/")) or path)
             self.add_folders([path])
 
     def add_folders(self, paths: list[str]) -> None:
@@ -261,9 +278,11 @@ class MainWindow(QMainWindow):
 
     def find_in_photo_dialog(self) -> None:
         pattern = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
-        path, _ = QFileDialog.getOpenFileName(self, "Find people in a photo", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Find people in a photo",
+                                              last_folder("find-in-photo"),
                                               f"Images ({pattern})")
         if path:
+            remember_folder("find-in-photo", path)
             self.show_photo_search(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -291,14 +310,33 @@ class MainWindow(QMainWindow):
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         new = dialog.settings()
+        location = dialog.library_path()
+        if new.analysis_key() != settings.analysis_key():
+            # Say what the re-analysis may take from named people before saving (issue 21).
+            self.session.read(lambda library: impact(library, new),
+                              lambda found: self._confirm_settings(settings, new, location,
+                                                                   found))
+            return
+        self._save_settings(settings, new, location)
+
+    def _confirm_settings(self, old: Settings, new: Settings, location: Path,
+                          found: ReanalysisImpact) -> None:
+        answer = ask_reanalysis(self, found, old, new) if found.photos else "keep"
+        if answer is None:
+            return
+        self._save_settings(old, new, location, drop=answer == "drop")
+
+    def _save_settings(self, settings: Settings, new: Settings, location: Path,
+                       drop: bool = False) -> None:
         if new != settings:
             def save(library) -> None:
+                if new.analysis_key() != settings.analysis_key():
+                    agree_to_drop(library, new if drop else None)
                 library.settings = new
                 library.save_settings()
             self.session.write(save, "Settings saved")
             if new.write_xmp and not settings.write_xmp:
                 self.interop.write_xmp()  # from now on sidecars follow changes: start in step
-        location = dialog.library_path()
         if location != self.session.path:
             QSettings().setValue("library/path", str(location))
             self.switch_library(location)

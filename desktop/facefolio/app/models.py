@@ -130,6 +130,34 @@ class _TileListModel(QAbstractListModel):
         self._reindex()
         self.endResetModel()
 
+    def merge_rows(self, rows: list) -> None:
+        """Like `set_rows`, but rows already shown keep their places (their contents are
+        updated), rows that went are removed and new ones added at the end: a view that
+        updates while the user looks at it (a scan running) does not reorder under the
+        cursor, and its selection and scroll position stay."""
+        fresh = {self.identity(r): r for r in rows}
+        gone = [i for i, r in enumerate(self.rows) if self.identity(r) not in fresh]
+        for i in reversed(gone):
+            self.beginRemoveRows(QModelIndex(), i, i)
+            del self.rows[i]
+            self.endRemoveRows()
+        shown = {self.identity(r) for r in self.rows}
+        changed = []
+        for i, r in enumerate(self.rows):
+            new = fresh[self.identity(r)]
+            if new != r:
+                self.rows[i] = new
+                changed.append(i)
+        added = [r for r in rows if self.identity(r) not in shown]
+        if added:
+            start = len(self.rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+            self.rows.extend(added)
+            self.endInsertRows()
+        self._reindex()
+        if changed:
+            self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
+
     def _reindex(self) -> None:
         self._row_of_key = {}
         for i, record in enumerate(self.rows):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStackedLayout,
     QVBoxLayout,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 from ..library import Library, PersonRecord
 from . import words
 from .face_actions import FaceActions
-from .models import FaceItem, PeopleFilterProxy, PeopleListModel
+from .models import PeopleFilterProxy, PeopleListModel
 from .page import Page
 from .proposal_strip import ProposalStrip
 from .review import Question, proposals
@@ -28,7 +29,7 @@ from .roles import PersonIdRole, RecordRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
-from .widgets import ElidedLabel
+from .widgets import ElidedLabel, latest
 
 
 def load_people_and_proposals(library: Library) -> tuple[list[PersonRecord], list[Question]]:
@@ -97,7 +98,8 @@ class PeoplePage(Page):
         self.view.activated.connect(self._activated)
         self.view.doubleClicked.connect(self._activated)
         self.view.contextRequested.connect(self._context)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.key_role = PersonIdRole
+        self.view.selectionUpdated.connect(self._update_buttons)
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setStyleSheet("color: palette(placeholder-text); font-size: 15px;")
         self.stack = QStackedLayout()
@@ -127,8 +129,12 @@ class PeoplePage(Page):
     def _apply(self, answer: tuple[list[PersonRecord], list[Question]]) -> None:
         people, questions = answer
         self.model.set_rows(people)
-        named = sum(1 for p in people if p.name)
-        self.summary.setText(f"{words.plural(len(people), 'person')}, {named} named")
+        # Counted as the sidebar counts them: hidden people apart.
+        shown = [p for p in people if not p.hidden]
+        named = sum(1 for p in shown if p.name)
+        hidden = len(people) - len(shown)
+        self.summary.setText(f"{words.plural(len(shown), 'person')}, {named} named"
+                             + (f" ({hidden} hidden)" if hidden else ""))
         self.proposals.set_questions(questions)
         self._update_empty()
 
@@ -199,14 +205,16 @@ class PeoplePage(Page):
             merge = QAction(f"Merge {len(self.view.selected_rows())} selected", self)
             merge.triggered.connect(self.merge_selected)
             extra.append(merge)
-        if person.cover_face_id is None:
-            return
-        face = FaceItem(person.cover_face_id, "", (0, 0, 0, 0), person.id, person.name)
-        menu = self.actions.build_menu([face], extra)
-        # The tile is the person's cover and stands for the person: no photo to open here,
-        # and it is the cover already.
-        for action in menu.actions():
-            if action.text() in ("Open photo", "Set as cover", "Not a face",
-                                 "Ignore this face"):
-                action.setVisible(False)
+        # A card stands for the person: person actions only. "Not this person" or "Not a
+        # face" here would act on the cover face the user cannot see as a face (issue 21).
+        menu = QMenu(self)
+        menu.addAction("Open").triggered.connect(lambda: self.personActivated.emit(person.id))
+        if person.cover_face_id is not None:  # a search, nothing changes
+            cover = person.cover_face_id
+            menu.addAction("Find this face").triggered.connect(
+                lambda: self.actions.navigator.show_face_search(cover))
+        menu.addSeparator()
+        for action in extra:
+            menu.addAction(action)
+        self.actions.last_menu = latest(self.actions.last_menu, menu)
         menu.popup(pos)

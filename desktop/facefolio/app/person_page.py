@@ -127,7 +127,7 @@ class PersonPage(Page):
         self.view.setModel(self.faces)
         self.view.contextRequested.connect(self._face_menu)
         self.view.doubleClicked.connect(self._open_photo)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.selectionUpdated.connect(self._update_buttons)
         self.view.verticalScrollBar().valueChanged.connect(self._follow)
         self.scrubber = YearScrubber()
         self.scrubber.hide()
@@ -158,8 +158,7 @@ class PersonPage(Page):
         self.suggest_view.setModel(self.suggestions)
         self.suggest_view.contextRequested.connect(self._suggestion_menu)
         self.suggest_view.doubleClicked.connect(self._open_suggestion)
-        self.suggest_view.selectionModel().selectionChanged.connect(
-            lambda *_: self._update_buttons())
+        self.suggest_view.selectionUpdated.connect(self._update_buttons)
         self.suggest_label = ElidedLabel()
         self.yes_button = QPushButton("Yes, that's them")
         self.yes_button.clicked.connect(lambda: self._answer(True))
@@ -316,8 +315,11 @@ class PersonPage(Page):
 
     def _face_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self._selected(self.view), pos)
+            # "Open photo" walks through this person's photos with Left / Right.
+            stops = [(f.photo_path, f.face_id) for f in self.faces.rows]
+            self.actions.popup(self._selected(self.view), pos, stops=stops)
 
     def _suggestion_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
-            self.actions.popup(self._selected(self.suggest_view), pos)
+            stops = [(f.photo_path, f.face_id) for f in self.suggestions.rows]
+            self.actions.popup(self._selected(self.suggest_view), pos, stops=stops)

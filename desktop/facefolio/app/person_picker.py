@@ -1,5 +1,6 @@
 """`PersonPickerDialog`: "This is…": pick a person (named or an unnamed group, the likeliest
-first, each with a face) or type a new name."""
+first, each with a face) or type a new name. Faces of an unnamed group are named with their
+group ("Name all 7 faces of this group Anna", the default) or alone ("Only this face")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QRadioButton,
     QVBoxLayout,
 )
 
@@ -26,6 +28,7 @@ from .thumbnails import ThumbnailProvider
 class PickedPerson:
     person_id: int | None  # an existing person, or None for a new one named `name`
     name: str | None
+    whole_group: bool = True  # faces of an unnamed group: the group goes with them
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,18 @@ class PickChoice:
         return who
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What the picker offers for some faces (made in a read task)."""
+    people: list[PickChoice]
+    group: tuple[int, int] | None  # (id, faces) of the unnamed group the faces belong to
+
+
+def load_picker(library: Library, face_ids: list[int]) -> Choices:
+    group = people_api(library).group_of(face_ids)
+    return Choices(load_choices(library, face_ids), group)
+
+
 def load_choices(library: Library, face_ids: list[int]) -> list[PickChoice]:
     """Every visible person, the likeliest for these faces first (read task)."""
     people = [p for p in library.people(include_hidden=False) if p.face_count or p.name]
@@ -61,10 +76,13 @@ class PersonPickerDialog(QDialog):
     ICON = 48
 
     def __init__(self, choices: list[PickChoice], count: int = 1,
-                 thumbnails: ThumbnailProvider | None = None, parent=None) -> None:
+                 thumbnails: ThumbnailProvider | None = None, parent=None,
+                 group: tuple[int, int] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Who is this?")
         self.choices = choices
+        self.count = count
+        self.group = group
         self.thumbnails = thumbnails
         self.by_name = {c.name.casefold(): c for c in choices if c.name}
         faces = "this face" if count == 1 else f"these {count} faces"
@@ -89,6 +107,20 @@ class PersonPickerDialog(QDialog):
         self.list.currentRowChanged.connect(self._chosen)
         self.list.itemDoubleClicked.connect(lambda _i: self.accept())
         layout.addWidget(self.list, 1)
+        # Naming one face of an unnamed group names the group, unless the user says only
+        # this face: a new one-face person beside an unnamed group is rarely what is meant.
+        self.all_faces = QRadioButton()
+        self.only_these = QRadioButton("Only this face" if count == 1 else
+                                       f"Only these {count} faces")
+        self.all_faces.setChecked(True)
+        if group is not None:
+            layout.addWidget(self.all_faces)
+            layout.addWidget(self.only_these)
+        else:
+            self.all_faces.hide()
+            self.only_these.hide()
+        self.edit.textChanged.connect(self._say_group)
+        self._say_group()
         self.edit.textEdited.connect(self._filter)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
@@ -108,6 +140,13 @@ class PersonPickerDialog(QDialog):
             pixmap = self.thumbnails.pixmap(("face", c.cover_face_id))
             if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
                 item.setIcon(QIcon(pixmap))
+
+    def _say_group(self, _text: str = "") -> None:
+        if self.group is None:
+            return
+        name = " ".join(self.edit.text().split())
+        self.all_faces.setText(f"Name all {self.group[1]} faces of this group"
+                               + (f" {name}" if name else ""))
 
     def _chosen(self, row: int) -> None:
         if 0 <= row < len(self.choices):
@@ -129,11 +168,13 @@ class PersonPickerDialog(QDialog):
     def picked(self) -> PickedPerson | None:
         name = self.edit.text().strip()
         row = self.list.currentRow()
+        whole = self.group is not None and self.all_faces.isChecked()
         if 0 <= row < len(self.choices):
             chosen = self.choices[row]
             if not name or name == (chosen.name or ""):
-                return PickedPerson(chosen.person_id, chosen.name)
+                return PickedPerson(chosen.person_id, chosen.name, whole)
         if not name:
             return None
         known = self.by_name.get(name.casefold())
-        return PickedPerson(known.person_id, known.name) if known else PickedPerson(None, name)
+        return PickedPerson(known.person_id, known.name, whole) if known else \
+            PickedPerson(None, name, whole)

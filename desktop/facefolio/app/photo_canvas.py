@@ -189,8 +189,14 @@ class PhotoCanvas(QWidget):
             painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
         painter.setClipRect(target)  # nothing drawn past the photo's edges
         fm = painter.fontMetrics()
-        for face in self.faces:
-            rect = self.face_rect(face)
+        rects = [self.face_rect(face) for face in self.faces]
+        texts = [face_label(face) for face in self.faces]
+        th = fm.height() + 4
+        # 12 px of padding, elided to 10: a text exactly as wide as its room is not cut.
+        tags = place_labels(rects, [fm.horizontalAdvance(t) + 12 for t in texts], th, target,
+                            fm.horizontalAdvance("Who is…") + 12)
+        on_top = None
+        for face, rect, text, tag in zip(self.faces, rects, texts, tags):
             if rect.isEmpty():
                 continue
             strong = face.face_id in (self.hover, self.focus_face)
@@ -198,18 +204,17 @@ class PhotoCanvas(QWidget):
             painter.setPen(QPen(color, 3 if strong else 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect, 4, 4)
-            label = face.person_name or ("Unnamed" if face.person_id else "Who is this?")
-            tw, th = fm.horizontalAdvance(label) + 10, fm.height() + 4
-            # Under the box, or above it when the photo ends first; never past an edge.
-            y = rect.bottom() + 3 if rect.bottom() + 3 + th <= target.bottom() \
-                else max(target.top(), rect.top() - th - 3)
-            x = min(max(rect.x(), target.left()), target.right() - tw)
-            tag = QRectF(x, y, tw, th)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(0, 0, 0, 170))
-            painter.drawRoundedRect(tag, 4, 4)
-            painter.setPen(color)
-            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+            if face.face_id == self.hover:
+                on_top = (rect, text, tag, color)  # whole, over the others, last
+            elif tag is not None:
+                _draw_tag(painter, tag, fm.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                      int(tag.width()) - 10), color)
+        if on_top is not None:
+            rect, text, tag, color = on_top
+            width = fm.horizontalAdvance(text) + 12
+            y = tag.y() if tag is not None else rect.bottom() + 3
+            x = min(max(rect.center().x() - width / 2, target.left()), target.right() - width)
+            _draw_tag(painter, QRectF(x, min(y, target.bottom() - th), width, th), text, color)
         if self.rubber is not None:
             painter.setPen(QPen(QColor("#4aa3ff"), 2, Qt.PenStyle.DashLine))
             painter.setBrush(QColor(74, 163, 255, 40))
@@ -342,3 +347,45 @@ class PhotoCanvas(QWidget):
 def _far(a: QPointF, b: QPointF) -> bool:
     return abs(a.x() - b.x()) + abs(a.y() - b.y()) >= _MIN_DRAG
 
+
+
+def face_label(face: FaceItem) -> str:
+    return face.person_name or ("Unnamed" if face.person_id else "Who is this?")
+
+
+def place_labels(boxes: list[QRectF], widths: list[float], height: float, bounds: QRectF,
+                 min_width: float) -> list[QRectF | None]:
+    """Where each face's name tag goes so that no two tags overlap, even on a group photo
+    at Fit zoom: centred under its box, else above it, else inside its bottom edge; as wide
+    as its text where that is free, else as its box (the text is then shortened with "…")
+    but never narrower than `min_width`; inside `bounds`. Bigger faces are placed first.
+    None: no free place (the name shows when the pointer is on the face)."""
+    out: list[QRectF | None] = [None] * len(boxes)
+    placed: list[QRectF] = []
+    for i in sorted(range(len(boxes)), key=lambda i: -boxes[i].width() * boxes[i].height()):
+        box = boxes[i]
+        if box.isEmpty():
+            continue
+        whole = min(widths[i], bounds.width())
+        short = min(whole, max(box.width() + 12, min_width))
+        spots = [(y, w) for w in dict.fromkeys((whole, short))
+                 for y in (box.bottom() + 3, box.top() - height - 3, box.bottom() - height - 2)]
+        for y, width in spots:
+            x = min(max(box.center().x() - width / 2, bounds.left()), bounds.right() - width)
+            tag = QRectF(x, y, width, height)
+            if tag.top() < bounds.top() or tag.bottom() > bounds.bottom():
+                continue
+            if any(tag.intersects(other) for other in placed):
+                continue
+            placed.append(tag)
+            out[i] = tag
+            break
+    return out
+
+
+def _draw_tag(painter: QPainter, tag: QRectF, text: str, color: QColor) -> None:
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 170))
+    painter.drawRoundedRect(tag, 4, 4)
+    painter.setPen(color)
+    painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)

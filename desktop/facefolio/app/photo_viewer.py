@@ -43,12 +43,15 @@ class LoadedPhoto:
     faces: list[FaceItem]
     record: PhotoRecord | None = None
     error: str | None = None
+    also: tuple[str, ...] = ()  # the shot's other files (its RAW or JPEG, a Live Photo's MOV)
 
 
 def load_photo(library: Library, path: str) -> LoadedPhoto:
     from ..engine import ImageError, load_image  # noqa: PLC0415
+    from ..library.pairs import companions  # noqa: PLC0415 - a folder listing, off the GUI
     record = library.photo_by_path(path)
     faces = face_items(library, library.faces(photo_id=record.id)) if record else []
+    also = tuple(f"also {words.file_name(c.path)} ({c.kind})" for c in companions(path))
     try:
         loaded = load_image(path)
     except ImageError as exc:
@@ -58,10 +61,10 @@ def load_photo(library: Library, path: str) -> LoadedPhoto:
                       "Its faces and names are kept.")
         elif record is not None and record.missing:
             reason = "This photo is no longer in its folder (moved or deleted)."
-        return LoadedPhoto(path, QImage(), 1.0, faces, record, reason)
+        return LoadedPhoto(path, QImage(), 1.0, faces, record, reason, also)
     pixels = fit_within(loaded.pixels, _VIEW_SIDE)
     scale = loaded.scale * loaded.pixels.shape[1] / pixels.shape[1]
-    return LoadedPhoto(path, to_qimage(pixels), scale, faces, record)
+    return LoadedPhoto(path, to_qimage(pixels), scale, faces, record, also=also)
 
 
 class PhotoViewerPage(Page):
@@ -193,7 +196,7 @@ class PhotoViewerPage(Page):
         self.canvas.set_photo(pixmap, photo.scale, photo.faces, self.focus_face,
                               keep_view=same)
         record = photo.record
-        info = [words.folder_of(photo.path)]
+        info = [words.folder_of(photo.path), *photo.also]
         if record is not None:
             info.insert(0, words.moment(record.taken_at, record.taken_at_source))
             if record.offline:

@@ -19,6 +19,7 @@ from ..library import Library, PersonRecord, PhotoRecord
 from . import words
 from .models import PhotoListModel
 from .page import Page
+from .roles import PhotoIdRole
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 from .tile_view import TileGridView
@@ -57,6 +58,7 @@ class PhotosPage(Page):
         self._chips_for: list[tuple[int, str]] | None = None
         self.model = PhotoListModel(thumbnails, self)
         self.view = TileGridView(150, round_picture=False)
+        self.view.key_role = PhotoIdRole  # the photo stays selected across reloads
         self.view.setModel(self.model)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.activated.connect(self._open)
@@ -64,6 +66,7 @@ class PhotosPage(Page):
         self.view.verticalScrollBar().valueChanged.connect(self._follow)
         self.scrubber = YearScrubber()
         self.scrubber.yearChosen.connect(self.jump_to_row)
+        self._jumped: int | None = None  # the first row of the year last clicked
         self.scrubber.hide()
 
         self.info = ElidedLabel()
@@ -149,6 +152,7 @@ class PhotosPage(Page):
         self._fill_person_box(answer.people)
         self._show_chips()
         self.model.set_rows(answer.photos)
+        self._jumped = None
         self.scrubber.set_marks(answer.marks)
         n = len(answer.photos)
         if self.with_people:
@@ -183,10 +187,21 @@ class PhotosPage(Page):
     def jump_to_row(self, row: int) -> None:
         index = self.model.index(row)
         if index.isValid():
+            self._jumped = row
             self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
             self.view.setCurrentIndex(index)
+            self.scrubber.follow(row)
 
     def _follow(self, _value: int = 0) -> None:
+        # A year near the end cannot scroll to the top: while its first photo is on screen,
+        # the year clicked stays highlighted (not the earlier one at the top).
+        jumped = self._jumped
+        if jumped is not None:
+            rect = self.view.visualRect(self.model.index(jumped))
+            if rect.isValid() and self.view.viewport().rect().intersects(rect):
+                self.scrubber.follow(jumped)
+                return
+            self._jumped = None
         index = self.view.indexAt(QPoint(8, 8))
         if index.isValid():
             self.scrubber.follow(index.row())

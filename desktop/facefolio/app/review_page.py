@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -48,6 +49,7 @@ class ReviewPage(Page):
         super().__init__(session, parent)
         self.thumbnails = thumbnails
         self.actions = actions
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # holds the keys while the list is gone
         self.questions: list[Question] = []
         self.answered: set[tuple] = set()  # sent to the writer, not written yet
         self.skipped: list[tuple] = []
@@ -151,10 +153,16 @@ class ReviewPage(Page):
     def _show_current(self) -> None:
         q = self.current()
         # Nothing to ask: the heading and its explanation alone, no empty frames or list.
+        # Hiding the focused list (nothing left to ask) would send the focus out of the
+        # page, and Y / N / S with it: keep the focus here, and on the list once it is back.
+        focus = QApplication.focusWidget()
+        ours = focus is None or focus is self or self.isAncestorOf(focus)
         for w in (*self.pictures, *self.captions, self.yes_button, self.no_button,
                   self.skip_button):
             w.setVisible(q is not None)
         self.list.setVisible(bool(self.questions))
+        if ours and self.isVisible():
+            (self.list if self.questions else self).setFocus(Qt.FocusReason.OtherFocusReason)
         self.open_button.setVisible(q is not None and q.face is not None)
         n = len(self.questions)
         self.summary.setText(f"{words.plural(n, 'question')} left" if n else "")
@@ -217,7 +225,10 @@ class ReviewPage(Page):
         if q is None:
             return
         self.skipped = [k for k in self.skipped if k != q.key] + [q.key]
-        self.move(1)
+        if self.list.currentRow() >= len(self.questions) - 1:
+            self.list.setCurrentRow(0)  # the last one skipped: round to the first again
+        else:
+            self.move(1)
 
     def answer_current(self, yes: bool) -> None:
         q = self.current()

@@ -34,12 +34,18 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
         return f"Grouping faces into people… ({words.plural(p.faces, 'new face')})"
     if p.phase in ("done", "cancelled"):
         verb = "Scan finished" if p.phase == "done" else "Scan cancelled"
-        notes = [f"{p.errors} could not be read" if p.errors else "",
+        # Said by what changed: files that failed again (an empty file, a text file named
+        # .jpg) are not "photos scanned", and an unchanged library says so.
+        read = p.done - p.errors
+        changed = [f"{words.plural(read, 'photo')} analysed, {words.plural(p.faces, 'face')}"
+                   f" found" if read else "",
+                   f"{p.moved} moved or renamed" if p.moved else ""]
+        what = ", ".join(c for c in changed if c) or "nothing new or changed"
+        notes = [f"{words.plural(p.errors, 'file')} could not be read" if p.errors else "",
                  f"{words.plural(p.missing, 'photo')} missing" if p.missing else "",
                  f"{p.offline} offline, kept" if p.offline else ""]
         extra = "; ".join(n for n in notes if n)
-        return (f"{verb}: {words.plural(p.done, 'photo')}, {words.plural(p.faces, 'face')}"
-                + (f" ({extra}: see Folders)" if extra else ""))
+        return f"{verb}: {what}" + (f" ({extra}: see Folders)" if extra else "")
     errors = f", {words.plural(p.errors, 'error')}" if p.errors else ""
     counts = f"{p.done}/{p.total} photos, {words.plural(p.faces, 'face')}{errors}"
     if paused:

@@ -48,14 +48,17 @@ class SearchAnswer:
 
 def search_face(library: Library, face_id: int) -> SearchAnswer:
     face = library.face(face_id)
-    who = face.person_name or ("an unnamed person" if face.person_id else "an unknown face")
+    # "the face of Anna", "a face of an unnamed person", "an unknown face": never "the face
+    # of an unknown face".
+    whose = (f"{face.person_name}'s face" if face.person_name else
+             "a face of an unnamed person" if face.person_id else "an unknown face")
     # The face searched for leads the results, so "Assign to person…" can take it along.
     results = face_items(library, [face], {face.id: 1.0})
     results += result_items(library, library.search_face(face_id, top=_TOP))
     where = words.file_name(face.photo_path)
-    return SearchAnswer(f"Faces like {who} in {where}",
-                        [ResultGroup(f"The face of {who} in {where}, then the most similar",
-                                     results)])
+    return SearchAnswer(f"Faces like {whose} in {where}",
+                        [ResultGroup(f"{whose[:1].upper()}{whose[1:]} in {where}, then the "
+                                     "most similar", results)])
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class SearchPage(Page):
             widget = SearchGroup(group, self.thumbnails, self.slider.value() / 100)
             widget.view.contextRequested.connect(self._menu)
             widget.view.doubleClicked.connect(self._open)
-            widget.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
+            widget.view.selectionUpdated.connect(self._update)
             self.body.insertWidget(self.body.count() - 1, widget)
             self.groups.append(widget)
         self._update()

@@ -191,12 +191,12 @@ class LibrarySession(QObject):
         """Undo what the Undo label names: when another process logged an operation since
         (the log is shared), nothing is undone and the user is told what is next instead."""
         expect = self._expected(0)
-        self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undid"),
+        self.people_write(lambda p: p.undo(expect), on_result=self._say_undone("Undone"),
                           on_error=self._step_failed("Undo"))
 
     def redo(self) -> None:
         expect = self._expected(1)
-        self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redid"),
+        self.people_write(lambda p: p.redo(expect), on_result=self._say_undone("Redone"),
                           on_error=self._step_failed("Redo"))
 
     def _step_failed(self, what: str) -> Callable[[Exception], None]:
@@ -215,10 +215,10 @@ class LibrarySession(QObject):
 
     def _say_undone(self, verb: str) -> Callable[[Any], None]:
         def say(what: str | None) -> None:
-            if what:
-                self.message.emit(f"{verb} {what[:1].lower() + what[1:]}")
+            if what:  # "Undone: Merge Ann and Bo into Ann", the log's words as they are
+                self.message.emit(f"{verb}: {what}")
             else:
-                self.message.emit("Nothing to " + verb.lower()[:-1])
+                self.message.emit("Nothing to " + ("undo" if verb == "Undone" else "redo"))
         return say
 
     def refresh_undo_state(self) -> None:

@@ -1,7 +1,9 @@
-"""Settings: model pack (licence shown), detection threshold, minimum face, XMP sidecars,
-library location."""
+"""Settings: model pack (licence shown, where uninstalled packs go), detection threshold,
+minimum face, what makes a person, scan workers, XMP sidecars, library location; and the
+question asked before settings that re-analyse photos are saved."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -25,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from ..engine import PACKS
 from ..library import Settings
+from ..library.reanalysis import ReanalysisImpact
+from .words import plural
 
 
 def _pack_dir(name: str) -> str:
@@ -67,8 +72,20 @@ class SettingsDialog(QDialog):
         self.threshold.setToolTip("Higher finds fewer, surer faces")
         self.min_face = QSpinBox(minimum=8, maximum=1000, suffix=" px", value=settings.min_face)
         self.min_face.setToolTip("Smaller faces are ignored")
-        self.min_cluster = QSpinBox(minimum=2, maximum=50, value=settings.min_cluster_faces)
-        self.min_cluster.setToolTip("A group needs this many faces to become a person")
+        self.min_cluster = QSpinBox(minimum=2, maximum=50, value=settings.min_cluster_faces,
+                                    suffix=" faces")
+        self.min_cluster.setToolTip("A group of unknown faces becomes a person with this many")
+        # What grouping really does (regroup.py: two clear, very alike faces in two photos
+        # make a person while this is 3 or less), so People's pairs are no surprise.
+        self.min_cluster_rule = QLabel(wordWrap=True)
+        self.min_cluster_rule.setStyleSheet("color: palette(placeholder-text);")
+        self.min_cluster.valueChanged.connect(self._say_cluster_rule)
+        self._say_cluster_rule(self.min_cluster.value())
+        self.workers = QSpinBox(minimum=0, maximum=max(1, os.cpu_count() or 1),
+                                value=settings.scan_workers)
+        self.workers.setSpecialValueText("Automatic")
+        self.workers.setToolTip("Photos analysed at once; Automatic uses the cores this "
+                                "computer lets Facefolio use")
         self.write_xmp = QCheckBox("Keep face names in XMP sidecar files (photo.jpg.xmp)")
         self.write_xmp.setChecked(settings.write_xmp)
         self.write_xmp.setToolTip(
@@ -87,7 +104,9 @@ class SettingsDialog(QDialog):
         form.addRow("", self.pack_info)
         form.addRow("Detection threshold:", self.threshold)
         form.addRow("Smallest face:", self.min_face)
-        form.addRow("Faces to make a person:", self.min_cluster)
+        form.addRow("A new person needs:", self.min_cluster)
+        form.addRow("", self.min_cluster_rule)
+        form.addRow("Scan workers:", self.workers)
         form.addRow("Face names:", self.write_xmp)
         form.addRow("Library location:", where)
         note = QLabel("Model and detection changes apply to photos scanned from now on; "
@@ -115,8 +134,21 @@ class SettingsDialog(QDialog):
             # The library uses a pack that is not (or no longer) on this computer.
             where = (f"<br><i>Not installed: put the pack's .onnx files in "
                      f"{_pack_dir(info.name)}, or choose yunet-sface.</i>")
+        missing = [n for n in PACKS if n not in self.installed and n != info.name]
+        if missing:
+            # Greyed out in the list: say here where their files would go (a disabled
+            # item shows no tooltip on every platform).
+            folder = str(Path(_pack_dir(missing[0])).parent)
+            where += (f"<br><small>Greyed out, not on this computer: {', '.join(missing)}. "
+                      f"To use one, put its .onnx files in {folder}/&lt;pack name&gt; "
+                      "(Facefolio never downloads a model).</small>")
         self.pack_info.setText(f"{info.description}<br>{licence}{where}")
         self.adjustSize()  # the label may have grown a line: show all of it now
+
+    def _say_cluster_rule(self, n: int) -> None:
+        self.min_cluster_rule.setText(
+            f"{n} faces in different photos, or just 2 when they are clear and very alike."
+            if n <= 3 else f"{n} faces in different photos.")
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Library location", self.location.text())
@@ -128,7 +160,61 @@ class SettingsDialog(QDialog):
                        det_threshold=round(self.threshold.value(), 3),
                        min_face=self.min_face.value(),
                        min_cluster_faces=self.min_cluster.value(),
+                       scan_workers=self.workers.value(),
                        write_xmp=self.write_xmp.isChecked())
 
     def library_path(self) -> Path:
         return Path(self.location.text().strip()).expanduser()
+
+
+def reanalysis_text(impact: ReanalysisImpact, old: Settings, new: Settings) -> tuple[str, str]:
+    """(question, details) before saving settings that make the next scan analyse again."""
+    what = []
+    if new.pack != old.pack:
+        what.append(f"the face model {new.pack}")
+    if new.det_threshold != old.det_threshold:
+        what.append(f"a detection threshold of {new.det_threshold:.2f}")
+    if new.min_face != old.min_face:
+        what.append(f"a smallest face of {new.min_face} px")
+    question = (f"With {' and '.join(what) or 'these settings'}, the next scan looks for "
+                f"faces again in {plural(impact.photos, 'photo')}.")
+    if not impact.faces:
+        return question, "No face of a named person should be lost."
+    whose = ", ".join(f"{p.name} ({p.faces})" for p in impact.people[:8])
+    if len(impact.people) > 8:
+        whose += f" and {plural(len(impact.people) - 8, 'other person')}"
+    may = "may not be found again" if not impact.new_pack else "are looked for again"
+    lines = [f"{plural(impact.faces, 'face')} of named people {may}: {whose}."]
+    kept = impact.confirmed
+    if kept:
+        lines.append(f"{plural(kept, 'face')} of them you named or confirmed yourself: "
+                     f"{'it stays' if kept == 1 else 'they stay'} with their person even if "
+                     "the new setting does not find them, unless you let it drop them.")
+    rest = impact.faces - kept
+    if rest:
+        lines.append(f"The other {plural(rest, 'face')}, placed by grouping, leave their person "
+                     "if not found.")
+    lines.append("Faces you marked \u201cNot a face\u201d stay marked.")
+    return question, " ".join(lines)
+
+
+def ask_reanalysis(parent: QWidget, impact: ReanalysisImpact, old: Settings, new: Settings
+                   ) -> str | None:
+    """'keep' (confirmed faces stay), 'drop' (the user lets the setting drop them), or None
+    (cancel: the settings are not saved)."""
+    question, details = reanalysis_text(impact, old, new)
+    box = QMessageBox(QMessageBox.Icon.Question, "Analyse photos again?", question,
+                      QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText(details)
+    keep = box.addButton("Keep my confirmed faces" if impact.confirmed else "Save",
+                         QMessageBox.ButtonRole.AcceptRole)
+    drop = box.addButton("Let it drop them", QMessageBox.ButtonRole.DestructiveRole) \
+        if impact.confirmed else None
+    box.setDefaultButton(keep)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is keep:
+        return "keep"
+    if drop is not None and clicked is drop:
+        return "drop"
+    return None

@@ -66,7 +66,7 @@ def folder_state(f: FolderRecord) -> str:
     notes = []
     if f.offline:
         notes.append(f"Offline since {_day(f.offline_since)}: "
-                     f"{words.plural(f.offline_count or f.photo_count, 'photo')} kept")
+                     f"{words.plural(f.photo_count or f.offline_count, 'photo')} kept")
     elif f.offline_count:
         notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
     if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
@@ -77,6 +77,8 @@ def folder_state(f: FolderRecord) -> str:
         notes.append(f"{words.plural(f.missing_count, 'photo')} missing")
     if f.pending_count and not f.scan_incomplete:
         notes.append(f"{words.plural(f.pending_count, 'photo')} to re-analyse")
+    if f.error_count:
+        notes.append(f"{words.plural(f.error_count, 'file')} could not be read")
     if f.scan_error:
         notes.append(f.scan_error)
     return "; ".join(notes) or ("Up to date" if f.last_scan_at else "Not scanned yet")

@@ -28,6 +28,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..library import CancelToken, Library, Scanner, ScanProgress
+from ..library.failures import one_line as failures_one_line
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Task(QRunnable):
                 value = self.work(library)
         except Exception as exc:  # the GUI decides what to show; the log has the traceback
             log.debug("task %s failed:\n%s", self.name, traceback.format_exc())
+            exc.library_dir = self.library_path  # one_line's words for disk and I/O errors
             self.signals.error.emit(exc)
         else:
             self.signals.result.emit(value)
@@ -86,6 +88,7 @@ class ScanTask(QRunnable):
                     self.signals.progress.emit(last)
         except Exception as exc:
             log.debug("scan failed:\n%s", traceback.format_exc())
+            exc.library_dir, exc.partial = self.library_path, True
             self.signals.error.emit(exc)
         else:
             self.signals.result.emit(last)
@@ -106,9 +109,12 @@ def _lower_priority() -> None:
 
 
 def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name when it has none)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """One line for the user: a full disk, a read-only library, permission and I/O errors
+    and a damaged database in words (library/failures.py, with the library the task had
+    open), else the first line of the exception's message (its type's name when it has
+    none)."""
+    return failures_one_line(exc, getattr(exc, "library_dir", None),
+                             partial=getattr(exc, "partial", False))
 
 
 _LIVE: weakref.WeakSet[TaskPools] = weakref.WeakSet()

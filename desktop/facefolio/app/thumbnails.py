@@ -10,6 +10,11 @@ Crops are biometric data: the cache is owner-only (folders 0700, files 0600), a 
 written while its face exists and no "forget" ran (checked before and after the write, since
 another process may forget at any moment), and crops of faces and photos that are gone are
 pruned when the provider opens (library/thumbcache.py `prune_thumbnails`).
+
+Every face gets its crop soon after it is found, not only when first shown
+(`keep_face_crops`, after the window opens and after each scan): a photo on a drive that is
+unplugged later cannot be decoded, and its faces must not turn into grey circles. Crops are
+small, and go only with their face.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import hashlib
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -25,7 +31,7 @@ from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..library import Library, NotFoundError, privacy, store
-from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, prune_thumbnails
+from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,33 @@ def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, 
     y0 = min(max(y0, 0), max(ph - s, 0))
     crop = pixels[y0:y0 + s, x0:x0 + s]
     interp = cv2.INTER_AREA if s > size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+def photo_square(pixels: np.ndarray, scale: float, boxes: list, size: int = PHOTO_SIZE
+                 ) -> np.ndarray:
+    """A photo's square tile, cut around its faces (original-pixel boxes): a tall portrait
+    keeps its heads, not the middle of a suit. All the faces when they fit in the square,
+    else the biggest one; with no face, a little above the middle (where heads usually are).
+    """
+    ph, pw = pixels.shape[:2]
+    side = min(ph, pw)
+    if boxes:
+        faces = [tuple(v / scale for v in b) for b in boxes]
+        x0 = min(b[0] for b in faces)
+        y0 = min(b[1] for b in faces)
+        x1 = max(b[0] + b[2] for b in faces)
+        y1 = max(b[1] + b[3] for b in faces)
+        if max(x1 - x0, y1 - y0) > side:
+            x, y, w, h = max(faces, key=lambda b: b[2] * b[3])
+            x0, y0, x1, y1 = x, y, x + w, y + h
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    else:
+        cx, cy = pw / 2, ph * 0.4
+    left = int(round(min(max(cx - side / 2, 0), pw - side)))
+    top = int(round(min(max(cy - side / 2, 0), ph - side)))
+    crop = pixels[top:top + side, left:left + side]
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
@@ -150,7 +183,9 @@ class ThumbnailTask(QRunnable):
                         crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
                         path = self.cache_dir / FACES / f"{key[1]}.jpg"
                     else:
-                        crop = fit_within(image.pixels, PHOTO_SIZE)
+                        boxes = [f.box for f in library.faces(photo_id=key[1])
+                                 if not f.ignored]
+                        crop = photo_square(image.pixels, image.scale, boxes)
                         path = self._photo_file(key[1], photo_path)
                     out.append((key, self._keep(library, epoch, key, path, crop)))
         return out
@@ -158,21 +193,16 @@ class ThumbnailTask(QRunnable):
     def _keep(self, library: Library, epoch: int, key: Key, path: Path, pixels: np.ndarray
               ) -> QImage | None:
         """Cache and show the picture, unless its face or photo is gone or "forget" ran."""
-        if not _still_there(library, epoch, key):
-            return None
-        self._save(self.cache_dir, path, pixels)
-        # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
-        # crop may have landed after that deletion. Look again, and take it back.
-        if not _still_there(library, epoch, key):
-            path.unlink(missing_ok=True)
+        if not _cache(library, epoch, key, self.cache_dir, path, pixels):
             return None
         return to_qimage(pixels)
 
     def _photo_file(self, photo_id: int, photo_path: str) -> Path:
-        """Photo ids can be reused and files edited: the name carries path, size and mtime."""
+        """Photo ids can be reused and files edited: the name carries path, size and mtime
+        (and the way tiles are cut: "faces", since they are cut around the faces)."""
         try:
             st = os.stat(photo_path)
-            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}"
+            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}:faces"
         except OSError:
             stamp = photo_path
         digest = hashlib.blake2b(stamp.encode(errors="surrogateescape"),
@@ -185,12 +215,58 @@ class ThumbnailTask(QRunnable):
             ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 88])
             if not ok:
                 return
+            if linked_cache(cache_dir.parent):  # never write through a link out of the library
+                return
             privacy.private_dir(cache_dir)
             privacy.private_dir(path.parent)
             # No fsync: a cache file cut short by a crash is only made again.
             privacy.write_private(path, jpeg.tobytes(), durable=False)
         except OSError as exc:  # a read-only cache only costs speed
             log.debug("cannot cache %s: %s", path, exc)
+
+
+def _cache(library: Library, epoch: int, key: Key, cache_dir: Path, path: Path,
+           pixels: np.ndarray) -> bool:
+    """Write the picture to the cache, unless its face or photo is gone or "forget" ran."""
+    if not _still_there(library, epoch, key):
+        return False
+    ThumbnailTask._save(cache_dir, path, pixels)
+    # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
+    # crop may have landed after that deletion. Look again, and take it back.
+    if not _still_there(library, epoch, key):
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def keep_face_crops(library: Library, cache_dir: Path,
+                    stop: Callable[[], bool] = lambda: False) -> int:
+    """Make the crop of every visible face of a readable photo that has none yet, decoding
+    each photo once (a thumbnail-pool task). Returns the number of crops made."""
+    from ..engine import load_image  # noqa: PLC0415 - heavy
+    try:
+        have = {n.split(".", 1)[0] for n in os.listdir(cache_dir / FACES)}
+    except OSError:
+        have = set()
+    readable = {p.id for p in library.photos(status="done") if not p.offline and not p.missing}
+    todo: dict[str, list] = {}
+    for face in library.faces():
+        if not face.ignored and str(face.id) not in have and face.photo_id in readable:
+            todo.setdefault(face.photo_path, []).append(face)
+    epoch, made = library.epoch, 0
+    for photo_path, faces in todo.items():
+        if stop():
+            break
+        try:
+            image = load_image(photo_path)
+        except Exception as exc:  # unreadable now: its crops are made when it can be read
+            log.debug("no crops for %s: %s", photo_path, exc)
+            continue
+        for face in faces:
+            crop = face_crop(image.pixels, image.scale, face.box)
+            made += _cache(library, epoch, ("face", face.id), cache_dir,
+                           cache_dir / FACES / f"{face.id}.jpg", crop)
+    return made
 
 
 def _still_there(library: Library, epoch: int, key: Key) -> bool:
@@ -254,6 +330,8 @@ class ThumbnailProvider(QObject):
         self.closed = False  # set when the window closes: late batches are dropped
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self._flush)
+        self._keeping: Task | None = None
+        self._keep_again = False
         self.prune()
 
     def prune(self) -> None:
@@ -262,6 +340,27 @@ class ThumbnailProvider(QObject):
         task = Task(self.library_path, prune_thumbnails, "prune thumbnails")
         task.signals.error.connect(lambda reason: log.debug("prune: %s", reason))
         self.pool.start(self.pool.thumbs, task)
+
+    def keep_face_crops(self) -> Task | None:
+        """Crops for every face that has none, in the background (see `keep_face_crops`);
+        one run at a time, stopped when the window closes."""
+        if self._keeping is not None:
+            self._keep_again = True
+            return self._keeping
+        task = Task(self.library_path,
+                    lambda library: keep_face_crops(library, self.cache_dir,
+                                                    lambda: self.closed), "keep face crops")
+        task.signals.error.connect(lambda reason: log.debug("face crops: %s", reason))
+        task.signals.finished.connect(self._kept)
+        self._keeping = task
+        self.pool.start(self.pool.thumbs, task)
+        return task
+
+    def _kept(self) -> None:
+        self._keeping = None
+        if self._keep_again and not self.closed:
+            self._keep_again = False
+            self.keep_face_crops()
 
     def pixmap(self, key: Key) -> QPixmap | None:
         pixmap = self.cache.get(key)

@@ -1,18 +1,22 @@
 """`TileGridView`: the QListView every face, person and photo grid uses."""
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from .delegates import FaceTileDelegate
-from .roles import PERSON_MIME
+from .roles import PERSON_MIME, FaceIdRole
 
 
 class TileGridView(QListView):
     """IconMode + uniformItemSizes + a fixed-size delegate: cheap layout for huge lists."""
 
     contextRequested = Signal(QModelIndex, QPoint)  # the item under the mouse, global pos
+    # The selection changed, by the user or because the rows were reloaded: what buttons
+    # that act on the selection follow (a reset clears a selection without saying so).
+    selectionUpdated = Signal()
+    key_role = FaceIdRole  # what a tile stands for across reloads (PersonIdRole for people)
 
     def __init__(self, picture: int = 128, round_picture: bool = True, parent=None) -> None:
         super().__init__(parent)
@@ -29,6 +33,40 @@ class TileGridView(QListView):
         self.setItemDelegate(self.delegate)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context)
+
+    def setModel(self, model) -> None:
+        super().setModel(model)
+        self._kept: list = []
+        self.selectionModel().selectionChanged.connect(lambda *_: self.selectionUpdated.emit())
+        model.modelAboutToBeReset.connect(self._remember_selection)
+        model.modelReset.connect(self._restore_selection)
+        model.rowsRemoved.connect(lambda *_: self.selectionUpdated.emit())
+        model.layoutChanged.connect(lambda *_: self.selectionUpdated.emit())
+
+    def _remember_selection(self) -> None:
+        current = self.currentIndex()
+        # Tiles with no key (a photo grid has no face id) cannot be found again: dropped.
+        self._kept = [k for k in (i.data(self.key_role) for i in self.selected_rows())
+                      if k is not None]
+        self._kept_current = current.data(self.key_role) if current.isValid() else None
+
+    def _restore_selection(self) -> None:
+        """Select again the tiles that stand for what was selected before the reload."""
+        wanted = set(self._kept)
+        model, selection = self.model(), self.selectionModel()
+        chosen = QItemSelection()
+        if wanted:
+            for row in range(model.rowCount()):
+                index = model.index(row, 0)
+                key = index.data(self.key_role)
+                if key in wanted:
+                    chosen.select(index, index)
+                if key is not None and key == self._kept_current:
+                    selection.setCurrentIndex(index, selection.SelectionFlag.NoUpdate)
+        # Exactly what was found again: nothing left selected that stands for something else.
+        selection.select(chosen, selection.SelectionFlag.ClearAndSelect)
+        self._kept = []
+        self.selectionUpdated.emit()
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)

@@ -92,3 +92,24 @@ def latest(old: QObject | None, new: QObject) -> QObject:
     if old is not None and old is not new:
         old.deleteLater()
     return new
+
+
+def last_folder(kind: str) -> str:
+    """Where the file or folder dialog of this kind was last left (the home folder at
+    first, or when that folder is gone): QSettings, per user, never the library."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from PySide6.QtCore import QSettings  # noqa: PLC0415
+    saved = QSettings().value(f"dialogs/{kind}", "")
+    return saved if isinstance(saved, str) and saved and Path(saved).is_dir() else \
+        str(Path.home())
+
+
+def remember_folder(kind: str, path: str) -> None:
+    """The folder a dialog of this kind chose (a file's own folder for a file)."""
+    import os  # noqa: PLC0415
+
+    from PySide6.QtCore import QSettings  # noqa: PLC0415
+    if path:
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        QSettings().setValue(f"dialogs/{kind}", folder)

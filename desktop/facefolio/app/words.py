@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ..library.store import display_path
 
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _IRREGULAR = {"person": "people", "is": "are", "this": "these", "was": "were", "has": "have"}
 
@@ -65,17 +66,19 @@ def span(first: str | None, last: str | None) -> str:
 
 
 def shown_path(path: str | os.PathLike) -> str:
-    """A path fit for a Qt string: bytes that are not UTF-8 become U+FFFD."""
+    """A path fit for a Qt string, as a file manager shows it (the library's display_path,
+    the one rule for the CLI too): "caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system, never
+    a bare U+FFFD that hides which byte it was."""
     return display_path(path)
 
 
 def file_name(path: str) -> str:
-    return shown_path(path).replace("\\", "/").rsplit("/", 1)[-1]
+    # Split before escaping: an escape's backslash is not a Windows separator.
+    return shown_path(os.path.basename(path))
 
 
 def folder_name(path: str) -> str:
-    parts = shown_path(path).replace("\\", "/").rsplit("/", 2)
-    return parts[-2] if len(parts) > 1 else ""
+    return shown_path(os.path.basename(os.path.dirname(path)))
 
 
 def folder_of(path: str) -> str:

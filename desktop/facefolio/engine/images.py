@@ -1,7 +1,9 @@
 """Decode photos into BGR pixels the detector can use, with user-readable errors.
 
-Everything goes through Pillow so that one code path handles EXIF orientation, odd pixel
-modes and the size limits. Only the resolution a stage needs is decoded: JPEGs with libjpeg's
+Everything but camera RAW goes through Pillow so that one code path handles EXIF orientation,
+odd pixel modes and the size limits: JPEG, PNG, WebP, TIFF, BMP, HEIC/HEIF (pillow-heif),
+AVIF (Pillow's own), JPEG XL (pillow-jxl-plugin). RAW files go through LibRaw (raw.py), their
+embedded preview through the JPEG path here. The date comes from dates.py. Only the resolution a stage needs is decoded: JPEGs with libjpeg's
 DCT scaling (``Image.draft``: 1/2, 1/4, 1/8 for a fraction of the cost), and a photo whose
 small faces need more detail is decoded again, finer (`load_finer`). Formats that cannot
 scale on decode (PNG, TIFF, WebP, BMP, HEIC without a large enough embedded thumbnail) are
@@ -9,19 +11,20 @@ decoded whole within a memory budget (budget.py) and reduced right after.
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import dates, hdr
 from .budget import BUDGET, PER_DECODE, fmt_bytes, return_large_frees_to_the_os
 from .errors import ImageError
-from .formats import IMAGE_EXTENSIONS
+from .formats import IMAGE_EXTENSIONS, RAW_EXTENSIONS
 
 try:  # HEIC/HEIF support is optional at runtime but a declared dependency.
     import pillow_heif
@@ -29,6 +32,10 @@ try:  # HEIC/HEIF support is optional at runtime but a declared dependency.
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - depends on the install
     pillow_heif = None
+try:  # JPEG XL: a declared dependency; registers the "JXL" opener on import.
+    import pillow_jxl  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the install
+    pillow_jxl = None
 
 # Only these decoders may run: Pillow can also open formats (EPS, PDF...) that shell out
 # or are not photos, and a library scan must never do that on a hostile file.
@@ -38,9 +45,12 @@ Image.init()
 # naming the size; Pillow's global check would pre-empt them.
 Image.MAX_IMAGE_PIXELS = None
 _FORMATS = tuple(
-    f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF") if f in Image.OPEN
+    f for f in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF", "AVIF", "JXL") if f in Image.OPEN
 )
-_DCT_FORMATS = ("JPEG", "MPO")  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
+_DCT_FORMATS = ("JPEG", "MPO")
+_HDR_FORMATS = ("AVIF", "HEIF")  # may carry PQ / HLG (hdr.py)
+# A RAW's JPEG preview is decoded reduced too, and again finer for small faces.
+_REFINABLE = (*_DCT_FORMATS, "RAW preview")  # libjpeg decodes these at 1/2, 1/4, 1/8 directly
 
 # The detector looks at a 640 px view; decode at least this long a side so that the view
 # and the faces big enough to embed from it come from one decode.
@@ -70,14 +80,15 @@ class LoadedImage:
     scale: float  # original pixels per decoded pixel (>= 1)
     width: int  # original oriented width
     height: int  # original oriented height
-    taken_at: str | None = None
+    taken_at: str | None = None  # the best date inside the file (dates.best of `dates`)
     path: str | None = None  # where it was read from, so a finer decode can be made
-    format: str | None = None  # Pillow's format name
+    format: str | None = None  # Pillow's format name, or 'RAW' / 'RAW preview' (raw.py)
+    dates: tuple = ()  # every dates.Dated found inside the file
 
     @property
     def refinable(self) -> bool:
         """True when `load_finer` can give more pixels than ``pixels`` holds."""
-        return self.path is not None and self.format in _DCT_FORMATS and self.scale > 1
+        return self.path is not None and self.format in _REFINABLE and self.scale > 1
 
 
 def load_image(
@@ -111,6 +122,8 @@ def _load(path: Path, factor_for, max_pixels: int) -> LoadedImage:
             raise ImageError("not a regular file")
         if size == 0:
             raise ImageError("empty file (0 bytes)")
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            return _decode_raw(str(path), factor_for, max_pixels)
         with open(path, "rb") as fh:
             return _decode(fh, str(path), factor_for, max_pixels)
     except ImageError:
@@ -139,7 +152,40 @@ def _decode(fh, path: str, factor_for, max_pixels: int) -> LoadedImage:
             return _decode_opened(im, path, factor_for, max_pixels)
 
 
-def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> LoadedImage:
+def _decode_raw(path: str, factor_for, max_pixels: int) -> LoadedImage:
+    """A camera RAW file: its preview (decoded as any JPEG) or a fast demosaic (raw.py)."""
+    from .raw import decode_raw  # noqa: PLC0415 - LibRaw loads only for RAW files
+
+    def decode_jpeg(data: bytes, orientation: int) -> tuple[np.ndarray, int]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                im = Image.open(io.BytesIO(data), formats=("JPEG",))
+            except (UnidentifiedImageError, SyntaxError, ValueError, EOFError):
+                raise ImageError("unreadable RAW preview") from None
+            with im:
+                loaded = _decode_opened(im, path, factor_for, max_pixels, orientation)
+        return cv2.cvtColor(loaded.pixels, cv2.COLOR_BGR2RGB), max(loaded.width, loaded.height)
+
+    developed = decode_raw(path, DETECT_SIDE, max_pixels, decode_jpeg)
+    found = dates.exiv2_dates(path)
+    rgb = developed.rgb
+    # Past VIEW_MAX_PIXELS reduce as any image decoded whole.
+    f = _reduce_factor(rgb.shape[1], rgb.shape[0])
+    if f > 1:
+        rgb = cv2.resize(rgb, (-(-rgb.shape[1] // f), -(-rgb.shape[0] // f)),
+                         interpolation=cv2.INTER_AREA)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    best = dates.best(found)
+    return LoadedImage(pixels=bgr, scale=max(1.0, developed.width / bgr.shape[1]),
+                       width=developed.width, height=developed.height,
+                       taken_at=best.when if best else None, path=path,
+                       format="RAW preview" if developed.how == "preview" else "RAW",
+                       dates=tuple(found))
+
+
+def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int,
+                   orientation_override: int | None = None) -> LoadedImage:
     fmt = im.format or "image"
     w, h = im.size
     if w <= 0 or h <= 0:
@@ -152,7 +198,7 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
     # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
     # pixels: that one is read after the decode instead, inside the memory budget.
     late_exif = fmt == "PNG" and "exif" not in im.info
-    orientation, taken_at = (1, None) if late_exif else _exif(im)
+    orientation, found = (1, []) if late_exif else _exif(im)
 
     if fmt in _DCT_FORMATS:
         factor = factor_for(max(w, h))
@@ -175,7 +221,10 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
         with BUDGET.reserve(need):
             im.load()
             if late_exif:
-                orientation, taken_at = _exif(im)
+                orientation, found = _exif(im)
+            if orientation_override is not None:
+                orientation = orientation_override
+            found += _motion_dates(fmt, path)
             rgb = _reduce(im)
             rgb = _to_rgb8(rgb)
             scale = w / rgb.width
@@ -183,6 +232,8 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
                 rgb = rgb.transpose(_ORIENT_OPS[orientation])
             arr = np.array(rgb)
             del rgb
+            if fmt in _HDR_FORMATS:  # a PQ or HLG signal: tone-mapped for the detector
+                hdr.tone_map(arr, hdr.transfer_of(path))
             # Free the whole decode before the budget is released for the next one.
             im.close()
     except MemoryError:
@@ -194,8 +245,10 @@ def _decode_opened(im: Image.Image, path: str, factor_for, max_pixels: int) -> L
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR, dst=arr)  # in place: no third copy
+    best = dates.best(found)
     return LoadedImage(pixels=bgr, scale=max(1.0, scale), width=w, height=h,
-                       taken_at=taken_at, path=path, format=fmt)
+                       taken_at=best.when if best else None, path=path, format=fmt,
+                       dates=tuple(found))
 
 
 def _bytes_per_pixel(mode: str) -> int:
@@ -210,8 +263,10 @@ def _decode_need(im: Image.Image, fmt: str) -> int:
     """Peak bytes of decoding ``im`` whole, then reducing and converting it."""
     w, h = im.size
     need = w * h * _bytes_per_pixel(im.mode)
-    if fmt == "HEIF":
-        need *= 2  # libheif's buffer, then Pillow's copy of it
+    if fmt in ("HEIF", "AVIF", "JXL"):
+        # The codec's buffer (16 bits a sample for 10- and 16-bit files), then Pillow's copy:
+        # a 21 MP AVIF or JPEG XL peaked 250-270 MB over the process in Image.load().
+        need *= 2
     rw, rh = _reduced_size(w, h)
     if (rw, rh) == (w, h) or im.mode in ("P", "1"):
         need += w * h * 4  # converted at full size (no reduce, or reduce cannot take P/1)
@@ -263,32 +318,26 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _exif(im: Image.Image) -> tuple[int, str | None]:
-    """(EXIF orientation, the date taken as ISO 8601)."""
+def _exif(im: Image.Image) -> tuple[int, list]:
+    """(EXIF orientation, every date in the file's metadata: dates.image_dates)."""
     try:
-        exif = im.getexif()
-        orientation = int(exif.get(0x0112, 1) or 1)
+        orientation = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:  # a broken EXIF block should not lose the photo
-        return 1, None
-    return orientation, exif_date(exif)
+        orientation = 1
+    try:
+        return orientation, dates.image_dates(im)
+    except Exception:  # a malformed date is no date
+        return orientation, []
 
 
-# DateTimeOriginal, else DateTimeDigitized, else DateTime (what most tools write).
-_DATE_TAGS = ((0x8769, 0x9003), (0x8769, 0x9004), (None, 0x0132))
+def _motion_dates(fmt: str, path: str) -> list:
+    """The QuickTime date of the video inside a motion photo (dates order, point 5)."""
+    if fmt not in ("JPEG", "MPO", "HEIF"):
+        return []
+    from .motion import motion_video_date  # noqa: PLC0415
 
-
-def exif_date(exif) -> str | None:
-    """The first readable EXIF date, as ISO 8601 (no time zone: EXIF has none); one reading
-    for analysed photos and for photos whose metadata alone is read again."""
-    for ifd, tag in _DATE_TAGS:
-        try:
-            raw = (exif.get_ifd(ifd) if ifd else exif).get(tag)
-            if raw:
-                text = str(raw).strip().rstrip("\x00")
-                return datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S").isoformat()
-        except Exception:  # a malformed date is no date
-            continue
-    return None
+    found = motion_video_date(path)
+    return [found] if found else []
 
 
 def _short(exc: BaseException) -> str:

@@ -4,8 +4,8 @@ Looked at: the database (SQLite quick_check, foreign keys), each index against t
 (library id, checksum, the faces it holds), the thumbnail cache against the faces (owner,
 links, orphans), permissions (owner-only), and temp files left by saves that were cut short.
 `--repair` rebuilds what is derived (indexes, thumbnails), deletes leftovers, tightens modes,
-and for a damaged database salvages what SQLite can still read into a new one (the old file
-is kept beside it as library.sqlite3.damaged-<time>), saying what was kept.
+and for a damaged database salvages what can still be read into a new one (salvage.py; the
+old file is kept beside it as library.sqlite3.damaged-<time>), saying what was kept.
 
 A damaged database found while working (by this check, or by a command that hit
 "database disk image is malformed") leaves a note, `library.damaged`, in the folder: while it
@@ -83,6 +83,8 @@ def check_library(library_dir: Path, *, repair: bool = False) -> CheckReport:
         if not repair:
             mark_damaged(library_dir, problem)
             return report
+        from .salvage import salvage  # noqa: PLC0415 - salvage imports this module
+
         report.repaired += salvage(library_dir)
         report.repaired_findings.append(problem)
     _check_contents(library_dir, report, repair)
@@ -187,6 +189,7 @@ def _check_contents(library_dir: Path, report: CheckReport, repair: bool) -> Non
 
 
 def _index_problem(con, path: Path, library, pack: str, lib_id: str | None) -> str | None:
+    from . import store  # noqa: PLC0415
     from .index import FaceIndex, ForeignIndex, ForgottenIndex  # noqa: PLC0415
 
     if not path.exists():
@@ -195,7 +198,7 @@ def _index_problem(con, path: Path, library, pack: str, lib_id: str | None) -> s
         index = FaceIndex.load(path, library._dim(pack), epoch=library.epoch,
                                library_id=lib_id)
     except ForeignIndex:
-        return "saved by another database (or before libraries had ids): not used"
+        return "saved by another database: not used"
     except ForgottenIndex:
         return "saved before 'forget': not used"
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same finding
@@ -205,15 +208,9 @@ def _index_problem(con, path: Path, library, pack: str, lib_id: str | None) -> s
     in_db = {r[0] for r in con.execute("SELECT id FROM faces WHERE pack = ?", (pack,))}
     if index.generation < 0:
         return "its metadata describes another save"
-    if index.generation == library_faces_generation(con) and index.ids() != in_db:
+    if index.generation == store.faces_generation(con) and index.ids() != in_db:
         return f"holds {len(index)} faces, the database {len(in_db)}"
     return None
-
-
-def library_faces_generation(con) -> int:
-    from .store import faces_generation  # noqa: PLC0415
-
-    return faces_generation(con)
 
 
 def _orphan_crops(library) -> int:
@@ -246,151 +243,6 @@ def _loose_entries(folder: Path) -> list[str]:
             if not stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
                 loose.append(os.path.relpath(os.path.join(root, name), folder))
     return loose
-
-
-# -- salvage ----------------------------------------------------------------------------------
-def salvage(library_dir: Path) -> list[str]:
-    """Move a damaged database aside (kept as library.sqlite3.damaged-<time>) and copy what
-    SQLite can still read of it into a new one, table by table and, where a table is broken,
-    row by row. Derived files are deleted (rebuilt on use). Returns what was done and kept."""
-    from . import store  # noqa: PLC0415
-    from .thumbcache import clear_cache  # noqa: PLC0415
-
-    db = library_dir / store.DB_NAME
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    kept_as = db.with_name(f"{db.name}.damaged-{stamp}")
-    # Built beside it first: a salvage that fails leaves the damaged database where it was.
-    building = db.with_name(f"{db.name}.salvage")
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(building) + suffix).unlink(missing_ok=True)
-    new = store.connect(building)  # a fresh, empty library database
-    try:
-        os.chmod(building, 0o600)
-        new.execute("PRAGMA foreign_keys = OFF")  # rows arrive before what they point at
-        counts = _copy_readable(db, new)
-        orphans = _drop_orphans(new)
-        new.execute("PRAGMA foreign_keys = ON")
-        new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        new.close()
-    for suffix in ("", "-wal", "-shm"):
-        old = Path(str(db) + suffix)
-        if old.exists():
-            os.replace(old, str(kept_as) + suffix)
-    os.replace(building, db)
-    for suffix in ("-wal", "-shm"):
-        Path(str(building) + suffix).unlink(missing_ok=True)
-    done = [f"moved the damaged database aside as {kept_as.name} (delete it once you are "
-            "satisfied)"]
-    kept = ", ".join(f"{n} {table}" for table, (n, _) in counts.items() if n)
-    lost = ", ".join(f"{total - n} {table}" for table, (n, total) in counts.items()
-                     if total > n)
-    done.append(f"salvaged into a new database: {kept or 'nothing readable'}"
-                + (f"; lost: {lost}" if lost else "")
-                + (f"; {orphans} rows pointing at lost rows dropped" if orphans else ""))
-    for path in library_dir.glob("index-*"):
-        path.unlink(missing_ok=True)
-    try:
-        clear_cache(library_dir)
-    except OSError:
-        pass
-    (library_dir / "thumbnails" / "library-id").unlink(missing_ok=True)
-    done.append("deleted the index and thumbnails: they are rebuilt from the new database")
-    clear_damage(library_dir)
-    return done
-
-
-# Tables copied by salvage, parents first (the new database has the current schema).
-_SALVAGED = ("meta", "folders", "photos", "people", "faces", "rejections", "not_same",
-             "operations", "scan_notes")
-
-
-def _copy_readable(old_path: Path, new: sqlite3.Connection) -> dict[str, tuple[int, int]]:
-    """Rows copied per table: (copied, rows the table seemed to hold)."""
-    counts: dict[str, tuple[int, int]] = {}
-    try:
-        old = sqlite3.connect(f"file:{pathname2url(str(old_path))}?mode=ro", uri=True)
-        old.execute("SELECT 1 FROM sqlite_master").fetchall()
-    except sqlite3.Error:
-        return counts  # empty, or not a database any more: nothing to read
-    try:
-        for table in _SALVAGED:
-            try:
-                columns = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
-            except sqlite3.Error:
-                continue
-            wanted = [c for c in columns
-                      if c in {r[1] for r in new.execute(f"PRAGMA table_info({table})")}]
-            if not wanted:
-                continue
-            rows = _readable_rows(old, table, wanted)
-            verb = "INSERT OR REPLACE" if table == "meta" else "INSERT OR IGNORE"
-            new.execute("BEGIN")
-            new.executemany(f"{verb} INTO {table}({', '.join(wanted)}) VALUES "
-                            f"({', '.join('?' * len(wanted))})", rows)
-            new.execute("COMMIT")
-            counts[table] = (len(rows), max(len(rows), _guess_rows(old, table)))
-    finally:
-        old.close()
-    return counts
-
-
-def _readable_rows(old: sqlite3.Connection, table: str, columns: list[str]) -> list[tuple]:
-    select = f"SELECT {', '.join(columns)} FROM {table}"
-    try:
-        return old.execute(select).fetchall()
-    except sqlite3.DatabaseError:
-        pass
-    top = _guess_rows(old, table, highest=True)
-    rows = []
-    for start in range(1, top + 1, 100):  # by rowid ranges, then row by row where broken
-        try:
-            rows += old.execute(f"{select} WHERE rowid BETWEEN ? AND ?",
-                                (start, start + 99)).fetchall()
-            continue
-        except sqlite3.DatabaseError:
-            pass
-        for rowid in range(start, start + 100):
-            try:
-                rows += old.execute(f"{select} WHERE rowid = ?", (rowid,)).fetchall()
-            except sqlite3.DatabaseError:
-                continue
-    return rows
-
-
-def _guess_rows(old: sqlite3.Connection, table: str, highest: bool = False) -> int:
-    for sql in (f"SELECT max(rowid) FROM {table}",
-                "SELECT seq FROM sqlite_sequence WHERE name = ?"):
-        try:
-            row = old.execute(sql, (table,) if "?" in sql else ()).fetchone()
-        except sqlite3.DatabaseError:
-            continue
-        if row and row[0]:
-            return int(row[0])
-    return 0
-
-
-def _drop_orphans(con: sqlite3.Connection) -> int:
-    """Rows whose parent was lost: faces of a lost photo go, a lost person's faces stay
-    unknown (their person cleared), decisions about lost rows go."""
-    dropped = 0
-    con.execute("BEGIN")
-    for _ in range(5):  # a drop may orphan a child row in turn
-        broken = con.execute("PRAGMA foreign_key_check").fetchall()
-        if not broken:
-            break
-        for table, rowid, parent, _ in broken:
-            if table == "faces" and parent == "people":
-                con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL "
-                            "WHERE rowid = ?", (rowid,))
-            elif table == "people" and parent == "faces":
-                con.execute("UPDATE people SET cover_face_id = NULL WHERE rowid = ?",
-                            (rowid,))
-            else:
-                con.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
-            dropped += 1
-    con.execute("COMMIT")
-    return dropped
 
 
 # -- start-up after an unclean shutdown -------------------------------------------------------

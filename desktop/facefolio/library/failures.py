@@ -8,17 +8,19 @@ finished before ("what was finished is kept").
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import sqlite3
 from pathlib import Path
 
-from .check import mark_damaged
+from .check import damage_note, mark_damaged
 from .store import display_path
 
 
 def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = False,
-             readonly_reason: str | None = None) -> str:
-    """One line for an OSError or sqlite3.Error met while working on a library."""
+             readonly_reason: str | None = None, generic: bool = True) -> str | None:
+    """One line for an OSError or sqlite3.Error met while working on a library (with
+    generic=False, None for one that is not a disk, permission, I/O or damage failure)."""
     where = display_path(library_dir) if library_dir is not None else "the library"
     outcome = ("what was finished before is kept; run it again to go on" if partial
                else "nothing was changed")
@@ -48,6 +50,8 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
         return (f"the library database in {where} is damaged ({text}): "
                 + ("further changes are refused until " if stopped else "run ")
                 + "'facefolio check --repair'")
+    if not generic:
+        return None
     if "database is locked" in text or "database table is locked" in text:
         return (f"the library {where} is busy: another program holds its write lock; "
                 f"{outcome}; try again")
@@ -55,6 +59,31 @@ def describe(exc: BaseException, library_dir: Path | None, *, partial: bool = Fa
         what = display_path(filename) if filename else where
         return f"{what}: {exc.strerror or text}; {outcome}"
     return f"library database error in {where}: {text}; {outcome}"
+
+
+def one_line(exc: BaseException, library_dir: Path | None, *, partial: bool = False) -> str:
+    """Any failure as one line: `describe` for disk, permission, I/O and database errors,
+    else the first line of the exception's own message (a LibraryError's is for the user)."""
+    if isinstance(exc, (OSError, sqlite3.Error)):
+        said = describe(exc, library_dir, partial=partial,
+                        readonly_reason=_readonly_reason(library_dir), generic=False)
+        if said is not None:
+            return said
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _readonly_reason(library_dir: Path | None) -> str | None:
+    if library_dir is None:
+        return None
+    note = damage_note(library_dir)
+    if note:
+        return f"its database is damaged ({note}): run 'facefolio check --repair'"
+    if _free_bytes(library_dir) < 256 << 10:
+        return f"the disk holding it is full{_free(library_dir)}"
+    if not os.access(library_dir, os.W_OK):
+        return "its folder cannot be written (a read-only disk, or permissions)"
+    return None
 
 
 def _free_bytes(library_dir: Path) -> int:

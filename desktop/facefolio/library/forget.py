@@ -39,7 +39,7 @@ KEPT_TABLES = {
 }
 # Files of the library folder that hold faces, names or embeddings (glob patterns).
 FORGOTTEN_FILES = ("index-*", ".index-*.tmp", f"{DB_NAME}.v*.bak", f"{DB_NAME}.damaged-*",
-                   f"{THUMBNAILS}/")
+                   f"{DB_NAME}.salvage*", f"{THUMBNAILS}/")
 
 
 def forget_all(library) -> dict[str, int]:

@@ -158,9 +158,13 @@ def _webp(data) -> tuple[str, str, int]:
 
 
 def _tiff(data) -> tuple[str, str, int]:
-    from PIL import Image  # noqa: PLC0415 - Pillow reads the tag directory, no pixels
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - reads tags, no pixels
 
-    with Image.open(_Reader(data), formats=["TIFF"]) as im:
+    try:
+        im = Image.open(_Reader(data), formats=["TIFF"])
+    except UnidentifiedImageError:  # TIFF-based camera RAW (DNG, CR2, NEF...): whole file
+        raise _NotThisFormat("a TIFF Pillow does not read") from None
+    with im:
         tags = im.tag_v2
         offsets = tags.get(324) or tags.get(273)  # TileOffsets, else StripOffsets
         counts = tags.get(325) or tags.get(279)
@@ -342,6 +346,29 @@ def _crop_from_pairs(old, new, sims) -> Callable[[Box], Box] | None:
         x, y, w, h = b
         return (x * k + dx, y * k + dy, w * k, h * k)
     return crop
+
+
+# Boxes of one face from two detectors (another pack) on the very same pixels overlap at
+# least this much even when their shapes differ; two neighbouring faces hardly ever do.
+LOOSE_IOU = 0.20
+
+
+def overlap_pairs(old: Sequence[Box], new: Sequence[Box], pairs: dict[int, int],
+                  min_iou: float = LOOSE_IOU) -> dict[int, int]:
+    """More {old: new} pairs for a re-analysis of the same pixels: each old face `pairs`
+    left out goes to the free new face it overlaps most (at least `min_iou`), so a decision
+    follows its face rather than staying behind beside it."""
+    taken = set(pairs.values())
+    candidates = sorted(((iou(a, b), i, j) for i, a in enumerate(old) if i not in pairs
+                         for j, b in enumerate(new) if j not in taken), reverse=True)
+    out: dict[int, int] = {}
+    for overlap, i, j in candidates:
+        if overlap < min_iou:
+            break
+        if i not in out and j not in taken:
+            out[i] = j
+            taken.add(j)
+    return out
 
 
 def iou(a: Box, b: Box) -> float:

@@ -210,12 +210,14 @@ class FaceIndex:
              library_id: str | None = None) -> FaceIndex:
         """Load a saved index; raises on anything missing, mismatched or unreadable, and
         ForgottenIndex when it was saved before the library's current epoch. With a
-        library_id, an index saved by another library (or before libraries had ids) raises
-        ForeignIndex: its labels name other faces."""
+        library_id, an index saved by another library raises ForeignIndex: its labels name
+        other faces."""
         meta = json.loads(_meta_path(path).read_text())
         if not isinstance(meta, dict) or meta.get("dim") != dim:
             raise ValueError("dimension mismatch")
-        if library_id is not None and meta.get("library_id") != library_id:
+        # Metadata from before libraries had ids names none: such an index is used only if
+        # its vectors are the database's own (open_index checks a sample), then re-signed.
+        if library_id is not None and meta.get("library_id") not in (None, library_id):
             raise ForeignIndex(f"saved by library {meta.get('library_id')}, "
                                f"this is {library_id}")
         if epoch is not None and meta.get("epoch") not in (None, epoch):
@@ -227,7 +229,12 @@ class FaceIndex:
         described = meta.get("file") == before
         if described:
             with open(path, "rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != meta.get("sha256"):
+                st = os.fstat(fh.fileno())
+                # Another process may rename its own save over the path between the stat
+                # above and this open: that is a newer save the metadata does not describe
+                # (caught up below), not damage. Only the described file's bytes must match.
+                described = [st.st_ino, st.st_size, st.st_mtime_ns] == before
+                if described and hashlib.file_digest(fh, "sha256").hexdigest() != meta.get("sha256"):
                     raise ValueError("checksum mismatch: the file changed since it was saved")
         self._index = hnswlib.Index(space="cosine", dim=dim)
         self._index.load_index(str(path), allow_replace_deleted=True)

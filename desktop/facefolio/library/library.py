@@ -108,6 +108,11 @@ class Library:
             raise LibraryError(f"library path {store.display_path(self.path)} is a file, "
                                "not a folder")
         db = self.path / store.DB_NAME
+        if db.is_symlink():  # SQLite would follow it, and put its WAL beside the target
+            raise LibraryError(f"{store.display_path(db)} is a link (to "
+                               f"{store.display_path(os.readlink(db))}): Facefolio never "
+                               "follows links inside the library; move the database file "
+                               "itself into the folder")
         # Why nothing may be written (a read-only disk, a damaged database), or None. Edits
         # then fail with this reason (cli.py, the app); reading, searching, exports work.
         self.damaged = damage_note(self.path)
@@ -120,28 +125,8 @@ class Library:
             if self.damaged else "its folder cannot be written (a read-only disk, or "
             "permissions)")
         created = not db.exists() or db.stat().st_size == 0
-        made = False  # this call made the (empty) database file: SQLite may fill it
-        if create and not readonly:
-            try:
-                privacy.private_dir(self.path)
-                if not db.exists():
-                    made = privacy.private_file(db)
-            except OSError as exc:
-                raise LibraryError(f"cannot create library folder "
-                                   f"{store.display_path(self.path)}: "
-                                   f"{exc.strerror or exc}") from exc
-        try:
-            self.con = store.connect(db, create=create and not readonly, readonly=readonly,
-                                     new=made)
-        except sqlite3.OperationalError as exc:
-            # A full disk cannot even take the WAL's shared-memory file: read without it.
-            full = disk_full(self.path)
-            if readonly or not full or not db.exists():
-                raise
-            self.readonly = True
-            self.readonly_reason = f"the disk holding it is full: {full}"
-            self.con = store.connect(db, create=False, readonly=True)
-            del exc
+        self.con = self._connect(db, create)
+        readonly = self.readonly
         try:
             self.library_id = store.library_id(self.con)
             self.settings = Settings.load(self.path)
@@ -163,6 +148,29 @@ class Library:
         except BaseException:
             self.con.close()
             raise
+
+    def _connect(self, db: Path, create: bool) -> sqlite3.Connection:
+        made = False  # this call made the (empty) database file: SQLite may fill it
+        if create and not self.readonly:
+            try:
+                privacy.private_dir(self.path)
+                if not db.exists():
+                    made = privacy.private_file(db)
+            except OSError as exc:
+                raise LibraryError(f"cannot create library folder "
+                                   f"{store.display_path(self.path)}: "
+                                   f"{exc.strerror or exc}") from exc
+        try:
+            return store.connect(db, create=create and not self.readonly,
+                                 readonly=self.readonly, new=made)
+        except sqlite3.OperationalError:
+            # A full disk cannot even take the WAL's shared-memory file: read without it.
+            full = disk_full(self.path)
+            if self.readonly or not full or made or not db.exists():
+                raise
+        self.readonly = True
+        self.readonly_reason = f"the disk holding it is full: {full}"
+        return store.connect(db, create=False, readonly=True)
 
     def _finish_forget(self) -> None:
         from .forget import finish_forget  # noqa: PLC0415 - forget imports this module
@@ -214,7 +222,8 @@ class Library:
             LEFT JOIN (SELECT folder_id, SUM(status = 'done') AS done,
                               SUM(status = 'error') AS failed, SUM(offline) AS offline,
                               SUM(missing_since IS NOT NULL) AS missing,
-                              SUM(analysis IS NULL OR analysis != :analysis) AS pending
+                              SUM(status = 'done' AND (analysis IS NULL OR
+                                          analysis != :analysis)) AS pending
                        FROM photos GROUP BY folder_id) ph ON ph.folder_id = fo.id
             LEFT JOIN (SELECT p.folder_id, COUNT(*) AS n FROM faces f
                        JOIN photos p ON p.id = f.photo_id GROUP BY p.folder_id) fa
@@ -227,7 +236,8 @@ class Library:
             error_count=r["error_count"], offline_since=r["offline_since"],
             offline_count=r["offline_count"], missing_count=r["missing_count"],
             pending_count=r["pending_count"], scan_started_at=r["scan_started_at"],
-            listed_files=r["listed_files"]) for r in rows]
+            listed_files=r["listed_files"], unread_files=_unread(r["unread_files"]))
+            for r in rows]
 
     def _adopt_old_photos(self) -> None:
         """Photos scanned before analysis keys existed (schema 1) count as analysed under
@@ -241,8 +251,7 @@ class Library:
     def analysis_key(self) -> str:
         """What made a photo's faces: pack, detection threshold, minimum face size. A photo
         analysed under another key is re-analysed by the next scan (decisions carried)."""
-        s = self.settings
-        return f"{s.pack}|{s.det_threshold:g}|{int(s.min_face)}"
+        return self.settings.analysis_key()
 
     def folder(self, folder_id: int) -> FolderRecord:
         for record in self.folders():
@@ -553,10 +562,27 @@ class Library:
         }
 
     def export_faces(self) -> list[dict]:
-        rows = self.con.execute(_FACE_SELECT + " ORDER BY f.id")
+        """Every face; with its photo's date and the source of that date (engine/dates.py:
+        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...)."""
+        rows = self.con.execute(
+            _FACE_SELECT.replace("p.path AS photo_path,",
+                                 "p.path AS photo_path, p.taken_at, p.date_source,")
+            + " ORDER BY f.id")
         return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
-                 "person_id": r["person_id"], "person_name": r["person_name"]} for r in rows]
+                 "person_id": r["person_id"], "person_name": r["person_name"],
+                 "taken_at": r["taken_at"], "date_source": r["date_source"]} for r in rows]
 
     def integrity_ok(self) -> bool:
         return self.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _unread(stored: str | None) -> dict[str, int]:
+    """folders.unread_files: {'.psd': 10, ...}; {} before the first scan that counted."""
+    import json  # noqa: PLC0415
+
+    try:
+        value = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}

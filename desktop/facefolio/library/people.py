@@ -16,11 +16,12 @@ Like `Library`, a People object belongs to the thread that opened the library.
 """
 from __future__ import annotations
 
-import os
 import functools
+import json
+import os
 from collections.abc import Callable, Iterable
 
-from . import assign, oplog, store, suggest
+from . import assign, group_naming, oplog, store, suggest
 from .library import Library
 from .proposals import Proposal, merge_proposals
 from .records import AssignedBy, FaceRecord
@@ -88,7 +89,7 @@ class People:
         clean = _clean_name(name)
         old = self._person(person_id).name
         what = f"Rename {old} to {clean}" if old else \
-            f"Name {_label(self._person(person_id))} {clean}"
+            f"Give {_label(self._person(person_id))} the name {clean}"
         self._logged("name", what, [person_id], [], lambda: self.con.execute(
             "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
 
@@ -109,6 +110,16 @@ class People:
         self._logged("create", f"Create {label} from {_n(face_ids, 'face')}",
                      self._owners(face_ids), face_ids, change)
         return created[0]
+
+    def group_of(self, face_ids: list[int]) -> tuple[int, int] | None:
+        """(id, face count) of the unnamed group these faces are in (see group_naming)."""
+        return group_naming.group_of(self, face_ids)
+
+    @_atomic
+    def name_faces(self, face_ids: list[int], *, name: str | None = None,
+                   person_id: int | None = None, whole_group: bool = True) -> int:
+        """These faces are NAME or PERSON, with their unnamed group (see group_naming)."""
+        return group_naming.name_faces(self, face_ids, name, person_id, whole_group)
 
     @_atomic
     def merge(self, target_id: int, source_ids: list[int]) -> None:
@@ -140,6 +151,17 @@ class People:
                                                                   store.now()))
             # The user vouched for the merged faces: clustering must not split them again.
             self._assign(face_ids, target_id, AssignedBy.USER)
+            # The cover: one the user chose for either side, else the best face of all.
+            chosen = self._chosen_covers()
+            covers = [target.cover_face_id, *(r.cover_face_id for r in records)]
+            cover = next((c for c in covers if c is not None and c in chosen), None)
+            if cover is None:
+                row = self.con.execute("SELECT id FROM faces WHERE person_id = ? AND "
+                                       "ignored = 0 ORDER BY quality DESC, id LIMIT 1",
+                                       (target_id,)).fetchone()
+                cover = row[0] if row else None
+            self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
+                             (cover, target_id))
             self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
 
         names = ", ".join(_label(r) for r in records)
@@ -253,8 +275,9 @@ class People:
                 self.con.executemany("UPDATE faces SET ignored = 0 WHERE id = ?",
                                      [(f,) for f in face_ids])
 
-        self._logged("ignore", f"{'Ignore' if ignored else 'Show again'} "
-                     f"{_n(face_ids, 'face')}", self._owners(face_ids), face_ids, change)
+        what = f"Ignore {_n(face_ids, 'face')}" if ignored else \
+            f"Show {_n(face_ids, 'face')} again"
+        self._logged("ignore", what, self._owners(face_ids), face_ids, change)
 
     def record_new_face(self, face_id: int) -> None:
         """Log a face the user drew (the app inserted its row, source 'user'): undo hides it
@@ -381,6 +404,16 @@ class People:
         return oplog.history(self.con, limit)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _chosen_covers(self) -> set[int]:
+        """Faces the user made a cover with *Set as cover* (logged, not undone)."""
+        out: set[int] = set()
+        for (after,) in self.con.execute("SELECT redo_data FROM operations WHERE kind = "
+                                         "'cover' AND undone = 0"):
+            for row in (json.loads(after or "{}").get("people") or {}).values():
+                if row and row.get("cover_face_id") is not None:
+                    out.add(int(row["cover_face_id"]))
+        return out
+
     def _logged(self, kind: str, description: str, person_ids: Iterable[int],
                 face_ids: list[int], change: Callable[[], object]) -> None:
         """Run one user change in one transaction, with before/after snapshots for undo."""

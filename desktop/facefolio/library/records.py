@@ -7,7 +7,7 @@ SQL parameters and old comparisons keep working).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 Box = tuple[float, float, float, float]  # x, y, w, h in original-image pixels
@@ -50,6 +50,12 @@ class FolderRecord:
     pending_count: int = 0  # photos waiting for (re-)analysis
     scan_started_at: float | None = None
     listed_files: int | None = None  # image files found by the last listing
+    unread_files: dict[str, int] = field(default_factory=dict)  # not read, by type: {'.psd': 10}
+
+    @property
+    def unread_summary(self) -> str:
+        """'12 files Facefolio does not read: .psd x10, .xcf x2', or '' when none."""
+        return unread_summary(self.unread_files)
 
     @property
     def offline(self) -> bool:
@@ -60,6 +66,16 @@ class FolderRecord:
         """A scan started and did not finish (cancelled, crashed, app quit)."""
         return self.scan_started_at is not None and (
             self.last_scan_at is None or self.last_scan_at < self.scan_started_at)
+
+
+def unread_summary(counts: dict[str, int]) -> str:
+    """'12 files Facefolio does not read: .psd x10, .xcf x2' (most common first)."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    kinds = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    files = "1 file" if total == 1 else f"{total} files"
+    return f"{files} Facefolio does not read: " + ", ".join(f"{k} x{n}" for k, n in kinds)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ The rules that keep the user's work:
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -68,6 +69,7 @@ class Survey:
     unchanged: int = 0
     offline_folders: dict[int, str] = field(default_factory=dict)  # folder id -> reason
     online_folders: dict[int, tuple[str | None, int]] = field(default_factory=dict)
+    unread: dict[int, Counter] = field(default_factory=dict)  # folder -> files not read, by type
 
     def needs_fingerprints(self, known: dict[str, Known], missing: list[Known]) -> bool:
         """Must candidates be fingerprinted before deciding (a move, a ring, a changed
@@ -99,7 +101,9 @@ def survey(folders: Iterable, known: dict[str, Known], analysis: str,
         entries: list[FileEntry] = []
         if problem is None:
             nested = frozenset(p for p in skip if p != folder.path)
-            entries = list(walk_folder(folder.path, folder.id, nested, skip_dirs))
+            unread = s.unread[folder.id] = Counter()
+            entries = list(walk_folder(folder.path, folder.id, nested, skip_dirs, unread,
+                                       known))
             if rows and not any(e.error is None for e in entries):
                 problem = EMPTY_FOLDER
         if problem is not None:

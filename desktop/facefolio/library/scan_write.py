@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import store
-from .identity import FaceRef, match_faces, same_picture
+from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .scan_plan import Job, Known, Plan, Survey
 from .store import db_path, display_path
 
@@ -31,6 +31,7 @@ class Result:
     height: int | None = None
     taken_at: str | None = None
     taken_source: str | None = None  # 'exif' or 'file'
+    date_source: str | None = None  # which source exactly (engine/dates.py), e.g. 'IPTC ...'
     regions: list = field(default_factory=list)  # named face regions from XMP
     xmp_error: str | None = None  # the photo is fine, its XMP is not
     error: str | None = None
@@ -90,9 +91,12 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
                     "fingerprint = ?, offline = 0, missing_since = NULL, "
                     "taken_at = CASE WHEN ? = 'exif' THEN ? ELSE taken_at END, "
                     "taken_at_source = CASE WHEN ? = 'exif' THEN 'exif' "
-                    "ELSE taken_at_source END, error = ? WHERE id = ?",
+                    "ELSE taken_at_source END, "
+                    "date_source = CASE WHEN ? = 'exif' THEN ? ELSE date_source END, "
+                    "error = ? WHERE id = ?",
                     (e.size, e.mtime_ns, e.inode, e.folder_id, r.fingerprint, r.taken_source,
-                     r.taken_at, r.taken_source, r.xmp_error, row.id))
+                     r.taken_at, r.taken_source, r.taken_source, r.date_source, r.xmp_error,
+                     row.id))
         return Written(photo_id=row.id)
     if r.kind == "kept":
         # The file changed but cannot be read now: keep its faces and names, say why, and
@@ -110,7 +114,8 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
     old_size = _size(con, row.id) if row is not None else (0, 0)
     photo_id = _photo_row(con, r, row, "done", analysis, pack, now)
     new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
-    notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now) if old else 0
+    notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now,
+                   keep_confirmed=keeps_confirmed(con, analysis)) if old else 0
     return Written(face_ids=new_ids, notes=notes, photo_id=photo_id)
 
 
@@ -118,16 +123,18 @@ def _photo_row(con, r: Result, row: Known | None, status: str, analysis: str | N
                pack: str, now: float) -> int:
     e = r.job.entry
     values = (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode, r.fingerprint,
-              r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None, status,
+              r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None,
+              r.date_source if r.taken_at else None, status,
               r.error or r.xmp_error, pack, analysis, now)
     if row is None:
         return con.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
-            "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
+            "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
+            "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
     con.execute(
         "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, inode = ?, "
         "fingerprint = ?, width = ?, height = ?, taken_at = ?, taken_at_source = ?, "
+        "date_source = ?, "
         "status = ?, error = ?, pack = ?, analysis = ?, scanned_at = ?, offline = 0, "
         "missing_since = NULL WHERE id = ?", (*values, row.id))
     return row.id
@@ -154,10 +161,27 @@ def _size(con, photo_id: int) -> tuple[int, int]:
     return (row[0] or 0, row[1] or 0) if row else (0, 0)
 
 
+DROP_UNFOUND_KEY = "drop_unfound_analysis"
+
+
+def keeps_confirmed(con, analysis: str) -> bool:
+    """Whether a re-analysis into `analysis` keeps the confirmed faces it does not find: yes,
+    unless the user agreed to let exactly that setting drop them (Library.agree_to_drop)."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (DROP_UNFOUND_KEY,)).fetchone()
+    return row is None or row[0] != analysis
+
+
 def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[int],
-           r: Result, old_size: tuple[int, int], pack: str, now: float) -> int:
+           r: Result, old_size: tuple[int, int], pack: str, now: float,
+           keep_confirmed: bool = True) -> int:
     """Move every decision from the old faces to the matching new ones; the old detector
-    faces go (a face the user drew stays). Returns the number of notes written."""
+    faces go (a face the user drew stays). Returns the number of notes written.
+
+    When the picture itself did not change (only the pack or a detection setting did), a
+    decided face the new analysis does not find is still in the photo: it stays, with its
+    decision, so the next analysis that finds it again (the setting put back) carries it. A
+    "Not a face" always stays; names, "not this person" and covers stay unless the user
+    agreed to let this setting drop them."""
     detected = [f for f in old if f["source"] != "user"]
     # Embeddings of another pack are not comparable: boxes alone decide then.
     old_refs = [FaceRef((f["x"], f["y"], f["w"], f["h"]),
@@ -174,12 +198,20 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
         old_refs = [FaceRef(ref.box, None) for ref in old_refs]
     pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
     rejected = _rejections(con, [f["id"] for f in detected])
+    same_image = old_print is not None and old_print == r.fingerprint
+    if same_image:  # the same pixels: a box another detector drew its own way still counts
+        pairs.update(overlap_pairs([ref.box for ref in old_refs],
+                                   [ref.box for ref in new_refs], pairs))
+    kept: set[int] = set()
     notes = 0
     for i, f in enumerate(detected):
         j = pairs.get(i)
         decided = (f["assigned_by"] in ("user", "suggestion") or f["ignored"]
                    or rejected.get(f["id"]) or _is_cover(con, f["id"]))
         if j is None:
+            if decided and same_image and (f["ignored"] or keep_confirmed):
+                kept.add(f["id"])
+                continue
             if decided:
                 notes += _note(con, path, now, _lost(con, f, rejected.get(f["id"], [])))
             continue
@@ -190,7 +222,8 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
                         [(new_id, p) for p in rejected.get(f["id"], [])])
         con.execute("UPDATE people SET cover_face_id = ? WHERE cover_face_id = ?",
                     (new_id, f["id"]))
-    con.executemany("DELETE FROM faces WHERE id = ?", [(f["id"],) for f in detected])
+    con.executemany("DELETE FROM faces WHERE id = ?",
+                    [(f["id"],) for f in detected if f["id"] not in kept])
     return notes
 
 
@@ -237,11 +270,12 @@ def _copy(con, r: Result, source: Known, now: float) -> Written:
     src = con.execute("SELECT * FROM photos WHERE id = ?", (source.id,)).fetchone()
     photo_id = con.execute(
         "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
-        "height, taken_at, taken_at_source, status, error, pack, analysis, scanned_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
+        "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
+        "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
         (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode,
          r.fingerprint or src["fingerprint"], src["width"], src["height"], src["taken_at"],
-         src["taken_at_source"], src["pack"], src["analysis"], now)).lastrowid
+         src["taken_at_source"], src["date_source"], src["pack"], src["analysis"],
+         now)).lastrowid
     cols = ", ".join(_FACE_COLUMNS)
     new_ids = []
     for face in con.execute(f"SELECT id, {cols} FROM faces WHERE photo_id = ? ORDER BY id",

@@ -197,6 +197,7 @@ class Scanner:
         plan = resolve(sv, known, missing, prints, analysis)
         with Transaction(con):
             apply_plan(con, plan, sv, store.now())
+            _record_unread(con, sv)
             # An offline folder was not scanned: it keeps the scan state it had.
             con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?",
                             [(f.scan_started_at, f.id) for f in folders
@@ -207,7 +208,7 @@ class Scanner:
 
         progress = replace(progress, phase="scanning", done=0, total=len(plan.jobs),
                            skipped=sv.unchanged + len(sv.back_online), moved=len(plan.moves),
-                           missing=len(plan.missing) + sum(r.missing for r in missing),
+                           missing=len(plan.missing) + _still_missing(missing, plan),
                            offline=len(sv.offline_ids))
         yield progress
         new_face_ids: list[int] = []
@@ -370,22 +371,23 @@ class Scanner:
             return self._failed(job, str(exc))
         except FileNotFoundError:
             return Result(job, "vanished")
-        taken_at, source = photo_meta.taken_at(e.path, image.taken_at)
+        dated = photo_meta.date_of(e.path, image.dates)
         regions, xmp_error = self._regions(e.path, image.width, image.height) if faces \
             else ([], None)
         return Result(job, "analysed", fingerprint=fp, faces=faces, width=image.width,
-                      height=image.height, taken_at=taken_at, taken_source=source,
-                      regions=regions, xmp_error=xmp_error)
+                      height=image.height, taken_at=dated.when, taken_source=dated.kind,
+                      date_source=dated.label, regions=regions, xmp_error=xmp_error)
 
     def _refresh(self, job: Job, fp: str) -> Result:
         """Only the metadata changed: read the date and the names other tools wrote."""
         try:
-            width, height, exif_date = photo_meta.header(job.entry.path)
+            width, height, inside = photo_meta.header(job.entry.path)
         except OSError as exc:
             return self._failed(job, _os_reason(exc))
+        dated = photo_meta.date_of(job.entry.path, inside)
         regions, xmp_error = self._regions(job.entry.path, width, height)
-        return Result(job, "refresh", fingerprint=fp, taken_at=exif_date,
-                      taken_source="exif" if exif_date else None, regions=regions,
+        return Result(job, "refresh", fingerprint=fp, taken_at=dated.when,
+                      taken_source=dated.kind, date_source=dated.label, regions=regions,
                       xmp_error=xmp_error)
 
     @staticmethod
@@ -441,6 +443,12 @@ class Scanner:
                        rate=rate, eta=remaining / rate if rate > 0 else None)
 
 
+def _still_missing(missing: list[Known], plan) -> int:
+    """Photos missing before this scan that it did not find again (a restored file is)."""
+    found = {row.id for row, _e, _fp in plan.moves}
+    return sum(1 for r in missing if r.id not in found)
+
+
 def _in_savepoint(con, write: Callable):
     """Run one photo's writes; on any error undo just them and return None."""
     con.execute("SAVEPOINT photo")
@@ -453,6 +461,16 @@ def _in_savepoint(con, write: Callable):
         return None
     con.execute("RELEASE photo")
     return value
+
+
+def _record_unread(con, sv) -> None:
+    """Files the listing met and Facefolio does not read, by type, per folder listed: `status`
+    and the Folders page say so ("12 files Facefolio does not read: .psd x10, .xcf x2")."""
+    import json  # noqa: PLC0415
+
+    con.executemany("UPDATE folders SET unread_files = ? WHERE id = ?",
+                    [(json.dumps(dict(sorted(sv.unread.get(fid, {}).items()))), fid)
+                     for fid in sv.online_folders])
 
 
 def _library_dirs(library_path: Path) -> frozenset[tuple[int, int]]:

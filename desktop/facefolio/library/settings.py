@@ -39,6 +39,11 @@ class Settings:
     # What was wrong with settings.json when it was read (one line each); not saved.
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
+    def analysis_key(self) -> str:
+        """What makes a photo's faces: pack, detection threshold, minimum face size. A photo
+        analysed under another key is re-analysed by the next scan (decisions carried)."""
+        return f"{self.pack}|{self.det_threshold:g}|{int(self.min_face)}"
+
     @classmethod
     def load(cls, library_dir: Path) -> Settings:
         path = library_dir / SETTINGS_NAME

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 import time
 import uuid
 from pathlib import Path
 from urllib.request import pathname2url
 
 DB_NAME = "library.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class LibraryError(Exception):
@@ -176,8 +177,19 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('edits_generation', '0');
 INSERT OR IGNORE INTO meta(key, value) VALUES ('epoch', '0');
 """
 
+# Version 3: which source gave each photo its date ("EXIF DateTimeOriginal", "XMP
+# photoshop:DateCreated (sidecar IMG.xmp)", "file time": engine/dates.py; taken_at_source stays
+# 'exif' for any metadata, 'file' for the file's time), and per folder the files a scan met
+# and does not read, by type (JSON {".psd": 10}), so none is dropped silently.
+_SCHEMA_V3 = """
+ALTER TABLE photos ADD COLUMN date_source TEXT;
+ALTER TABLE folders ADD COLUMN unread_files TEXT;
+UPDATE photos SET date_source = CASE taken_at_source WHEN 'exif' THEN 'EXIF'
+    WHEN 'file' THEN 'file time' END WHERE taken_at IS NOT NULL;
+"""
+
 # Ordered migrations: MIGRATIONS[v] takes a database from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 
 def connect(db_path: Path, *, create: bool = True, readonly: bool = False,
@@ -473,12 +485,15 @@ def fs_path(value: str | bytes) -> str:
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """A path fit to print or show: undecodable bytes become U+FFFD, and control and
-    text-direction characters visible escapes (text.shown), so a file name can neither
-    drive a terminal nor break a line of output."""
+    """A path fit to print or show, as a file manager shows it: its bytes decoded with the
+    platform's filesystem encoding, a byte that does not decode as a visible escape
+    ("caf\\xe9.jpg" for Latin-1 bytes on a UTF-8 system, never a bare U+FFFD that hides which
+    byte it was), and control and text-direction characters as visible escapes too
+    (text.shown), so a file name can neither drive a terminal nor break a line of output."""
     from .text import shown  # noqa: PLC0415 - text imports this module
 
-    return shown(os.fsencode(os.fspath(path)).decode("utf-8", "replace"))
+    raw = os.fsencode(os.fspath(path))
+    return shown(raw.decode(sys.getfilesystemencoding(), "backslashreplace"))
 
 
 def now() -> float:

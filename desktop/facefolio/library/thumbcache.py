@@ -108,7 +108,7 @@ def prune_thumbnails(library) -> int:
     many files went. Safe beside running thumbnail tasks: files are listed before the ids are
     read, so the crop of a face added meanwhile is never taken for an orphan. A linked cache
     is left alone (nothing outside the library is touched)."""
-    if linked_cache(library.path):
+    if getattr(library, "readonly", False) or linked_cache(library.path):
         return 0
     try:
         face_fd = open_cache_dir(library.path, FACES)

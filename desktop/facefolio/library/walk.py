@@ -10,11 +10,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Container, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..engine import IMAGE_EXTENSIONS
+from ..engine.formats import unread_type
+from .pairs import is_live_video, photo_names, sidecar_mtime
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
 
@@ -50,9 +53,13 @@ def folder_problem(root: str) -> str | None:
 
 
 def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozenset(),
-                skip_dirs: frozenset[tuple[int, int]] = frozenset()) -> Iterator[FileEntry]:
+                skip_dirs: frozenset[tuple[int, int]] = frozenset(),
+                unread: Counter | None = None, known: Container[str] = ()
+                ) -> Iterator[FileEntry]:
     """Every image file below root (hidden files, folders in `skip` by path and folders in
     `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
+    Every other file is counted by type in `unread` ({'.psd': 10}), when given. `known`:
+    the paths the library has as photos (which file of a RAW+JPEG pair is the photo).
 
     Folder symlinks are followed once: a folder already visited (same device and inode) is
     not entered again, which is what breaks symlink loops.
@@ -78,11 +85,51 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
         visited.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and os.path.join(dirpath, d) not in skip)
+        images, others = [], []
         for name in sorted(filenames):
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+                others.append(name)
                 continue
-            yield _entry(os.path.join(dirpath, name), folder_id)
+            images.append(name)
+        if unread is not None:
+            _count_unread(others, images, unread)
+        # The RAW of a RAW+JPEG pair is a file of its JPEG's photo, not a photo (pairs.py).
+        photos = photo_names(dirpath, images, known)
+        twins = _twins(images, photos)
+        present = {n for n in others if n.lower().endswith(".xmp")}
+        for name in photos:
+            entry = _entry(os.path.join(dirpath, name), folder_id)
+            side = sidecar_mtime(dirpath, name, present, twins.get(name, [])) \
+                if present else 0
+            # A newer sidecar counts as a change of the photo's metadata (a refresh, not a
+            # new analysis: the image's fingerprint is the same).
+            yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
+                entry.problem is None else entry
     yield from errors
+
+
+def _twins(images: list[str], photos: list[str]) -> dict[str, list[str]]:
+    """photo name -> the RAW files of its shot that are not photos of their own."""
+    kept = set(photos)
+    by_stem: dict[str, str] = {os.path.splitext(n)[0].casefold(): n for n in photos}
+    out: dict[str, list[str]] = {}
+    for name in images:
+        if name not in kept:
+            owner = by_stem.get(os.path.splitext(name)[0].casefold())
+            if owner is not None:
+                out.setdefault(owner, []).append(name)
+    return out
+
+
+def _count_unread(others: list[str], images: list[str], unread: Counter) -> None:
+    """Never silently dropped: every file the scan does not read, by type, for `status`
+    (sidecars and a Live Photo's MOV are read with their photo, hidden files are not files
+    of the user's)."""
+    stems = {os.path.splitext(n)[0].casefold() for n in images}
+    for name in others:
+        kind = unread_type(name)
+        if kind is not None and not is_live_video(name, stems):
+            unread[kind] += 1
 
 
 def _entry(path: str, folder_id: int) -> FileEntry:

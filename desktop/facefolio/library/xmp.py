@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..engine.dates import EXIV2_LOCK
+from ..engine.formats import RAW_EXTENSIONS
 from . import privacy
 from .identity import iou
 from .store import display_path, fs_path
@@ -39,7 +40,7 @@ _DIMS = f"{_RS}/mwg-rs:AppliedToDimensions"
 _MP = "Xmp.MP.RegionInfo"
 _MP_LIST = f"{_MP}/MPRI:Regions"
 _ITEM = re.compile(r"^(?P<list>.+?)\[(?P<i>\d+)\](?:/(?P<rest>.+))?$")
-_EXIV2_LOCK = threading.Lock()
+_EXIV2_LOCK = EXIV2_LOCK  # one lock for every pyexiv2 call of the process (dates.py too)
 _EMPTY_PACKET = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -68,23 +69,50 @@ def _exiv2():
 
 
 # -- files ----------------------------------------------------------------------------------
-def sidecar_path(photo: Path) -> Path:
-    """`photo.xmp` if it exists, else `photo.jpg.xmp` (existing or new): digiKam's rule."""
+# Sidecar names: `IMG_0001.CR2.xmp` (digiKam, darktable, and ours) and `IMG_0001.xmp`
+# (Lightroom, Capture One, digiKam's other setting). Both are read; names are written to the
+# ones that exist, else to digiKam's. A RAW+JPEG pair shares `IMG_0001.xmp`.
+def sidecar_paths(photo: Path) -> list[Path]:
+    """The sidecars of this photo that exist: `photo.jpg.xmp`, then `photo.xmp`."""
     photo = Path(photo)
-    short = photo.with_suffix(".xmp")
-    if short != photo and short.is_file():
-        return short
-    return photo.with_name(photo.name + ".xmp")
+    names = [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp")]
+    return [p for i, p in enumerate(names) if p != photo and p not in names[:i] and p.is_file()]
+
+
+def sidecar_targets(photo: Path) -> list[Path]:
+    """Where names go: every existing sidecar, else a new `photo.jpg.xmp` (digiKam's)."""
+    photo = Path(photo)
+    return sidecar_paths(photo) or [photo.with_name(photo.name + ".xmp")]
+
+
+def sidecar_path(photo: Path) -> Path:
+    """The photo's first sidecar (see `sidecar_targets`)."""
+    return sidecar_targets(photo)[0]
+
+
+def _utf8_packet(data: bytes) -> bytes:
+    """exiv2 reads XMP files in UTF-8 only: a UTF-16 or UTF-32 one (Lightroom writes UTF-16)
+    is handed over, and written back, as UTF-8, which every tool reads."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] == b"\x00\x00\xfe\xff" or (
+            len(data) > 1 and (data[0] == 0) != (data[1] == 0)):
+        from ..engine.dates import decode_xmp  # noqa: PLC0415
+
+        text = decode_xmp(data).lstrip("\ufeff")
+        # The packet header names the encoding only through its BOM character: keep it.
+        return text.encode("utf-8")
+    return data
 
 
 def _read_xmp(path: Path, what: str) -> dict[str, object]:
     pyexiv2 = _exiv2()
     try:
-        if _utf8(path):
+        if _utf8(path) and path.suffix.lower() != ".xmp":
             with _EXIV2_LOCK, pyexiv2.Image(str(path)) as image:
                 return image.read_xmp()
-        # exiv2 wants a UTF-8 file name: hand it the bytes of one that is not.
+        # exiv2 wants a UTF-8 file name and a UTF-8 sidecar: hand it the bytes.
         data = path.read_bytes()
+        if path.suffix.lower() == ".xmp":
+            data = _utf8_packet(data)
         with _EXIV2_LOCK, pyexiv2.ImageData(data) as image:
             return image.read_xmp()
     except (RuntimeError, UnicodeDecodeError, ValueError) as exc:
@@ -114,11 +142,16 @@ def read_regions(photo: Path, width: int, height: int) -> list[Region]:
 
     A file without regions gives []; a corrupt file raises XmpError naming it.
     """
+    from .pairs import shot_sidecars  # noqa: PLC0415 - pairs imports this module lazily
+
     photo = Path(photo)
     found: list[Region] = []
-    sidecar = sidecar_path(photo)
-    if sidecar.is_file():
-        found = regions_from_xmp(_read_xmp(sidecar, "sidecar"), width, height, sidecar.name)
+    for sidecar in shot_sidecars(photo):
+        for region in regions_from_xmp(_read_xmp(sidecar, "sidecar"), width, height,
+                                       sidecar.name):
+            if not any(r.name == region.name and iou(r.box, region.box) >= _SAME_REGION_IOU
+                       for r in found):
+                found.append(region)
     try:
         embedded = regions_from_xmp(_read_xmp(photo, "photo"), width, height, photo.name)
     except XmpError:
@@ -208,11 +241,12 @@ def write_regions(photo: Path, regions: list[Region], width: int, height: int, *
     photo = Path(photo)
     if width <= 0 or height <= 0:
         raise XmpError(f"{photo.name}: image size unknown")
-    sidecar = sidecar_path(photo)
-    _rewrite(sidecar, regions, width, height, template=_EMPTY_PACKET)
+    targets = sidecar_targets(photo)
+    for sidecar in targets:
+        _rewrite(sidecar, regions, width, height, template=_EMPTY_PACKET)
     if embed:
         _rewrite(photo, regions, width, height, template=None)
-    return sidecar
+    return targets[0]
 
 
 def _rewrite(target: Path, regions: list[Region], width: int, height: int,
@@ -224,11 +258,17 @@ def _rewrite(target: Path, regions: list[Region], width: int, height: int,
     pyexiv2 = _exiv2()
     what = "sidecar" if template is not None else "photo"
     shown = display_path(target)
+    if template is None and target.suffix.lower() in RAW_EXTENSIONS:
+        # A camera's own file is the negative: Lightroom and digiKam never write into one.
+        raise XmpError(f"{display_path(target.name)} is a camera RAW file, which Facefolio "
+                       "never writes into")
     try:
         if template is None:
             target = _real_photo(target)
         if target.exists():
             data = target.read_bytes()
+            if template is not None:
+                data = _utf8_packet(data)
         elif template is not None:
             data = template.encode("utf-8")
         else:
@@ -397,7 +437,7 @@ def export_library_xmp(library, *, embed: bool = False
     written, embedded, errors = 0, 0, []
     for photo_id, (path, width, height, regions) in _named_regions(library).items():
         try:
-            write_regions(Path(path), regions, width, height)
+            _write_with_pair(Path(path), regions, width, height, False)
         except XmpError as exc:
             errors.append((path, str(exc)))
             continue
@@ -448,9 +488,23 @@ def write_photo_xmp(library, photo_id: int, *, embed: bool = False) -> Path | No
     if found is None:
         return None
     path, width, height, regions = found
-    sidecar = write_regions(Path(path), regions, width, height, embed=embed)
+    sidecar = _write_with_pair(Path(path), regions, width, height, embed)
     if embed:
         _refresh_photo_row(library, photo_id, Path(path))
+    return sidecar
+
+
+def _write_with_pair(path: Path, regions: list[Region], width: int, height: int,
+                     embed: bool) -> Path:
+    """The photo's sidecars, and those of the other files of its shot (the RAW of a RAW+JPEG
+    pair: `IMG_0001.CR2.xmp`, or the shared `IMG_0001.xmp`), so every tool sees the names.
+    Regions are normalised, so the RAW's slightly other pixel size does not move them."""
+    from .pairs import companions  # noqa: PLC0415
+
+    sidecar = write_regions(path, regions, width, height, embed=embed)
+    for other in companions(path):
+        if other.kind in ("raw", "jpeg"):
+            write_regions(Path(other.path), regions, width, height)
     return sidecar
 
 
