@@ -314,3 +314,25 @@ def test_celebrity_crops_upscaled(engine):
         up = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
         h, w = up.shape[:2]
         assert engine.analyze(LoadedImage(up, 1.0, w, h, None)), person.name
+
+
+def test_what_is_not_surely_a_face_is_low_quality(engine):
+    """A detection scored under quality.SURE_SCORE (a pattern, a hand, half a face at the
+    edge) is capped under the grouping's quality floor, so Unknown faces keeps it behind
+    "Show low-quality faces" and it never starts a person; a box the user drew is not."""
+    from facefolio.engine import quality
+    from facefolio.library import regroup
+
+    assert quality.UNSURE_QUALITY < regroup.QUALITY_FLOOR
+    photo = load_image(UNIT / "img1.jpg")
+    face = engine.analyze(photo)[0]
+    assert face.score >= quality.SURE_SCORE and face.quality >= regroup.QUALITY_FLOOR
+    crop = engine.crops(photo, [(np.array(face.box, np.float32), face.landmarks,
+                                 face.score)])[0]
+    w, h = face.box[2], face.box[3]
+    sure = quality.face_quality(w, h, crop, face.landmarks, face.score)
+    assert sure == pytest.approx(face.quality)
+    assert quality.face_quality(w, h, crop, face.landmarks, 0.7) <= quality.UNSURE_QUALITY
+    assert quality.face_quality(w, h, crop, face.landmarks, None) == pytest.approx(sure)
+    drawn = engine.embed_box(photo, face.box)
+    assert drawn.quality >= regroup.QUALITY_FLOOR  # the user's box: surely a face

@@ -132,3 +132,60 @@ def test_a_no_survives_clustering_that_would_fold_one_of_the_groups_away(tmp_pat
             assert not {person_of(lib, f) for f in range(1, 5)} & \
                 {person_of(lib, f) for f in range(15, 21)}
         assert lib.con.execute("SELECT COUNT(*) FROM not_same").fetchone()[0] == 1
+
+
+# -- a big group is no evidence (issue 19 part 1) -------------------------------------------
+
+def test_a_stranger_near_a_big_tight_group_stays_unknown(tmp_path, rng):
+    """Among 60 faces of one person (alike at ~0.81) a stranger at 0.45 on average finds
+    three above 0.5 by chance: that is no evidence, since their own faces are far closer."""
+    a = centre(rng)
+    vectors = np.vstack([identity(rng, a, 60, r=0.9), near(rng, a, 0.5)[None, :]])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        People(lib).cluster()
+        group = {person_of(lib, f) for f in range(1, 61)}
+        assert len(group) == 1 and None not in group
+        assert person_of(lib, 61) is None
+
+
+def test_a_look_alike_relative_stays_apart_from_a_big_person(tmp_path, rng):
+    """A brother: 8 faces whose centre sits at cosine 0.55 from his 40-photo brother's, so
+    the two groups average 0.45, above the threshold but far under how alike each one's own
+    faces are (0.81)."""
+    a = centre(rng)
+    b = near(rng, a, 0.55)
+    vectors = np.vstack([identity(rng, a, 40, r=0.9), identity(rng, b, 8, r=0.9)])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        People(lib).cluster()
+        big = {person_of(lib, f) for f in range(1, 41)}
+        brother = {person_of(lib, f) for f in range(41, 49)}
+        assert len(big) == 1 and len(brother) == 1 and None not in big | brother
+        assert big != brother
+
+
+def test_a_new_face_is_not_auto_assigned_to_a_big_named_person_by_chance(tmp_path, rng):
+    a = centre(rng)
+    vectors = np.vstack([identity(rng, a, 150, r=0.9), near(rng, a, 0.5)[None, :],
+                         identity(rng, a, 1, r=0.9)])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        put(lib, range(1, 151), name="Anna", how="user")
+        assert People(lib).auto_assign([151, 152]) == 1
+        assert person_of(lib, 151) is None  # the stranger
+        assert person_of(lib, 152) is not None  # a face that is hers
+
+
+def test_a_look_alike_is_not_proposed_as_a_big_tight_person(tmp_path, rng):
+    """Merge proposals weigh evidence the same way: two groups averaging 0.35 pass the
+    proposal floor (0.30), but one holds 40 faces alike at ~0.81, so a look-alike is not
+    "maybe the same person"; two halves of one person still are."""
+    a = centre(rng)
+    b = near(rng, a, 0.43)  # 0.9 * 0.9 * 0.43 = 0.35 across the two groups
+    vectors = np.vstack([identity(rng, a, 40, r=0.9), identity(rng, b, 6, r=0.9),
+                         identity(rng, a, 6, r=0.9)])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        big = put(lib, range(1, 41))
+        look_alike = put(lib, range(41, 47))
+        half = put(lib, range(47, 53))
+        pairs = {frozenset((p.person_a, p.person_b)) for p in People(lib).proposals()}
+        assert frozenset((big, half)) in pairs
+        assert frozenset((big, look_alike)) not in pairs

@@ -158,7 +158,7 @@ class FaceEngine:
         embs = self.embed_batch(flat) if len(flat) else np.zeros((0, self.info.dim), np.float32)
         out, at = [], 0
         for dets, cs in zip(found, crops):
-            out.append(_faces(dets, cs, embs[at:at + len(dets)]))
+            out.append(_faces(dets, cs, embs[at:at + len(dets)], detected=True))
             at += len(dets)
         return out
 
@@ -180,10 +180,14 @@ def _scaled(det: Detection, s: float) -> Detection:
     return box.astype(np.float32) * np.float32(s), (kps * s).astype(np.float32), score
 
 
-def _faces(dets: list[Detection], crops: np.ndarray, embs: np.ndarray) -> list[Face]:
+def _faces(dets: list[Detection], crops: np.ndarray, embs: np.ndarray,
+           detected: bool = False) -> list[Face]:
+    """`detected`: found by the detector alone (not a box the user drew), so its score says
+    how sure a face it is (quality.SURE_SCORE)."""
     faces = []
     for (box, kps, score), crop, emb in zip(dets, crops, embs):
-        q = quality.face_quality(float(box[2]), float(box[3]), crop, kps)
+        q = quality.face_quality(float(box[2]), float(box[3]), crop, kps,
+                                 float(score) if detected else None)
         faces.append(Face(box=tuple(float(v) for v in box), landmarks=kps.astype(np.float32),
                           score=float(score), quality=q, embedding=emb))
     faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)

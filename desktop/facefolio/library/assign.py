@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import store
+from .clustering import ClusterParams
 from .oplog import fix_covers
 from .regroup import match_threshold
 from .store import Transaction
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
     from .library import Library
 
 # Auto-assignment is strict: best person's top-3 mean similarity this far above the pack's
-# verification threshold, and clearly ahead of the runner-up. Anything weaker is a suggestion.
+# verification threshold, and clearly ahead of the runner-up; and, since among many faces of
+# one person a stranger finds three close ones by chance, its average similarity to the
+# person's reference faces must reach what clustering asks of a newcomer to a group that
+# alike (ClusterParams.joining_needs). Anything weaker is a suggestion.
 AUTO_MARGIN = 0.10
 AUTO_LEAD = 0.10
 TOP = 3  # a face's similarity to a person: mean of its TOP best matches among their faces
@@ -108,8 +112,13 @@ def _picks(library: Library, face_ids: list[int]) -> list[tuple[int, int]]:
             continue
         ids, vectors = library.embeddings([r["id"] for r in pack_rows], pack=pack)
         photo_of = {r["id"]: r["photo_id"] for r in pack_rows}
+        params = ClusterParams.for_threshold(match_threshold(pack))
         threshold = match_threshold(pack) + AUTO_MARGIN
         scores = person_scores(vectors, people)  # (faces, people)
+        sums = np.vstack([refs.sum(axis=0) for refs in people.values()])
+        counts = np.array([len(refs) for refs in people.values()])
+        means = (vectors @ sums.T) / counts[None, :]
+        needs = params.joining_needs(sums, counts)
         order = np.argsort(-scores, axis=1)
         rejected = {(r[0], r[1]) for r in store.in_chunks(
             library.con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})",
@@ -121,6 +130,8 @@ def _picks(library: Library, face_ids: list[int]) -> list[tuple[int, int]]:
             second = scores[row, order[row, 1]] if len(pids) > 1 else 0.0
             if first < threshold or first - second < AUTO_LEAD or (face_id, best) in rejected:
                 continue
+            if means[row, order[row, 0]] < needs[order[row, 0]]:
+                continue  # a few close faces, but far less alike the person than theirs are
             key = (photo_of[face_id], best)
             # Never two faces of one photo to one person: the closest one wins.
             if key not in picks or picks[key][0] < first:

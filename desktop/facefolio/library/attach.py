@@ -9,7 +9,9 @@ made or named) when, among its k nearest faces:
   lone lucky match is not enough) reaches the threshold + attach_margin;
 - that figure leads every other owner's by attach_lead ("clearly one person's");
 - its average similarity to all of O's faces is above threshold - attach_floor (a sibling who
-  matches a few photos averages far lower);
+  matches a few photos averages far lower), and reaches what a newcomer to O needs given how
+  alike O's own faces are (ClusterParams.joining_needs, with attach_gap): among many faces of
+  one person a stranger finds a few close ones by chance, so the best few are no evidence;
 - O holds no face of its photo (one photo, one face per person), nor a face of the other side of
   a "not the same person" pair it is on, and the face was never rejected for O.
 
@@ -48,6 +50,7 @@ def attach(vectors: np.ndarray, photos: np.ndarray, tags: list[frozenset] | None
     """
     top = params.attach_top
     n = len(vectors)
+    needs = params.joining_needs(owners.sums, owners.counts, params.attach_gap)
     proposal = np.full(n, -1, np.int64)
     strength = np.full(n, -np.inf)
     for face in range(n):
@@ -72,7 +75,7 @@ def attach(vectors: np.ndarray, photos: np.ndarray, tags: list[frozenset] | None
         if forbidden is not None and best_o in forbidden[face]:
             continue
         mean = float(vectors[face] @ owners.sums[best_o]) / max(float(owners.counts[best_o]), 1)
-        if mean < threshold - params.attach_floor:
+        if mean < threshold - params.attach_floor or mean < needs[best_o]:
             continue
         if best < threshold + params.attach_margin:
             continue

@@ -10,6 +10,11 @@ person, two people who share photos (one photo never shows one person twice). On
 such as a second detection on one face, must not hide a split person for ever (measured:
 bench_suggestions.py, "proposals", Keanu Reeves on celebrity-dev). Accepting is People.merge;
 refusing is People.reject_proposal.
+
+A big person is no evidence either: the average must also reach what clustering asks of a
+newcomer to either person (ClusterParams.joining_needs: within cohesion_gap of how alike that
+person's own faces are), less FLOOR_BELOW, so a look-alike relative of someone with hundreds
+of tight photos is not proposed on an average a stranger reaches.
 """
 from __future__ import annotations
 
@@ -77,7 +82,9 @@ def merge_proposals(library: Library, limit: int = 50) -> list[Proposal]:
             continue
         params = ClusterParams.for_threshold(match_threshold(pack))
         floor = match_threshold(pack) - FLOOR_BELOW
-        pairs = _pairs(people, params.merge_margin, floor, refused)
+        needs = params.joining_needs(people.means * people.counts[:, None],
+                                     people.counts) - FLOOR_BELOW
+        pairs = _pairs(people, params.merge_margin, floor, refused, needs)
         pairs.sort(key=lambda t: (-t[0], t[2], t[3]))
         for score, avg, i, j in pairs[:limit]:
             found.append(_proposal(people, i, j, avg, score))
@@ -122,8 +129,8 @@ def _load(library: Library, pack: str) -> _People | None:
                    kept)
 
 
-def _pairs(people: _People, margin: float, floor: float, refused: set[tuple[int, int]]
-           ) -> list[tuple[float, float, int, int]]:
+def _pairs(people: _People, margin: float, floor: float, refused: set[tuple[int, int]],
+           needs: np.ndarray) -> list[tuple[float, float, int, int]]:
     """(score, average, row a, row b) of every allowed pair whose score reaches the floor."""
     out = []
     unnamed = np.flatnonzero(~people.named)
@@ -131,7 +138,8 @@ def _pairs(people: _People, margin: float, floor: float, refused: set[tuple[int,
         rows = unnamed[start:start + _BLOCK]
         avg = people.means[rows] @ people.means.T  # (block, people)
         score = avg - margin / np.sqrt(people.counts[rows][:, None] * people.counts[None, :])
-        for r, c in zip(*np.nonzero(score >= floor)):
+        alike = avg >= np.maximum(needs[rows][:, None], needs[None, :])
+        for r, c in zip(*np.nonzero((score >= floor) & alike)):
             i, j = int(rows[r]), int(c)
             if i == j or (not people.named[j] and j < i):
                 continue  # itself, or an unnamed pair already seen from the other side
