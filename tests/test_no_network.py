@@ -60,6 +60,7 @@ socket.create_connection = lambda address, *a, **k: _deny("create_connection", a
 # loads, face thumbnails drawn), close it, say what it showed.
 APP = r'''
 import json, sys, time
+from multiprocessing import forkserver
 from facefolio.cli import main
 from PySide6.QtWidgets import QApplication
 
@@ -76,7 +77,10 @@ def briefly(app):
         time.sleep(0.02)
     shown = {"people": len(window.people.model.rows),
              "thumbnails": len(window.thumbnails.cache._items),
-             "engine": "facefolio.engine.engine" in sys.modules}
+             # The warm-up ran offline: the scan's fork server (which preloads the engine in
+             # its own process, traced by strace -f too) is up, or the engine is loaded here.
+             "engine": ("facefolio.engine.engine" in sys.modules
+                        or forkserver._forkserver._forkserver_pid is not None)}
     window.close()
     print(json.dumps(shown))
     return 0
