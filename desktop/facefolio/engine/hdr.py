@@ -23,30 +23,17 @@ _META_MAX = 4 << 20
 
 def transfer_of(path: str | os.PathLike) -> int | None:
     """The nclx transfer characteristics of an AVIF/HEIF file, or None (none written)."""
+    from .motion import top_box  # noqa: PLC0415 - the same box walk as motion photos
+
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            pos = 0
-            while pos + 8 <= size:
-                fh.seek(pos)
-                length, kind = struct.unpack(">I4s", fh.read(8))
-                header = 8
-                if length == 1:
-                    length, header = struct.unpack(">Q", fh.read(8))[0], 16
-                elif length == 0:
-                    length = size - pos
-                if length < header:
-                    return None
-                if kind == b"meta":
-                    meta = fh.read(min(length - header, _META_MAX))
-                    at = meta.find(b"colrnclx")
-                    if at < 0 or at + 14 > len(meta):
-                        return None
-                    return struct.unpack(">H", meta[at + 10:at + 12])[0]
-                pos += length
+            meta = top_box(fh, 0, os.fstat(fh.fileno()).st_size, b"meta", _META_MAX)
     except (OSError, struct.error):
         return None
-    return None
+    at = meta.find(b"colrnclx") if meta else -1
+    if at < 0 or at + 14 > len(meta):
+        return None
+    return struct.unpack(">H", meta[at + 10:at + 12])[0]
 
 
 def tone_map_table(transfer: int) -> np.ndarray | None:

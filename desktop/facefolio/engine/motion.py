@@ -72,9 +72,15 @@ def video_file_date(path: str | os.PathLike) -> Dated | None:
 
 def _moov(fh, pos: int, end: int) -> bytes | None:
     """The MP4's movie box (before or after its media data, as the phone wrote it)."""
+    return top_box(fh, pos, end, b"moov", 16 << 20)
+
+
+def top_box(fh, pos: int, end: int, kind: bytes, limit: int) -> bytes | None:
+    """The body (at most `limit` bytes) of the first ISO-BMFF box of `kind` between pos and
+    end, walking the box headers only (32- and 64-bit sizes; 0 means "to the end")."""
     while pos + 8 <= end:
         fh.seek(pos)
-        length, kind = struct.unpack(">I4s", fh.read(8))
+        length, found = struct.unpack(">I4s", fh.read(8))
         header = 8
         if length == 1:
             length, header = struct.unpack(">Q", fh.read(8))[0], 16
@@ -82,8 +88,8 @@ def _moov(fh, pos: int, end: int) -> bytes | None:
             length = end - pos
         if length < header:
             return None
-        if kind == b"moov":
-            return fh.read(min(length - header, 16 << 20))
+        if found == kind:
+            return fh.read(min(length - header, limit))
         pos += length
     return None
 
