@@ -75,7 +75,7 @@ def make_photos(photos: Path) -> None:
 
 def build_library(work: Path) -> Path:
     from facefolio.library import Library, Scanner
-    from facefolio.library.people import People
+    from facefolio.library.people.people import People
     photos, old_drive = work / "Photos", work / "Old drive" / "Holidays 2012"
     make_photos(photos)
     old_drive.mkdir(parents=True)

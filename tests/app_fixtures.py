@@ -109,7 +109,7 @@ def scan_and_name(library_path: Path, folder: Path) -> None:
     from collections import Counter
 
     from facefolio.library import Library, Scanner
-    from facefolio.library.people import People
+    from facefolio.library.people.people import People
     with Library(library_path) as library:
         folder_id = library.add_folder(folder).id
         for _ in Scanner(library).scan([folder_id]):
@@ -145,7 +145,7 @@ def unsure_template(album_template: Path, tmp_path_factory) -> Path:
     Obama and one of Hugh Laurie into a person of their own, then deleted that person): they
     look like named people, so Facefolio has suggestions to ask about."""
     from facefolio.library import Library
-    from facefolio.library.people import People
+    from facefolio.library.people.people import People
     path = tmp_path_factory.mktemp("unsure") / "library"
     shutil.copytree(album_template, path)
     with Library(path) as library:

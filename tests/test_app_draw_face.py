@@ -18,8 +18,8 @@ from facefolio.library import (  # noqa: E402
     Library,
     LibraryError,
     Scanner,
-    manual,  # noqa: E402
 )
+from facefolio.library.people import drawn as manual  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 WAIT = 60000
@@ -118,7 +118,7 @@ def test_draw_a_missed_face_name_it_search_it_undo_redo_and_rescan(qtbot, open_w
 def test_adjust_a_detected_box_by_dragging_its_edge(qtbot, open_window, selfie, dialogs):
     photo, library = selfie
     with Library(library) as lib:
-        from facefolio.library.people import People
+        from facefolio.library.people.people import People
         angelina = min((f for f in lib.faces() if 80 < f.box[0] < 100), key=lambda f: f.id)
         People(lib).create_person([angelina.id], name="Angelina")
     window = open_window(library)

@@ -21,8 +21,9 @@ from app_fixtures import (  # noqa: E402,F401
     unsure_library,
     unsure_template,
 )
-from facefolio.library import Library, LibraryError, suggest  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
+from facefolio.library import Library, LibraryError  # noqa: E402
+from facefolio.library.people import suggest
+from facefolio.library.people.people import People  # noqa: E402
 
 WAIT = 30000
 BROKEN = "database disk image is malformed"

@@ -25,8 +25,8 @@ from app_fixtures import (  # noqa: E402,F401
     unsure_template,
 )
 from facefolio.library import Library, Scanner  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
-from facefolio.library.questions import QuestionKind  # noqa: E402
+from facefolio.library.people.people import People  # noqa: E402
+from facefolio.library.people.questions import QuestionKind  # noqa: E402
 from facefolio.app.face_actions import FaceAction, action_with, role_of  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 

@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox  # noqa: E402
 
 from facefolio.library import Library  # noqa: E402
-from facefolio.library.store import DB_NAME  # noqa: E402
-from facefolio.library.xmp import sidecar_path  # noqa: E402
+from facefolio.library.storage.store import DB_NAME  # noqa: E402
+from facefolio.library.interop.xmp import sidecar_path  # noqa: E402
 
 WAIT = 30000
 

@@ -22,7 +22,7 @@ from app_fixtures import (  # noqa: E402,F401
 from facefolio.app.person_picker import PickedPerson  # noqa: E402
 from facefolio.app.roles import FaceIdRole  # noqa: E402
 from facefolio.library import Library  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
+from facefolio.library.people.people import People  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QLabel  # noqa: E402
 

@@ -17,7 +17,7 @@ from app_fixtures import (  # noqa: E402,F401
     unsure_template,
 )
 from facefolio.library import Library  # noqa: E402
-from facefolio.library.questions import QuestionKind  # noqa: E402
+from facefolio.library.people.questions import QuestionKind  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 WAIT = 30000

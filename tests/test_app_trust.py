@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from facefolio.library import Library
-from facefolio.library.people import People
+from facefolio.library.people.people import People
 
 from app_fixtures import open_window  # noqa: F401 - fixtures
 from app_fixtures import no_dangling_pools  # noqa: F401

@@ -65,7 +65,7 @@ def test_people_appear_while_the_scan_runs(qtbot, open_window, photo_folder, tmp
     import threading
 
     from facefolio.app import session as session_module
-    from facefolio.library import scanner
+    from facefolio.library.scan import scanner
     monkeypatch.setattr(session_module, "_FIRST_GROUP_FACES", 4)
     # Pause the scan right after it hands its first grouping to the writer, as a user would
     # press Pause: no new photo starts, progress keeps coming, and people must show up while

@@ -1,4 +1,4 @@
-"""Browsing photos by date and by people together (library/browse.py, `facefolio photos`),
+"""Browsing photos by date and by people together (library/photos/browse.py, `facefolio photos`),
 on the album: real photos with EXIF dates written the way a camera does, scanned and grouped."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import album_folder, album_library, album_template  # noqa: F401
-from facefolio.library import Library, LibraryError, NotFoundError, PhotoStatus, browse
+from facefolio.library import Library, LibraryError, NotFoundError, PhotoStatus
+from facefolio.library.photos import browse
 
 
 def names(photos) -> list[str]:

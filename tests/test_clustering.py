@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from facefolio.library import Library
-from facefolio.library import clustering
-from facefolio.library.attach import Owners, attach
-from facefolio.library.clustering import ClusterParams, group_faces
-from facefolio.library.people import People
+from facefolio.library.people import clustering
+from facefolio.library.people.attach import Owners, attach
+from facefolio.library.people.clustering import ClusterParams, group_faces
+from facefolio.library.people.people import People
 
 from people_fixtures import make_photos, scan, twins_photo  # tests/ is on sys.path
 

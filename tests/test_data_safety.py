@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from facefolio.library import Library, Scanner
-from facefolio.library.people import People
+from facefolio.library.people.people import People
 
 ANNA = ["img1.jpg", "img2.jpg", "img4.jpg", "img5.jpg", "img6.jpg", "img7.jpg"]
 BEN = ["img26.jpg", "img27.jpg", "img28.jpg", "img42.jpg", "img43.jpg", "img44.jpg"]
@@ -313,7 +313,7 @@ def test_failed_photo_is_retried_when_fixed(tmp_path, datasets):
 
 
 def test_a_photo_that_cannot_be_stored_fails_alone(tmp_path, datasets, monkeypatch):
-    from facefolio.library import scan_write
+    from facefolio.library.scan import write as scan_write
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -353,7 +353,7 @@ def test_library_inside_a_scanned_folder_is_never_scanned(tmp_path, datasets):
 def test_a_file_that_cannot_be_looked_at_is_not_taken_for_gone(tmp_path, monkeypatch):
     """The last check before a photo is marked missing: only "does not exist" means gone; an
     I/O error or a refused permission (a dying drive, a stale NFS handle) means "don't know"."""
-    from facefolio.library.walk import gone
+    from facefolio.library.scan.walk import gone
     present = tmp_path / "here.jpg"
     present.write_bytes(b"x")
     assert gone(str(tmp_path / "nothing.jpg")) is True
@@ -450,7 +450,7 @@ def test_a_photo_moved_over_another_takes_its_path_and_keeps_its_names(named, dr
 def test_remove_missing_removes_what_it_counted_and_only_where_asked(named, drive, tmp_path):
     """"Remove missing photos" of one folder (and `scan PATH --prune`) removes exactly the
     photos the question counted, in that folder, and never one marked offline."""
-    from facefolio.library.browse import missing_summary
+    from facefolio.library.photos.browse import missing_summary
     library, anna, ben, refused = named
     other = tmp_path / "other"
     other.mkdir()

@@ -321,7 +321,7 @@ def test_what_is_not_surely_a_face_is_low_quality(engine):
     edge) is capped under the grouping's quality floor, so Unknown faces keeps it behind
     "Show low-quality faces" and it never starts a person; a box the user drew is not."""
     from facefolio.engine import quality
-    from facefolio.library import regroup
+    from facefolio.library.people import regroup
 
     assert quality.UNSURE_QUALITY < regroup.QUALITY_FLOOR
     photo = load_image(UNIT / "img1.jpg")

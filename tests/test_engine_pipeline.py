@@ -162,10 +162,10 @@ def test_one_worker_owns_the_accelerator_and_gets_batches(tmp_path):
     """Scan workers whose engine runs on an accelerator (here asked for through the spec;
     ORT falls back to the CPU underneath): one of them keeps it and receives photos in
     batches, the others stop; every photo is answered once, faces as float32 arrays."""
-    from facefolio.library.scan_plan import Job
-    from facefolio.library.scan_pool import ProcessPool
-    from facefolio.library.scan_work import WorkSpec
-    from facefolio.library.walk import FileEntry
+    from facefolio.library.scan.plan import Job
+    from facefolio.library.scan.pool import ProcessPool
+    from facefolio.library.scan.work import WorkSpec
+    from facefolio.library.scan.walk import FileEntry
 
     spec = WorkSpec("yunet-sface", 0.6, 20, 1,
                     providers=("CUDAExecutionProvider", "CPUExecutionProvider"))

@@ -12,9 +12,9 @@ import pytest
 
 from facefolio.cli import main
 from facefolio.library import Library, LibraryError, Scanner
-from facefolio.library.export import export_faces_csv, export_person_photos
-from facefolio.library.forget import forget_all
-from facefolio.library.people import People
+from facefolio.library.photos.export import export_faces_csv, export_person_photos
+from facefolio.library.upkeep.forget import forget_all
+from facefolio.library.people.people import People
 
 PHOTOS = ["img1.jpg", "img2.jpg", "img3.jpg", "couple.jpg"]
 

@@ -21,11 +21,11 @@ import pytest
 import facefolio
 
 from facefolio.library import Library, LibraryError
-from facefolio.library.forget import forget_all
-from facefolio.library.index import FaceIndex, index_path
-from facefolio.library.people import People
+from facefolio.library.upkeep.forget import forget_all
+from facefolio.library.storage.index import FaceIndex, index_path
+from facefolio.library.people.people import People
 
-NAME_MAX = 200  # characters (facefolio.library.text.NAME_MAX, said in the README)
+NAME_MAX = 200  # characters (facefolio.library.storage.text.NAME_MAX, said in the README)
 
 from people_fixtures import put, state, synthetic_library
 
@@ -124,7 +124,7 @@ def test_a_forget_that_cannot_compact_says_the_data_is_gone_and_finishes_later(
         tmp_path, monkeypatch):
     import sqlite3
 
-    from facefolio.library import forget
+    from facefolio.library.upkeep import forget
 
     lib_dir = make_library(tmp_path / "lib")
 
@@ -269,7 +269,7 @@ def test_terminal_output_escapes_names_and_paths_one_result_per_line(odd_library
 
 
 def test_names_read_from_sidecars_are_cleaned_and_cut(tmp_path):
-    from facefolio.library.xmp import Region, import_library_xmp, regions_from_xmp, \
+    from facefolio.library.interop.xmp import Region, import_library_xmp, regions_from_xmp, \
         write_regions
 
     huge = "A" * (50 << 20)
@@ -328,8 +328,9 @@ def test_embed_killed_mid_write_leaves_no_hidden_copy_after_the_next_run(tmp_pat
     os.utime(old_leftover, (time.time() - 3600, time.time() - 3600))
     script = textwrap.dedent(f"""
         import os
-        from facefolio.library import Library, privacy
-        from facefolio.library.xmp import export_library_xmp
+        from facefolio.library import Library
+        from facefolio.library.storage import privacy
+        from facefolio.library.interop.xmp import export_library_xmp
         real = os.replace
         def killed(src, dst):
             if str(dst).endswith(".jpg"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefolio.library import regroup
-from facefolio.library.people import People
+from facefolio.library.people import regroup
+from facefolio.library.people.people import People
 
 from people_fixtures import identity, near, put, synthetic_library
 

@@ -32,7 +32,7 @@ def test_the_tree_keeps_every_contract():
 
 
 @pytest.mark.parametrize(("module", "line", "contract"), [
-    ("library/store.py", "import PySide6.QtCore", "never imports Qt or the app"),
+    ("library/storage/store.py", "import PySide6.QtCore", "never imports Qt or the app"),
     ("engine/images.py", "from facefolio.app import words", "never imports Qt or the app"),
     ("engine/quality.py", "import sqlite3", "The engine never imports the library"),
     ("app/words.py", "import sqlite3", "The app runs no SQL"),

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from facefolio.library import Library, LibraryError, NotFoundError, Scanner
-from facefolio.library.index import FaceIndex, index_path
-from facefolio.library.store import SCHEMA_VERSION
+from facefolio.library.storage.index import FaceIndex, index_path
+from facefolio.library.storage.store import SCHEMA_VERSION
 
 
 def test_engine_and_library_never_import_qt():
     code = ("import sys; import facefolio.engine, facefolio.library, facefolio.cli; "
-            "import facefolio.library.scanner, facefolio.library.search; "
+            "import facefolio.library.scan.scanner, facefolio.library.photos.search; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', "
             "'facefolio.app'))]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -120,7 +120,7 @@ def test_faces_of_an_outside_photo_left_to_right_with_typed_errors(scanned, data
                                                                     tmp_path, monkeypatch):
     """"Find people in a photo": every face, in reading order, each matched; what goes wrong
     comes as a type the app can word (no face, a pack not installed)."""
-    from facefolio.library.search import (
+    from facefolio.library.photos.search import (
         NoFaceError,
         PackNotInstalledError,
         detect_faces,
@@ -152,7 +152,7 @@ def test_index_recall_against_exact_search():
     """recall@10 >= 0.99 at the shipped ef on an index big and alike enough for ef to matter:
     20,000 faces of 1,000 people with SFace-like statistics (same person ~0.6 cosine, two
     people ~0.15). The same queries at ef = 10 lose recall: the check has teeth."""
-    from facefolio.library.index import EF_SEARCH
+    from facefolio.library.storage.index import EF_SEARCH
     rng = np.random.default_rng(7)
     dim, people, per = 128, 1000, 20
     shared = _unit(rng.standard_normal(dim))

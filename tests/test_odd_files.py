@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from facefolio.library import Library, Scanner
-from facefolio.library.people import People
-from facefolio.library.scanlock import ScanBusyError, ScanLock
-from facefolio.library.store import SCHEMA_VERSION
+from facefolio.library.people.people import People
+from facefolio.library.storage.scanlock import ScanBusyError, ScanLock
+from facefolio.library.storage.store import SCHEMA_VERSION
 
 LATIN1 = os.fsdecode(b"caf\xe9 \xe0 Paris.jpg")  # Latin-1 bytes, not UTF-8
 
@@ -71,7 +71,7 @@ def test_a_file_name_that_is_not_utf8_is_scanned_searched_exported_and_named(
     assert written.returncode == 0, written.stderr
     sidecar = Path(str(odd) + ".xmp")
     assert sidecar.exists() and b"Zo\xc3\xab" in sidecar.read_bytes()
-    from facefolio.library.xmp import read_regions
+    from facefolio.library.interop.xmp import read_regions
     assert [r.name for r in read_regions(odd, photo.width, photo.height)] == ["Zoë"]
     people = cli(lib, "export-person", "Zoë", tmp_path / "out")
     assert people.returncode == 0, people.stderr
@@ -161,7 +161,7 @@ def _user_only(decisions: dict) -> dict:
 
 def _downgrade_to_v1(source: Path, target: Path) -> None:
     """Write the same data in the first release's schema (store._SCHEMA_V1)."""
-    from facefolio.library.store import _SCHEMA_V1, _split_sql
+    from facefolio.library.storage.store import _SCHEMA_V1, _split_sql
     target.parent.mkdir()
     src = sqlite3.connect(source)
     dst = sqlite3.connect(target)
@@ -184,7 +184,7 @@ def _downgrade_to_v1(source: Path, target: Path) -> None:
 def test_xmp_write_keeps_other_tools_microsoft_regions(tmp_path, datasets):
     import pyexiv2
 
-    from facefolio.library.xmp import Region, write_regions
+    from facefolio.library.interop.xmp import Region, write_regions
     photo = tmp_path / "img1.jpg"
     shutil.copy(datasets / "deepface-unit" / "img1.jpg", photo)
     sidecar = Path(str(photo) + ".xmp")
@@ -206,7 +206,7 @@ def test_xmp_write_keeps_other_tools_microsoft_regions(tmp_path, datasets):
 
 
 def test_embedding_names_in_a_photo_is_durable_and_keeps_links(tmp_path, datasets):
-    from facefolio.library.xmp import Region, XmpError, read_regions, write_regions
+    from facefolio.library.interop.xmp import Region, XmpError, read_regions, write_regions
     real = tmp_path / "real.jpg"
     shutil.copy(datasets / "deepface-unit" / "img1.jpg", real)
     os.chmod(real, 0o640)

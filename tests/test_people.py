@@ -8,8 +8,8 @@ import pytest
 
 from facefolio import cli
 from facefolio.library import Library, LibraryError, NotFoundError
-from facefolio.library.oplog import ChangedElsewhereError
-from facefolio.library.people import People
+from facefolio.library.people.undo import ChangedElsewhereError
+from facefolio.library.people.people import People
 
 from people_fixtures import copy_library, scanned_template, state
 

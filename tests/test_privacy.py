@@ -21,11 +21,12 @@ import pytest  # noqa: E402
 from app_fixtures import (make_photos, photo_folder, scanned_library,  # noqa: E402,F401
                           scanned_template)
 
-from facefolio.library import Library, Scanner, privacy  # noqa: E402
+from facefolio.library import Library, Scanner  # noqa: E402
+from facefolio.library.storage import privacy
 from facefolio.library import library as library_module  # noqa: E402
-from facefolio.library.forget import forget_all  # noqa: E402
-from facefolio.library.thumbcache import prune_thumbnails  # noqa: E402
-from facefolio.library.index import FaceIndex, index_path  # noqa: E402
+from facefolio.library.upkeep.forget import forget_all  # noqa: E402
+from facefolio.library.storage.thumbcache import prune_thumbnails  # noqa: E402
+from facefolio.library.storage.index import FaceIndex, index_path  # noqa: E402
 
 DIM = 128
 WAIT = 60000
@@ -113,7 +114,7 @@ def test_a_save_racing_forget_is_taken_back(tmp_path):
 
 def test_open_index_drops_a_file_from_before_forget(tmp_path):
     """A file left by a process that died between its save and its second look."""
-    from facefolio.library.index import open_index
+    from facefolio.library.storage.index import open_index
     with Library(tmp_path / "lib") as lib:
         old = FaceIndex(DIM, epoch=lib.epoch)
         old.add([1, 2], unit_vectors(2))
@@ -135,7 +136,7 @@ WRITER = r'''
 import sys, time
 from pathlib import Path
 import numpy as np
-from facefolio.library.index import FaceIndex
+from facefolio.library.storage.index import FaceIndex
 path, which, rounds = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 v = np.random.default_rng(0).standard_normal((300, 128)).astype(np.float32)
 index = FaceIndex(128, capacity=400)
@@ -196,7 +197,7 @@ def _meta_exists(path: Path) -> bool:
 def test_a_library_made_under_umask_022_is_owner_only(qtbot, tmp_path, monkeypatch):
     from facefolio.app.tasks import TaskPools
     from facefolio.app.thumbnails import ThumbnailProvider
-    from facefolio.library.people import People
+    from facefolio.library.people.people import People
     # Library() tightens what it finds on open: off, so every writer must get it right itself.
     monkeypatch.setattr(privacy, "tighten", lambda folder: [])
     photos = make_photos(tmp_path / "Photos", per_person=2)
@@ -239,7 +240,7 @@ def test_an_old_loose_library_is_tightened_on_open(tmp_path):
     (with a backup) and leaves every file owner-only, the backup included."""
     import sqlite3
 
-    from facefolio.library.store import DB_NAME, MIGRATIONS
+    from facefolio.library.storage.store import DB_NAME, MIGRATIONS
     lib_dir = tmp_path / "old"
     old = os.umask(0o022)
     try:
@@ -270,7 +271,7 @@ def test_forget_from_another_process_leaves_nothing_of_the_open_app(qtbot, scann
                                                                    tmp_path):
     from facefolio.app.session import LibrarySession
     from facefolio.app.thumbnails import ThumbnailProvider
-    from facefolio.library.store import DB_NAME
+    from facefolio.library.storage.store import DB_NAME
     lib_dir = scanned_library
     with Library(lib_dir) as lib:
         faces = lib.faces()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from facefolio.library import Library, LibraryError, NotFoundError
-from facefolio.library.oplog import fix_covers
-from facefolio.library.people import People
+from facefolio.library.people.undo import fix_covers
+from facefolio.library.people.people import People
 
 from people_fixtures import copy_library, scanned_template, state
 

@@ -1,4 +1,4 @@
-"""The review questions as the library hands them out (library/questions.py): plain records,
+"""The review questions as the library hands them out (library/people/questions.py): plain records,
 best evidence first, and answers that say what happened, without Qt."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from app_fixtures import album_folder, album_template, unsure_library, unsure_te
 from people_fixtures import copy_library, scanned_template
 
 from facefolio.library import AssignedBy, FaceRecord, Library
-from facefolio.library import questions as q
-from facefolio.library.oplog import fix_covers
-from facefolio.library.people import People
-from facefolio.library.questions import Outcome, QuestionKind
+from facefolio.library.people import questions as q
+from facefolio.library.people.undo import fix_covers
+from facefolio.library.people.people import People
+from facefolio.library.people.questions import Outcome, QuestionKind
 
 
 def test_the_queue_is_plain_records_best_evidence_first(unsure_library):

@@ -13,9 +13,9 @@ from PIL import Image
 from facefolio.engine import ImageError
 from facefolio.engine.images import load_image
 from facefolio.library import Library, Scanner
-from facefolio.library.pairs import companions, photo_names
-from facefolio.library.people import People
-from facefolio.library.xmp import export_library_xmp, read_regions
+from facefolio.library.interop.pairs import companions, photo_names
+from facefolio.library.people.people import People
+from facefolio.library.interop.xmp import export_library_xmp, read_regions
 
 pytest.importorskip("rawpy")
 
@@ -316,7 +316,7 @@ def test_a_jpeg_that_turns_up_beside_a_known_raw_joins_it(tmp_path, datasets):
 
 
 def test_names_are_never_embedded_into_a_raw_file(shot):
-    from facefolio.library.xmp import Region, XmpError, write_regions
+    from facefolio.library.interop.xmp import Region, XmpError, write_regions
 
     raw = shot / "IMG_0001.DNG"
     before = raw.read_bytes()

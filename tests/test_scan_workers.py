@@ -17,7 +17,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from app_fixtures import no_dangling_pools, open_window  # noqa: E402,F401
-from facefolio.library import Library, Scanner, scan_pool, store, write_queue  # noqa: E402
+from facefolio.library import Library, Scanner  # noqa: E402
+from facefolio.library.scan import pool as scan_pool
+from facefolio.library.storage import store
+from facefolio.library.storage import write_queue
 
 GOOD = ["img1.jpg", "img2.jpg", "couple.jpg"]
 BOOM = "boom.jpg"
@@ -163,16 +166,16 @@ def test_every_write_during_a_scan_with_edits_is_made_by_the_one_writer(tmp_path
         return con
     monkeypatch.setattr(store, "connect", recording_connect)
 
-    from facefolio.library import scan_write
+    from facefolio.library.scan import write as scan_write
     order: list[str] = []  # what the writer ran, in order
     real_commit = scan_write.commit_photo
 
     def commit(*args, **kwargs):
         order.append("photo")
         return real_commit(*args, **kwargs)
-    monkeypatch.setattr("facefolio.library.scanner.commit_photo", commit)
+    monkeypatch.setattr("facefolio.library.scan.scanner.commit_photo", commit)
 
-    from facefolio.library.people import People
+    from facefolio.library.people.people import People
     scanned = threading.Event()
 
     def run_scan() -> None:
@@ -214,7 +217,7 @@ def test_the_folders_page_offers_to_retry_files_left_alone(qtbot, open_window, t
                                                            datasets):
     """A photo that crashed the decoder twice shows with its reason and a button that scans
     it once more (the workers are not asked: the button's scan is what is checked)."""
-    from facefolio.library.scanner import CRASHED_TWICE
+    from facefolio.library.scan.scanner import CRASHED_TWICE
     folder = tmp_path / "photos"
     folder.mkdir()
     shutil.copy(datasets / "deepface-unit" / "img1.jpg", folder / BOOM)

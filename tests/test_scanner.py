@@ -320,13 +320,13 @@ def _png_header(width: int, height: int) -> bytes:
 def test_a_crashing_reader_fails_one_file_not_the_scan(library, photos, monkeypatch):
     """Whatever breaks inside the per-file work (here the XMP reader) is that file's error.
     (Scan work on threads of this process, where the monkeypatches reach it.)"""
-    from facefolio.library import xmp
+    from facefolio.library.interop import xmp
 
     def broken(*args, **kwargs):
         raise OSError("libexiv2.so: cannot open shared object file")
     monkeypatch.setenv("FACEFOLIO_SCAN_PROCESSES", "0")
     monkeypatch.setattr(xmp, "read_regions", broken)
-    import facefolio.library.scan_work as scanner_module
+    import facefolio.library.scan.work as scanner_module
     real_fingerprint = scanner_module.fingerprint
 
     def flaky_fingerprint(path):

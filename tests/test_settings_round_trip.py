@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from facefolio.library import Library, Scanner
-from facefolio.library.people import People
-from facefolio.library.reanalysis import agree_to_drop, impact
+from facefolio.library.people.people import People
+from facefolio.library.scan.reanalysis import agree_to_drop, impact
 
 LOW = ["img54.jpg", "img40.jpg"]  # each holds one face scored between 0.60 and 0.70
 OTHERS = ["img1.jpg", "img2.jpg"]
@@ -112,7 +112,7 @@ def test_named_faces_the_new_threshold_misses_are_said_and_kept(lib):
 def test_a_decision_follows_its_face_when_another_detector_draws_the_box_its_own_way():
     """Same pixels, another pack: a box of another shape over the same face still takes the
     decision (no kept duplicate beside the new face); a neighbour's box does not."""
-    from facefolio.library.identity import match_faces, overlap_pairs, FaceRef
+    from facefolio.library.scan.identity import match_faces, overlap_pairs, FaceRef
     old = [(100.0, 100.0, 50.0, 50.0), (300.0, 100.0, 50.0, 50.0)]
     new = [(90.0, 70.0, 45.0, 90.0), (420.0, 100.0, 50.0, 50.0)]  # taller box; a stranger
     refs = lambda boxes: [FaceRef(b, None) for b in boxes]  # noqa: E731

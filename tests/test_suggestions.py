@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefolio.library import suggest
-from facefolio.library.people import People
+from facefolio.library.people import suggest
+from facefolio.library.people.people import People
 
 from people_fixtures import identity, near, put, synthetic_library
 

@@ -18,10 +18,10 @@ import facefolio
 
 from facefolio import cli
 from facefolio.library import Library, LibraryError
-from facefolio.library.forget import forget_all
-from facefolio.library.index import FaceIndex, index_path
+from facefolio.library.upkeep.forget import forget_all
+from facefolio.library.storage.index import FaceIndex, index_path
 from facefolio.library.library import forget_cached_indexes
-from facefolio.library.people import People
+from facefolio.library.people.people import People
 
 from people_fixtures import put, synthetic_library
 
@@ -169,7 +169,7 @@ def test_forget_leaves_no_name_and_no_embedding_in_any_file(lib_dir):
 
 def test_every_table_is_listed_as_forgotten_or_kept(tmp_path):
     """Fails when a table is added to the schema without saying what forget does with it."""
-    from facefolio.library.forget import FORGOTTEN_TABLES, KEPT_TABLES
+    from facefolio.library.upkeep.forget import FORGOTTEN_TABLES, KEPT_TABLES
     with Library(tmp_path / "lib") as lib:
         tables = {r[0] for r in lib.con.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -184,7 +184,8 @@ def test_an_interrupted_forget_finishes_at_the_next_open(lib_dir):
     needles = needles_of(lib_dir)
     script = textwrap.dedent(f"""
         import os, pathlib
-        from facefolio.library import Library, forget
+        from facefolio.library import Library
+        from facefolio.library.upkeep import forget
         real = pathlib.Path.unlink
         def killed(self, *a, **k):
             os._exit(9)
@@ -387,7 +388,7 @@ def test_corruption_met_by_a_command_stops_later_writes(tmp_path):
 
 
 def test_check_finds_and_repairs_derived_files(lib_dir):
-    from facefolio.library.check import check_library
+    from facefolio.library.upkeep.check import check_library
     assert check_library(lib_dir).ok
     index_path(lib_dir, "yunet-sface").write_bytes(b"junk")
     (lib_dir / ".index-yunet-sface.hnsw.ff999999-abcdefgh.tmp").write_bytes(b"half a save")

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from facefolio.library import Library, NotFoundError
-from facefolio.library import assign, regroup
-from facefolio.library.people import People
+from facefolio.library.people import assign
+from facefolio.library.people import regroup
+from facefolio.library.people.people import People
 
 from people_fixtures import (copy_library, identity, near, put, scanned_template,
                              synthetic_library)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from facefolio.library import Library, Scanner
-from facefolio.library.people import People
-from facefolio.library.xmp import (Region, XmpError, export_library_xmp, import_library_xmp,
+from facefolio.library.people.people import People
+from facefolio.library.interop.xmp import (Region, XmpError, export_library_xmp, import_library_xmp,
                                    import_regions, iou, read_regions, sidecar_path,
                                    write_regions)
 
@@ -321,7 +321,7 @@ def test_regions_of_an_exif_rotated_photo_are_in_displayed_coordinates(tmp_path,
 def test_a_user_decision_made_while_names_are_imported_wins(scanned, photos, monkeypatch):
     """Forced interleaving: the user names the face after the XMP import read the faces and
     before it writes. The import must see the decision inside its transaction and keep it."""
-    from facefolio.library import xmp
+    from facefolio.library.interop import xmp
     face = largest_face(scanned, photos / "img1.jpg")
     photo = scanned.photo_by_path(photos / "img1.jpg")
     regions = [Region("Anna", face.box)]

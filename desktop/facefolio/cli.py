@@ -16,9 +16,9 @@ from pathlib import Path
 from . import __version__
 from .library import (CancelToken, Library, LibraryError, Scanner, ScanProgress,
                       default_library_dir, search_image)
-from .library.failures import describe
-from .library.store import display_path
-from .library.text import shown
+from .library.storage.failures import describe
+from .library.storage.store import display_path
+from .library.storage.text import shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,7 +334,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
 
 def _unread_total(folders) -> str:
     """Files no folder's scan reads, by type, over the whole library (issue 24)."""
-    from .library.records import unread_summary  # noqa: PLC0415
+    from .library.storage.records import unread_summary  # noqa: PLC0415
 
     total: dict[str, int] = {}
     for f in folders:
@@ -344,7 +344,7 @@ def _unread_total(folders) -> str:
 
 
 def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
-    from .library.check import check_library  # noqa: PLC0415
+    from .library.upkeep.check import check_library  # noqa: PLC0415
 
     report = check_library(library_dir, repair=args.repair)
     for line in report.repaired:

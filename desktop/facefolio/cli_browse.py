@@ -9,7 +9,7 @@ import argparse
 import json
 
 from .library import Library
-from .library.store import display_path
+from .library.storage.store import display_path
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_photos(library: Library, args: argparse.Namespace) -> int:
-    from .library import browse  # noqa: PLC0415
+    from .library.photos import browse  # noqa: PLC0415
     people = [browse.find_person(library, text) for text in args.people]
     found = browse.dated_photos(library, with_people=people, order=args.order,
                                 since=args.since, until=args.until)

@@ -10,8 +10,8 @@ import argparse
 import sys
 
 from .library import Library, LibraryError
-from .library.store import display_path
-from .library.text import shown
+from .library.storage.store import display_path
+from .library.storage.text import shown
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
-    from .library.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
+    from .library.interop.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
 
     if args.embed:
         written, embedded, errors = export_library_xmp(library, embed=True)
@@ -59,7 +59,7 @@ def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_xmp_read(library: Library, args: argparse.Namespace) -> int:
-    from .library.xmp import import_library_xmp  # noqa: PLC0415
+    from .library.interop.xmp import import_library_xmp  # noqa: PLC0415
 
     named, errors = import_library_xmp(library)
     _report_errors(errors)
@@ -71,7 +71,7 @@ def cmd_forget(library: Library, args: argparse.Namespace) -> int:
     if not args.yes:
         raise LibraryError(f"this deletes every face, person and name in {library.path} "
                            "(photos are not touched); run 'facefolio forget --yes' to do it")
-    from .library.forget import forget_all  # noqa: PLC0415
+    from .library.upkeep.forget import forget_all  # noqa: PLC0415
 
     report = forget_all(library)
     print(f"deleted {report['faces']} faces, {report['people']} people and the scan records "
@@ -82,7 +82,7 @@ def cmd_forget(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_export_person(library: Library, args: argparse.Namespace) -> int:
-    from .library.export import export_person_photos, person_photos  # noqa: PLC0415
+    from .library.photos.export import export_person_photos, person_photos  # noqa: PLC0415
 
     person_id = resolve_person(library, args.person)
     added = export_person_photos(library, person_id, args.dest, args.mode)
@@ -95,7 +95,7 @@ def cmd_export_person(library: Library, args: argparse.Namespace) -> int:
 
 def cmd_export_csv(library: Library, args: argparse.Namespace) -> int:
     """`export --csv`: every face, the columns of `export --json` (box as x, y, w, h)."""
-    from .library.export import export_faces_csv  # noqa: PLC0415
+    from .library.photos.export import export_faces_csv  # noqa: PLC0415
 
     export_faces_csv(library, sys.stdout)
     return 0

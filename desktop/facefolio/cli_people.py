@@ -11,12 +11,12 @@ import argparse
 import json
 
 from .library import Library, LibraryError
-from .library.store import display_path
-from .library.text import shown
+from .library.storage.store import display_path
+from .library.storage.text import shown
 
 
 # Text output is for people: one line per result, control and text-direction characters of
-# names and paths escaped (library/text.py).
+# names and paths escaped (library/storage/text.py).
 JSON_NOTE = ("Text output shows one result per line, with control and text-direction "
              "characters in names and paths escaped; --json gives them exactly (use it from "
              "scripts).")
@@ -24,8 +24,8 @@ JSON_NOTE = ("Text output shows one result per line, with control and text-direc
 
 def _people(library: Library):
     # Imported on use: the people code loads scipy (0.45 s: python -X importtime -c
-    # "import facefolio.library.people"), which --help need not wait for.
-    from .library.people import People  # noqa: PLC0415
+    # "import facefolio.library.people.people"), which --help need not wait for.
+    from .library.people.people import People  # noqa: PLC0415
     return People(library)
 
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import groupset  # noqa: E402
 
 from facefolio.engine import FaceEngine, load_image  # noqa: E402
-from facefolio.library import regroup  # noqa: E402
+from facefolio.library.people import regroup  # noqa: E402
 
 DATASETS = groupset.datasets_dir()
 OUT = Path(tempfile.gettempdir()) / "facefolio-false-faces" / "v2"

@@ -19,7 +19,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from facefolio.library.index import FaceIndex
+from facefolio.library.storage.index import FaceIndex
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_search import Identities, log  # noqa: E402
 
-from facefolio.library.index import FaceIndex  # noqa: E402
+from facefolio.library.storage.index import FaceIndex  # noqa: E402
 
 DIM = 128
 

@@ -41,10 +41,11 @@ import lfwset  # noqa: E402
 
 from facefolio.engine import quality as engine_quality  # noqa: E402
 from facefolio.engine.align import align  # noqa: E402
-from facefolio.library import Library, Scanner, regroup  # noqa: E402
-from facefolio.library.clustering import ClusterParams  # noqa: E402
+from facefolio.library import Library, Scanner  # noqa: E402
+from facefolio.library.people import regroup
+from facefolio.library.people.clustering import ClusterParams  # noqa: E402
 from clustering_reference import bcubed, candidate_groups, knn_graph  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
+from facefolio.library.people.people import People  # noqa: E402
 
 CACHE = Path(os.environ.get("FACEFOLIO_BENCH_CACHE")
              or Path(tempfile.gettempdir()) / "facefolio-bench-people")

@@ -48,9 +48,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facefolio.library import Library, Scanner, regroup
-from facefolio.library.clustering import ClusterParams
-from facefolio.library.people import People
+from facefolio.library import Library, Scanner
+from facefolio.library.people import regroup
+from facefolio.library.people.clustering import ClusterParams
+from facefolio.library.people.people import People
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clustering_reference import bcubed, candidate_groups, knn_graph  # noqa: E402

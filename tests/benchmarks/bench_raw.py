@@ -30,8 +30,8 @@ from test_raw_pairs import make_dng, make_dng_with_preview, with_exif_date  # no
 from PIL import Image  # noqa: E402
 
 from facefolio.engine.images import load_image  # noqa: E402
-from facefolio.library import pairs  # noqa: E402
-from facefolio.library.walk import walk_folder  # noqa: E402
+from facefolio.library.interop import pairs  # noqa: E402
+from facefolio.library.scan.walk import walk_folder  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:

@@ -262,7 +262,7 @@ def facefolio_scan(folder: Path, work: Path) -> dict:
 # -- (c) the scanner in-process --------------------------------------------------------------
 def in_process(folder: Path, work: Path, workers: int | None = None) -> dict:
     from facefolio.library.library import Library  # noqa: PLC0415
-    from facefolio.library.scanner import Scanner  # noqa: PLC0415
+    from facefolio.library.scan.scanner import Scanner  # noqa: PLC0415
 
     lib = Library(work / f"inproc-{time.monotonic_ns()}")
     try:
@@ -379,7 +379,7 @@ def startup(work: Path, faces: int = 10_000) -> dict:
     processes (best of 3), and where the search's time goes."""
     from facefolio.engine.engine import Face  # noqa: PLC0415
     from facefolio.library.library import Library  # noqa: PLC0415
-    from facefolio.library.scanner import Scanner  # noqa: PLC0415
+    from facefolio.library.scan.scanner import Scanner  # noqa: PLC0415
 
     photos = work / "startup-photos"
     photos.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ re-used by later runs with the same N, seed and parameters; its build times are 
 Targets (issue 11): the app's query at p99 <= 5 ms warm (wall clock: on a loaded machine it
 measures the scheduler too; `cpu_p99_ms` beside it is this thread's CPU time), recall@10 >= 0.99
 for both queries. `--m`, `--ef-construction`, `--ef-search` measure other index parameters
-(FaceIndex reads library/index.py's constants at build and query time) in their own folder.
+(FaceIndex reads library/storage/index.py's constants at build and query time) in their own folder.
 Prints ONE JSON line on stdout (progress on stderr); exits 1 when a target is missed.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from searchset import (  # noqa: E402
     CACHE, DIM, VERSION, build_library, fitted_model, library_owners, log)
 
-from facefolio.library import index as index_mod  # noqa: E402
+from facefolio.library.storage import index as index_mod  # noqa: E402
 from facefolio.library.library import _FACE_SELECT, Library  # noqa: E402
 
 TOP = 200  # app/search_page.py `_TOP`: what "Find this face" asks the library for
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ef-search", type=int, help="try another index.EF_SEARCH")
     args = ap.parse_args(argv)
     # FaceIndex reads these module constants when it builds or queries: what a change of
-    # library/index.py would do, without editing it. The cold process gets EF_SEARCH too.
+    # library/storage/index.py would do, without editing it. The cold process gets EF_SEARCH too.
     for name, value in (("M", args.m), ("EF_CONSTRUCTION", args.ef_construction),
                         ("EF_SEARCH", args.ef_search)):
         if value is not None:

@@ -58,10 +58,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_people as bp  # noqa: E402 - same folder: the photo sets, labels, cache
 
 from facefolio.library import Library, Scanner  # noqa: E402
-from facefolio.library import proposals, suggest  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
-from facefolio.library.proposals import merge_proposals  # noqa: E402
-from facefolio.library.regroup import match_threshold  # noqa: E402
+from facefolio.library.people import proposals  # noqa: E402
+from facefolio.library.people import suggest
+from facefolio.library.people.people import People  # noqa: E402
+from facefolio.library.people.proposals import merge_proposals  # noqa: E402
+from facefolio.library.people.regroup import match_threshold  # noqa: E402
 
 TARGET = 0.9
 TOP_N = 10

@@ -2,7 +2,7 @@
 kNN graph (`candidate_groups`), exact average linkage (`average_link`) and the BCubed score.
 
 Used by tests/test_clustering.py and bench_people.py (`from clustering_reference import ...`
-with tests/benchmarks on sys.path); `facefolio.library.clustering` never calls them.
+with tests/benchmarks on sys.path); `facefolio.library.people.clustering` never calls them.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 
-from facefolio.library import clustering
-from facefolio.library.clustering import ClusterParams
+from facefolio.library.people import clustering
+from facefolio.library.people.clustering import ClusterParams
 
 
 def knn_graph(labels: np.ndarray, sims: np.ndarray, eps: float) -> sparse.csr_matrix:

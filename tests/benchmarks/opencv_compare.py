@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 
 from facefolio.library import Library, Scanner
-from facefolio.library.people import People
+from facefolio.library.people.people import People
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clustering_reference import bcubed  # noqa: E402
@@ -291,7 +291,7 @@ def _double_dqt(path: Path) -> bool:
 def rescan(work: Path, kind: str) -> dict:
     from PIL import Image
 
-    from facefolio.library.identity import fingerprint
+    from facefolio.library.scan.identity import fingerprint
 
     before = json.loads((work / "before.json").read_text())
     lib_dir = work / f"lib-{kind}-{cv2.__version__}"

@@ -34,7 +34,7 @@ def memory() -> dict:
 
 
 def app(path: str, face_ids: list[int]) -> tuple[dict, object]:
-    from facefolio.library import index  # noqa: PLC0415
+    from facefolio.library.storage import index  # noqa: PLC0415
     from facefolio.library.library import Library  # noqa: PLC0415
     t_import = time.perf_counter()
     if os.environ.get("FACEFOLIO_BENCH_EF_SEARCH"):  # bench_search.py --ef-search

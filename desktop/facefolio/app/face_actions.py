@@ -255,7 +255,7 @@ class FaceActions:
     def add_drawn_face(self, photo_id: int, box, name_it: bool = True) -> None:
         """Embed the drawn box (a read task: decoding and the models), store it (the writer),
         then ask who it is."""
-        from ..library import manual  # noqa: PLC0415
+        from ..library.people import drawn as manual  # noqa: PLC0415
 
         def stored(face_id: int) -> None:
             if name_it:
@@ -268,7 +268,7 @@ class FaceActions:
             lambda exc: self.session.message.emit(f"Face not added: {one_line(exc)}"))
 
     def adjust_face(self, face: FaceItem, box) -> None:
-        from ..library import manual  # noqa: PLC0415
+        from ..library.people import drawn as manual  # noqa: PLC0415
         if face.photo_id is None:
             return
         old = face.face_id

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import FolderRecord, Library, PhotoRecord
-from ..library.records import unread_summary
-from ..library.scanner import CRASHED_TWICE
+from ..library.storage.records import unread_summary
+from ..library.scan.scanner import CRASHED_TWICE
 from . import words
 from .page import Page
 from .roles import RecordRole
@@ -245,7 +245,7 @@ class FoldersPage(Page):
 
     def _remove_missing(self) -> None:
         """Ask, saying how many photos and named faces would go, then prune."""
-        from ..library.browse import missing_summary  # noqa: PLC0415
+        from ..library.photos.browse import missing_summary  # noqa: PLC0415
         folder = self.selected_folder()
         fid = folder.id if folder is not None else None
         self.session.read(lambda library: missing_summary(library, fid),

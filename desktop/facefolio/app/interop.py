@@ -46,7 +46,7 @@ def forget_text(sidecars: int) -> str:
 
 def count_sidecars(library: Library) -> int:
     """Photos of the library with an XMP sidecar beside them (any content)."""
-    from ..library.xmp import sidecar_path  # noqa: PLC0415 - loads exiv2 lazily anyway
+    from ..library.interop.xmp import sidecar_path  # noqa: PLC0415 - loads exiv2 lazily anyway
     return sum(1 for photo in library.photos() if sidecar_path(Path(photo.path)).is_file())
 
 
@@ -66,7 +66,7 @@ class InteropActions:
     # -- XMP -----------------------------------------------------------------------------
     def write_xmp(self) -> None:
         def export(library: Library) -> tuple[int, list[tuple[str, str]]]:
-            from ..library.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
+            from ..library.interop.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
             return export_library_xmp(library)
         self._busy("Writing face names to XMP sidecars…")
         self.session.write(export, on_result=self._xmp_written)
@@ -79,7 +79,7 @@ class InteropActions:
 
     def read_xmp(self) -> None:
         def read(library: Library) -> tuple[int, list[tuple[str, str]]]:
-            from ..library.xmp import import_library_xmp  # noqa: PLC0415
+            from ..library.interop.xmp import import_library_xmp  # noqa: PLC0415
             return import_library_xmp(library)
         self._busy("Reading face names from XMP…")
         # The write ends with `changed`: People and the other pages reload with the names.
@@ -141,7 +141,7 @@ class InteropActions:
         mode, pid = EXPORT_MODES[choice], person.id
 
         def export(library: Library) -> int:
-            from ..library.export import export_person_photos  # noqa: PLC0415
+            from ..library.photos.export import export_person_photos  # noqa: PLC0415
             return export_person_photos(library, pid, Path(dest), mode)
 
         def exported(n: int) -> None:

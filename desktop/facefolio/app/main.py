@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..library import LibraryError, default_library_dir
-from ..library.failures import describe
+from ..library.storage.failures import describe
 from ..library.library import ENV_LIBRARY
 from .main_window import MainWindow, app_icon
 from .startup import after_open, library_notes

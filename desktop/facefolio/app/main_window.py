@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import IMAGE_EXTENSIONS
 from ..library import Library, Settings
-from ..library.reanalysis import ReanalysisImpact, agree_to_drop, impact
+from ..library.scan.reanalysis import ReanalysisImpact, agree_to_drop, impact
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage

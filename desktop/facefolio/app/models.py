@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 )
 
 from ..library import FaceRecord, Library, PersonRecord, PhotoRecord, PhotoStatus, SearchResult
-from ..library.browse import PhotoState
+from ..library.photos.browse import PhotoState
 from . import words
 from .roles import (
     PERSON_MIME,
@@ -84,7 +84,7 @@ def face_items(library: Library, records: list[FaceRecord],
                similarity: dict[int, float] | None = None) -> list[FaceItem]:
     """Tiles for these faces with their photos' dates and state (run in a read task).
     Faces the user set aside ("not a face") are left out: they are hidden everywhere."""
-    from ..library.browse import photo_states  # noqa: PLC0415
+    from ..library.photos.browse import photo_states  # noqa: PLC0415
     kept = [r for r in records if not r.ignored]
     states = photo_states(library, [r.photo_id for r in kept])
     similarity = similarity or {}

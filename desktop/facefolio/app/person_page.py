@@ -44,7 +44,7 @@ class PersonView:
 
 
 def load_person(library: Library, person_id: int, order: str = "newest") -> PersonView | None:
-    from ..library import browse  # noqa: PLC0415
+    from ..library.photos import browse  # noqa: PLC0415
     try:
         person = library.person(person_id)
     except NotFoundError:
@@ -66,7 +66,7 @@ def load_person(library: Library, person_id: int, order: str = "newest") -> Pers
 
 def sort_by_date(faces: list[FaceItem], order: str) -> list[FaceItem]:
     """Faces by their photo's date (undated last), then by file name in natural order."""
-    from ..library.browse import natural_key  # noqa: PLC0415
+    from ..library.photos.browse import natural_key  # noqa: PLC0415
     by_name = sorted(faces, key=lambda f: natural_key(f.photo_path))
     dated = [f for f in by_name if f.taken_at]
     dated.sort(key=lambda f: f.taken_at, reverse=order == "newest")  # stable: names stay
@@ -224,7 +224,7 @@ class PersonPage(Page):
                            + (f" · {when}" if when else ""))
         self.hide_button.setText("Show in People" if view.person.hidden else "Hide")
         self.faces.set_rows(view.faces)
-        from ..library.browse import year_starts  # noqa: PLC0415
+        from ..library.photos.browse import year_starts  # noqa: PLC0415
         self.scrubber.set_marks(year_starts([f.taken_at for f in view.faces]))
         self.suggestions.set_rows(view.suggestions)
         self.proposals.set_questions(view.proposals)

@@ -48,7 +48,7 @@ class LoadedPhoto:
 
 def load_photo(library: Library, path: str) -> LoadedPhoto:
     from ..engine import ImageError, load_image  # noqa: PLC0415
-    from ..library.pairs import companions  # noqa: PLC0415 - a folder listing, off the GUI
+    from ..library.interop.pairs import companions  # noqa: PLC0415 - a folder listing, off the GUI
     record = library.photo_by_path(path)
     faces = face_items(library, library.faces(photo_id=record.id)) if record else []
     also = tuple(f"also {words.file_name(c.path)} ({c.kind})" for c in companions(path))

@@ -36,7 +36,7 @@ class PhotosView:
 
 
 def load_photos(library: Library, with_people: list[int], order: str) -> PhotosView:
-    from ..library import browse  # noqa: PLC0415
+    from ..library.photos import browse  # noqa: PLC0415
     people = [p for p in library.people(include_hidden=True) if p.face_count]
     present = {p.id for p in people}
     wanted = [pid for pid in with_people if pid in present]  # merged away meanwhile

@@ -1,4 +1,4 @@
-"""The library's questions (`library/questions.py`) as the Review page, the people pages and
+"""The library's questions (`library/people/questions.py`) as the Review page, the people pages and
 their proposal strips show them: the face asked about as a tile, and the question and each
 answer in words. Loading runs in read tasks; answering on the writer thread.
 """
@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..library import Library, PersonRecord
-from ..library import questions
-from ..library.questions import Outcome, QuestionKind
+from ..library.people import questions
+from ..library.people.questions import Outcome, QuestionKind
 from . import words
 from .models import FaceItem, face_items
 
 if TYPE_CHECKING:
-    from ..library.people import People
+    from ..library.people.people import People
 
 
 @dataclass(frozen=True)

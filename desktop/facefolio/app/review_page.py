@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..library.questions import QuestionKind
+from ..library.people.questions import QuestionKind
 from . import words
 from .face_actions import FaceActions
 from .page import Page

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import Library
-from ..library.search import (
+from ..library.photos.search import (
     FaceModelError,
     FoundFace,
     NoFaceError,

@@ -1,7 +1,7 @@
 """`LibrarySession`: the GUI thread's handle on one library.
 
 It owns the pools and never opens SQLite itself: reads and scans are tasks (see `tasks.py`).
-Every change goes through the library's one writer (library/write_queue.py), the scan's
+Every change goes through the library's one writer (library/storage/write_queue.py), the scan's
 photos included, then `changed` tells the views to reload (each view reloads in a read task
 and drops stale answers by generation).
 """
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..library import Library, ScanProgress, write_queue
-from ..library.oplog import ChangedElsewhereError
+from ..library import Library, ScanProgress
+from ..library.storage import write_queue
+from ..library.people.undo import ChangedElsewhereError
 from .tasks import ScanTask, Task, TaskPools, WriteTask, one_line
 
 if TYPE_CHECKING:
-    from ..library.people import People
+    from ..library.people.people import People
 
 # During a scan, new faces are grouped into people every this many faces (or seconds), so
 # people appear while the scan runs instead of only at the end.
@@ -33,13 +34,13 @@ _ALL = object()  # "every folder", for a queued scan
 
 def people_api(library: Library) -> People:
     """The library's People editor (imported on first use: it loads scipy)."""
-    from ..library.people import People  # noqa: PLC0415
+    from ..library.people.people import People  # noqa: PLC0415
     return People(library)
 
 
 def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[str, str]]:
     """Rewrite the sidecars of photos whose named faces differ from `before`; the failures."""
-    from ..library.xmp import XmpError, named_faces, write_photo_xmp  # noqa: PLC0415
+    from ..library.interop.xmp import XmpError, named_faces, write_photo_xmp  # noqa: PLC0415
     after = named_faces(library)
     changed = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
     failures = []
@@ -175,7 +176,7 @@ class LibrarySession(QObject):
         def change(library: Library) -> Any:
             if not library.settings.write_xmp:
                 return action(people_api(library))
-            from ..library.xmp import named_faces  # noqa: PLC0415 - loads exiv2 late
+            from ..library.interop.xmp import named_faces  # noqa: PLC0415 - loads exiv2 late
             before = named_faces(library)
             value = action(people_api(library))
             failures.extend(sync_sidecars(library, before))
@@ -280,7 +281,7 @@ class LibrarySession(QObject):
         same one-thread pool.
         """
         def warm(_library: Library) -> None:
-            from ..library.scan_pool import start_server  # noqa: PLC0415
+            from ..library.scan.pool import start_server  # noqa: PLC0415
             start_server()
         task = Task(self.path, warm, "warm-up")
         task.signals.error.connect(lambda _m: None)  # a broken engine shows when scanning
@@ -378,7 +379,7 @@ class LibrarySession(QObject):
         thumbs = self.pools.thumbs
 
         def forget(library: Library) -> dict[str, int]:
-            from ..library.forget import forget_all  # noqa: PLC0415
+            from ..library.upkeep.forget import forget_all  # noqa: PLC0415
             thumbs.waitForDone(30000)  # a crop saved after the erase would outlive it
             return forget_all(library)
         self.write(forget, on_result=on_result)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import PACKS
 from ..library import Settings
-from ..library.reanalysis import ReanalysisImpact
+from ..library.scan.reanalysis import ReanalysisImpact
 from .words import plural
 
 

@@ -1,7 +1,7 @@
 """What the window says about the library as it opens: settings.json problems, a read-only or
 damaged library, and, after an unclean shutdown, `facefolio check` run in the background.
 
-The app leaves a note in the library while it runs (library/check.py `begin_session`); a note
+The app leaves a note in the library while it runs (library/upkeep/check.py `begin_session`); a note
 left by a process that is gone means the last session ended without closing (a crash, a power
 cut), so the library is checked off the GUI thread and what the check finds is shown.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from ..library import Library
-from ..library.check import begin_session, check_library, end_session
+from ..library.upkeep.check import begin_session, check_library, end_session
 
 log = logging.getLogger(__name__)
 

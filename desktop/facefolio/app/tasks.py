@@ -12,7 +12,7 @@ Pools by purpose (Picard's `_init_threads`):
   scan      one scan at a time: it plans and feeds the scan's worker processes
   read      list loads and searches: read-only, several at once (WAL lets them overlap writes)
   thumbs    face crops and photo thumbnails
-Every change goes to the library's one writer instead (library/write_queue.py: the scan's
+Every change goes to the library's one writer instead (library/storage/write_queue.py: the scan's
 photos, People changes, settings, folder edits, in order); `WriteTask` is its GUI-side handle.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..library import CancelToken, Library, Scanner, ScanProgress
-from ..library.write_queue import WriteQueue
-from ..library.failures import one_line as failures_one_line
+from ..library.storage.write_queue import WriteQueue
+from ..library.storage.failures import one_line as failures_one_line
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _lower_priority() -> None:
 
 def one_line(exc: BaseException) -> str:
     """One line for the user: a full disk, a read-only library, permission and I/O errors
-    and a damaged database in words (library/failures.py, with the library the task had
+    and a damaged database in words (library/storage/failures.py, with the library the task had
     open), else the first line of the exception's message (its type's name when it has
     none)."""
     return failures_one_line(exc, getattr(exc, "library_dir", None),

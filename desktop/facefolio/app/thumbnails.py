@@ -9,7 +9,7 @@ Face ids are never reused (AUTOINCREMENT), so a face crop on disk is valid forev
 Crops are biometric data: the cache is owner-only (folders 0700, files 0600), a crop is only
 written while its face exists and no "forget" ran (checked before and after the write, since
 another process may forget at any moment), and crops of faces and photos that are gone are
-pruned when the provider opens (library/thumbcache.py `prune_thumbnails`).
+pruned when the provider opens (library/storage/thumbcache.py `prune_thumbnails`).
 
 Every face gets its crop soon after it is found, not only when first shown
 (`keep_face_crops`, after the window opens and after each scan): a photo on a drive that is
@@ -30,8 +30,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from ..library import Library, NotFoundError, privacy, store
-from ..library.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
+from ..library import Library, NotFoundError
+from ..library.storage import privacy
+from ..library.storage import store
+from ..library.storage.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
 from .tasks import Task
 
 log = logging.getLogger(__name__)

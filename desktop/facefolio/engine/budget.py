@@ -6,7 +6,7 @@ first: above `PER_DECODE` it is refused with a message, otherwise it waits until
 already running leave room in `PROCESS_WIDE`, so large decodes run one after another while
 ordinary photos (a 12 MP JPEG decoded at 1/4 needs 5 MB) never wait.
 
-Scan workers are processes (library/scan_pool.py): there the budget is one for all of them,
+Scan workers are processes (library/scan/pool.py): there the budget is one for all of them,
 kept in shared memory (`shared_state`, then `DecodeBudget.share` in each worker). Each worker
 books its bytes in its own slot, so when a worker dies mid-decode the parent frees exactly
 what it held (`release_slot`) and nothing leaks.

@@ -317,7 +317,7 @@ def quicktime_date(data: bytes | memoryview) -> Dated | None:
 
 # -- files Pillow does not open (camera RAW) ------------------------------------------------
 # exiv2's XMP toolkit keeps global state: every pyexiv2 call of the process holds this lock
-# (library/xmp.py takes the same one).
+# (library/interop/xmp.py takes the same one).
 EXIV2_LOCK = threading.Lock()
 
 
@@ -388,7 +388,7 @@ def _utf8(path: str) -> bool:
 def quick_exif_dates(path: str, head_bytes: int = 1 << 16) -> list[Dated]:
     """The EXIF dates of a JPEG or a TIFF-based file (DNG, CR2, NEF, ARW...) from its first
     64 KB only, or [] (another layout, or EXIF further in): cheap enough to compare the
-    capture times of every RAW+JPEG pair at every scan (library/pairs.py)."""
+    capture times of every RAW+JPEG pair at every scan (library/interop/pairs.py)."""
     from PIL import Image  # noqa: PLC0415
 
     try:

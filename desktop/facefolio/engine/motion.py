@@ -5,7 +5,7 @@ found (for its date, and for the video work to come) and never becomes a photo o
   of image; XMP `GCamera:MicroVideoOffset` or a `Container:Directory` item gives its length.
 - Samsung in JPEG: a trailer after the JPEG, the MP4 after the `MotionPhoto_Data` marker.
 - Samsung in HEIC: a top-level `mpvd` box holding the MP4.
-Apple's Live Photos are a HEIC (or JPEG) and a MOV of the same name: library/pairs.py.
+Apple's Live Photos are a HEIC (or JPEG) and a MOV of the same name: library/interop/pairs.py.
 """
 from __future__ import annotations
 

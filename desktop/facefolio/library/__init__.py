@@ -1,9 +1,9 @@
 """The user's data: SQLite + hnswlib. No Qt here (tests/test_layers.py checks)."""
 from __future__ import annotations
 
-from . import write_queue
+from .storage import write_queue
 from .library import Library, default_library_dir
-from .records import (
+from .storage.records import (
     AssignedBy,
     FaceRecord,
     FolderRecord,
@@ -12,10 +12,10 @@ from .records import (
     PhotoStatus,
     SearchResult,
 )
-from .scanner import CancelToken, Scanner, ScanProgress
-from .search import faces_in_image, search_image
-from .settings import Settings
-from .store import LibraryError, NotFoundError
+from .scan.scanner import CancelToken, Scanner, ScanProgress
+from .photos.search import faces_in_image, search_image
+from .storage.settings import Settings
+from .storage.store import LibraryError, NotFoundError
 
 __all__ = [
     "AssignedBy", "CancelToken", "FaceRecord", "FolderRecord", "Library", "LibraryError",

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from . import privacy, store, write_queue
-from .index import FaceIndex, catch_up, index_path, open_index
-from .records import (
+from .storage import privacy
+from .storage import store
+from .storage import write_queue
+from .storage.index import FaceIndex, catch_up, index_path, open_index
+from .storage.records import (
     AssignedBy,
     FaceRecord,
     FolderRecord,
@@ -28,10 +30,10 @@ from .records import (
     PhotoStatus,
     SearchResult,
 )
-from .settings import Settings
-from .check import damage_note
-from .store import LibraryError, NotFoundError, Transaction
-from .thumbcache import claim_thumbnails, prune_thumbnails
+from .storage.settings import Settings
+from .upkeep.check import damage_note
+from .storage.store import LibraryError, NotFoundError, Transaction
+from .storage.thumbcache import claim_thumbnails, prune_thumbnails
 
 ENV_LIBRARY = "FACEFOLIO_LIBRARY"
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def default_library_dir() -> Path:
 
 def disk_full(folder: Path) -> str | None:
     """"N KB free" when the disk holding `folder` is (nearly) full, else None."""
-    from .failures import human_bytes  # noqa: PLC0415
+    from .storage.failures import human_bytes  # noqa: PLC0415
 
     try:
         free = shutil.disk_usage(folder).free
@@ -174,7 +176,7 @@ class Library:
         return store.connect(db, create=False, readonly=True)
 
     def _finish_forget(self) -> None:
-        from .forget import finish_forget  # noqa: PLC0415 - forget imports this module
+        from .upkeep.forget import finish_forget  # noqa: PLC0415 - forget imports this module
 
         try:
             finish_forget(self)

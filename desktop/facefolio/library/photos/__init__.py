@@ -1,0 +1,1 @@
+"""Photos as the user browses, searches and exports them."""

@@ -1,0 +1,492 @@
+"""Incremental, resumable scanning of the remembered folders, pixels in worker processes.
+
+`Scanner.scan()` is a generator of `ScanProgress`: the caller picks the thread. One scan runs
+per library at a time, across processes (scanlock.py). Steps:
+
+1. listing: walk the folders and compare with the known photos (scan_plan.survey): unchanged,
+   offline, gone, new or changed;
+2. checking: when a photo may have moved (a file is gone, a path holds another image), the
+   new and changed files are fingerprinted first (identity.py), so moves, renames, rings of
+   renames and copies keep the faces, ids and decisions (scan_plan.resolve);
+3. scanning: worker processes (scan_pool.py, one per core the user allows) read, fingerprint,
+   decode and analyse each file (scan_work.py); this generator only plans, hands the jobs out
+   and passes each photo's result to the library's one writer (write_queue.py), which commits
+   it in a transaction of its own (scan_write.commit_photo): a scan killed at any instant
+   resumes where it stopped and never stores a face twice. A worker that dies (a decoder's
+   segfault, the OOM killer) costs only its file, which says why; a file that killed a worker
+   twice is not tried again until it changes or the user asks (`retry_failed`);
+4. finishing: new faces go to the people they clearly match, the rest are grouped, once.
+
+Nothing is ever deleted here: photos whose files are gone become missing (Library.prune_missing
+removes them when the user asks), unreadable ones offline.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+
+from ..storage import store
+from ..storage import write_queue
+from ..library import Library
+from .plan import Job, Known, resolve, survey
+from .work import WorkSpec, failed
+from .write import Written, apply_plan, commit_photo
+from ..storage.scanlock import ScanLock
+from ..storage.store import Transaction
+
+log = logging.getLogger(__name__)
+
+PREPARING = "Preparing the face models, first run only"
+# The second crash on the same unchanged file: it is left alone after that.
+CRASHED_TWICE = "it crashed the decoder twice: not tried again until the file changes " \
+                "('facefolio rescan --retry-failed' tries it now)"
+_CRASH_PREFIXES = ("the image decoder crashed", "the scan worker was killed")
+_WRITES_AHEAD = 64  # photo results handed to the writer and not yet committed, at most
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    phase: str  # 'listing', 'preparing', 'checking', 'scanning', 'finishing', 'done', 'cancelled'
+    done: int = 0
+    total: int = 0
+    current: str = ""
+    faces: int = 0  # faces found in this scan so far
+    errors: int = 0  # files that failed in this scan so far
+    skipped: int = 0  # unchanged files (and files left alone after crashing twice)
+    moved: int = 0  # photos found under another name (moves, renames)
+    missing: int = 0  # photos whose files are gone, kept until the user removes them
+    offline: int = 0  # photos in folders (or files) that cannot be read now, kept
+    notes: int = 0  # decisions that could not be carried over (see `facefolio status`)
+    crashed: int = 0  # files a worker died on in this scan
+    elapsed: float = 0.0
+    rate: float = 0.0  # photos per second
+    eta: float | None = None  # seconds
+    message: str = ""  # what is happening, when it is worth saying (a first run)
+    new_face_ids: tuple[int, ...] = field(default=(), repr=False)
+
+
+class CancelToken:
+    """Cooperative cancel and pause, checked by the scan between photos."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused scan so it can stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self, timeout: float | None = None) -> None:
+        self._running.wait(timeout)
+
+
+def allowed_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(setting: int = 0, *, spare_one: bool = False) -> int:
+    """Worker processes: the user's setting, else one per core this process may use, less
+    one for the window when the app scans (`spare_one`)."""
+    if setting and setting > 0:
+        return int(setting)
+    return max(1, allowed_cores() - (1 if spare_one else 0))
+
+
+class Scanner:
+    """Scans folders of one library; `library` belongs to the thread that runs `scan()`.
+
+    engine_factory: the caller's own engines, run on threads of this process (tests,
+    benchmarks); otherwise the pixels go to worker processes. group_every: (first faces,
+    faces, seconds) to group new faces into people while the scan runs (the app), not only
+    at the end: a first pass after that many faces, then every so many faces or seconds.
+    """
+
+    def __init__(self, library: Library, *, workers: int | None = None, engine_factory=None,
+                 spare_core: bool = False, nice: int = 0,
+                 group_every: tuple[int, int, float] | None = None) -> None:
+        self.library = library
+        self.workers = workers or default_workers(library.settings.scan_workers,
+                                                  spare_one=spare_core)
+        self.spare_core = spare_core
+        self.nice = nice
+        self.group_every = group_every
+        self._engine_factory = engine_factory
+        self._copies: dict[str, Known] = {}
+        self._pool = None  # scan_pool.ProcessPool, or ThreadPool for the caller's engines
+        self._writer: write_queue.WriteQueue | None = None
+        self._starter: _Starter | None = None
+        self.crashes = 0
+
+    # -- the scan --------------------------------------------------------------------------
+    def scan(self, folder_ids: list[int] | None = None, token: CancelToken | None = None,
+             *, retry_failed: bool = False) -> Iterator[ScanProgress]:
+        """Scan these folders (None: all). Raises ScanBusyError (a LibraryError) at the first
+        step when another scan of this library is running, in any process."""
+        with ScanLock(self.library.path), write_queue.writer(self.library.path) as writer:
+            self._writer = writer
+            try:
+                yield from self._scan(folder_ids, token or CancelToken(), retry_failed)
+            finally:  # Ctrl+C, a cancel, an error: the workers go at once
+                if self._starter is not None:
+                    self._starter.error = None  # whatever it met, the scan is over
+                    self._starter.join()
+                if self._pool is not None:
+                    self.crashes = self._pool.crashes
+                    self._pool.close(now=True)
+                    self._pool = None
+
+    def _write(self, work):
+        """Run a change on the library's writer and wait for it."""
+        return self._writer.call(work)
+
+    def _spec(self) -> WorkSpec:
+        s = self.library.settings
+        threads = 1 if self.workers > 1 or self.spare_core else 0
+        return WorkSpec(s.pack, s.det_threshold, s.min_face, threads,
+                        frozenset(self._copies))
+
+    def _start_pool(self) -> None:
+        from .pool import ProcessPool, ThreadPool  # noqa: PLC0415 - only when scanning
+        spec = self._spec()
+        if self._engine_factory is not None or os.environ.get("FACEFOLIO_SCAN_PROCESSES") == "0":
+            self._pool = ThreadPool(spec, self.workers, self._engine_factory)
+        else:
+            self._pool = ProcessPool(spec, self.workers, nice=self.nice)
+
+    def _scan(self, folder_ids: list[int] | None, token: CancelToken, retry_failed: bool
+              ) -> Iterator[ScanProgress]:
+        lib = self.library
+        folders = [f for f in lib.folders() if folder_ids is None or f.id in folder_ids]
+        started, now = time.monotonic(), store.now()
+        self._write(lambda w: _set_started(w, [(now, f.id) for f in folders]))
+        progress = ScanProgress(phase="listing")
+        yield progress
+        # New folders mean photos to analyse: the workers start (fork, load their models)
+        # while the folders are listed, not after. A rescan starts them only if it finds work.
+        starter = None
+        if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
+            if self._engine_factory is None and not _models_ready(lib.settings.pack):
+                yield replace(progress, phase="preparing", message=PREPARING)
+            starter = self._starter = _Starter(self._start_pool)
+        # The grouping code imports (scipy: 0.45 s, python -X importtime) while the photos
+        # are analysed, not after the last one.
+        warm = threading.Thread(target=_import_people, name="facefolio-scan-warm", daemon=True)
+        warm.start()
+
+        known, missing = self._known()
+        analysis = lib.analysis_key()
+        skip = frozenset(f.path for f in lib.folders())  # nested folders scan their own files
+        sv = survey(folders, known, analysis, skip, _library_dirs(lib.path),
+                    lambda: token.cancelled)
+        if token.cancelled:
+            yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+            return
+        if starter is not None:
+            starter.join()
+        elif sv.candidates or sv.jobs:
+            if self._engine_factory is None and not _models_ready(lib.settings.pack):
+                yield replace(progress, phase="preparing", message=PREPARING)
+            self._start_pool()
+        prints: dict[str, tuple[str, str | None]] = {}
+        if sv.needs_fingerprints(known, missing):
+            legacy = any(r.fingerprint is None and r.content_hash for r in [*sv.gone, *missing])
+            progress = replace(progress, phase="checking", total=len(sv.candidates))
+            yield progress
+            for progress in self._fingerprint_all(sv.candidates, legacy, token, progress,
+                                                  prints):
+                yield progress
+            if token.cancelled:
+                yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+                return
+        plan = resolve(sv, known, missing, prints, analysis)
+        offline = [(f.scan_started_at, f.id) for f in folders if f.id in sv.offline_folders]
+        self._write(lambda w: _apply(w, plan, sv, offline))
+        free = {r.id for r in [*sv.gone, *missing]} | {j.row.id for j in plan.jobs if j.row}
+        self._copies = {r.fingerprint: r for r in known.values()
+                        if r.fingerprint and r.status == "done" and r.id not in free}
+        jobs, left_alone = self._leave_crashers(plan.jobs, retry_failed)
+        if self._pool is not None:
+            self._pool.update_spec(self._spec())  # now with the copies the library has
+
+        progress = replace(progress, phase="scanning", done=0, total=len(jobs), message="",
+                           skipped=sv.unchanged + len(sv.back_online) + left_alone,
+                           moved=len(plan.moves),
+                           missing=len(plan.missing) + _still_missing(missing, plan),
+                           offline=len(sv.offline_ids))
+        yield progress
+        new_face_ids: list[int] = []
+        for progress in self._analyse(jobs, token, progress, started, new_face_ids):
+            yield progress
+
+        if token.cancelled:
+            self._write(lambda w: w.save_indexes())
+            yield replace(progress, phase="cancelled", new_face_ids=tuple(new_face_ids),
+                          elapsed=time.monotonic() - started)
+            return
+        yield replace(progress, phase="finishing", current="")
+        warm.join()
+        ungrouped = new_face_ids[self._grouped:]
+        online = list(sv.online_folders)
+        self._write(lambda w: _finish(w, online, ungrouped))
+        yield replace(progress, phase="done", current="", new_face_ids=tuple(new_face_ids),
+                      elapsed=time.monotonic() - started, eta=0.0)
+
+    def _known(self) -> tuple[dict[str, Known], list[Known]]:
+        """Present photos by path, and the missing ones (which may have moved)."""
+        present: dict[str, Known] = {}
+        missing: list[Known] = []
+        for r in self.library.con.execute(
+                "SELECT id, folder_id, path, size, mtime_ns, inode, fingerprint, content_hash, "
+                "status, analysis, offline, missing_since FROM photos"):
+            row = Known(r[0], r[1], store.fs_path(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
+                        r[9], bool(r[10]), r[11] is not None)
+            if row.missing:
+                missing.append(row)
+            else:
+                present[row.path] = row
+        return present, missing
+
+    def _crashers(self) -> dict[int, str]:
+        """Photos whose last scan ended with a dead worker: id -> what was said."""
+        where = " OR ".join("error LIKE ?" for _ in _CRASH_PREFIXES)
+        return {r[0]: r[1] for r in self.library.con.execute(
+            f"SELECT id, error FROM photos WHERE status = 'error' AND ({where})",
+            [p + "%" for p in _CRASH_PREFIXES])}
+
+    def _leave_crashers(self, jobs: list[Job], retry_failed: bool) -> tuple[list[Job], int]:
+        """Without `retry_failed`, files that crashed a worker twice and have not changed."""
+        self._crashed = self._crashers()
+        if retry_failed:
+            return jobs, 0
+        keep = [j for j in jobs if not (
+            j.kind == "retry" and j.row is not None and CRASHED_TWICE in
+            self._crashed.get(j.row.id, "") and j.row.size == j.entry.size
+            and j.row.mtime_ns == j.entry.mtime_ns)]
+        return keep, len(jobs) - len(keep)
+
+    # -- handing out work ------------------------------------------------------------------
+    def _run(self, tasks: list[tuple[str, object]], token: CancelToken
+             ) -> Iterator[list[tuple[int, object]]]:
+        """Give the tasks to the pool a few ahead; yield (index, answer) lists at least
+        every second, so progress keeps moving on a slow photo. Paused: no new task starts
+        (the ones running finish); cancelled: stop at once."""
+        pool = self._pool
+        if not tasks:
+            return
+        queue = deque(enumerate(tasks))
+        index_of: dict[int, int] = {}
+        while not token.cancelled:
+            while queue and not token.paused and pool.busy < pool.capacity:
+                i, task = queue.popleft()
+                index_of[pool.put(task)] = i
+            if not queue and not pool.busy:
+                return
+            if token.paused and not pool.busy:
+                token.wait_if_paused(1.0)
+                yield []
+                continue
+            answers = pool.poll(0.25)
+            yield [(index_of.pop(job_id), answer) for job_id, answer in answers]
+
+    def _fingerprint_all(self, entries, legacy: bool, token: CancelToken,
+                         progress: ScanProgress, prints: dict) -> Iterator[ScanProgress]:
+        tasks = [("fingerprint", (e.path, legacy)) for e in entries]
+        for answers in self._run(tasks, token):
+            for i, answer in answers:
+                if answer is not None and not isinstance(answer, _crashed()):
+                    prints[entries[i].path] = answer
+            progress = replace(progress, done=progress.done + len(answers))
+            yield progress
+
+    def _analyse(self, jobs: list[Job], token: CancelToken, progress: ScanProgress,
+                 started: float, new_face_ids: list[int]) -> Iterator[ScanProgress]:
+        self._grouped = 0
+        self._last_group = time.monotonic()
+        writes: deque[Future] = deque()
+        last_yield = time.monotonic()
+        tasks = [("analyse", job) for job in jobs]
+        for answers in self._run(tasks, token):
+            for i, answer in answers:
+                result = self._result(jobs[i], answer)
+                progress = self._count(progress, result, started)
+                writes.append(self._writer.submit(self._committer(result), scan=True))
+            while writes and (writes[0].done() or len(writes) > _WRITES_AHEAD):
+                progress = self._written(progress, writes.popleft().result(), new_face_ids)
+            self._maybe_group(new_face_ids)
+            if answers or time.monotonic() - last_yield > 1.0:
+                last_yield = time.monotonic()
+                elapsed = last_yield - started
+                progress = replace(progress, elapsed=elapsed,
+                                   rate=progress.done / elapsed if elapsed > 0 else 0.0)
+                yield progress
+        while writes:
+            progress = self._written(progress, writes.popleft().result(), new_face_ids)
+        yield progress
+
+    def _result(self, job: Job, answer):
+        if not isinstance(answer, _crashed()):
+            answer.job = job
+            return answer
+        reason = answer.reason
+        if job.row is not None and self._crashed.get(job.row.id):
+            reason = f"{reason}; {CRASHED_TWICE}"
+        return failed(job, reason)
+
+    def _committer(self, result):
+        analysis, pack = self.library.analysis_key(), self.library.settings.pack
+        copies = self._copies
+        return lambda w: commit_photo(w, result, analysis, pack, copies)
+
+    @staticmethod
+    def _written(progress: ScanProgress, written: Written, new_face_ids: list[int]
+                 ) -> ScanProgress:
+        new_face_ids += written.face_ids
+        return replace(progress, new_face_ids=tuple(new_face_ids),
+                       notes=progress.notes + written.notes)
+
+    def _maybe_group(self, new_face_ids: list[int]) -> None:
+        """Group what the scan wrote so far (the app), on the writer, so people appear now."""
+        if self.group_every is None:
+            return
+        first, faces, seconds = self.group_every
+        fresh = new_face_ids[self._grouped:]
+        enough = first if self._grouped == 0 else faces
+        if fresh and (len(fresh) >= enough or time.monotonic() - self._last_group > seconds):
+            self._grouped = len(new_face_ids)
+            self._last_group = time.monotonic()
+            self._writer.submit(lambda w: _group(w, fresh), scan=True)
+
+    @staticmethod
+    def _count(progress: ScanProgress, result, started: float) -> ScanProgress:
+        done = progress.done + 1
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        remaining = progress.total - done
+        crashed = result.error is not None and result.error.startswith(_CRASH_PREFIXES)
+        return replace(progress, done=done, current=result.job.entry.path, elapsed=elapsed,
+                       faces=progress.faces + len(result.faces),
+                       errors=progress.errors + (result.kind == "error"),
+                       crashed=progress.crashed + crashed,
+                       rate=rate, eta=remaining / rate if rate > 0 else None)
+
+
+# -- the writer's side of a scan (each runs on the library's writer, `w` its Library) ------
+class _Starter(threading.Thread):
+    """Starts the worker pool beside the listing; `join` re-raises what starting raised."""
+
+    def __init__(self, start) -> None:
+        super().__init__(name="facefolio-scan-start", daemon=True)
+        self._start_pool, self.error = start, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._start_pool()
+        except BaseException as exc:  # noqa: BLE001 - handed to the scan's own thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def _set_started(w: Library, rows: list[tuple[float, int]]) -> None:
+    with Transaction(w.con):
+        w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", rows)
+
+
+def _apply(w: Library, plan, sv, offline: list[tuple[float | None, int]]) -> None:
+    with Transaction(w.con):
+        apply_plan(w.con, plan, sv, store.now())
+        _record_unread(w.con, sv)
+        # An offline folder was not scanned: it keeps the scan state it had.
+        w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", offline)
+
+
+def _group(w: Library, face_ids: list[int]) -> None:
+    from ..people.people import People  # noqa: PLC0415 - clustering loads scipy: only now
+    w.sync_indexes(removed=False)
+    People(w).after_scan(face_ids)
+
+
+def _finish(w: Library, online_folders: list[int], ungrouped: list[int]) -> None:
+    """The end of a scan: folders marked scanned, the index caught up, the new faces not
+    grouped yet assigned and grouped (once), the index saved."""
+    from ..people.people import People  # noqa: PLC0415
+    with Transaction(w.con):
+        w.prune_empty_people()
+        w.con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
+                          [(store.now(), fid) for fid in online_folders])
+    w.sync_indexes()
+    People(w).after_scan(ungrouped)
+    w.save_indexes()
+
+
+def _crashed() -> type:
+    from .pool import Crashed  # noqa: PLC0415 - multiprocessing: only when scanning
+    return Crashed
+
+
+def _import_people() -> None:
+    try:
+        from ..people import people  # noqa: F401, PLC0415 - scipy: 0.45 s of imports
+    except Exception:  # the finishing step reports it
+        log.debug("importing the grouping code failed", exc_info=True)
+
+
+def _models_ready(pack: str) -> bool:
+    from ...engine.runtime import models_ready  # noqa: PLC0415 - imports no ONNX Runtime
+    try:
+        return models_ready(pack)
+    except Exception:  # the workers say what is wrong with the models, photo by photo
+        return True
+
+
+def _still_missing(missing: list[Known], plan) -> int:
+    """Photos missing before this scan that it did not find again (a restored file is)."""
+    found = {row.id for row, _e, _fp in plan.moves}
+    return sum(1 for r in missing if r.id not in found)
+
+
+def _record_unread(con, sv) -> None:
+    """Files the listing met and Facefolio does not read, by type, per folder listed: `status`
+    and the Folders page say so ("12 files Facefolio does not read: .psd x10, .xcf x2")."""
+    import json  # noqa: PLC0415
+
+    con.executemany("UPDATE folders SET unread_files = ? WHERE id = ?",
+                    [(json.dumps(dict(sorted(sv.unread.get(fid, {}).items()))), fid)
+                     for fid in sv.online_folders])
+
+
+def _library_dirs(library_path) -> frozenset[tuple[int, int]]:
+    """The library folder itself, never scanned even when it sits inside a scanned folder."""
+    try:
+        st = os.stat(library_path)
+    except OSError:
+        return frozenset()
+    return frozenset({(st.st_dev, st.st_ino)})
