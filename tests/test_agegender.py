@@ -10,8 +10,8 @@ import pytest
 
 from agegender_data import labelled_faces
 from facefolio.engine import ModelError, facechip
-from facefolio.engine.agegender import (FILES, MODEL_DIR, AgeGenderEstimator, Estimate,
-                                        get_estimator)
+from facefolio.engine.agegender import FILES, MODEL_DIR, AgeGenderEstimator, get_estimator
+from facefolio.engine.estimate import Estimate
 
 DATA = Path(__file__).resolve().parent / "data"
 # Measured on these 141 faces (61 deepface-unit photos, 10 crops of each of celebrity-dev's

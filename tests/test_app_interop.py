@@ -14,14 +14,13 @@ import sqlite3  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from app_fixtures import (no_dangling_pools, open_window, photo_folder,  # noqa: E402,F401
-                          scanned_template)
+from app_fixtures import no_dangling_pools, open_window, photo_folder, scanned_template  # noqa: E402,F401
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox  # noqa: E402
 
 from facefolio.library import Library  # noqa: E402
+from facefolio.library.interop.pairs import sidecar_path  # noqa: E402
 from facefolio.library.storage.store import DB_NAME  # noqa: E402
-from facefolio.library.interop.xmp import sidecar_path  # noqa: E402
 
 WAIT = 30000
 

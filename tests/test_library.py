@@ -14,7 +14,7 @@ import pytest
 
 from facefolio.library import Library, LibraryError, NotFoundError, Scanner
 from facefolio.library.storage.index import FaceIndex, index_path
-from facefolio.library.storage.store import SCHEMA_VERSION
+from facefolio.library.storage.schema import SCHEMA_VERSION
 
 
 def test_engine_and_library_never_import_qt():

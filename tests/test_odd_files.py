@@ -15,7 +15,7 @@ import pytest
 from facefolio.library import Library, Scanner
 from facefolio.library.people.people import People
 from facefolio.library.storage.scanlock import ScanBusyError, ScanLock
-from facefolio.library.storage.store import SCHEMA_VERSION
+from facefolio.library.storage.schema import SCHEMA_VERSION
 
 LATIN1 = os.fsdecode(b"caf\xe9 \xe0 Paris.jpg")  # Latin-1 bytes, not UTF-8
 
@@ -161,7 +161,7 @@ def _user_only(decisions: dict) -> dict:
 
 def _downgrade_to_v1(source: Path, target: Path) -> None:
     """Write the same data in the first release's schema (store._SCHEMA_V1)."""
-    from facefolio.library.storage.store import _SCHEMA_V1, _split_sql
+    from facefolio.library.storage.schema import _SCHEMA_V1, _split_sql
     target.parent.mkdir()
     src = sqlite3.connect(source)
     dst = sqlite3.connect(target)

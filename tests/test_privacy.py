@@ -18,15 +18,14 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from app_fixtures import (make_photos, photo_folder, scanned_library,  # noqa: E402,F401
-                          scanned_template)
+from app_fixtures import make_photos, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
 
 from facefolio.library import Library, Scanner  # noqa: E402
-from facefolio.library.storage import privacy
 from facefolio.library import library as library_module  # noqa: E402
-from facefolio.library.upkeep.forget import forget_all  # noqa: E402
-from facefolio.library.storage.thumbcache import prune_thumbnails  # noqa: E402
+from facefolio.library.storage import privacy
 from facefolio.library.storage.index import FaceIndex, index_path  # noqa: E402
+from facefolio.library.storage.thumbcache import prune_thumbnails  # noqa: E402
+from facefolio.library.upkeep.forget import forget_all  # noqa: E402
 
 DIM = 128
 WAIT = 60000
@@ -240,7 +239,8 @@ def test_an_old_loose_library_is_tightened_on_open(tmp_path):
     (with a backup) and leaves every file owner-only, the backup included."""
     import sqlite3
 
-    from facefolio.library.storage.store import DB_NAME, MIGRATIONS
+    from facefolio.library.storage.schema import MIGRATIONS
+    from facefolio.library.storage.store import DB_NAME
     lib_dir = tmp_path / "old"
     old = os.umask(0o022)
     try:

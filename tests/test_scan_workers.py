@@ -183,7 +183,7 @@ def test_every_write_during_a_scan_with_edits_is_made_by_the_one_writer(tmp_path
             for _ in Scanner(library).scan([second_id]):
                 pass
         scanned.set()
-    with write_queue.writer(lib_dir) as queue:
+    with write_queue.writer(lib_dir, Library) as queue:
         scan_thread = threading.Thread(target=run_scan)
         scan_thread.start()
         edits = 0

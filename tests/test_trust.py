@@ -13,17 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from people_fixtures import put, synthetic_library
 
 import facefolio
-
-from facefolio import cli
 from facefolio.library import Library, LibraryError
-from facefolio.library.upkeep.forget import forget_all
-from facefolio.library.storage.index import FaceIndex, index_path
-from facefolio.library.library import forget_cached_indexes
+from facefolio.library.indexes import forget_cached_indexes
 from facefolio.library.people.people import People
-
-from people_fixtures import put, synthetic_library
+from facefolio.library.storage.index import FaceIndex, index_path
+from facefolio.library.upkeep.forget import forget_all
 
 SECRET = "Secret Name"
 # The code under test, also for the commands run as separate processes.

@@ -7,10 +7,18 @@ from pathlib import Path
 import pytest
 
 from facefolio.library import Library, Scanner
+from facefolio.library.interop.pairs import sidecar_path
+from facefolio.library.interop.xmp import (
+    Region,
+    XmpError,
+    export_library_xmp,
+    import_library_xmp,
+    import_regions,
+    iou,
+    read_regions,
+    write_regions,
+)
 from facefolio.library.people.people import People
-from facefolio.library.interop.xmp import (Region, XmpError, export_library_xmp, import_library_xmp,
-                                   import_regions, iou, read_regions, sidecar_path,
-                                   write_regions)
 
 PHOTOS = ["img1.jpg", "img3.jpg", "couple.jpg"]
 

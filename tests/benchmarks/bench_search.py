@@ -50,11 +50,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from searchset import (  # noqa: E402
-    CACHE, DIM, VERSION, build_library, fitted_model, library_owners, log)
+from searchset import CACHE, DIM, VERSION, build_library, fitted_model, library_owners, log  # noqa: E402
 
+from facefolio.library.library import Library  # noqa: E402
+from facefolio.library.reads import _FACE_SELECT
 from facefolio.library.storage import index as index_mod  # noqa: E402
-from facefolio.library.library import _FACE_SELECT, Library  # noqa: E402
 
 TOP = 200  # app/search_page.py `_TOP`: what "Find this face" asks the library for
 TARGET_P99_MS = 5.0

@@ -46,7 +46,7 @@ def forget_text(sidecars: int) -> str:
 
 def count_sidecars(library: Library) -> int:
     """Photos of the library with an XMP sidecar beside them (any content)."""
-    from ..library.interop.xmp import sidecar_path  # noqa: PLC0415 - loads exiv2 lazily anyway
+    from ..library.interop.pairs import sidecar_path  # noqa: PLC0415 - loads exiv2 lazily anyway
     return sum(1 for photo in library.photos() if sidecar_path(Path(photo.path)).is_file())
 
 

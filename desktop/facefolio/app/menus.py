@@ -1,16 +1,14 @@
-"""The main window's menu bar: File, Edit (undo / redo that say what they undo), View."""
+"""The main window's menu bar: File, Edit (undo / redo that say what they undo), View.
+
+`window` is main_window.py's MainWindow; its slots are what the actions call."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
-
 from PySide6.QtGui import QAction, QKeySequence
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from PySide6.QtWidgets import QMainWindow
 
 
-def build_menus(window: MainWindow) -> None:
+def build_menus(window: QMainWindow) -> None:
     bar = window.menuBar()
     file = bar.addMenu("&File")
     add = partial(_add, window)
@@ -45,7 +43,7 @@ def build_menus(window: MainWindow) -> None:
     view.addAction(window.hidden_action)
 
 
-def set_undo_labels(window: MainWindow, undo: str, redo: str) -> None:
+def set_undo_labels(window: QMainWindow, undo: str, redo: str) -> None:
     """"Undo Rename 'Ann' to 'Anna'": the menu says what Ctrl+Z would do."""
     window.undo_action.setText(f"&Undo {_short(undo)}" if undo else "&Undo")
     window.redo_action.setText(f"&Redo {_short(redo)}" if redo else "&Redo")
@@ -58,7 +56,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _add(window: MainWindow, menu, text: str, slot, shortcut=None) -> QAction:
+def _add(window: QMainWindow, menu, text: str, slot, shortcut=None) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))

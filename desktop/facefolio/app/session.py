@@ -91,7 +91,7 @@ class LibrarySession(QObject):
         super().__init__(parent)
         self.path = Path(library_path)
         self.pools = TaskPools(self)
-        self.writer = write_queue.acquire(self.path)  # shared with the scan's Scanner
+        self.writer = write_queue.acquire(self.path, Library)  # shared with the scan's Scanner
         self.scan_task: ScanTask | None = None
         self._queued: set[int] | object | None = None  # scans asked for during a scan
         self.closed = False  # after shutdown, late answers find their widgets gone: drop them

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import ModelError
+from .estimate import Estimate
 from .facechip import YUNET_TEMPLATE, extract_chips
 from .models import sha256_file
 from .runtime import CPU, ort, session_options
@@ -46,14 +46,6 @@ INTERVAL = (0.10, 0.90)
 GRAPH_LEVEL = {"age": "ORT_ENABLE_EXTENDED", "gender": "ORT_ENABLE_ALL"}
 
 
-@dataclass(frozen=True)
-class Estimate:
-    age: float  # years, the expectation of the network's distribution
-    age_low: float  # INTERVAL of that distribution: "about 30 (24-37)"
-    age_high: float
-    gender: str  # "female" or "male"
-    gender_confidence: float  # 0.5..1, the network's probability of ``gender``
-    source: str  # which model made it: never compare estimates of different sources
 
 
 def verified_dir(model_dir: Path = MODEL_DIR) -> Path:

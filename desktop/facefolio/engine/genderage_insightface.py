@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .agegender import Estimate
+from .estimate import Estimate
 from .insightface_pack import pack_dir
 from .runtime import CPU, shared_session
 

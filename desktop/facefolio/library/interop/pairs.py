@@ -113,7 +113,6 @@ def shot_sidecars(photo: str | os.PathLike) -> list[Path]:
     """Every sidecar of the photo's shot: its own (`IMG.JPG.xmp`, `IMG.xmp`), then its RAW's
     (`IMG.CR2.xmp`, darktable's and digiKam's name for the RAW's): all read for names and
     dates, the photo's own first."""
-    from .xmp import sidecar_paths  # noqa: PLC0415
 
     found = sidecar_paths(Path(photo))
     for other in companions(photo):
@@ -184,3 +183,25 @@ def _read_capture_time(path: str) -> str | None:
             return None
     best = dates.best(found)
     return best.when if best else None
+
+
+# -- files ----------------------------------------------------------------------------------
+# Sidecar names: `IMG_0001.CR2.xmp` (digiKam, darktable, and ours) and `IMG_0001.xmp`
+# (Lightroom, Capture One, digiKam's other setting). Both are read; names are written to the
+# ones that exist, else to digiKam's. A RAW+JPEG pair shares `IMG_0001.xmp`.
+def sidecar_paths(photo: Path) -> list[Path]:
+    """The sidecars of this photo that exist: `photo.jpg.xmp`, then `photo.xmp`."""
+    photo = Path(photo)
+    names = [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp")]
+    return [p for i, p in enumerate(names) if p != photo and p not in names[:i] and p.is_file()]
+
+
+def sidecar_targets(photo: Path) -> list[Path]:
+    """Where names go: every existing sidecar, else a new `photo.jpg.xmp` (digiKam's)."""
+    photo = Path(photo)
+    return sidecar_paths(photo) or [photo.with_name(photo.name + ".xmp")]
+
+
+def sidecar_path(photo: Path) -> Path:
+    """The photo's first sidecar (see `sidecar_targets`)."""
+    return sidecar_targets(photo)[0]

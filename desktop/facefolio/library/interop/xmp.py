@@ -24,10 +24,11 @@ import numpy as np
 
 from ...engine.dates import EXIV2_LOCK
 from ...engine.formats import RAW_EXTENSIONS
-from ..storage import privacy
 from ..scan.identity import iou
+from ..storage import privacy
 from ..storage.store import display_path, fs_path
 from ..storage.text import clean_name
+from .pairs import companions, shot_sidecars, sidecar_targets
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +69,10 @@ def _exiv2():
     return pyexiv2
 
 
-# -- files ----------------------------------------------------------------------------------
-# Sidecar names: `IMG_0001.CR2.xmp` (digiKam, darktable, and ours) and `IMG_0001.xmp`
-# (Lightroom, Capture One, digiKam's other setting). Both are read; names are written to the
-# ones that exist, else to digiKam's. A RAW+JPEG pair shares `IMG_0001.xmp`.
-def sidecar_paths(photo: Path) -> list[Path]:
-    """The sidecars of this photo that exist: `photo.jpg.xmp`, then `photo.xmp`."""
-    photo = Path(photo)
-    names = [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp")]
-    return [p for i, p in enumerate(names) if p != photo and p not in names[:i] and p.is_file()]
 
 
-def sidecar_targets(photo: Path) -> list[Path]:
-    """Where names go: every existing sidecar, else a new `photo.jpg.xmp` (digiKam's)."""
-    photo = Path(photo)
-    return sidecar_paths(photo) or [photo.with_name(photo.name + ".xmp")]
 
 
-def sidecar_path(photo: Path) -> Path:
-    """The photo's first sidecar (see `sidecar_targets`)."""
-    return sidecar_targets(photo)[0]
 
 
 def _utf8_packet(data: bytes) -> bytes:
@@ -142,7 +127,6 @@ def read_regions(photo: Path, width: int, height: int) -> list[Region]:
 
     A file without regions gives []; a corrupt file raises XmpError naming it.
     """
-    from .pairs import shot_sidecars  # noqa: PLC0415 - pairs imports this module lazily
 
     photo = Path(photo)
     found: list[Region] = []
@@ -499,7 +483,6 @@ def _write_with_pair(path: Path, regions: list[Region], width: int, height: int,
     """The photo's sidecars, and those of the other files of its shot (the RAW of a RAW+JPEG
     pair: `IMG_0001.CR2.xmp`, or the shared `IMG_0001.xmp`), so every tool sees the names.
     Regions are normalised, so the RAW's slightly other pixel size does not move them."""
-    from .pairs import companions  # noqa: PLC0415
 
     sidecar = write_regions(path, regions, width, height, embed=embed)
     for other in companions(path):

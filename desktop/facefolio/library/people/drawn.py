@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import undo as oplog
-from ..storage import store
 from ..library import Library
+from ..storage import store
+from ..storage.errors import LibraryError
 from ..storage.records import Box
-from ..storage.store import LibraryError, Transaction
+from ..storage.store import Transaction
+from . import undo as oplog
 
 MIN_SIDE = 12.0  # original pixels: smaller boxes hold too little face to recognise
 

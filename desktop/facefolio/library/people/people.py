@@ -21,18 +21,18 @@ import json
 import os
 from collections.abc import Callable, Iterable
 
-from . import assign
-from . import naming as group_naming
-from . import undo as oplog
-from ..storage import store
-from . import suggest
 from ..library import Library
-from .proposals import Proposal, merge_proposals
+from ..storage import store
+from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import AssignedBy, FaceRecord
-from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
-from ..storage.store import LibraryError, NotFoundError, Transaction
-from .suggest import Suggestion
+from ..storage.store import Transaction
 from ..storage.text import check_name
+from . import assign, suggest
+from .naming import GroupNaming
+from . import undo as oplog
+from .proposals import Proposal, merge_proposals
+from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
+from .suggest import Suggestion
 
 __all__ = ["People", "Proposal", "Suggestion"]
 
@@ -48,7 +48,7 @@ def _atomic(method):
     return run
 
 
-class People:
+class People(GroupNaming):
     def __init__(self, library: Library) -> None:
         self.library = library
         self.con = library.con
@@ -115,15 +115,11 @@ class People:
                      self._owners(face_ids), face_ids, change)
         return created[0]
 
-    def group_of(self, face_ids: list[int]) -> tuple[int, int] | None:
-        """(id, face count) of the unnamed group these faces are in (see group_naming)."""
-        return group_naming.group_of(self, face_ids)
-
     @_atomic
     def name_faces(self, face_ids: list[int], *, name: str | None = None,
                    person_id: int | None = None, whole_group: bool = True) -> int:
-        """These faces are NAME or PERSON, with their unnamed group (see group_naming)."""
-        return group_naming.name_faces(self, face_ids, name, person_id, whole_group)
+        """These faces are NAME or PERSON, with their unnamed group (naming.py)."""
+        return self._name_faces(face_ids, name, person_id, whole_group)
 
     @_atomic
     def merge(self, target_id: int, source_ids: list[int]) -> None:

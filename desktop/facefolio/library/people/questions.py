@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..storage.errors import NotFoundError
 from ..storage.records import FaceRecord, PersonRecord
-from ..storage.store import NotFoundError
 
 if TYPE_CHECKING:
     from ..library import Library

@@ -19,7 +19,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from ..storage.store import LibraryError, bump_edits, in_chunks, now
+from ..storage.errors import LibraryError
+from ..storage.store import bump_edits, in_chunks, now
 
 Snapshot = dict
 

@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..library import Library
+from ..reads import gone_photos_where
 from ..storage import store
-from ..library import Library, gone_photos_where
+from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import PhotoRecord
-from ..storage.store import LibraryError, NotFoundError
 
 ORDERS = ("newest", "oldest", "name")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..library import Library
-from ..storage.store import LibraryError, fs_path
+from ..storage.errors import LibraryError
+from ..storage.store import fs_path
 from ..storage.text import csv_cell
 
 MODES = ("copy", "link", "symlink")

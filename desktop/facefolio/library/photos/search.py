@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..library import Library
+from ..storage.errors import LibraryError
 from ..storage.records import Box, SearchResult
-from ..storage.store import LibraryError, display_path
+from ..storage.store import display_path
 
 
 class PackNotInstalledError(LibraryError):

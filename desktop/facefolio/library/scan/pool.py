@@ -32,8 +32,8 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from ...engine import budget
+from ..storage.errors import LibraryError
 from .work import Work, WorkSpec
-from ..storage.store import LibraryError
 
 log = logging.getLogger(__name__)
 

@@ -146,7 +146,7 @@ class Scanner:
              *, retry_failed: bool = False) -> Iterator[ScanProgress]:
         """Scan these folders (None: all). Raises ScanBusyError (a LibraryError) at the first
         step when another scan of this library is running, in any process."""
-        with ScanLock(self.library.path), write_queue.writer(self.library.path) as writer:
+        with ScanLock(self.library.path), write_queue.writer(self.library.path, Library) as writer:
             self._writer = writer
             try:
                 yield from self._scan(folder_ids, token or CancelToken(), retry_failed)

@@ -9,8 +9,8 @@ rejections, covers. What could not be carried is written to scan_notes for `stat
 """
 from __future__ import annotations
 
-import sqlite3
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -18,9 +18,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..storage import store
+from ..storage.errors import LibraryError
+from ..storage.store import db_path, display_path
 from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .plan import Job, Known, Plan, Survey
-from ..storage.store import db_path, display_path
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def commit_photo(library, r: Result, analysis: str, pack: str,
         from ..interop import xmp  # noqa: PLC0415 - people operations: their own transactions
         try:
             xmp.import_regions(library, written.photo_id, r.regions)
-        except store.LibraryError as exc:
+        except LibraryError as exc:
             log.warning("names from XMP of photo %s not applied: %s", written.photo_id, exc)
     return written
 

@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from ..upkeep.check import damage_note, mark_damaged
+from ..storage.damage import damage_note, mark_damaged
 from .store import display_path
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .errors import LibraryError
 from .privacy import write_private
-from .store import LibraryError
 
 LOCK_NAME = "scan.lock"
 _INFO_NAME = "scan.lock.json"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .store import LibraryError
+from .errors import LibraryError
 
 NAME_MAX = 200  # characters: longer than any real name, short enough for every view
 

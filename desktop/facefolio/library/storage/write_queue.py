@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .store import LibraryError
+from .errors import LibraryError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,8 +36,9 @@ _QUEUES_LOCK = threading.Lock()
 class WriteQueue:
     """One library folder's writer thread and its two lanes of jobs."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, open_library: Callable[[Path], Any]) -> None:
         self.path = Path(path)
+        self._open = open_library  # `Library` (library.py sits above this module)
         self._edits: deque[tuple[Callable, Future]] = deque()
         self._scan: deque[tuple[Callable, Future]] = deque()
         self._cond = threading.Condition()
@@ -87,11 +88,9 @@ class WriteQueue:
             return (*self._scan.popleft(), False)
 
     def _run(self) -> None:
-        from ..library import Library  # noqa: PLC0415 - library.py imports this module
-
         self.ident = threading.get_ident()
         try:
-            library = Library(self.path)
+            library = self._open(self.path)
         except Exception as exc:  # every queued change fails with the reason; the next
             self._fail_all(exc)   # submit tries to open the library again
             return
@@ -104,7 +103,7 @@ class WriteQueue:
                 try:
                     if edit:  # what the user changes is read fresh (settings, forget epoch)
                         library.close()
-                        library = self._library = Library(self.path)
+                        library = self._library = self._open(self.path)
                     value = work(library)
                 except BaseException as exc:  # the caller's Future carries it
                     future.set_exception(exc)
@@ -135,13 +134,13 @@ class WriteQueue:
             thread.join(timeout)
 
 
-def acquire(path: Path) -> WriteQueue:
+def acquire(path: Path, open_library: Callable[[Path], Any]) -> WriteQueue:
     """This process's writer of the library at `path` (started on first use); `release` it."""
     key = str(Path(path).expanduser().absolute())
     with _QUEUES_LOCK:
         queue = _QUEUES.get(key)
         if queue is None:
-            queue = _QUEUES[key] = WriteQueue(Path(key))
+            queue = _QUEUES[key] = WriteQueue(Path(key), open_library)
         queue._users += 1
         return queue
 
@@ -158,8 +157,8 @@ def release(queue: WriteQueue) -> None:
 
 
 @contextmanager
-def writer(path: Path) -> Iterator[WriteQueue]:
-    queue = acquire(path)
+def writer(path: Path, open_library: Callable[[Path], Any]) -> Iterator[WriteQueue]:
+    queue = acquire(path, open_library)
     try:
         yield queue
     finally:

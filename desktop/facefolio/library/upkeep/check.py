@@ -6,10 +6,7 @@ links, orphans), permissions (owner-only), and temp files left by saves that wer
 `--repair` rebuilds what is derived (indexes, thumbnails), deletes leftovers, tightens modes,
 and for a damaged database salvages what can still be read into a new one (salvage.py; the
 old file is kept beside it as library.sqlite3.damaged-<time>), saying what was kept.
-
-A damaged database found while working (by this check, or by a command that hit
-"database disk image is malformed") leaves a note, `library.damaged`, in the folder: while it
-is there the library opens read-only, so nothing more is written into a broken file.
+The note a damaged database leaves in the folder is storage/damage.py's.
 """
 from __future__ import annotations
 
@@ -22,35 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.request import pathname2url
 
-DAMAGE_NAME = "library.damaged"
-
-
-def damage_note(library_dir: Path) -> str | None:
-    """Why the library was found damaged, or None."""
-    try:
-        note = json.loads((library_dir / DAMAGE_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return "found damaged earlier"
-    return str(note.get("reason", "found damaged earlier")) if isinstance(note, dict) \
-        else "found damaged earlier"
-
-
-def mark_damaged(library_dir: Path, reason: str) -> bool:
-    """Stop writes to this library until a repair (or a check that finds it sound)."""
-    from ..storage.privacy import write_private  # noqa: PLC0415
-
-    try:
-        write_private(library_dir / DAMAGE_NAME, json.dumps(
-            {"reason": reason, "at": time.time()}).encode("utf-8"))
-    except OSError:
-        return False
-    return True
-
-
-def clear_damage(library_dir: Path) -> None:
-    (library_dir / DAMAGE_NAME).unlink(missing_ok=True)
+from ..storage.damage import clear_damage, damage_note, mark_damaged
+from ..storage.errors import LibraryError
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -109,7 +79,7 @@ def _database_problem(db: Path) -> str | None:
     try:
         try:
             store._refuse_foreign(con, db)
-        except store.LibraryError as exc:
+        except LibraryError as exc:
             return f"not Facefolio's: {exc}"
         rows = [" ".join(str(r[0]).split()) for r in con.execute("PRAGMA quick_check(20)")]
         if rows != ["ok"]:
@@ -128,11 +98,14 @@ def _database_problem(db: Path) -> str | None:
 
 def _check_contents(library_dir: Path, report: CheckReport, repair: bool) -> None:
     """Index, thumbnails, permissions, leftovers of a library whose database is sound."""
+    from ..indexes import forget_cached_indexes
+    from ..library import Library  # noqa: PLC0415
     from ..storage import index as index_module  # noqa: PLC0415
-    from ..storage import privacy  # noqa: PLC0415
-    from ..storage import store
-    from ..storage import thumbcache
-    from ..library import Library, forget_cached_indexes  # noqa: PLC0415
+    from ..storage import (
+        privacy,  # noqa: PLC0415
+        store,
+        thumbcache,
+    )
 
     linked = thumbcache.linked_cache(library_dir)
     if linked:
@@ -216,7 +189,7 @@ def _index_problem(con, path: Path, library, pack: str, lib_id: str | None) -> s
 
 
 def _orphan_crops(library) -> int:
-    from ..storage.thumbcache import FACES, PHOTOS, THUMBNAILS, _FACE_FILE, _PHOTO_FILE  # noqa: PLC0415
+    from ..storage.thumbcache import _FACE_FILE, _PHOTO_FILE, FACES, PHOTOS, THUMBNAILS  # noqa: PLC0415
 
     root = library.path / THUMBNAILS
     faces = {r[0] for r in library.con.execute("SELECT id FROM faces")}

@@ -22,8 +22,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .. import library as library_module
-from ..storage.store import DB_NAME, LibraryError, Transaction
+from ..indexes import forget_cached_indexes
+from ..storage import store
+from ..storage.errors import LibraryError
+from ..storage.store import DB_NAME, Transaction
 from ..storage.thumbcache import THUMBNAILS, linked_cache
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ def forget_all(library) -> dict[str, int]:
         # instead of writing them back (Library.save_indexes).
         con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'epoch'")
         con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('forget_pending', '1')")
-    library.epoch = library_module.store.epoch(con)
+    library.epoch = store.epoch(con)
     try:
         files = finish_forget(library)
     except sqlite3.OperationalError as exc:
@@ -76,7 +78,7 @@ def forget_all(library) -> dict[str, int]:
 def finish_forget(library) -> int:
     """Delete every derived file and compact the database after the rows went (now, or at the
     next open after a forget was cut short). Returns the files removed."""
-    library_module.forget_cached_indexes(library.path)
+    forget_cached_indexes(library.path)
     files = _remove_derived_files(library.path)
     _compact(library.con, library.path)
     return files

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 from ..storage import store
-from .check import clear_damage
+from ..storage.damage import clear_damage
 from ..storage.thumbcache import OWNER_NAME, THUMBNAILS, clear_cache
 
 # Tables copied, parents first (the new database has the current schema).
