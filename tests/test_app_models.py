@@ -18,7 +18,8 @@ from facefolio.app.models import (  # noqa: E402
 )
 from facefolio.app.roles import PERSON_MIME, PersonIdRole, SubtitleRole  # noqa: E402
 from facefolio.app.table_models import error_table_model, folder_table_model  # noqa: E402
-from facefolio.app.thumbnails import PixmapCache, face_crop  # noqa: E402
+from facefolio.app.thumbnails import face_crop  # noqa: E402
+from facefolio.app.pixmap_cache import PixmapCache
 from facefolio.library import (  # noqa: E402
     FolderRecord,
     PersonRecord,

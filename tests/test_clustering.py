@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facefolio.library import Library
-from facefolio.library.people import clustering
+from facefolio.library.people import apart, clustering
 from facefolio.library.people.attach import Owners, attach
 from facefolio.library.people.clustering import ClusterParams, group_faces
 from facefolio.library.people.people import People
@@ -80,7 +80,7 @@ def test_two_faces_of_one_photo_never_in_one_person(lib):
 
 def test_separate_photos_keeps_the_best_fitting_face():
     v = np.eye(3, dtype=np.float32)[[0, 0, 0, 1]]
-    kept, dropped = clustering.separate_photos(np.arange(4), v, np.array([1, 2, 3, 3]))
+    kept, dropped = apart.separate_photos(np.arange(4), v, np.array([1, 2, 3, 3]))
     assert kept.tolist() == [0, 1, 2] and dropped.tolist() == [3]
 
 

@@ -269,8 +269,8 @@ def test_terminal_output_escapes_names_and_paths_one_result_per_line(odd_library
 
 
 def test_names_read_from_sidecars_are_cleaned_and_cut(tmp_path):
-    from facefolio.library.interop.xmp import Region, import_library_xmp, regions_from_xmp, \
-        write_regions
+    from facefolio.library.interop.xmp import Region, regions_from_xmp, write_regions
+    from facefolio.library.interop.xmp_library import import_library_xmp
 
     huge = "A" * (50 << 20)
     found = regions_from_xmp({

@@ -179,7 +179,7 @@ def test_index_is_rebuilt_when_missing_stale_or_corrupt(scanned, tmp_path):
     lib_dir, _ = scanned
     copy = tmp_path / "copy"
     shutil.copytree(lib_dir, copy)
-    import facefolio.library.library as library_module
+    import facefolio.library.indexes as library_module
 
     def fresh_index(lib: Library) -> FaceIndex:
         library_module._INDEXES.clear()  # as a new process would see it

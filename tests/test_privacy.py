@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 from app_fixtures import make_photos, photo_folder, scanned_library, scanned_template  # noqa: E402,F401
 
 from facefolio.library import Library, Scanner  # noqa: E402
-from facefolio.library import library as library_module  # noqa: E402
+from facefolio.library import indexes as library_module  # noqa: E402
 from facefolio.library.storage import privacy
 from facefolio.library.storage.index import FaceIndex, index_path  # noqa: E402
 from facefolio.library.storage.thumbcache import prune_thumbnails  # noqa: E402

@@ -15,7 +15,8 @@ from facefolio.engine.images import load_image
 from facefolio.library import Library, Scanner
 from facefolio.library.interop.pairs import companions, photo_names
 from facefolio.library.people.people import People
-from facefolio.library.interop.xmp import export_library_xmp, read_regions
+from facefolio.library.interop.xmp import read_regions
+from facefolio.library.interop.xmp_library import export_library_xmp
 
 pytest.importorskip("rawpy")
 

@@ -8,16 +8,9 @@ import pytest
 
 from facefolio.library import Library, Scanner
 from facefolio.library.interop.pairs import sidecar_path
-from facefolio.library.interop.xmp import (
-    Region,
-    XmpError,
-    export_library_xmp,
-    import_library_xmp,
-    import_regions,
-    iou,
-    read_regions,
-    write_regions,
-)
+from facefolio.library.interop.xmp import Region, XmpError, iou, read_regions, write_regions
+from facefolio.library.interop.xmp_library import (export_library_xmp, import_library_xmp,
+                                                 import_regions)
 from facefolio.library.people.people import People
 
 PHOTOS = ["img1.jpg", "img3.jpg", "couple.jpg"]

@@ -14,8 +14,16 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .library import (CancelToken, Library, LibraryError, Scanner, ScanProgress,
-                      default_library_dir, search_image)
+from .library import (
+    CancelToken,
+    Library,
+    LibraryError,
+    Phase,
+    Scanner,
+    ScanProgress,
+    default_library_dir,
+    search_image,
+)
 from .library.storage.failures import describe
 from .library.storage.store import display_path
 from .library.storage.text import shown
@@ -204,13 +212,13 @@ class _ProgressReporter:
 
     def show(self, p: ScanProgress) -> None:
         now = time.monotonic()
-        if not self.tty and now - self.last < 5 and p.phase == "scanning":
+        if not self.tty and now - self.last < 5 and p.phase is Phase.SCANNING:
             return
         self.last = now
         if p.message:  # the one-time model preparation of a first run
             line = f"{p.phase}: {p.message}"
         else:
-            eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase == "scanning" else ""
+            eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase is Phase.SCANNING else ""
             line = (f"{p.phase}: {p.done}/{p.total} photos, {p.faces} faces, "
                     f"{p.errors} errors, {p.rate:.1f} photos/s{eta}")
         if self.tty:

@@ -44,7 +44,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
-    from .library.interop.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
+    from .library.interop.xmp_library import export_library_xmp  # noqa: PLC0415 - loads exiv2
 
     if args.embed:
         written, embedded, errors = export_library_xmp(library, embed=True)
@@ -59,7 +59,7 @@ def cmd_xmp_write(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_xmp_read(library: Library, args: argparse.Namespace) -> int:
-    from .library.interop.xmp import import_library_xmp  # noqa: PLC0415
+    from .library.interop.xmp_library import import_library_xmp  # noqa: PLC0415
 
     named, errors = import_library_xmp(library)
     _report_errors(errors)

@@ -48,7 +48,7 @@ import groupset  # noqa: E402 - same folder: the set and its truth
 from facefolio.library import Library, Scanner  # noqa: E402
 from facefolio.library.people.people import People  # noqa: E402
 from facefolio.library.people.proposals import merge_proposals  # noqa: E402
-from facefolio.library.people.regroup import match_threshold  # noqa: E402
+from facefolio.engine.packs import match_threshold  # noqa: E402
 
 RIGHT_TARGET = 0.90
 WRONG_TARGET = 0.01

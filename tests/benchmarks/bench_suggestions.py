@@ -62,7 +62,7 @@ from facefolio.library.people import proposals  # noqa: E402
 from facefolio.library.people import suggest
 from facefolio.library.people.people import People  # noqa: E402
 from facefolio.library.people.proposals import merge_proposals  # noqa: E402
-from facefolio.library.people.regroup import match_threshold  # noqa: E402
+from facefolio.engine.packs import match_threshold  # noqa: E402
 
 TARGET = 0.9
 TOP_N = 10

@@ -255,27 +255,27 @@ class FaceActions:
     def add_drawn_face(self, photo_id: int, box, name_it: bool = True) -> None:
         """Embed the drawn box (a read task: decoding and the models), store it (the writer),
         then ask who it is."""
-        from ..library.people import drawn as manual  # noqa: PLC0415
+        from ..library.people import drawn  # noqa: PLC0415
 
         def stored(face_id: int) -> None:
             if name_it:
                 self.assign([face_id])
         self.session.read(
-            lambda library: manual.embed_drawn_face(library, photo_id, box),
-            lambda drawn: self.session.people_write(
-                lambda p: manual.add_drawn_face(p.library, drawn),
+            lambda library: drawn.embed_drawn_face(library, photo_id, box),
+            lambda made: self.session.people_write(
+                lambda p: drawn.add_drawn_face(p.library, made),
                 "Face added (Ctrl+Z to undo)", stored),
             lambda exc: self.session.message.emit(f"Face not added: {one_line(exc)}"))
 
     def adjust_face(self, face: FaceItem, box) -> None:
-        from ..library.people import drawn as manual  # noqa: PLC0415
+        from ..library.people import drawn  # noqa: PLC0415
         if face.photo_id is None:
             return
         old = face.face_id
         self.session.read(
-            lambda library: manual.embed_drawn_face(library, face.photo_id, box),
-            lambda drawn: self.session.people_write(
-                lambda p: manual.replace_face(p.library, old, drawn),
+            lambda library: drawn.embed_drawn_face(library, face.photo_id, box),
+            lambda made: self.session.people_write(
+                lambda p: drawn.replace_face(p.library, old, made),
                 "Face box moved (Ctrl+Z to undo)"),
             lambda exc: self.session.message.emit(f"Face box not moved: {one_line(exc)}"))
 

@@ -66,7 +66,7 @@ class InteropActions:
     # -- XMP -----------------------------------------------------------------------------
     def write_xmp(self) -> None:
         def export(library: Library) -> tuple[int, list[tuple[str, str]]]:
-            from ..library.interop.xmp import export_library_xmp  # noqa: PLC0415 - loads exiv2
+            from ..library.interop.xmp_library import export_library_xmp  # noqa: PLC0415 - exiv2
             return export_library_xmp(library)
         self._busy("Writing face names to XMP sidecars…")
         self.session.write(export, on_result=self._xmp_written)
@@ -79,7 +79,7 @@ class InteropActions:
 
     def read_xmp(self) -> None:
         def read(library: Library) -> tuple[int, list[tuple[str, str]]]:
-            from ..library.interop.xmp import import_library_xmp  # noqa: PLC0415
+            from ..library.interop.xmp_library import import_library_xmp  # noqa: PLC0415
             return import_library_xmp(library)
         self._busy("Reading face names from XMP…")
         # The write ends with `changed`: People and the other pages reload with the names.

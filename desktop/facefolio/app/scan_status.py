@@ -6,7 +6,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..library import ScanProgress
+from ..library import Phase, ScanProgress
 from . import words
 from .session import LibrarySession
 
@@ -26,16 +26,16 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
              paused: bool = False) -> str:
     """The status line. `rate` / `eta` are the widget's own (paused time left out); while
     paused they are not shown at all, so nothing ticks on a scan that is not moving."""
-    if p.phase == "listing":
+    if p.phase is Phase.LISTING:
         return "Looking for photos…"
-    if p.phase == "preparing":  # the one-time model conversion of a first run
+    if p.phase is Phase.PREPARING:  # the one-time model conversion of a first run
         return f"{p.message}…"
-    if p.phase == "checking":
+    if p.phase is Phase.CHECKING:
         return f"Checking {p.done}/{p.total} files for moves and edits…"
-    if p.phase == "finishing":
+    if p.phase is Phase.FINISHING:
         return f"Grouping faces into people… ({words.plural(p.faces, 'new face')})"
-    if p.phase in ("done", "cancelled"):
-        verb = "Scan finished" if p.phase == "done" else "Scan cancelled"
+    if p.phase in (Phase.DONE, Phase.CANCELLED):
+        verb = "Scan finished" if p.phase is Phase.DONE else "Scan cancelled"
         # Said by what changed: files that failed again (an empty file, a text file named
         # .jpg) are not "photos scanned", and an unchanged library says so.
         read = p.done - p.errors
@@ -132,7 +132,7 @@ class ScanStatusWidget(QWidget):
 
     def show_progress(self, p: ScanProgress) -> None:
         self.last = p
-        if p.phase == "scanning" and p.total:
+        if p.phase is Phase.SCANNING and p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(p.done)
         else:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..library import Library, ScanProgress
-from ..library.storage import write_queue
+from ..library import Library, Phase, ScanProgress
 from ..library.people.undo import ChangedElsewhereError
+from ..library.storage import write_queue
 from .tasks import ScanTask, Task, TaskPools, WriteTask, one_line
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def people_api(library: Library) -> People:
 
 def sync_sidecars(library: Library, before: dict[int, frozenset]) -> list[tuple[str, str]]:
     """Rewrite the sidecars of photos whose named faces differ from `before`; the failures."""
-    from ..library.interop.xmp import XmpError, named_faces, write_photo_xmp  # noqa: PLC0415
+    from ..library.interop.xmp import XmpError  # noqa: PLC0415
+    from ..library.interop.xmp_library import named_faces, write_photo_xmp
     after = named_faces(library)
     changed = {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
     failures = []
@@ -176,7 +177,7 @@ class LibrarySession(QObject):
         def change(library: Library) -> Any:
             if not library.settings.write_xmp:
                 return action(people_api(library))
-            from ..library.interop.xmp import named_faces  # noqa: PLC0415 - loads exiv2 late
+            from ..library.interop.xmp_library import named_faces  # noqa: PLC0415 - exiv2
             before = named_faces(library)
             value = action(people_api(library))
             failures.extend(sync_sidecars(library, before))
@@ -349,7 +350,7 @@ class LibrarySession(QObject):
         self.scan_task = None
         self.scanFinished.emit(last)
         self.notify_changed()
-        self._start_queued(cancelled=last is not None and last.phase == "cancelled")
+        self._start_queued(cancelled=last is not None and last.phase is Phase.CANCELLED)
 
     def _on_scan_error(self, exc: Exception) -> None:
         self.scan_task = None

@@ -31,14 +31,13 @@ from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..library import Library, NotFoundError
-from ..library.storage import privacy
-from ..library.storage import store
+from ..library.storage import privacy, store
 from ..library.storage.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
+from .pixmap_cache import Key, PixmapCache
 from .tasks import Task
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, int]
 FACE_SIZE = 160
 PHOTO_SIZE = 256
 _BATCH = 16
@@ -277,40 +276,8 @@ def _still_there(library: Library, epoch: int, key: Key) -> bool:
     return library.has_face(key[1]) if key[0] == "face" else library.has_photo(key[1])
 
 
-class PixmapCache:
-    """LRU of QPixmaps capped by bytes (GUI thread only)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[Key, QPixmap] = OrderedDict()
-
-    def get(self, key: Key) -> QPixmap | None:
-        pixmap = self._items.get(key)
-        if pixmap is not None:
-            self._items.move_to_end(key)
-        return pixmap
-
-    def put(self, key: Key, pixmap: QPixmap) -> None:
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= _size(old)
-        self._items[key] = pixmap
-        self.bytes += _size(pixmap)
-        while self.bytes > self.max_bytes and len(self._items) > 1:
-            _, dropped = self._items.popitem(last=False)
-            self.bytes -= _size(dropped)
-
-    def __contains__(self, key: Key) -> bool:
-        return key in self._items
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.bytes = 0
 
 
-def _size(pixmap: QPixmap) -> int:
-    return max(1, pixmap.width() * pixmap.height() * max(1, pixmap.depth() // 8))
 
 
 class ThumbnailProvider(QObject):

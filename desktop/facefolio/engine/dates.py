@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -117,24 +116,24 @@ def exif_dates(exif) -> list[Dated]:
     for tag, offset_tag, name in ((0x9003, 0x9011, "EXIF DateTimeOriginal"),
                                   (0x9004, 0x9012, "EXIF DateTimeDigitized")):
         # TIFF/EP (some DNG writers) keeps these in IFD0 rather than the EXIF IFD.
-        when = _exif_text_date(sub.get(tag) or exif.get(tag),
+        when = exif_text_date(sub.get(tag) or exif.get(tag),
                                sub.get(offset_tag) or exif.get(offset_tag))
         if when:
             found.append(Dated(when, name))
-    when = _exif_text_date(exif.get(0x0132), sub.get(0x9010))
+    when = exif_text_date(exif.get(0x0132), sub.get(0x9010))
     if when:
         found.append(Dated(when, "EXIF DateTime"))
     try:
         gps = exif.get_ifd(0x8825)
     except Exception:
         gps = {}
-    when = _gps_date(gps.get(29), gps.get(7))
+    when = gps_date(gps.get(29), gps.get(7))
     if when:
         found.append(Dated(when, "GPS date-time"))
     return found
 
 
-def _exif_text_date(raw, offset) -> str | None:
+def exif_text_date(raw, offset) -> str | None:
     if not raw:
         return None
     text = (raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)).strip("\x00 ")
@@ -158,7 +157,7 @@ def _offset(raw) -> str | None:
     return f"{m.group(1)}{m.group(2)}:{m.group(3)}"
 
 
-def _gps_date(datestamp, timestamp) -> str | None:
+def gps_date(datestamp, timestamp) -> str | None:
     try:
         day = datetime.strptime(str(datestamp).strip("\x00 ")[:10].replace("-", ":"),
                                 "%Y:%m:%d")
@@ -282,7 +281,7 @@ def _loose_date(text: str) -> str | None:
     text = text.strip()
     m = _EXIF_DATE.match(text)
     if m:
-        return _exif_text_date(text, None)
+        return exif_text_date(text, None)
     for fmt in ("%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z", "%a, %d %b %Y %H:%M:%S"):
         try:
             parsed = datetime.strptime(text, fmt)
@@ -315,74 +314,12 @@ def quicktime_date(data: bytes | memoryview) -> Dated | None:
     return Dated(when.replace(tzinfo=None).isoformat() + "+00:00", "QuickTime CreationDate")
 
 
-# -- files Pillow does not open (camera RAW) ------------------------------------------------
-# exiv2's XMP toolkit keeps global state: every pyexiv2 call of the process holds this lock
-# (library/interop/xmp.py takes the same one).
-EXIV2_LOCK = threading.Lock()
 
 
-def exiv2_dates(path: str) -> list[Dated]:
-    """Every date exiv2 finds in a file Pillow cannot open (CR2, CR3, NEF, ARW, DNG...): EXIF,
-    IPTC and XMP, in the same forms as `image_dates`. [] when exiv2 cannot read it."""
-    try:
-        import pyexiv2  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - a declared dependency
-        return []
-    try:
-        with EXIV2_LOCK:
-            pyexiv2.set_log_level(4)  # mute: an unknown maker note is not our problem
-            if _utf8(path):
-                with pyexiv2.Image(path) as image:
-                    exif, iptc, xmp = image.read_exif(), image.read_iptc(), image.read_raw_xmp()
-            else:
-                with open(path, "rb") as fh, pyexiv2.ImageData(fh.read()) as image:
-                    exif, iptc, xmp = image.read_exif(), image.read_iptc(), image.read_raw_xmp()
-    except (RuntimeError, OSError, ValueError, UnicodeDecodeError):
-        return []
-    found = []
-    for key, offset_key, name in (
-            ("Exif.Photo.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal",
-             "EXIF DateTimeOriginal"),
-            ("Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeDigitized",
-             "EXIF DateTimeDigitized"),
-            ("Exif.Image.DateTime", "Exif.Photo.OffsetTime", "EXIF DateTime")):
-        # TIFF/EP (some DNG writers) keeps these in IFD0: Exif.Image.* then.
-        image_key = key.replace("Exif.Photo.", "Exif.Image.")
-        when = _exif_text_date(exif.get(key) or exif.get(image_key),
-                               exif.get(offset_key) or exif.get(
-                                   offset_key.replace("Exif.Photo.", "Exif.Image.")))
-        if when:
-            found.append(Dated(when, name))
-    stamp = str(exif.get("Exif.GPSInfo.GPSTimeStamp", "")).split()
-    try:
-        clock = [_rational(v) for v in stamp] if len(stamp) == 3 else None
-    except (ValueError, ZeroDivisionError):
-        clock = None
-    when = _gps_date(exif.get("Exif.GPSInfo.GPSDateStamp"), clock)
-    if when:
-        found.append(Dated(when, "GPS date-time"))
-    day, clock_text = iptc.get("Iptc.Application2.DateCreated"), \
-        iptc.get("Iptc.Application2.TimeCreated")
-    when = iptc_date(str(day).encode() if day else None,
-                     str(clock_text).encode() if clock_text else None)
-    if when:
-        found.append(Dated(when, "IPTC DateCreated"))
-    if xmp:
-        found += xmp_dates(xmp)
-    return found
 
 
-def _rational(text: str) -> float:
-    num, _, den = text.partition("/")
-    return float(num) / float(den or 1)
 
 
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def quick_exif_dates(path: str, head_bytes: int = 1 << 16) -> list[Dated]:

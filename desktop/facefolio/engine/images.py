@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from . import dates, hdr
+from . import dates, exiv2, hdr
 from .budget import BUDGET, PER_DECODE, fmt_bytes, return_large_frees_to_the_os
 from .errors import ImageError
 from .formats import IMAGE_EXTENSIONS, RAW_EXTENSIONS
@@ -168,7 +168,7 @@ def _decode_raw(path: str, factor_for, max_pixels: int) -> LoadedImage:
         return cv2.cvtColor(loaded.pixels, cv2.COLOR_BGR2RGB), max(loaded.width, loaded.height)
 
     developed = decode_raw(path, DETECT_SIDE, max_pixels, decode_jpeg)
-    found = dates.exiv2_dates(path)
+    found = exiv2.exiv2_dates(path)
     rgb = developed.rgb
     # Past VIEW_MAX_PIXELS reduce as any image decoded whole.
     f = _reduce_factor(rgb.shape[1], rgb.shape[0])

@@ -62,3 +62,9 @@ PACKS: dict[str, PackInfo] = {
 def insightface_root() -> Path:
     """insightface's own model root (it honours INSIGHTFACE_HOME, else ~/.insightface)."""
     return Path(os.environ.get("INSIGHTFACE_HOME", "~/.insightface")).expanduser()
+
+
+def match_threshold(pack: str) -> float:
+    """The pack's cosine similarity above which two faces are one person (0.4 for a pack this
+    version does not know: the ArcFace cut-off)."""
+    return PACKS[pack].match_threshold if pack in PACKS else _ARCFACE_THRESHOLD

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .boxes import iou
 from .images import LoadedImage, load_finer
 from .yunet import INPUT_SIZE
 
@@ -50,16 +51,6 @@ def find_in_box(detector, image: LoadedImage, box) -> Detection | None:
     if w / image.scale < 80.0 and image.refinable:
         src = load_finer(image, max(1.0, w / 80.0))
     return detect_around(detector, src, box, None)
-
-
-def iou(a, b) -> float:
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 def detect_around(detector, src: LoadedImage, box, face_px: float | None,

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .boxes import iou
 from .images import LoadedImage, load_finer
-from .refine import detect_around, iou
+from .refine import detect_around
 from .yunet import INPUT_SIZE, NMS_IOU
 
 Detection = tuple[np.ndarray, np.ndarray, float]

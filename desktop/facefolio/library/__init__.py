@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .library import Library, default_library_dir
 from .photos.search import faces_in_image, search_image
-from .scan.scanner import CancelToken, Scanner, ScanProgress
-from .storage import write_queue
+from .scan.progress import CancelToken, Phase, ScanProgress
+from .scan.scanner import Scanner
 from .storage.errors import LibraryError, NotFoundError
 from .storage.records import (
     AssignedBy,
@@ -19,6 +19,7 @@ from .storage.settings import Settings
 
 __all__ = [
     "AssignedBy", "CancelToken", "FaceRecord", "FolderRecord", "Library", "LibraryError",
-    "NotFoundError", "PersonRecord", "PhotoRecord", "PhotoStatus", "ScanProgress", "Scanner",
+    "NotFoundError", "PersonRecord", "Phase", "PhotoRecord", "PhotoStatus", "ScanProgress",
+    "Scanner",
     "SearchResult", "Settings", "default_library_dir", "faces_in_image", "search_image",
 ]

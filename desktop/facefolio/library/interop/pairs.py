@@ -164,13 +164,13 @@ def capture_time(path: str) -> str | None:
 
 
 def _read_capture_time(path: str) -> str | None:
-    from ...engine import dates  # noqa: PLC0415
+    from ...engine import dates, exiv2  # noqa: PLC0415
 
     quick = dates.best(dates.quick_exif_dates(path))
     if quick is not None:
         return quick.when
     if Path(path).suffix.lower() in RAW_EXTENSIONS:
-        found = dates.exiv2_dates(path)
+        found = exiv2.exiv2_dates(path)
     else:
         from PIL import Image  # noqa: PLC0415
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...engine.packs import match_threshold
 from ..storage import store
+from ..storage.store import Transaction
 from .clustering import ClusterParams
 from .undo import fix_covers
-from .regroup import match_threshold
-from ..storage.store import Transaction
 
 if TYPE_CHECKING:
     from ..library import Library

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clustering import ClusterParams, clash
+from .apart import clash
+from .clustering import ClusterParams
 
 
 @dataclass

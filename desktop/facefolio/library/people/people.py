@@ -5,7 +5,7 @@ person they clearly match (assign.py), the rest are clustered (regroup.py, clust
 attach.py); both write only what still holds when they commit, so a user edit made meanwhile
 wins. User operations (name, merge, move, remove, hide, cover, delete, accept / reject a
 suggestion, "not the same person", ignore, a drawn face, names from XMP) each run in one
-transaction and are logged in `operations` for undo (see oplog.py). Faces a user placed carry
+transaction and are logged in `operations` for undo (see undo.py). Faces a user placed carry
 assigned_by 'user' or 'suggestion' and are never moved by anything automatic; a removed face
 leaves a rejection, so it is never suggested, auto-assigned or clustered back to that person;
 an ignored face stays in the library (a rescan does not bring it back) but is shown nowhere.
@@ -17,19 +17,18 @@ Like `Library`, a People object belongs to the thread that opened the library.
 from __future__ import annotations
 
 import functools
-import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ..library import Library
 from ..storage import store
 from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import AssignedBy, FaceRecord
 from ..storage.store import Transaction
-from ..storage.text import check_name
 from . import assign, suggest
-from .naming import GroupNaming
 from . import undo as oplog
+from .history import History
+from .naming import GroupNaming, clean_name, counted, person_label
 from .proposals import Proposal, merge_proposals
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .suggest import Suggestion
@@ -48,7 +47,7 @@ def _atomic(method):
     return run
 
 
-class People(GroupNaming):
+class People(GroupNaming, History):
     def __init__(self, library: Library) -> None:
         self.library = library
         self.con = library.con
@@ -90,17 +89,17 @@ class People(GroupNaming):
     @_atomic
     def name(self, person_id: int, name: str) -> None:
         """Name or rename. Two people may share a name (two Annas exist); merge if one."""
-        clean = _clean_name(name)
+        clean = clean_name(name)
         old = self._person(person_id).name
         what = f"Rename {old} to {clean}" if old else \
-            f"Give {_label(self._person(person_id))} the name {clean}"
+            f"Give {person_label(self._person(person_id))} the name {clean}"
         self._logged("name", what, [person_id], [], lambda: self.con.execute(
             "UPDATE people SET name = ? WHERE id = ?", (clean, person_id)))
 
     @_atomic
     def create_person(self, face_ids: list[int], name: str | None = None) -> int:
         face_ids = self._faces(face_ids)
-        clean = _clean_name(name) if name is not None else None
+        clean = clean_name(name) if name is not None else None
         created: list[int] = []
 
         def change() -> list[int]:
@@ -111,7 +110,7 @@ class People(GroupNaming):
             return [pid]
 
         label = repr(clean) if clean else "a new person"
-        self._logged("create", f"Create {label} from {_n(face_ids, 'face')}",
+        self._logged("create", f"Create {label} from {counted(face_ids, 'face')}",
                      self._owners(face_ids), face_ids, change)
         return created[0]
 
@@ -164,15 +163,15 @@ class People(GroupNaming):
                              (cover, target_id))
             self.con.executemany("DELETE FROM people WHERE id = ?", [(s,) for s in sources])
 
-        names = ", ".join(_label(r) for r in records)
-        self._logged("merge", f"Merge {names} into {_label(target)}",
+        names = ", ".join(person_label(r) for r in records)
+        self._logged("merge", f"Merge {names} into {person_label(target)}",
                      [target_id, *sources], face_ids, change)
 
     @_atomic
     def move_faces(self, face_ids: list[int], person_id: int) -> None:
         face_ids = self._faces(face_ids)
         person = self._person(person_id)
-        self._logged("move", f"Move {_n(face_ids, 'face')} to {_label(person)}",
+        self._logged("move", f"Move {counted(face_ids, 'face')} to {person_label(person)}",
                      [person_id, *self._owners(face_ids)], face_ids,
                      lambda: self._assign(face_ids, person_id, AssignedBy.USER))
 
@@ -190,13 +189,13 @@ class People(GroupNaming):
             self.con.executemany("UPDATE faces SET person_id = NULL, assigned_by = NULL "
                                  "WHERE id = ?", [(f,) for f, _ in owned])
 
-        self._logged("remove", f"Remove {_n(face_ids, 'face')} from their person",
+        self._logged("remove", f"Remove {counted(face_ids, 'face')} from their person",
                      self._owners(face_ids), face_ids, change)
 
     @_atomic
     def set_hidden(self, person_id: int, hidden: bool) -> None:
         person = self._person(person_id)
-        self._logged("hide", f"{'Hide' if hidden else 'Show'} {_label(person)}",
+        self._logged("hide", f"{'Hide' if hidden else 'Show'} {person_label(person)}",
                      [person_id], [], lambda: self.con.execute(
                          "UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id)))
 
@@ -206,7 +205,7 @@ class People(GroupNaming):
         self._faces([face_id])
         if self.library.face(face_id).person_id != person_id:
             raise LibraryError(f"face {face_id} does not belong to person {person_id}")
-        self._logged("cover", f"Set the cover of {_label(person)}", [person_id], [],
+        self._logged("cover", f"Set the cover of {person_label(person)}", [person_id], [],
                      lambda: self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
                                               (face_id, person_id)))
 
@@ -222,13 +221,14 @@ class People(GroupNaming):
                              "WHERE person_id = ?", (person_id,))
             self.con.execute("DELETE FROM people WHERE id = ?", (person_id,))
 
-        self._logged("delete", f"Delete {_label(person)}", [person_id], face_ids, change)
+        self._logged("delete", f"Delete {person_label(person)}", [person_id], face_ids, change)
 
     @_atomic
     def accept_suggestion(self, face_id: int, person_id: int) -> None:
         self._faces([face_id])
         person = self._person(person_id)
-        self._logged("accept", f"{self._face_label(face_id).capitalize()} is {_label(person)}",
+        self._logged("accept",
+                     f"{self._face_label(face_id).capitalize()} is {person_label(person)}",
                      [person_id, *self._owners([face_id])], [face_id],
                      lambda: self._assign([face_id], person_id, AssignedBy.SUGGESTION))
 
@@ -245,7 +245,7 @@ class People(GroupNaming):
                              "WHERE id = ? AND person_id = ?", (face_id, person_id))
 
         self._logged("reject", f"{self._face_label(face_id).capitalize()} is not "
-                     f"{_label(person)}",
+                     f"{person_label(person)}",
                      [person_id], [face_id], change)
 
     @_atomic
@@ -256,7 +256,8 @@ class People(GroupNaming):
         if a == b:
             raise LibraryError(f"person {a} cannot be a different person from themselves")
         first, second = self._person(a), self._person(b)
-        self._logged("not_same", f"{_label(first)} and {_label(second)} are different people",
+        self._logged("not_same",
+                     f"{person_label(first)} and {person_label(second)} are different people",
                      [a, b], [], lambda: self.con.execute(
                          "INSERT OR IGNORE INTO not_same(person_a, person_b, at) "
                          "VALUES (?, ?, ?)", (a, b, store.now())))
@@ -275,8 +276,8 @@ class People(GroupNaming):
                 self.con.executemany("UPDATE faces SET ignored = 0 WHERE id = ?",
                                      [(f,) for f in face_ids])
 
-        what = f"Ignore {_n(face_ids, 'face')}" if ignored else \
-            f"Show {_n(face_ids, 'face')} again"
+        what = f"Ignore {counted(face_ids, 'face')}" if ignored else \
+            f"Show {counted(face_ids, 'face')} again"
         self._logged("ignore", what, self._owners(face_ids), face_ids, change)
 
     def record_new_face(self, face_id: int) -> None:
@@ -292,71 +293,9 @@ class People(GroupNaming):
             after = oplog.snapshot(self.con, scope, [fid])
             before = oplog.snapshot(self.con, scope, [fid])
             before["faces"][str(fid)] = [None, None, 1]
-            who = f" as {_label(self._person(scope[0]))}" if scope else ""
+            who = f" as {person_label(self._person(scope[0]))}" if scope else ""
             where = self._face_label(fid).replace("the face in", "a face in", 1)
             oplog.record(self.con, "draw", f"Add {where}{who}", before, after)
-
-    def import_names(self, photo_id: int, names: dict[int, str]) -> int:
-        """Names read from a photo's XMP regions, {face id: name}; returns faces named.
-
-        In one transaction each face is checked again as it is now: a face the user placed
-        (assigned_by 'user' or 'suggestion'), ignored, already so named, or that the user said
-        is not a person of that name is left alone. The others go to the oldest person of that
-        name, or a new one. Logged as one undoable operation.
-        """
-        wanted = {int(f): _clean_name(n) for f, n in names.items() if n and n.strip()}
-        if not wanted:
-            return 0
-        face_ids = self._faces(wanted)
-        existing = [r[0] for r in store.in_chunks(
-            self.con, "SELECT id FROM people WHERE name IN ({})", sorted(set(wanted.values())))]
-        named: list[int] = []
-
-        def change() -> list[int]:
-            created: list[int] = []
-            for fid, name in wanted.items():
-                if self._takes_name(fid, photo_id, name):
-                    target = self.con.execute("SELECT id FROM people WHERE name = ? ORDER BY "
-                                              "id LIMIT 1", (name,)).fetchone()
-                    if target is None:
-                        pid = self.con.execute("INSERT INTO people(name, hidden, created_at) "
-                                               "VALUES (?, 0, ?)", (name, store.now())).lastrowid
-                        created.append(pid)
-                    else:
-                        pid = target[0]
-                    if self.con.execute("SELECT 1 FROM faces WHERE photo_id = ? AND "
-                                        "person_id = ?", (photo_id, pid)).fetchone():
-                        continue  # two regions of one name: one face per person and photo
-                    self._assign([fid], pid, AssignedBy.USER)
-                    named.append(fid)
-            if not named:
-                raise _NothingToDo
-            return created
-
-        try:
-            self._logged("import", f"Names from XMP for {_n(face_ids, 'face')}",
-                         [*self._owners(face_ids), *existing], face_ids, change)
-        except _NothingToDo:
-            return 0
-        return len(named)
-
-    def _takes_name(self, face_id: int, photo_id: int, name: str) -> bool:
-        """May a name from a file be given to this face, as the face is now?"""
-        row = self.con.execute("""
-            SELECT f.photo_id, f.person_id, f.assigned_by, f.ignored, pe.name
-            FROM faces f LEFT JOIN people pe ON pe.id = f.person_id WHERE f.id = ?""",
-                               (face_id,)).fetchone()
-        if row["photo_id"] != photo_id:
-            raise LibraryError(f"face {face_id} is not in photo {photo_id}")
-        if row["ignored"] or row["name"] == name:
-            return False
-        if row["person_id"] is not None and row["assigned_by"] and \
-                AssignedBy(row["assigned_by"]).by_user:
-            return False  # a user decision outranks a file
-        rejected = self.con.execute(
-            "SELECT 1 FROM rejections r JOIN people pe ON pe.id = r.person_id "
-            "WHERE r.face_id = ? AND pe.name = ?", (face_id, name)).fetchone()
-        return rejected is None
 
     # -- the faces a user sees -----------------------------------------------------------
     def unknown_faces(self, include_low_quality: bool = False, limit: int | None = None
@@ -383,57 +322,7 @@ class People(GroupNaming):
         return ("person_id IS NULL AND ignored = 0 AND (quality >= ? OR source = 'user')",
                 [QUALITY_FLOOR])
 
-    # -- undo --------------------------------------------------------------------------------
-    def undo(self, expect: int | None = None) -> str | None:
-        """Undo the newest operation (its description), None when there is none. With
-        `expect`, only if the newest is still that operation (else ChangedElsewhereError)."""
-        with Transaction(self.con):
-            return oplog.undo(self.con, expect)
-
-    def redo(self, expect: int | None = None) -> str | None:
-        with Transaction(self.con):
-            return oplog.redo(self.con, expect)
-
-    def can_undo(self) -> bool:
-        return oplog.can_undo(self.con)
-
-    def can_redo(self) -> bool:
-        return oplog.can_redo(self.con)
-
-    def history(self, limit: int = 50) -> list[oplog.Operation]:
-        return oplog.history(self.con, limit)
-
     # -- helpers -----------------------------------------------------------------------------
-    def _chosen_covers(self) -> set[int]:
-        """Faces the user made a cover with *Set as cover* (logged, not undone)."""
-        out: set[int] = set()
-        for (after,) in self.con.execute("SELECT redo_data FROM operations WHERE kind = "
-                                         "'cover' AND undone = 0"):
-            for row in (json.loads(after or "{}").get("people") or {}).values():
-                if row and row.get("cover_face_id") is not None:
-                    out.add(int(row["cover_face_id"]))
-        return out
-
-    def _logged(self, kind: str, description: str, person_ids: Iterable[int],
-                face_ids: list[int], change: Callable[[], object]) -> None:
-        """Run one user change in one transaction, with before/after snapshots for undo."""
-        scope = {int(p) for p in person_ids if p is not None}
-        with Transaction(self.con):
-            before = oplog.snapshot(self.con, scope, face_ids)
-            created = change()
-            if isinstance(created, list):  # people that did not exist before
-                for pid in created:
-                    before["people"][str(pid)] = None
-                    before["scope_people"].append(pid)
-                scope.update(created)
-            # An unnamed person left with no face is no one: it goes (undo brings it back).
-            for pid in scope:
-                self.con.execute("DELETE FROM people WHERE id = ? AND name IS NULL AND NOT "
-                                 "EXISTS (SELECT 1 FROM faces WHERE person_id = ?)", (pid, pid))
-            oplog.fix_covers(self.con, scope)
-            after = oplog.snapshot(self.con, scope, face_ids)
-            oplog.record(self.con, kind, description, before, after)
-
     def _assign(self, face_ids: list[int], person_id: int, how: AssignedBy) -> None:
         self.con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
                              [(person_id, how, f) for f in face_ids])
@@ -467,22 +356,3 @@ class People(GroupNaming):
 
     def _rows(self, sql: str, ids: list[int]) -> list:
         return store.in_chunks(self.con, sql, ids)
-
-
-class _NothingToDo(Exception):
-    """Raised inside a logged change that found nothing to do: roll back, log nothing."""
-
-
-def _label(person) -> str:
-    """A person in words: the name, or what the user sees of an unnamed one."""
-    if person.name:
-        return person.name
-    return f"an unnamed person ({_n(range(person.face_count), 'face')})"
-
-
-def _clean_name(name: str | None) -> str:
-    return check_name(name)  # no control or bidi characters, at most NAME_MAX: text.py
-
-
-def _n(items: list, noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"

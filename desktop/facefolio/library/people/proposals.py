@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...engine.packs import match_threshold
 from .clustering import ClusterParams
-from .regroup import match_threshold
 
 if TYPE_CHECKING:
     from ..library import Library

@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...engine.packs import match_threshold
 from ..storage import store
-from .attach import Owners, attach
-from .clustering import ClusterParams, group_faces, side_tags
 from ..storage.index import FaceIndex
-from .undo import fix_covers
 from ..storage.store import Transaction
+from .apart import side_tags
+from .attach import Owners, attach
+from .clustering import ClusterParams, group_faces
+from .heirs import hand_down_not_same, inherit_ids
+from .undo import fix_covers
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -274,19 +277,6 @@ def _owners(library: Library, pack: str, read: _Read, groups: list[np.ndarray],
     return Owners(sums, counts, photos, [frozenset(t) for t in tags], ~hidden)
 
 
-def _hand_down_not_same(con, gone: list[int], old_person: dict[int, int | None],
-                        new_person: dict[int, int]) -> None:
-    """A group clustering folds away takes the user's "not the same person" answers with
-    its row (ON DELETE CASCADE): hand them to the groups its faces went to. The side tags
-    kept those faces from the other person's, so the answer holds for their new groups."""
-    for pid in gone:
-        others = [b if a == pid else a for a, b in con.execute(
-            "SELECT person_a, person_b FROM not_same WHERE ? IN (person_a, person_b)", (pid,))]
-        heirs = {new_person[f] for f, was in old_person.items()
-                 if was == pid and f in new_person} - {pid}
-        con.executemany(
-            "INSERT OR IGNORE INTO not_same(person_a, person_b, at) VALUES (?, ?, ?)",
-            [(min(h, o), max(h, o), store.now()) for h in heirs for o in others if h != o])
 
 
 def min_cluster_faces(library: Library) -> int:
@@ -347,7 +337,7 @@ def _write(library: Library, plan: _Plan, read: _Read) -> ClusterReport:
     for fid, pid in old_person.items():
         if pid is not None:
             old_members.setdefault(pid, set()).add(fid)
-    heir = _heirs(plan.groups, old_person, valid, fluid)
+    heir = inherit_ids(plan.groups, old_person, valid, fluid)
     rejected = {(r[0], r[1]) for r in con.execute("SELECT face_id, person_id FROM rejections")}
     created = updated = grouped = 0
     new_person: dict[int, int] = {}
@@ -387,7 +377,7 @@ def _write(library: Library, plan: _Plan, read: _Read) -> ClusterReport:
                if fid in valid and fid not in joined and new_person.get(fid) != pid]
     con.executemany("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?", changes)
     kept = set(new_person.values())
-    _hand_down_not_same(con, [pid for pid in old_members if pid not in kept], old_person,
+    hand_down_not_same(con, [pid for pid in old_members if pid not in kept], old_person,
                         new_person)
     # A fluid person left with no face goes; one that is no longer fluid is the user's.
     con.executemany("DELETE FROM people WHERE id = ? AND name IS NULL AND hidden = 0 "
@@ -399,32 +389,3 @@ def _write(library: Library, plan: _Plan, read: _Read) -> ClusterReport:
                          faces_grouped=grouped, faces_unknown=unknown,
                          faces_skipped=len(old_person) - len(valid),
                          faces_joined=len(joined))
-
-
-def _heirs(groups: list[np.ndarray], old_person: dict[int, int | None], valid: set[int],
-           fluid: set[int]) -> dict[int, int]:
-    """Keep the ids of unnamed people: each new group inherits the old person it overlaps
-    most, largest overlaps first, so an unchanged group keeps its id and place on screen.
-    Only a person still fluid can be inherited: one the user named or touched is theirs."""
-    pairs = []
-    for gi, group in enumerate(groups):
-        counts: dict[int, int] = {}
-        for fid in group.tolist():
-            pid = old_person[fid]
-            if pid is not None and pid in fluid and fid in valid:
-                counts[pid] = counts.get(pid, 0) + 1
-        pairs += [(n, gi, pid) for pid, n in counts.items()]
-    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
-    heir: dict[int, int] = {}
-    taken: set[int] = set()
-    for _, gi, pid in pairs:
-        if gi not in heir and pid not in taken:
-            heir[gi] = pid
-            taken.add(pid)
-    return heir
-
-
-def match_threshold(pack: str) -> float:
-    from ...engine import PACKS  # noqa: PLC0415 - only the pack table, no models
-
-    return PACKS[pack].match_threshold if pack in PACKS else 0.4

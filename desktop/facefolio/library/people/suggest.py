@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...engine.packs import match_threshold
 from ..storage import store
 from .assign import SAMPLE, TOP
-from .regroup import match_threshold
 
 if TYPE_CHECKING:
     from ..library import Library

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...engine.boxes import Box, iou
+
 _HASH_BYTES = 16
 _APP_OR_COM = frozenset(range(0xE0, 0xF0)) | {0xFE}
 _STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01, 0xD8}  # RSTn, TEM, SOI: no length
@@ -118,19 +120,27 @@ def _jpeg(data) -> tuple[str, str, int]:
     raise _NotThisFormat("no EOI")
 
 
+def _chunks(data, pos: int, end: int, png: bool):
+    """(kind, body) of each chunk from `pos`: PNG's are length, kind, body, CRC (big-endian);
+    RIFF's (WebP) kind, length, body and a pad byte to an even length (little-endian)."""
+    while pos + 8 <= end:
+        if png:
+            length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        else:
+            kind, length = struct.unpack("<4sI", data[pos:pos + 8])
+        yield kind, data[pos + 8:pos + 8 + length]
+        pos += 8 + length + (4 if png else length & 1)
+
+
 def _png(data) -> tuple[str, str, int]:
     h = hashlib.blake2b(digest_size=_HASH_BYTES)
     orientation = 1
-    pos, end = 8, len(data)
-    while pos + 8 <= end:
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+    for kind, body in _chunks(data, 8, len(data), png=True):
         if kind in _PNG_IMAGE_CHUNKS:
             h.update(kind)
             h.update(body)
         elif kind == b"eXIf":
             orientation = _exif_orientation(body)
-        pos += 12 + length
         if kind == b"IEND":
             return "png", h.hexdigest(), orientation
     raise _NotThisFormat("no IEND")
@@ -139,11 +149,9 @@ def _png(data) -> tuple[str, str, int]:
 def _webp(data) -> tuple[str, str, int]:
     h = hashlib.blake2b(digest_size=_HASH_BYTES)
     orientation = 1
-    pos, end = 12, min(len(data), 8 + struct.unpack("<I", data[4:8])[0])
     seen = False
-    while pos + 8 <= end:
-        kind, length = struct.unpack("<4sI", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+    for kind, body in _chunks(data, 12, min(len(data), 8 + struct.unpack("<I", data[4:8])[0]),
+                              png=False):
         if kind in _WEBP_IMAGE_CHUNKS:
             h.update(kind)
             h.update(body)
@@ -151,7 +159,6 @@ def _webp(data) -> tuple[str, str, int]:
         elif kind == b"EXIF":
             exif = bytes(body)
             orientation = _exif_orientation(exif[6:] if exif.startswith(b"Exif") else exif)
-        pos += 8 + length + (length & 1)
     if not seen:
         raise _NotThisFormat("no image chunk")
     return "webp", h.hexdigest(), orientation
@@ -224,7 +231,6 @@ def same_picture(a: str | None, b: str | None) -> bool:
 
 # -- carrying decisions from an old analysis to a new one -------------------------------------
 
-Box = tuple[float, float, float, float]
 
 # A face re-detected in the same picture gives near-identical embeddings (cosine > 0.9);
 # after a crop or a resize it stays far above what two photos of one person give.
@@ -369,14 +375,3 @@ def overlap_pairs(old: Sequence[Box], new: Sequence[Box], pairs: dict[int, int],
             out[i] = j
             taken.add(j)
     return out
-
-
-def iou(a: Box, b: Box) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = min(ax + aw, bx + bw) - max(ax, bx)
-    ih = min(ay + ah, by + bh) - max(ay, by)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ...engine import dates
+from ...engine import dates, exiv2
 from ...engine.formats import RAW_EXTENSIONS
 
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -39,7 +39,7 @@ def header(path: str | os.PathLike) -> tuple[int, int, list]:
             width, height = raw_header(os.fspath(path))
         except ImageError as exc:
             raise OSError(str(exc)) from exc
-        return width, height, dates.exiv2_dates(os.fspath(path))
+        return width, height, exiv2.exiv2_dates(os.fspath(path))
     try:
         with Image.open(path) as im:
             width, height = im.size

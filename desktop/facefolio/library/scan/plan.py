@@ -18,10 +18,23 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .walk import FileEntry, folder_problem, gone, walk_folder
 
 EMPTY_FOLDER = "folder is empty while the library knows photos in it (is its drive mounted?)"
+
+
+class JobKind(StrEnum):
+    """What a scan does with one file (see `Job`)."""
+    NEW = "new"
+    COPY = "copy"
+    CHANGED = "changed"
+    REANALYSE = "reanalyse"
+    RETRY = "retry"
+    REFRESH = "refresh"
+    FINGERPRINT = "fingerprint"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class Job:
     that failed before), 'refresh' (only metadata changed: dates, XMP names), 'fingerprint'
     (a photo from before fingerprints: compute it), 'error' (a file the walk could not read).
     """
-    kind: str
+    kind: JobKind
     entry: FileEntry
     row: Known | None = None
     fingerprint: str | None = None
@@ -138,21 +151,21 @@ def _sort(s: Survey, e: FileEntry, row: Known | None, analysis: str, folder_id: 
             else:
                 s.gone.append(row)  # no longer a photo there: missing, kept until removed
         else:
-            s.jobs.append(Job("error", e, row))
+            s.jobs.append(Job(JobKind.ERROR, e, row))
         return row.id if row else None
     if row is None:
         s.candidates.append(e)
         return None
     if row.status != "done":
-        s.jobs.append(Job("retry", e, row))
+        s.jobs.append(Job(JobKind.RETRY, e, row))
         return row.id
     same = row.size == e.size and row.mtime_ns == e.mtime_ns and row.inode in (None, e.inode)
     if not same:
         s.candidates.append(e)
     elif row.fingerprint is None:
-        s.jobs.append(Job("fingerprint", e, row))
+        s.jobs.append(Job(JobKind.FINGERPRINT, e, row))
     elif row.analysis != analysis:
-        s.jobs.append(Job("reanalyse", e, row, fingerprint=row.fingerprint))
+        s.jobs.append(Job(JobKind.REANALYSE, e, row, fingerprint=row.fingerprint))
     elif row.offline or row.missing or row.inode is None or row.folder_id != folder_id:
         s.back_online.append((row, e))
     else:
@@ -179,7 +192,7 @@ def resolve(s: Survey, known: dict[str, Known], missing: list[Known],
         fp, whole = prints.get(e.path, (None, None))
         row = known.get(e.path)
         if row is not None and fp is not None and fp == row.fingerprint:
-            plan.jobs.append(Job("refresh", e, row, fingerprint=fp))
+            plan.jobs.append(Job(JobKind.REFRESH, e, row, fingerprint=fp))
             continue
         if row is not None:
             free[row.id] = row
@@ -210,11 +223,17 @@ def resolve(s: Survey, known: dict[str, Known], missing: list[Known],
             continue
         row = stays.get(e.path)
         if row is not None and row.id not in moved:
-            plan.jobs.append(Job("changed", e, row, fingerprint=fp))
+            plan.jobs.append(Job(JobKind.CHANGED, e, row, fingerprint=fp))
             free.pop(row.id, None)
         elif fp is not None and fp in copies:
-            plan.jobs.append(Job("copy", e, fingerprint=fp, source=copies[fp]))
+            plan.jobs.append(Job(JobKind.COPY, e, fingerprint=fp, source=copies[fp]))
         else:
-            plan.jobs.append(Job("new", e, fingerprint=fp))
+            plan.jobs.append(Job(JobKind.NEW, e, fingerprint=fp))
     plan.missing = [r for r in free.values() if r.id not in moved and not r.missing]
     return plan
+
+
+def still_missing(missing: list[Known], plan) -> int:
+    """Photos missing before this scan that it did not find again (a restored file is)."""
+    found = {row.id for row, _e, _fp in plan.moves}
+    return sum(1 for r in missing if r.id not in found)

@@ -2,7 +2,7 @@
 said before the re-analysis runs (the app asks before saving such settings).
 
 A re-analysis of an unchanged picture keeps every face the user decided about that the new
-analysis does not find (scan_write._carry): a "Not a face" always, names, "not this person"
+analysis does not find (write._carry): a "Not a face" always, names, "not this person"
 and covers unless the user agreed, for exactly that setting, to let them go
 (`agree_to_drop`). Faces of a named person that only grouping put there are not kept: they
 are what this preview warns about.

@@ -3,15 +3,15 @@
 `Scanner.scan()` is a generator of `ScanProgress`: the caller picks the thread. One scan runs
 per library at a time, across processes (scanlock.py). Steps:
 
-1. listing: walk the folders and compare with the known photos (scan_plan.survey): unchanged,
+1. listing: walk the folders and compare with the known photos (plan.survey): unchanged,
    offline, gone, new or changed;
 2. checking: when a photo may have moved (a file is gone, a path holds another image), the
    new and changed files are fingerprinted first (identity.py), so moves, renames, rings of
-   renames and copies keep the faces, ids and decisions (scan_plan.resolve);
-3. scanning: worker processes (scan_pool.py, one per core the user allows) read, fingerprint,
-   decode and analyse each file (scan_work.py); this generator only plans, hands the jobs out
+   renames and copies keep the faces, ids and decisions (plan.resolve);
+3. scanning: worker processes (pool.py, one per core the user allows) read, fingerprint,
+   decode and analyse each file (work.py); this generator only plans, hands the jobs out
    and passes each photo's result to the library's one writer (write_queue.py), which commits
-   it in a transaction of its own (scan_write.commit_photo): a scan killed at any instant
+   it in a transaction of its own (write.commit_photo): a scan killed at any instant
    resumes where it stopped and never stores a face twice. A worker that dies (a decoder's
    segfault, the OOM killer) costs only its file, which says why; a file that killed a worker
    twice is not tried again until it changes or the user asks (`retry_failed`);
@@ -29,20 +29,19 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from ..storage import store
-from ..storage import write_queue
 from ..library import Library
-from .plan import Job, Known, resolve, survey
-from .work import WorkSpec, failed
-from .write import Written, apply_plan, commit_photo
+from ..storage import store, write_queue
 from ..storage.scanlock import ScanLock
-from ..storage.store import Transaction
+from . import steps
+from .plan import Job, JobKind, Known, resolve, still_missing, survey
+from .progress import PREPARING, CancelToken, Phase, ScanProgress, default_workers
+from .work import WorkSpec, failed
+from .write import ResultKind, Written, commit_photo
 
 log = logging.getLogger(__name__)
 
-PREPARING = "Preparing the face models, first run only"
 # The second crash on the same unchanged file: it is left alone after that.
 CRASHED_TWICE = "it crashed the decoder twice: not tried again until the file changes " \
                 "('facefolio rescan --retry-failed' tries it now)"
@@ -50,70 +49,12 @@ _CRASH_PREFIXES = ("the image decoder crashed", "the scan worker was killed")
 _WRITES_AHEAD = 64  # photo results handed to the writer and not yet committed, at most
 
 
-@dataclass(frozen=True)
-class ScanProgress:
-    phase: str  # 'listing', 'preparing', 'checking', 'scanning', 'finishing', 'done', 'cancelled'
-    done: int = 0
-    total: int = 0
-    current: str = ""
-    faces: int = 0  # faces found in this scan so far
-    errors: int = 0  # files that failed in this scan so far
-    skipped: int = 0  # unchanged files (and files left alone after crashing twice)
-    moved: int = 0  # photos found under another name (moves, renames)
-    missing: int = 0  # photos whose files are gone, kept until the user removes them
-    offline: int = 0  # photos in folders (or files) that cannot be read now, kept
-    notes: int = 0  # decisions that could not be carried over (see `facefolio status`)
-    crashed: int = 0  # files a worker died on in this scan
-    elapsed: float = 0.0
-    rate: float = 0.0  # photos per second
-    eta: float | None = None  # seconds
-    message: str = ""  # what is happening, when it is worth saying (a first run)
-    new_face_ids: tuple[int, ...] = field(default=(), repr=False)
 
 
-class CancelToken:
-    """Cooperative cancel and pause, checked by the scan between photos."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()  # wake a paused scan so it can stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_if_paused(self, timeout: float | None = None) -> None:
-        self._running.wait(timeout)
 
 
-def allowed_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
-def default_workers(setting: int = 0, *, spare_one: bool = False) -> int:
-    """Worker processes: the user's setting, else one per core this process may use, less
-    one for the window when the app scans (`spare_one`)."""
-    if setting and setting > 0:
-        return int(setting)
-    return max(1, allowed_cores() - (1 if spare_one else 0))
 
 
 class Scanner:
@@ -136,7 +77,7 @@ class Scanner:
         self.group_every = group_every
         self._engine_factory = engine_factory
         self._copies: dict[str, Known] = {}
-        self._pool = None  # scan_pool.ProcessPool, or ThreadPool for the caller's engines
+        self._pool = None  # pool.ProcessPool, or ThreadPool for the caller's engines
         self._writer: write_queue.WriteQueue | None = None
         self._starter: _Starter | None = None
         self.crashes = 0
@@ -182,15 +123,15 @@ class Scanner:
         lib = self.library
         folders = [f for f in lib.folders() if folder_ids is None or f.id in folder_ids]
         started, now = time.monotonic(), store.now()
-        self._write(lambda w: _set_started(w, [(now, f.id) for f in folders]))
-        progress = ScanProgress(phase="listing")
+        self._write(lambda w: steps.set_started(w, [(now, f.id) for f in folders]))
+        progress = ScanProgress(phase=Phase.LISTING)
         yield progress
         # New folders mean photos to analyse: the workers start (fork, load their models)
         # while the folders are listed, not after. A rescan starts them only if it finds work.
         starter = None
         if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
             if self._engine_factory is None and not _models_ready(lib.settings.pack):
-                yield replace(progress, phase="preparing", message=PREPARING)
+                yield replace(progress, phase=Phase.PREPARING, message=PREPARING)
             starter = self._starter = _Starter(self._start_pool)
         # The grouping code imports (scipy: 0.45 s, python -X importtime) while the photos
         # are analysed, not after the last one.
@@ -203,28 +144,28 @@ class Scanner:
         sv = survey(folders, known, analysis, skip, _library_dirs(lib.path),
                     lambda: token.cancelled)
         if token.cancelled:
-            yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+            yield replace(progress, phase=Phase.CANCELLED, elapsed=time.monotonic() - started)
             return
         if starter is not None:
             starter.join()
         elif sv.candidates or sv.jobs:
             if self._engine_factory is None and not _models_ready(lib.settings.pack):
-                yield replace(progress, phase="preparing", message=PREPARING)
+                yield replace(progress, phase=Phase.PREPARING, message=PREPARING)
             self._start_pool()
         prints: dict[str, tuple[str, str | None]] = {}
         if sv.needs_fingerprints(known, missing):
             legacy = any(r.fingerprint is None and r.content_hash for r in [*sv.gone, *missing])
-            progress = replace(progress, phase="checking", total=len(sv.candidates))
+            progress = replace(progress, phase=Phase.CHECKING, total=len(sv.candidates))
             yield progress
             for progress in self._fingerprint_all(sv.candidates, legacy, token, progress,
                                                   prints):
                 yield progress
             if token.cancelled:
-                yield replace(progress, phase="cancelled", elapsed=time.monotonic() - started)
+                yield replace(progress, phase=Phase.CANCELLED, elapsed=time.monotonic() - started)
                 return
         plan = resolve(sv, known, missing, prints, analysis)
         offline = [(f.scan_started_at, f.id) for f in folders if f.id in sv.offline_folders]
-        self._write(lambda w: _apply(w, plan, sv, offline))
+        self._write(lambda w: steps.apply(w, plan, sv, offline))
         free = {r.id for r in [*sv.gone, *missing]} | {j.row.id for j in plan.jobs if j.row}
         self._copies = {r.fingerprint: r for r in known.values()
                         if r.fingerprint and r.status == "done" and r.id not in free}
@@ -232,10 +173,10 @@ class Scanner:
         if self._pool is not None:
             self._pool.update_spec(self._spec())  # now with the copies the library has
 
-        progress = replace(progress, phase="scanning", done=0, total=len(jobs), message="",
+        progress = replace(progress, phase=Phase.SCANNING, done=0, total=len(jobs), message="",
                            skipped=sv.unchanged + len(sv.back_online) + left_alone,
                            moved=len(plan.moves),
-                           missing=len(plan.missing) + _still_missing(missing, plan),
+                           missing=len(plan.missing) + still_missing(missing, plan),
                            offline=len(sv.offline_ids))
         yield progress
         new_face_ids: list[int] = []
@@ -244,15 +185,15 @@ class Scanner:
 
         if token.cancelled:
             self._write(lambda w: w.save_indexes())
-            yield replace(progress, phase="cancelled", new_face_ids=tuple(new_face_ids),
+            yield replace(progress, phase=Phase.CANCELLED, new_face_ids=tuple(new_face_ids),
                           elapsed=time.monotonic() - started)
             return
-        yield replace(progress, phase="finishing", current="")
+        yield replace(progress, phase=Phase.FINISHING, current="")
         warm.join()
         ungrouped = new_face_ids[self._grouped:]
         online = list(sv.online_folders)
-        self._write(lambda w: _finish(w, online, ungrouped))
-        yield replace(progress, phase="done", current="", new_face_ids=tuple(new_face_ids),
+        self._write(lambda w: steps.finish(w, online, ungrouped))
+        yield replace(progress, phase=Phase.DONE, current="", new_face_ids=tuple(new_face_ids),
                       elapsed=time.monotonic() - started, eta=0.0)
 
     def _known(self) -> tuple[dict[str, Known], list[Known]]:
@@ -283,7 +224,7 @@ class Scanner:
         if retry_failed:
             return jobs, 0
         keep = [j for j in jobs if not (
-            j.kind == "retry" and j.row is not None and CRASHED_TWICE in
+            j.kind is JobKind.RETRY and j.row is not None and CRASHED_TWICE in
             self._crashed.get(j.row.id, "") and j.row.size == j.entry.size
             and j.row.mtime_ns == j.entry.mtime_ns)]
         return keep, len(jobs) - len(keep)
@@ -378,7 +319,7 @@ class Scanner:
         if fresh and (len(fresh) >= enough or time.monotonic() - self._last_group > seconds):
             self._grouped = len(new_face_ids)
             self._last_group = time.monotonic()
-            self._writer.submit(lambda w: _group(w, fresh), scan=True)
+            self._writer.submit(lambda w: steps.group(w, fresh), scan=True)
 
     @staticmethod
     def _count(progress: ScanProgress, result, started: float) -> ScanProgress:
@@ -389,7 +330,7 @@ class Scanner:
         crashed = result.error is not None and result.error.startswith(_CRASH_PREFIXES)
         return replace(progress, done=done, current=result.job.entry.path, elapsed=elapsed,
                        faces=progress.faces + len(result.faces),
-                       errors=progress.errors + (result.kind == "error"),
+                       errors=progress.errors + (result.kind is ResultKind.ERROR),
                        crashed=progress.crashed + crashed,
                        rate=rate, eta=remaining / rate if rate > 0 else None)
 
@@ -415,36 +356,12 @@ class _Starter(threading.Thread):
             raise self.error
 
 
-def _set_started(w: Library, rows: list[tuple[float, int]]) -> None:
-    with Transaction(w.con):
-        w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", rows)
 
 
-def _apply(w: Library, plan, sv, offline: list[tuple[float | None, int]]) -> None:
-    with Transaction(w.con):
-        apply_plan(w.con, plan, sv, store.now())
-        _record_unread(w.con, sv)
-        # An offline folder was not scanned: it keeps the scan state it had.
-        w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", offline)
 
 
-def _group(w: Library, face_ids: list[int]) -> None:
-    from ..people.people import People  # noqa: PLC0415 - clustering loads scipy: only now
-    w.sync_indexes(removed=False)
-    People(w).after_scan(face_ids)
 
 
-def _finish(w: Library, online_folders: list[int], ungrouped: list[int]) -> None:
-    """The end of a scan: folders marked scanned, the index caught up, the new faces not
-    grouped yet assigned and grouped (once), the index saved."""
-    from ..people.people import People  # noqa: PLC0415
-    with Transaction(w.con):
-        w.prune_empty_people()
-        w.con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
-                          [(store.now(), fid) for fid in online_folders])
-    w.sync_indexes()
-    People(w).after_scan(ungrouped)
-    w.save_indexes()
 
 
 def _crashed() -> type:
@@ -467,20 +384,8 @@ def _models_ready(pack: str) -> bool:
         return True
 
 
-def _still_missing(missing: list[Known], plan) -> int:
-    """Photos missing before this scan that it did not find again (a restored file is)."""
-    found = {row.id for row, _e, _fp in plan.moves}
-    return sum(1 for r in missing if r.id not in found)
 
 
-def _record_unread(con, sv) -> None:
-    """Files the listing met and Facefolio does not read, by type, per folder listed: `status`
-    and the Folders page say so ("12 files Facefolio does not read: .psd x10, .xcf x2")."""
-    import json  # noqa: PLC0415
-
-    con.executemany("UPDATE folders SET unread_files = ? WHERE id = ?",
-                    [(json.dumps(dict(sorted(sv.unread.get(fid, {}).items()))), fid)
-                     for fid in sv.online_folders])
 
 
 def _library_dirs(library_path) -> frozenset[tuple[int, int]]:

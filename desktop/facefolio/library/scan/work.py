@@ -1,7 +1,7 @@
 """What a scan worker does with one file: fingerprint, decode, analyse, read the dates and XMP.
 
 No SQLite here, and nothing that needs the parent: this runs in a worker process of the scan
-pool (scan_pool.py), or on a thread of the parent when the caller brought its own engines.
+pool (pool.py), or on a thread of the parent when the caller brought its own engines.
 The photo's bytes are read only here. A worker builds its engine once (`Work.engine`) and
 answers each job with a `Result` whose faces are a few float32 arrays (`FaceArrays`), so what
 travels back to the parent is one compact record per photo, not an object per face.
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import photo_meta
 from ..interop import xmp
+from . import photo_meta
 from .identity import fingerprint
-from .plan import Job
-from .write import FaceArrays, Result
+from .plan import Job, JobKind
+from .write import FaceArrays, Result, ResultKind
 
 log = logging.getLogger(__name__)
 
@@ -114,27 +114,27 @@ class Work:
         except ImageError as exc:
             return failed(job, str(exc))
         except FileNotFoundError:
-            return Result(job, "vanished")
+            return Result(job, ResultKind.VANISHED)
         return self._after_analysis(job, fp, image, faces)
 
     def _before_analysis(self, job: Job):
         """A finished Result (nothing to analyse, or a failure), or (fingerprint, image)."""
         e = job.entry
-        if job.kind == "error":
-            return Result(job, "error", error=e.problem)
+        if job.kind is JobKind.ERROR:
+            return Result(job, ResultKind.ERROR, error=e.problem)
         fp = job.fingerprint
         try:
             if fp is None:
                 fp = fingerprint(e.path)
         except FileNotFoundError:
-            return Result(job, "vanished")
+            return Result(job, ResultKind.VANISHED)
         except OSError as exc:
             return failed(job, os_reason(exc))
-        if job.kind == "fingerprint":
-            return Result(job, "fingerprint", fingerprint=fp)
-        if job.kind == "copy" or (job.kind == "new" and fp in self.spec.copies):
-            return Result(job, "copy", fingerprint=fp)
-        if job.kind == "refresh":
+        if job.kind is JobKind.FINGERPRINT:
+            return Result(job, ResultKind.FINGERPRINT, fingerprint=fp)
+        if job.kind is JobKind.COPY or (job.kind is JobKind.NEW and fp in self.spec.copies):
+            return Result(job, ResultKind.COPY, fingerprint=fp)
+        if job.kind is JobKind.REFRESH:
             return self._refresh(job, fp)
         from ...engine import ImageError, load_image  # noqa: PLC0415
         try:
@@ -142,14 +142,14 @@ class Work:
         except ImageError as exc:
             return failed(job, str(exc))
         except FileNotFoundError:
-            return Result(job, "vanished")
+            return Result(job, ResultKind.VANISHED)
 
     def _after_analysis(self, job: Job, fp: str, image, faces: list) -> Result:
         e = job.entry
         dated = photo_meta.date_of(e.path, image.dates)
         regions, xmp_error = _regions(e.path, image.width, image.height) if faces \
             else ([], None)
-        return Result(job, "analysed", fingerprint=fp, faces=FaceArrays.of(faces),
+        return Result(job, ResultKind.ANALYSED, fingerprint=fp, faces=FaceArrays.of(faces),
                       width=image.width, height=image.height, taken_at=dated.when,
                       taken_source=dated.kind, date_source=dated.label, regions=regions,
                       xmp_error=xmp_error)
@@ -162,7 +162,7 @@ class Work:
             return failed(job, os_reason(exc))
         dated = photo_meta.date_of(job.entry.path, inside)
         regions, xmp_error = _regions(job.entry.path, width, height)
-        return Result(job, "refresh", fingerprint=fp, taken_at=dated.when,
+        return Result(job, ResultKind.REFRESH, fingerprint=fp, taken_at=dated.when,
                       taken_source=dated.kind, date_source=dated.label, regions=regions,
                       xmp_error=xmp_error)
 
@@ -170,8 +170,8 @@ class Work:
 def failed(job: Job, reason: str) -> Result:
     """A photo that has faces keeps them when it cannot be read again."""
     if job.row is not None and job.row.status == "done":
-        return Result(job, "kept", error=reason)
-    return Result(job, "error", error=reason)
+        return Result(job, ResultKind.KEPT, error=reason)
+    return Result(job, ResultKind.ERROR, error=reason)
 
 
 def _regions(path: str, width: int, height: int) -> tuple[list, str | None]:

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -63,11 +64,24 @@ class FaceArrays:
                           float(self.quality[i]), self.embeddings[i])
 
 
+class ResultKind(StrEnum):
+    """What a worker made of a job: faces found (`ANALYSED`), a copy's or a refresh's new
+    fingerprint and dates, an error, a file gone before it was read (`VANISHED`), or a photo kept
+    as it was because the new read failed (`KEPT`)."""
+    ANALYSED = "analysed"
+    COPY = "copy"
+    REFRESH = "refresh"
+    FINGERPRINT = "fingerprint"
+    ERROR = "error"
+    VANISHED = "vanished"
+    KEPT = "kept"
+
+
 @dataclass
 class Result:
     """What a worker made of a job."""
     job: Job | None  # None while it travels back from a worker process (the parent has it)
-    kind: str  # 'analysed', 'copy', 'refresh', 'fingerprint', 'error', 'vanished', 'kept'
+    kind: ResultKind
     fingerprint: str | None = None
     faces: FaceArrays | list = field(default_factory=list)
     width: int | None = None
@@ -123,13 +137,13 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
                  copies: dict[str, Known] | None = None) -> Written:
     """One photo's result, inside the caller's transaction (and its savepoint)."""
     e, row = r.job.entry, r.job.row
-    if r.kind == "vanished":
+    if r.kind is ResultKind.VANISHED:
         return Written()
-    if r.kind == "fingerprint":
+    if r.kind is ResultKind.FINGERPRINT:
         con.execute("UPDATE photos SET fingerprint = ?, inode = ? WHERE id = ?",
                     (r.fingerprint, e.inode, row.id))
         return Written()
-    if r.kind == "refresh":
+    if r.kind is ResultKind.REFRESH:
         con.execute("UPDATE photos SET size = ?, mtime_ns = ?, inode = ?, folder_id = ?, "
                     "fingerprint = ?, offline = 0, missing_since = NULL, "
                     "taken_at = CASE WHEN ? = 'exif' THEN ? ELSE taken_at END, "
@@ -141,16 +155,16 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
                      r.taken_at, r.taken_source, r.taken_source, r.date_source, r.xmp_error,
                      row.id))
         return Written(photo_id=row.id)
-    if r.kind == "kept":
+    if r.kind is ResultKind.KEPT:
         # The file changed but cannot be read now: keep its faces and names, say why, and
         # leave size and mtime alone so the next scan tries again.
         con.execute("UPDATE photos SET error = ?, offline = 0, missing_since = NULL "
                     "WHERE id = ?", (f"not read again: {r.error}", row.id))
         return Written()
-    if r.kind == "error":
+    if r.kind is ResultKind.ERROR:
         photo_id = _photo_row(con, r, row, "error", None, pack, now)
         return Written(photo_id=photo_id)
-    if r.kind == "copy":
+    if r.kind is ResultKind.COPY:
         return _copy(con, r, r.job.source or copies[r.fingerprint], now)
     # 'analysed': a new photo, a retry, or a changed / re-analysed one
     old = _old_faces(con, row.id) if row is not None else []
@@ -178,7 +192,8 @@ def commit_photo(library, r: Result, analysis: str, pack: str,
                                                           copies))
         if written is None:
             reason = "could not be stored in the library"
-            kind = "kept" if r.job.row is not None and r.job.row.status == "done" else "error"
+            kind = (ResultKind.KEPT if r.job.row is not None and r.job.row.status == "done"
+                    else ResultKind.ERROR)
             stored = Result(r.job, kind, error=reason)
             written = _in_savepoint(con, lambda: write_result(con, stored, analysis, pack,
                                                               store.now())) or Written()
@@ -187,9 +202,9 @@ def commit_photo(library, r: Result, analysis: str, pack: str,
         library.index_took(pack, before, after, written.removed, written.face_ids,
                            r.faces.embeddings if isinstance(r.faces, FaceArrays) else None)
     if r.regions and written.photo_id is not None:
-        from ..interop import xmp  # noqa: PLC0415 - people operations: their own transactions
+        from ..interop import xmp_library  # noqa: PLC0415 - people: own transactions
         try:
-            xmp.import_regions(library, written.photo_id, r.regions)
+            xmp_library.import_regions(library, written.photo_id, r.regions)
         except LibraryError as exc:
             log.warning("names from XMP of photo %s not applied: %s", written.photo_id, exc)
     return written
