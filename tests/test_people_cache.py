@@ -99,3 +99,55 @@ def test_another_process_edit_is_seen(lib, tmp_path):
     with Library(lib.path) as other:  # its own connection: the signatures still move
         People(other).merge(unnamed[0], [unnamed[1]])
     same_as_scratch(lib)
+
+
+@pytest.fixture
+def named_lib(tmp_path):
+    """8 named people of 10 faces, each with 3 faces of theirs in no person (suggestions)."""
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((8, 128))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = np.vstack([identity(rng, c, 13, 0.85) for c in centres])
+    library = synthetic_library(tmp_path / "named", vectors)
+    for i in range(8):
+        put(library, range(i * 13 + 1, i * 13 + 11), name=f"Name {i}", how="user")
+    library.con.commit()
+    people_cache.forget(library.path)
+    yield library
+    people_cache.forget(library.path)
+    library.close()
+
+
+def test_review_suggestions_are_those_from_scratch_then_only_touched_people_recompute(
+        named_lib, monkeypatch):
+    from facefolio.library import suggest
+    lib = named_lib
+    found, complete = people_cache.all_suggestions(lib, 200, budget_s=None)
+    assert complete and found == suggest.all_suggestions(lib, 200)
+    assert len(found) >= 8
+    asked: list[int] = []
+    real = suggest.suggestions
+    monkeypatch.setattr(suggest, "suggestions",
+                        lambda library, pid, *a, **k: asked.append(pid) or real(library, pid,
+                                                                                *a, **k))
+    people_cache.all_suggestions(lib, 200)
+    assert asked == []  # nothing changed: no person asked again
+    taken = found[0]
+    People(lib).accept_suggestion(taken.face_id, taken.person_id)
+    again, complete = people_cache.all_suggestions(lib, 200)
+    assert asked == [taken.person_id] and complete
+    assert taken.face_id not in {s.face_id for s in again}
+    # A face the user refused for its person is dropped from the kept lists too.
+    other = next(s for s in again if s.person_id != taken.person_id)
+    People(lib).reject_suggestion(other.face_id, other.person_id)
+    after, _ = people_cache.all_suggestions(lib, 200)
+    assert (other.face_id, other.person_id) not in {(s.face_id, s.person_id) for s in after}
+
+
+def test_review_suggestions_within_a_budget_say_they_are_incomplete(named_lib):
+    found, complete = people_cache.all_suggestions(named_lib, 200, budget_s=0.0)
+    assert not complete  # one person computed: the queue shows what it has
+    while not complete:
+        found, complete = people_cache.all_suggestions(named_lib, 200, budget_s=0.0)
+    from facefolio.library import suggest
+    assert found == suggest.all_suggestions(named_lib, 200)

@@ -23,6 +23,7 @@ Thread-safe: read tasks on several threads share one cache per library folder.
 from __future__ import annotations
 
 import heapq
+import time
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -221,3 +222,92 @@ def forget(library_path) -> None:
     with _LOCK:
         for key in [k for k in _CACHES if k[0] == str(library_path)]:
             del _CACHES[key]
+        for key in [k for k in _SUGGESTED if k[0] == str(library_path)]:
+            del _SUGGESTED[key]
+
+
+# -- suggestions ("Is this Anna?") for the Review queue ---------------------------------------
+# One named person's suggestions cost an index query per reference face (0.7 s a person at
+# 200k faces: bench_million.py), so the queue over 2,000 named people took 23 minutes when
+# computed whole on every change. Each person's list is kept with the signature of the person
+# and the faces generation it was computed at; a question recomputes stale people within a
+# time budget, those an edit touched first (signature moved), then the rest by how good their
+# suggestions were, and answers from what it has: `complete` says whether every list is
+# current. Kept lists of people not recomputed yet are filtered as the faces are now (a face
+# since placed by the user, ignored, refused for that person or now theirs is dropped).
+SUGGEST_BUDGET_S = 0.8
+
+
+@dataclass
+class _Suggested:
+    signature: tuple
+    generation: int
+    found: list  # suggest.Suggestion, best first
+
+
+_SUGGESTED: dict[tuple[str, str | None, int], dict[int, _Suggested]] = {}
+
+
+def all_suggestions(library: Library, limit: int, budget_s: float | None = SUGGEST_BUDGET_S
+                    ) -> tuple[list, bool]:
+    """(the best suggestion per face over every visible named person, best first; whether
+    every person's list is current). budget_s None: recompute every stale person."""
+    from . import suggest  # noqa: PLC0415 - scipy, loaded by the first question
+
+    key = (str(library.path), library.library_id, store.epoch(library.con))
+    generation = store.faces_generation(library.con)
+    with _LOCK:
+        for old in [k for k in _SUGGESTED if k[0] == key[0] and k != key]:
+            del _SUGGESTED[old]
+        kept = _SUGGESTED.setdefault(key, {})
+        sigs: dict[int, tuple] = {}
+        for pack in library.packs_in_use():
+            for pid, sig in signatures(library, pack).items():
+                if sig[0]:  # named
+                    sigs[pid] = (*sigs.get(pid, ()), pack, *sig)
+        for pid in [p for p in kept if p not in sigs]:
+            del kept[pid]
+        touched = [p for p in sigs if p not in kept or kept[p].signature != sigs[p]]
+        older = [p for p in sigs if p in kept and kept[p].signature == sigs[p]
+                 and kept[p].generation != generation]
+        older.sort(key=lambda p: (-(kept[p].found[0].similarity if kept[p].found else -1), p))
+        started = time.monotonic()
+        cache: dict = {}
+        for pid in sorted(touched) + older:
+            if budget_s is not None and time.monotonic() - started > budget_s:
+                break
+            found = suggest.suggestions(library, pid, limit, cache)
+            kept[pid] = _Suggested(sigs[pid], generation, found)
+        complete = all(p in kept and kept[p].signature == sigs[p]
+                       and kept[p].generation == generation for p in sigs)
+        best: dict[int, object] = {}
+        for pid, entry in kept.items():
+            for s in entry.found:
+                if s.face_id not in best or best[s.face_id].similarity < s.similarity:
+                    best[s.face_id] = s
+    ranked = sorted(best.values(), key=lambda s: (-s.similarity, s.face_id))
+    return _still_open(library, ranked, limit), complete
+
+
+def _still_open(library: Library, ranked: list, limit: int) -> list:
+    """The first `limit` suggestions still open as the faces are now."""
+    out: list = []
+    for start in range(0, len(ranked), 4 * limit):
+        part = ranked[start:start + 4 * limit]
+        ids = [s.face_id for s in part]
+        now = {r[0]: (r[1], r[2], r[3]) for r in store.in_chunks(
+            library.con, "SELECT id, person_id, assigned_by, ignored FROM faces "
+            "WHERE id IN ({})", ids)}
+        refused = {(r[0], r[1]) for r in store.in_chunks(
+            library.con, "SELECT face_id, person_id FROM rejections WHERE face_id IN ({})",
+            ids)}
+        for s in part:
+            state = now.get(s.face_id)
+            if state is None or state[2] or state[0] == s.person_id \
+                    or state[1] in ("user", "suggestion") \
+                    or (s.face_id, s.person_id) in refused:
+                continue
+            out.append(s)
+            if len(out) == limit:
+                return out
+    return out
