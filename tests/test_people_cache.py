@@ -1,12 +1,12 @@
-"""Merge proposals kept per person (library/people_cache.py): after every kind of edit the
+"""Merge proposals kept per person (library/people/people_cache.py): after every kind of edit the
 answer is the one computed from scratch, and only the people the edit touched are read again."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from facefolio.library import people_cache, proposals
-from facefolio.library.people import People
+from facefolio.library.people import people_cache, proposals
+from facefolio.library.people.people import People
 
 from people_fixtures import identity, put, synthetic_library
 
@@ -120,7 +120,7 @@ def named_lib(tmp_path):
 
 def test_review_suggestions_are_those_from_scratch_then_only_touched_people_recompute(
         named_lib, monkeypatch):
-    from facefolio.library import suggest
+    from facefolio.library.people import suggest
     lib = named_lib
     found, complete = people_cache.all_suggestions(lib, 200, budget_s=None)
     assert complete and found == suggest.all_suggestions(lib, 200)
@@ -149,5 +149,5 @@ def test_review_suggestions_within_a_budget_say_they_are_incomplete(named_lib):
     assert not complete  # one person computed: the queue shows what it has
     while not complete:
         found, complete = people_cache.all_suggestions(named_lib, 200, budget_s=0.0)
-    from facefolio.library import suggest
+    from facefolio.library.people import suggest
     assert found == suggest.all_suggestions(named_lib, 200)

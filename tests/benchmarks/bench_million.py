@@ -54,9 +54,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from millionset import People as TruePeople, ensure, log, working_copy  # noqa: E402
 from searchset import fitted_model  # noqa: E402
 
-from facefolio.library import Library, write_queue  # noqa: E402
-from facefolio.library import store  # noqa: E402
-from facefolio.library.people import People  # noqa: E402
+from facefolio.library import Library  # noqa: E402
+from facefolio.library.storage import store, write_queue  # noqa: E402
+from facefolio.library.people.people import People  # noqa: E402
 
 TARGETS = {"edit_p95_ms": 100.0, "refresh_s": 1.0, "new_photos_s": 5.0, "cluster_s": 300.0,
            "cluster_peak_gb": 4.0, "index_rebuild_s": 600.0, "cli_ratio": 1.5}
@@ -252,7 +252,7 @@ def search_while_rebuilding(path: Path) -> dict:
     """Drop the index files; one thread rebuilds (opens the index), the main thread searches."""
     for f in path.glob("index-*"):
         f.unlink()
-    from facefolio.library import library as library_mod  # noqa: PLC0415
+    from facefolio.library import indexes as library_mod  # noqa: PLC0415
     library_mod.forget_cached_indexes(path)
     done: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import store
+from ..storage import store
 from .clustering import ClusterParams
 from .proposals import _SHOWN, FLOOR_BELOW, Proposal, _closest
 from .regroup import match_threshold
 
 if TYPE_CHECKING:
-    from .library import Library
+    from ..library import Library
 
 _LOCK = threading.Lock()
 _CACHES: dict[tuple[str, str | None, int, str], _PackCache] = {}
@@ -273,8 +273,9 @@ def all_suggestions(library: Library, limit: int, budget_s: float | None = SUGGE
         older.sort(key=lambda p: (-(kept[p].found[0].similarity if kept[p].found else -1), p))
         started = time.monotonic()
         cache: dict = {}
-        for pid in sorted(touched) + older:
-            if budget_s is not None and time.monotonic() - started > budget_s:
+        for done, pid in enumerate(sorted(touched) + older):
+            # At least one person a question, so asking again always gets somewhere.
+            if done and budget_s is not None and time.monotonic() - started > budget_s:
                 break
             found = suggest.suggestions(library, pid, limit, cache)
             kept[pid] = _Suggested(sigs[pid], generation, found)
