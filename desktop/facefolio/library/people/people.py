@@ -28,6 +28,7 @@ from ..storage.store import Transaction
 from . import assign, suggest
 from . import undo as oplog
 from .history import History
+from .nearby import group_new_faces
 from .naming import GroupNaming, clean_name, counted, person_label
 from .proposals import Proposal, merge_proposals
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
@@ -53,11 +54,15 @@ class People(GroupNaming, History):
         self.con = library.con
 
     # -- automatic ---------------------------------------------------------------------------
-    def after_scan(self, new_face_ids: list[int]) -> None:
-        """New faces to named people they clearly match, then regroup the unknown ones."""
-        if new_face_ids:
-            self.auto_assign([int(f) for f in new_face_ids])
-        self.cluster()
+    def after_scan(self, new_face_ids: list[int]) -> ClusterReport:
+        """New faces to named people they clearly match, then grouped with the unknown faces
+        and unnamed groups around them (nearby.py): the cost follows the new faces, not the
+        library. A full regroup runs only when asked (`cluster`)."""
+        if not new_face_ids:
+            return ClusterReport()
+        face_ids = [int(f) for f in new_face_ids]
+        self.auto_assign(face_ids)
+        return group_new_faces(self.library, face_ids)
 
     def cluster(self) -> ClusterReport:
         """Regroup unknown faces; user edits made meanwhile win (see regroup.py)."""
