@@ -151,3 +151,40 @@ def test_review_suggestions_within_a_budget_say_they_are_incomplete(named_lib):
         found, complete = people_cache.all_suggestions(named_lib, 200, budget_s=0.0)
     from facefolio.library.people import suggest
     assert found == suggest.all_suggestions(named_lib, 200)
+
+
+def test_the_apps_questions_use_the_kept_people(lib):
+    """The People page, a person's page and the CLI ask through people_cache: after a rename
+    only the renamed person is read again."""
+    from facefolio.library.people import questions
+    people = People(lib)
+    questions.proposals(lib)
+    loaded, rows = people_cache.stats(lib, PACK)
+    assert loaded == len(lib.people())
+    unnamed = [p.id for p in lib.people() if p.name is None]
+    people.name(unnamed[0], "Anna")
+    assert answer(people.proposals(50)) == answer(proposals.merge_proposals(lib, 50))
+    questions.proposals(lib, person_id=unnamed[1])
+    assert people_cache.stats(lib, PACK) == (loaded + 1, rows + 1)
+
+
+def test_a_persons_suggestions_are_kept_until_that_person_changes(named_lib, monkeypatch):
+    from facefolio.library.people import suggest
+    lib = named_lib
+    asked: list[int] = []
+    real = suggest.suggestions
+    monkeypatch.setattr(suggest, "suggestions",
+                        lambda library, pid, *a, **k: asked.append(pid) or real(library, pid,
+                                                                                *a, **k))
+    people = People(lib)
+    named = [p.id for p in lib.people()]
+    first = people.suggestions(named[0], 40)
+    assert first == real(lib, named[0], 40) and asked == [named[0]]
+    people.suggestions(named[0], 40)
+    people.name(named[1], "Someone else")  # another person's edit: nothing to redo here
+    assert people.suggestions(named[0], 40) == first and asked == [named[0]]
+    taken = first[0]
+    people.accept_suggestion(taken.face_id, named[0])  # this person changed: computed again
+    again = people.suggestions(named[0], 40)
+    assert asked == [named[0], named[0]] and again == real(lib, named[0], 40)
+    assert taken.face_id not in {s.face_id for s in again}

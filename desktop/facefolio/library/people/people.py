@@ -25,12 +25,12 @@ from ..storage import store
 from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import AssignedBy, FaceRecord
 from ..storage.store import Transaction
-from . import assign, suggest
+from . import assign, people_cache, suggest
 from . import undo as oplog
 from .history import History
 from .nearby import group_new_faces
 from .naming import GroupNaming, clean_name, counted, person_label
-from .proposals import Proposal, merge_proposals
+from .proposals import Proposal
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .suggest import Suggestion
 
@@ -75,7 +75,7 @@ class People(GroupNaming, History):
     # -- suggestions -------------------------------------------------------------------------
     def suggestions(self, person_id: int, limit: int = 50) -> list[Suggestion]:
         """Faces nobody confirmed that may be this person, most likely first (suggest.py)."""
-        return suggest.suggestions(self.library, person_id, limit)
+        return people_cache.person_suggestions(self.library, int(person_id), limit)
 
     def all_suggestions(self, limit: int = 100) -> list[Suggestion]:
         """The best suggestion per face over every visible named person."""
@@ -83,7 +83,7 @@ class People(GroupNaming, History):
 
     def proposals(self, limit: int = 50) -> list[Proposal]:
         """"These may be the same person": pairs of people, best first (proposals.py)."""
-        return merge_proposals(self.library, limit)
+        return people_cache.merge_proposals(self.library, limit)
 
     def rank_people(self, face_ids: list[int]) -> list[tuple[int, float]]:
         """Every visible person, most like these faces first, for the "This is..." picker."""

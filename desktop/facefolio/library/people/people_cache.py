@@ -96,7 +96,7 @@ def _load(library: Library, pack: str, person_ids: list[int], sigs: dict[int, tu
     """The given people as the faces table has them (one query, by the person index)."""
     rows = store.in_chunks(library.con, """
         SELECT f.person_id, f.photo_id, f.embedding, f.id, f.quality FROM faces f
-        WHERE f.person_id IN ({}) AND f.pack = ? AND f.ignored = 0""", person_ids, pack)
+        WHERE f.person_id IN ({}) AND +f.pack = ? AND f.ignored = 0""", person_ids, pack)
     totals: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     photos: dict[int, set[int]] = {}
@@ -222,8 +222,9 @@ def forget(library_path) -> None:
     with _LOCK:
         for key in [k for k in _CACHES if k[0] == str(library_path)]:
             del _CACHES[key]
-        for key in [k for k in _SUGGESTED if k[0] == str(library_path)]:
-            del _SUGGESTED[key]
+        for kept in (_SUGGESTED, _ONE):
+            for key in [k for k in kept if k[0] == str(library_path)]:
+                del kept[key]
 
 
 # -- suggestions ("Is this Anna?") for the Review queue ---------------------------------------
@@ -312,3 +313,42 @@ def _still_open(library: Library, ranked: list, limit: int) -> list:
             if len(out) == limit:
                 return out
     return out
+
+
+def person_suggestions(library: Library, person_id: int, limit: int) -> list:
+    """One person's suggestions (a person's page, `facefolio suggest`): the kept list while
+    the person's signature and the faces generation hold, else computed and kept."""
+    from . import suggest  # noqa: PLC0415
+
+    key = (str(library.path), library.library_id, store.epoch(library.con))
+    generation = store.faces_generation(library.con)
+    sig: tuple = ()
+    for pack in library.packs_in_use():
+        own = _person_signature(library, pack, person_id)
+        if own is not None:
+            sig = (*sig, pack, *own)
+    with _LOCK:
+        for old in [k for k in _ONE if k[0] == key[0] and k != key]:
+            del _ONE[old]
+        kept = _ONE.setdefault(key, {})
+        entry = kept.get((person_id, limit))
+        if entry is None or entry.signature != sig or entry.generation != generation:
+            found = suggest.suggestions(library, person_id, limit)
+            entry = kept[(person_id, limit)] = _Suggested(sig, generation, found)
+        found = list(entry.found)
+    return _still_open(library, found, limit)
+
+
+def _person_signature(library: Library, pack: str, person_id: int) -> tuple | None:
+    """signatures()'s entry for one person, by the person index alone."""
+    row = library.con.execute("SELECT name IS NOT NULL, hidden FROM people WHERE id = ?",
+                              (person_id,)).fetchone()
+    if row is None:
+        return None
+    count, total = library.con.execute(
+        "SELECT COUNT(*), SUM(id) FROM faces INDEXED BY faces_person WHERE person_id = ? "
+        "AND +pack = ?", (person_id, pack)).fetchone()
+    return (bool(row[0]), bool(row[1]), count, total)
+
+
+_ONE: dict[tuple[str, str | None, int], dict[tuple[int, int], _Suggested]] = {}
