@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
+from million_cli import inprocess_reads, run_cli, run_cluster  # noqa: E402
 from millionset import People as TruePeople, ensure, log, working_copy  # noqa: E402
 from searchset import fitted_model  # noqa: E402
 
@@ -81,7 +81,7 @@ class Bench:
         self.path = path
         self.review_cap = review_cap
         self.repeat = repeat
-        self.queue = write_queue.acquire(path)
+        self.queue = write_queue.acquire(path, Library)
         self.times: dict[str, list[float]] = {}
         self.refresh: dict[str, dict] = {}
         from facefolio.app.session import undo_labels  # noqa: PLC0415
@@ -143,20 +143,29 @@ class Bench:
 
 
 def review_process(path: Path, cap: float) -> dict:
-    """The Review queue's loader (app/review.py load_questions) in a new process, its own
-    time measured inside (the imports and the index load apart), stopped after `cap` s."""
-    code = ("import os, sys, time; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen');"
-            "from facefolio.library import Library; from facefolio.app.review import "
-            "load_questions\nwith Library(sys.argv[1]) as lib:\n lib.index(); "
-            "t0 = time.perf_counter(); n = len(load_questions(lib)); "
-            "print(time.perf_counter() - t0, n)")
+    """The Review queue's loader (app/review.py load_review) in a new process, its own time
+    measured inside (the imports and the index load apart): the first answer, then asked
+    again while incomplete as the page does, stopped after `cap` s. (Code without
+    load_review: load_questions once.)"""
+    code = ("import os, sys, time; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')\n"
+            "from facefolio.library import Library; from facefolio.app import review\n"
+            "with Library(sys.argv[1]) as lib:\n lib.index(); t0 = time.perf_counter()\n"
+            " load = getattr(review, 'load_review', None) or "
+            "(lambda l: (review.load_questions(l), True))\n"
+            " found, done = load(lib); print(time.perf_counter() - t0, len(found), flush=True)"
+            "; asks = 1\n"
+            " while not done: found, done = load(lib); asks += 1\n"
+            " print(time.perf_counter() - t0, asks, len(found))")
     env = {**os.environ, "PYTHONPATH": f"{DESKTOP}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     try:
         out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, timeout=cap,
                              capture_output=True, text=True, check=True).stdout.split()
-    except subprocess.TimeoutExpired:
-        return {"s": None, "over_s": cap}
-    return {"s": round(float(out[0]), 2), "questions": int(out[1])}
+    except subprocess.TimeoutExpired as stopped:  # the first answer, when it came
+        first = (stopped.stdout or b"").decode().split()
+        return {"s": round(float(first[0]), 2) if first else None,
+                "questions": int(first[1]) if first else None, "complete_over_s": cap}
+    return {"s": round(float(out[0]), 2), "questions": int(out[1]),
+            "complete_s": round(float(out[2]), 2), "asks": int(out[3])}
 
 
 def pick_people(lib: Library) -> dict:
@@ -239,7 +248,7 @@ def add_photos(path: Path, n_faces: int, seed: int, photos: int) -> dict:
             f"({','.join(map(str, face_ids))})").fetchone()[0]
         return {"seconds": round(seconds, 2), "faces": len(face_ids), "placed": placed}
 
-    with write_queue.writer(path) as queue:
+    with write_queue.writer(path, Library) as queue:
         t0 = time.perf_counter()
         ids = queue.submit(write).result()
         written = time.perf_counter() - t0
@@ -272,71 +281,6 @@ def search_while_rebuilding(path: Path) -> dict:
     return done
 
 
-def cli(path: Path, *args: str, env: dict) -> tuple[float, int, str]:
-    """(seconds, peak RSS kB, stdout) of one whole `facefolio` process."""
-    cmd = [sys.executable, "-m", "facefolio.cli"]
-    if args and args[0] != "--version":
-        cmd += ["--library", str(path)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd + list(args), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - t0
-    if proc.returncode:
-        raise SystemExit(f"bench_million: {' '.join(args)} failed: {err.decode()[-400:]}")
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # peak of any child so far
-    return seconds, rss, out.decode()
-
-
-def run_cli(path: Path, who: dict, inproc: dict) -> dict:
-    env = {**os.environ, "PYTHONPATH": f"{DESKTOP}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    start = min(cli(path, "--version", env=env)[0] for _ in range(3))
-    a, b = who["merge"]
-    named = who["named"]
-    commands = {"people --json": ["people", "--json"], "status": ["status"],
-                "name": ["name", str(named[5]), "CLI Name"], "merge": ["merge", str(a), str(b)],
-                "undo": ["undo"], "suggest --json": ["suggest", str(named[0]), "--json"],
-                "proposals --json": ["proposals", "--json"]}
-    out = {"startup_s": round(start, 2)}
-    for label, args in commands.items():
-        seconds, _rss, _ = cli(path, *args, env=env)
-        entry = {"s": round(seconds, 2)}
-        if label in inproc:
-            entry["ratio"] = round(seconds / (start + inproc[label] / 1000), 2)
-        out[label] = entry
-    return out
-
-
-def run_cluster(path: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": f"{DESKTOP}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, "-m", "facefolio.cli", "--library", str(path), "cluster", "--json"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    out = proc.stdout.read().decode()
-    if status:
-        raise SystemExit(f"bench_million: cluster failed: {proc.stderr.read().decode()[-400:]}")
-    report = json.loads(out.strip().splitlines()[-1])
-    return {"s": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "report": report}
-
-
-def inprocess_reads(path: Path, who: dict) -> dict:
-    """In-process figures of the CLI's read commands (for the CLI ratio)."""
-    out = {}
-    with Library(path) as lib:
-        people = People(lib)
-        for label, work in (("people --json", lambda: lib.people()),
-                            ("status", lambda: lib.counts()),
-                            ("suggest --json", lambda: people.suggestions(who["named"][0], 50)),
-                            ("proposals --json", lambda: people.proposals(50))):
-            t0 = time.perf_counter()
-            work()
-            out[label] = round((time.perf_counter() - t0) * 1000, 1)
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=int, default=1_000_000)
@@ -366,6 +310,8 @@ def main() -> int:
         if "edits" not in skip:
             bench = Bench(path, args.repeat, args.review_cap)
             try:
+                # What the window loads when it opens (the kept people filled), apart.
+                result["refresh_at_start"] = bench.views(who["biggest"], review=False)
                 with Library(path) as lib:
                     run_edits(bench, lib, who)
             finally:
