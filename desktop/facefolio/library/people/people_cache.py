@@ -93,10 +93,19 @@ def _cache(library: Library, pack: str) -> _PackCache:
 
 def _load(library: Library, pack: str, person_ids: list[int], sigs: dict[int, tuple]
           ) -> dict[int, _Person]:
-    """The given people as the faces table has them (one query, by the person index)."""
-    rows = store.in_chunks(library.con, """
-        SELECT f.person_id, f.photo_id, f.embedding, f.id, f.quality FROM faces f
-        WHERE f.person_id IN ({}) AND +f.pack = ? AND f.ignored = 0""", person_ids, pack)
+    """The given people as the faces table has them: by the person index, or, for most of
+    the people (the first question of a process), in one pass over the table, which reads
+    the pages in order (by the index, a cold load took twice the from-scratch answer)."""
+    if len(person_ids) * 4 > len(sigs):
+        wanted = set(person_ids)
+        rows = [r for r in library.con.execute(
+            "SELECT person_id, photo_id, embedding, id, quality FROM faces "
+            "WHERE person_id IS NOT NULL AND pack = ? AND ignored = 0", (pack,))
+            if r[0] in wanted]
+    else:
+        rows = store.in_chunks(library.con, """
+            SELECT f.person_id, f.photo_id, f.embedding, f.id, f.quality FROM faces f
+            WHERE f.person_id IN ({}) AND +f.pack = ? AND f.ignored = 0""", person_ids, pack)
     totals: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     photos: dict[int, set[int]] = {}
