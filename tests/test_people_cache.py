@@ -182,7 +182,9 @@ def test_a_persons_suggestions_are_kept_until_that_person_changes(named_lib, mon
     assert first == real(lib, named[0], 40) and asked == [named[0]]
     people.suggestions(named[0], 40)
     people.name(named[1], "Someone else")  # another person's edit: nothing to redo here
+    people.name(named[0], "Renamed")  # their name: their suggestions stay as they were
     assert people.suggestions(named[0], 40) == first and asked == [named[0]]
+    assert first == real(lib, named[0], 40)
     taken = first[0]
     people.accept_suggestion(taken.face_id, named[0])  # this person changed: computed again
     again = people.suggestions(named[0], 40)

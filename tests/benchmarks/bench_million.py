@@ -124,6 +124,9 @@ class Bench:
         loaders = {"person_page": lambda lib: load_person(lib, person_id),
                    "folders": load_folders, "people_page": load_people_and_proposals,
                    "counts": sidebar_counts}
+        from facefolio.app import review as review_mod  # noqa: PLC0415
+        if hasattr(review_mod, "load_review"):  # one ask, as the page's reload makes it
+            loaders["review_ask"] = review_mod.load_review
         own: dict[str, float] = {}
 
         def run(name: str) -> None:

@@ -349,15 +349,15 @@ def person_suggestions(library: Library, person_id: int, limit: int) -> list:
 
 
 def _person_signature(library: Library, pack: str, person_id: int) -> tuple | None:
-    """signatures()'s entry for one person, by the person index alone."""
-    row = library.con.execute("SELECT name IS NOT NULL, hidden FROM people WHERE id = ?",
-                              (person_id,)).fetchone()
-    if row is None:
+    """(count, sum of ids) of the person's faces, by the person index alone: what their
+    own suggestions depend on (their name or hidden flag does not: naming or hiding the
+    person on screen asks nothing again)."""
+    if library.con.execute("SELECT 1 FROM people WHERE id = ?", (person_id,)).fetchone() \
+            is None:
         return None
-    count, total = library.con.execute(
+    return tuple(library.con.execute(
         "SELECT COUNT(*), SUM(id) FROM faces INDEXED BY faces_person WHERE person_id = ? "
-        "AND +pack = ?", (person_id, pack)).fetchone()
-    return (bool(row[0]), bool(row[1]), count, total)
+        "AND +pack = ?", (person_id, pack)).fetchone())
 
 
 _ONE: dict[tuple[str, str | None, int], dict[tuple[int, int], _Suggested]] = {}
