@@ -190,3 +190,31 @@ def test_a_persons_suggestions_are_kept_until_that_person_changes(named_lib, mon
     again = people.suggestions(named[0], 40)
     assert asked == [named[0], named[0]] and again == real(lib, named[0], 40)
     assert taken.face_id not in {s.face_id for s in again}
+
+
+def test_an_edit_made_while_a_list_is_computed_is_not_kept_over_its_undo(named_lib,
+                                                                         monkeypatch):
+    """Another process accepts a suggestion while this one computes that person's list, then
+    undoes it: the person's signature is back as it was read, but the list was computed in
+    between, without the face. It must be computed again, not kept."""
+    from facefolio.library import Library
+    from facefolio.library.people import suggest
+    lib = named_lib
+    taken = people_cache.all_suggestions(lib, 200, budget_s=None)[0][0]
+    people_cache.forget(lib.path)
+    real = suggest.suggestions
+    edited: list[int] = []
+
+    def meanwhile(library, pid, *a, **k):
+        if pid == taken.person_id and not edited:
+            with Library(lib.path) as other:
+                People(other).accept_suggestion(taken.face_id, taken.person_id)
+            edited.append(pid)
+        return real(library, pid, *a, **k)
+    monkeypatch.setattr(suggest, "suggestions", meanwhile)
+    people_cache.all_suggestions(lib, 200, budget_s=None)
+    with Library(lib.path) as other:
+        People(other).undo()
+    found, complete = people_cache.all_suggestions(lib, 200, budget_s=None)
+    assert edited and complete
+    assert (taken.face_id, taken.person_id) in {(s.face_id, s.person_id) for s in found}

@@ -44,7 +44,7 @@ _CACHES: dict[tuple[str, str | None, int, str], _PackCache] = {}
 
 @dataclass
 class _Person:
-    signature: tuple
+    signature: tuple | None  # None: changed while loaded, load again
     total: np.ndarray  # sum of unit vectors, float64
     count: int
     named: bool
@@ -145,6 +145,7 @@ def _update(library: Library, pack: str, cache: _PackCache) -> None:
     if changed:
         loaded = _load(library, pack, changed, sigs)
         cache.reloaded += len(loaded)
+        _unless_moved(loaded, sigs, signatures(library, pack))
         for pid in changed:
             cache.people.pop(pid, None)
         cache.people.update(loaded)
@@ -250,7 +251,7 @@ SUGGEST_BUDGET_S = 0.8
 
 @dataclass
 class _Suggested:
-    signature: tuple
+    signature: tuple | None  # None: changed while computed, compute again
     generation: int
     found: list  # suggest.Suggestion, best first
 
@@ -270,11 +271,7 @@ def all_suggestions(library: Library, limit: int, budget_s: float | None = SUGGE
         for old in [k for k in _SUGGESTED if k[0] == key[0] and k != key]:
             del _SUGGESTED[old]
         kept = _SUGGESTED.setdefault(key, {})
-        sigs: dict[int, tuple] = {}
-        for pack in library.packs_in_use():
-            for pid, sig in signatures(library, pack).items():
-                if sig[0]:  # named
-                    sigs[pid] = (*sigs.get(pid, ()), pack, *sig)
+        sigs = _named_signatures(library)
         for pid in [p for p in kept if p not in sigs]:
             del kept[pid]
         touched = [p for p in sigs if p not in kept or kept[p].signature != sigs[p]]
@@ -283,12 +280,16 @@ def all_suggestions(library: Library, limit: int, budget_s: float | None = SUGGE
         older.sort(key=lambda p: (-(kept[p].found[0].similarity if kept[p].found else -1), p))
         started = time.monotonic()
         cache: dict = {}
+        computed: list[int] = []
         for done, pid in enumerate(sorted(touched) + older):
             # At least one person a question, so asking again always gets somewhere.
             if done and budget_s is not None and time.monotonic() - started > budget_s:
                 break
             found = suggest.suggestions(library, pid, limit, cache)
             kept[pid] = _Suggested(sigs[pid], generation, found)
+            computed.append(pid)
+        if computed:
+            _unless_moved({p: kept[p] for p in computed}, sigs, _named_signatures(library))
         complete = all(p in kept and kept[p].signature == sigs[p]
                        and kept[p].generation == generation for p in sigs)
         best: dict[int, object] = {}
@@ -331,11 +332,7 @@ def person_suggestions(library: Library, person_id: int, limit: int) -> list:
 
     key = (str(library.path), library.library_id, store.epoch(library.con))
     generation = store.faces_generation(library.con)
-    sig: tuple = ()
-    for pack in library.packs_in_use():
-        own = _person_signature(library, pack, person_id)
-        if own is not None:
-            sig = (*sig, pack, *own)
+    sig = _own_signature(library, person_id)
     with _LOCK:
         for old in [k for k in _ONE if k[0] == key[0] and k != key]:
             del _ONE[old]
@@ -344,8 +341,39 @@ def person_suggestions(library: Library, person_id: int, limit: int) -> list:
         if entry is None or entry.signature != sig or entry.generation != generation:
             found = suggest.suggestions(library, person_id, limit)
             entry = kept[(person_id, limit)] = _Suggested(sig, generation, found)
+            if _own_signature(library, person_id) != sig:
+                entry.signature = None  # changed while computed: not to be trusted again
         found = list(entry.found)
     return _still_open(library, found, limit)
+
+
+def _own_signature(library: Library, person_id: int) -> tuple:
+    sig: tuple = ()
+    for pack in library.packs_in_use():
+        own = _person_signature(library, pack, person_id)
+        if own is not None:
+            sig = (*sig, pack, *own)
+    return sig
+
+
+def _unless_moved(entries: dict, before: dict, after: dict) -> None:
+    """Entries whose person changed while they were computed (read at `before`, the
+    database now at `after`) lose their signature, so the next question computes them
+    again: an edit and its undo would otherwise bring the old signature back over a list
+    computed in between."""
+    for pid, entry in entries.items():
+        if after.get(pid) != before.get(pid):
+            entry.signature = None
+
+
+def _named_signatures(library: Library) -> dict[int, tuple]:
+    """all_suggestions' signatures: the visible named people's, over every pack."""
+    sigs: dict[int, tuple] = {}
+    for pack in library.packs_in_use():
+        for pid, sig in signatures(library, pack).items():
+            if sig[0]:  # named
+                sigs[pid] = (*sigs.get(pid, ()), pack, *sig)
+    return sigs
 
 
 def _person_signature(library: Library, pack: str, person_id: int) -> tuple | None:
