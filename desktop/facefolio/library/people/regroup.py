@@ -258,16 +258,19 @@ def _owners(library: Library, pack: str, read: _Read, groups: list[np.ndarray],
             tags[gi] = set().union(*(face_tags[r] for r in g))
     hidden = np.zeros(n, bool)
     key = {pid: len(groups) + i for i, pid in enumerate(persons)}
-    for pid, blob, photo, is_hidden in store.in_chunks(library.con, """
+    rows = store.in_chunks(library.con, """
             SELECT f.person_id, f.embedding, f.photo_id, pe.hidden FROM faces f
             JOIN people pe ON pe.id = f.person_id
-            WHERE f.person_id IN ({}) AND f.ignored = 0 AND +f.pack = ?""", persons, pack):
-        o = key[pid]
-        v = np.frombuffer(blob, np.float32)
-        sums[o] += v / max(float(np.linalg.norm(v)), 1e-12)
-        counts[o] += 1
-        photos[o].add(photo)
-        hidden[o] = bool(is_hidden)
+            WHERE f.person_id IN ({}) AND f.ignored = 0 AND +f.pack = ?""", persons, pack)
+    if rows:  # in one go, not face by face: the people near new faces hold 100,000s at 1M
+        owner = np.array([key[r[0]] for r in rows], np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+        np.add.at(sums, owner, vectors / norms[:, None])
+        counts += np.bincount(owner, minlength=n)
+        for o, (_pid, _blob, photo, is_hidden) in zip(owner.tolist(), rows):
+            photos[o].add(photo)
+            hidden[o] = bool(is_hidden)
     # A fluid person's "not the same person" pair with one of the user's people: the side
     # tags of the fluid one are on its faces; the user's person carries the other side.
     for p, (a, b) in enumerate(read.not_same):
