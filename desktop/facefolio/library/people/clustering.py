@@ -52,6 +52,9 @@ MAX_EXACT = 2000
 # face per person. Measured on lfw-train (bench_lfw.py): pruning every group gave BCubed P
 # 0.9923 R 0.9793; groups over 10 only, P 0.9847 R 0.9808 (shipped).
 PRUNE_MIN = 10
+# Groups of at most this many faces (the ones `prune` leaves alone) are checked again as a
+# whole (dendrogram.checked_pieces).
+RECHECK_MAX = PRUNE_MIN
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,7 @@ def group_faces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
         # A safety net: merges prevent both.
         kept, _ = separate_photos(g, vectors, photo_ids, tags)
         kept, _ = prune(kept, vectors, params)
-        if len(kept) > PRUNE_MIN:
+        if len(kept) > RECHECK_MAX:
             out.append(kept)
             continue
         # A small group is checked again as a whole (dendrogram.checked_pieces): pieces that
