@@ -115,22 +115,12 @@ def scan_and_name(library_path: Path, folder: Path) -> None:
         for _ in Scanner(library).scan([folder_id]):
             pass
         people = People(library)
-        named: dict[str, int] = {}
         for person in library.people():
             labels = Counter(Path(f.photo_path).stem.rsplit("_", 1)[0]
                              for f in library.faces(person_id=person.id))
             label = labels.most_common(1)[0][0]
-            if label in named:  # a second group of someone already named: merged, as a user would
-                people.merge(named[label], [person.id])
-            elif label in ALBUM_DATES:
+            if label in ALBUM_DATES:
                 people.name(person.id, label.replace("_", " "))
-                named[label] = person.id
-        # The faces the grouping was not sure of (a portrait averaging 0.41 with its person,
-        # whose faces average 0.6 among themselves, stays unknown: issue 19) are placed by hand.
-        for face in library.faces(unassigned=True):
-            label = Path(face.photo_path).stem.rsplit("_", 1)[0]
-            if label in named:
-                people.move_faces([face.id], named[label])
 
 
 def click_tile(qtbot, view, row: int, modifier=None) -> None:
