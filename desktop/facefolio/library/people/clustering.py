@@ -53,7 +53,7 @@ MAX_EXACT = 2000
 # 0.9923 R 0.9793; groups over 10 only, P 0.9847 R 0.9808 (shipped).
 PRUNE_MIN = 10
 # Groups of at most this many faces (the ones `prune` leaves alone) are checked again as a
-# whole (dendrogram.checked_pieces) when at least RECHECK_FROM faces are grouped at once. The
+# whole (dendrogram.checked_pieces) when the library holds at least RECHECK_FROM faces. The
 # more faces there are, the likelier a stranger has a look-alike above the threshold by chance:
 # on lfw-train (11,707 faces, most people seen once) the check takes BCubed P 0.9847 -> 0.9951;
 # in a library of a few hundred photos such chance pairs are rare, and the check would only
@@ -356,13 +356,15 @@ def exact_pieces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
 
 def group_faces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
                 photo_ids: np.ndarray, params: ClusterParams,
-                tags: list[frozenset] | None = None) -> list[np.ndarray]:
+                tags: list[frozenset] | None = None, crowd: int | None = None
+                ) -> list[np.ndarray]:
     """Row-index groups of at least two faces, largest first; the rest are singletons.
 
     `labels`/`sims` are each face's neighbours as row indices (-1 for neighbours outside this
     set of faces) and their cosine similarities. `tags` (see `side_tags`): faces on the two
     sides of a "not the same person" pair never share a group. Faces left alone may still join
-    a group afterwards (attach.py).
+    a group afterwards (attach.py). `crowd`: how many faces of this pack the library holds
+    (these faces by default), which decides whether small groups are checked again.
     """
     threshold = 1.0 - params.link
     pieces = exact_pieces(vectors, labels, sims, photo_ids, threshold, tags, params)
@@ -374,7 +376,7 @@ def group_faces(vectors: np.ndarray, labels: np.ndarray, sims: np.ndarray,
         # A safety net: merges prevent both.
         kept, _ = separate_photos(g, vectors, photo_ids, tags)
         kept, _ = prune(kept, vectors, params)
-        if len(kept) > RECHECK_MAX or len(vectors) < RECHECK_FROM:
+        if len(kept) > RECHECK_MAX or (len(vectors) if crowd is None else crowd) < RECHECK_FROM:
             out.append(kept)
             continue
         # A small group is checked again as a whole (dendrogram.checked_pieces): pieces that
