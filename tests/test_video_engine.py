@@ -72,7 +72,7 @@ def test_two_alike_faces_in_one_frame_are_never_one_track():
     assert len(video_tracks.link(frames, THRESHOLD)) == 2
 
 
-def test_someone_back_after_a_scene_of_others_is_merged_into_one_track():
+def test_someone_back_after_a_scene_of_others_is_the_same_track():
     a, b = np.eye(8)[0], np.eye(8)[1]
     frames = [[_face(a)], [_face(b)], [_face(b)], [_face(a + 0.3 * np.eye(8)[3])]]
     tracks = video_tracks.link(frames, THRESHOLD)
