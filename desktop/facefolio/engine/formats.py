@@ -21,6 +21,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
      ".jxl"}
 ) | RAW_EXTENSIONS
 
+# Videos: frames sampled, faces tracked (video.py), through OpenCV's FFmpeg backend.
+VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv"})
+
 # Read, but not as photos: sidecars belong to the photo named after them (xmp.py).
 SIDECAR_EXTENSIONS: frozenset[str] = frozenset({".xmp"})
 
