@@ -70,7 +70,7 @@ def folder_state(f: FolderRecord) -> str:
     elif f.offline_count:
         notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
     if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
-        seen = f.photo_count + f.error_count
+        seen = f.scanned_count
         total = f" of {f.listed_files}" if f.listed_files is not None else ""
         notes.append(f"Scanned {seen}{total}: rescan to resume")
     if f.missing_count:

@@ -1,0 +1,140 @@
+"""Faces in videos, the scan side: a video of a person named from photos joins that person
+once, keeps its faces and the user's decisions through a rename and a metadata edit, and a
+video that cannot be read says why; `status` counts videos apart; no sidecar for videos."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facefolio.library import Library, Scanner
+from facefolio.library.interop.xmp_library import export_library_xmp
+from facefolio.library.people.people import People
+
+import video_fixtures as vf
+
+
+def scan(library: Library):
+    last = None
+    for last in Scanner(library).scan():
+        pass
+    assert last.phase == "done"
+    return last
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """10 s, two scenes (two photos of person01 of deepface-unit), MP4 written by OpenCV."""
+    return vf.make_video(tmp_path_factory.mktemp("clip") / "two scenes.mp4")
+
+
+@pytest.fixture
+def named(tmp_path) -> tuple[Library, Path, int]:
+    """A library of four photos of person01, named "Anna" by the user."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for name in vf.PERSON_PHOTOS:
+        shutil.copy(vf.DEEPFACE / name, folder / name)
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        scan(lib)
+        (anna,) = {f.person_id for f in lib.faces()}
+        assert anna is not None
+        People(lib).name(anna, "Anna")
+        yield lib, folder, anna
+
+
+def video_faces(lib: Library, path: Path):
+    photo = lib.photo_by_path(path)
+    assert photo is not None and photo.is_video, photo
+    return lib.faces(photo_id=photo.id)
+
+
+def test_a_video_joins_the_person_named_from_photos_once(named, clip):
+    lib, folder, anna = named
+    shutil.copy(clip, folder / "clip.mp4")
+    result = scan(lib)
+    assert result.done == 1 and result.errors == 0
+    (face,) = video_faces(lib, folder / "clip.mp4")  # two scenes, one person: one face
+    assert face.person_id == anna and face.person_name == "Anna"
+    assert face.in_video and 0 < face.time_ms < 10_000
+    photo = lib.photo(face.photo_id)
+    assert (photo.width, photo.height, photo.duration_ms) == (640, 480, 10_000.0)
+    exported = {f["face_id"]: f for f in lib.export_faces()}
+    assert exported[face.id]["video"] is True
+    assert exported[face.id]["time_s"] == round(face.time_ms / 1000, 3)
+    assert not any(f["video"] for i, f in exported.items() if i != face.id)
+
+
+def test_a_renamed_and_retagged_video_keeps_its_face_and_decisions(named, clip, tmp_path):
+    lib, folder, anna = named
+    shutil.copy(clip, folder / "clip.mp4")
+    scan(lib)
+    (face,) = video_faces(lib, folder / "clip.mp4")
+    # The user's decision: this face is not Anna (remembered).
+    People(lib).remove_faces([face.id])
+    before = lib.face(face.id)
+    assert before.person_id != anna
+
+    os.rename(folder / "clip.mp4", folder / "holiday.mp4")
+    moved = scan(lib)
+    assert moved.moved == 1 and moved.done == 0
+    (after,) = video_faces(lib, folder / "holiday.mp4")
+    assert after.id == face.id and after.person_id == before.person_id
+    assert lib.photo_by_path(folder / "clip.mp4") is None
+
+    vf.add_tag(folder / "holiday.mp4", "Summer 2024")  # what a phone's editor writes
+    vf.append_free(folder / "holiday.mp4")
+    retagged = scan(lib)
+    assert retagged.done == 1 and retagged.errors == 0  # a refresh, not an analysis
+    (again,) = video_faces(lib, folder / "holiday.mp4")
+    assert again.id == face.id and again.person_id == before.person_id
+    assert again.time_ms == face.time_ms
+    rejected = lib.con.execute("SELECT person_id FROM rejections WHERE face_id = ?",
+                               (face.id,)).fetchall()
+    assert [r[0] for r in rejected] == [anna]
+
+
+def test_unreadable_videos_get_reasons_and_status_counts_videos_apart(named, clip, tmp_path):
+    lib, folder, _ = named
+    shutil.copy(clip, folder / "clip.mp4")
+    shutil.copy(clip, folder / "cut.mp4")
+    vf.truncate(folder / "cut.mp4", 0.5)
+    (folder / "notes.mp4").write_text("shopping list\n")
+    scan(lib)
+    reasons = {Path(p.path).name: p.error for p in lib.failed_photos()}
+    assert reasons["notes.mp4"] == "not a video: the file holds text"
+    assert reasons["cut.mp4"].startswith("truncated video")
+    assert len(reasons) == 2
+    counts = lib.counts()
+    assert (counts["photos"], counts["videos"], counts["failed_videos"],
+            counts["video_faces"]) == (4, 1, 2, 1)
+    (f,) = lib.folders()
+    assert (f.photo_count, f.video_count, f.error_count) == (4, 1, 2)
+
+    run = subprocess.run([sys.executable, "-m", "facefolio.cli", "--library", str(lib.path),
+                          "status"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "4 photos, 1 videos (1 faces)," in run.stdout
+    assert "cut.mp4: truncated video" in run.stdout
+    status = json.loads(subprocess.run(
+        [sys.executable, "-m", "facefolio.cli", "--library", str(lib.path), "status",
+         "--json"], capture_output=True, text=True, timeout=300).stdout)
+    assert status["counts"]["videos"] == 1 and status["folders"][0]["videos"] == 1
+
+
+def test_a_named_video_face_never_gets_a_sidecar(named, clip):
+    lib, folder, anna = named
+    shutil.copy(clip, folder / "clip.mp4")
+    scan(lib)
+    (face,) = video_faces(lib, folder / "clip.mp4")
+    assert face.person_name == "Anna"
+    written, errors = export_library_xmp(lib)
+    assert (written, errors) == (len(vf.PERSON_PHOTOS), [])
+    assert not [p for p in folder.iterdir() if p.name.startswith("clip")
+                and p.suffix.lower() == ".xmp"]
