@@ -76,10 +76,11 @@ def test_a_renamed_and_retagged_video_keeps_its_face_and_decisions(named, clip, 
     shutil.copy(clip, folder / "clip.mp4")
     scan(lib)
     (face,) = video_faces(lib, folder / "clip.mp4")
-    # The user's decision: this face is not Anna (remembered).
+    # The user's decisions: this face is not Anna (remembered), it is Ben.
     People(lib).remove_faces([face.id])
+    ben = People(lib).create_person([face.id], name="Ben")
     before = lib.face(face.id)
-    assert before.person_id != anna
+    assert (before.person_id, before.person_name, before.assigned_by) == (ben, "Ben", "user")
 
     os.rename(folder / "clip.mp4", folder / "holiday.mp4")
     moved = scan(lib)
@@ -138,3 +139,55 @@ def test_a_named_video_face_never_gets_a_sidecar(named, clip):
     assert (written, errors) == (len(vf.PERSON_PHOTOS), [])
     assert not [p for p in folder.iterdir() if p.name.startswith("clip")
                 and p.suffix.lower() == ".xmp"]
+
+
+def test_a_video_analysed_again_carries_the_decisions_to_its_new_face(named, clip):
+    """Another detection setting re-analyses the video: the new face of the same person
+    takes the old one's name and "not this person" (paired by the recogniser: the two
+    analyses need not pick the same frame)."""
+    lib, folder, anna = named
+    shutil.copy(clip, folder / "clip.mp4")
+    scan(lib)
+    (face,) = video_faces(lib, folder / "clip.mp4")
+    People(lib).remove_faces([face.id])
+    ben = People(lib).create_person([face.id], name="Ben")
+    lib.settings.det_threshold = 0.65
+    lib.save_settings()
+    result = scan(lib)
+    assert result.done == len(vf.PERSON_PHOTOS) + 1 and result.notes == 0
+    (new,) = video_faces(lib, folder / "clip.mp4")
+    assert new.id != face.id  # analysed again, not kept
+    assert (new.person_id, new.assigned_by) == (ben, "user")
+    rejected = lib.con.execute("SELECT person_id FROM rejections WHERE face_id = ?",
+                               (new.id,)).fetchall()
+    assert [r[0] for r in rejected] == [anna]
+
+
+def test_video_faces_pair_by_the_recogniser_not_by_where_they_were():
+    """A new analysis may show a person at another frame, elsewhere in the picture: the same
+    person is paired whatever the boxes; without comparable embeddings (another pack), only
+    the same frame and place pair."""
+    import numpy as np
+
+    from facefolio.library.scan.results import FaceRow
+    from facefolio.library.scan.video_scan import match_video_faces
+
+    def unit(v):
+        v = np.asarray(v, np.float32)
+        return v / np.linalg.norm(v)
+
+    a, b = unit([1, 0, 0, 0]), unit([0, 1, 0, 0])
+    old = [{"x": 10, "y": 10, "w": 50, "h": 50, "pack": "p", "embedding": a.tobytes(),
+            "time_ms": 1000.0},
+           {"x": 300, "y": 10, "w": 50, "h": 50, "pack": "p", "embedding": b.tobytes(),
+            "time_ms": 1000.0}]
+    lm = np.zeros((5, 2), np.float32)
+    new = [FaceRow(np.array([400, 200, 60, 60]), lm, 0.9, 0.9, unit(b + 0.3 * a), 7000.0),
+           FaceRow(np.array([200, 300, 40, 40]), lm, 0.9, 0.9, unit(a + 0.9 * b), 5000.0),
+           FaceRow(np.array([0, 0, 40, 40]), lm, 0.9, 0.9, unit([0, 0, 1, 0]), 1000.0)]
+    assert match_video_faces(old, new, "p") == {1: 0, 0: 1}  # sim 0.96 first, then 0.74
+    assert match_video_faces(old, new[2:], "p") == {}  # someone else entirely
+    other_pack = [dict(f, pack="q") for f in old]
+    assert match_video_faces(other_pack, new, "p") == {}  # other frames, other places
+    same_spot = FaceRow(np.array([12, 11, 50, 48]), lm, 0.9, 0.9, unit([0, 0, 1, 0]), 1100.0)
+    assert match_video_faces(other_pack, [same_spot], "p") == {0: 0}
