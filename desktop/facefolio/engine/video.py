@@ -179,11 +179,13 @@ def frame_image(pixels: np.ndarray) -> LoadedImage:
     return LoadedImage(pixels=pixels, scale=1.0, width=w, height=h, format="video frame")
 
 
-def read_frame_at(path: str | os.PathLike, time_ms: float) -> LoadedImage:
+def read_frame_at(path: str | os.PathLike, time_ms: float | None = None) -> LoadedImage:
     """The frame shown `time_ms` after the start (a video face's frame, for thumbnails and
-    the viewer); ImageError when it cannot be decoded."""
+    the viewer; None: the middle of the video); ImageError when it cannot be decoded."""
     with VideoReader(path) as video:
         fps = video.info.fps if video.info.fps > 0 else _ASSUMED_FPS
+        if time_ms is None:
+            time_ms = video.info.frames / 2 * 1000.0 / fps
         index = max(0, round(time_ms * fps / 1000.0))
         if video.info.frames:
             index = min(index, video.info.frames - 1)
@@ -191,6 +193,15 @@ def read_frame_at(path: str | os.PathLike, time_ms: float) -> LoadedImage:
         if pixels is None:
             raise ImageError(f"the frame at {time_ms / 1000:.1f} s could not be decoded")
         return frame_image(pixels)
+
+
+def load_still(path: str | os.PathLike, time_ms: float | None = None) -> LoadedImage:
+    """What to show of a file: a photo's pixels (images.load_image), or a video's frame at
+    `time_ms` (None: its middle), chosen by the file's extension."""
+    from .formats import is_video  # noqa: PLC0415
+    from .images import load_image  # noqa: PLC0415
+
+    return read_frame_at(path, time_ms) if is_video(path) else load_image(path)
 
 
 def analyse_video(engine, path: str | os.PathLike) -> VideoAnalysis:
@@ -233,5 +244,5 @@ def _with_embedding(face, embedding: np.ndarray):
 
 
 __all__ = ["VideoInfo", "VideoFace", "VideoAnalysis", "VideoReader", "sample_count",
-           "sample_frames", "frame_image", "read_frame_at", "analyse_video",
+           "sample_frames", "frame_image", "read_frame_at", "load_still", "analyse_video",
            "SECONDS_PER_SAMPLE", "MIN_SAMPLES", "MAX_SAMPLES"]
