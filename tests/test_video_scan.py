@@ -69,6 +69,11 @@ def test_a_video_joins_the_person_named_from_photos_once(named, clip):
     assert exported[face.id]["video"] is True
     assert exported[face.id]["time_s"] == round(face.time_ms / 1000, 3)
     assert not any(f["video"] for i, f in exported.items() if i != face.id)
+    from facefolio.library.photos.browse import dated_photos
+    listed = {Path(p.photo.path).name: p.to_json() for p in dated_photos(lib)}
+    assert (listed["clip.mp4"]["video"], listed["clip.mp4"]["duration_s"]) == (True, 10.0)
+    assert listed["clip.mp4"]["people"] == [{"person_id": anna, "person_name": "Anna"}]
+    assert not listed[vf.PERSON_PHOTOS[0]]["video"]
 
 
 def test_a_renamed_and_retagged_video_keeps_its_face_and_decisions(named, clip, tmp_path):
