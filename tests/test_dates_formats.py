@@ -222,6 +222,9 @@ def test_live_photo_video_is_part_of_its_still(immich, datasets, tmp_path):
         photo, clip = sorted(lib.photos(), key=lambda p: p.is_video)
         assert Path(photo.path).name == "IMG_0042.JPG" and not photo.is_video
         assert Path(clip.path).name == "clip.mov" and clip.is_video  # a video of its own
+        # A phone's own video (HEVC, 1080x1440, 3.1 s): decoded, dated by its QuickTime date.
+        assert (clip.status, clip.error, clip.width, clip.height) == ("done", None, 1080, 1440)
+        assert clip.taken_at == "2024-01-13T05:38:55+00:00" and clip.duration_ms > 3000
         assert lib.folders()[0].unread_files == {}
         source = lib.con.execute("SELECT date_source FROM photos WHERE id = ?",
                                  (photo.id,)).fetchone()[0]
