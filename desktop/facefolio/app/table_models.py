@@ -93,7 +93,9 @@ def _last_scan(f: FolderRecord) -> str:
 def folder_table_model(parent=None) -> RecordTableModel:
     columns: list[Column] = [
         ("Folder", lambda f: words.shown_path(f.path)),
-        ("Photos", lambda f: f.photo_count),
+        # Videos apart, in the same column: "12 + 3 videos".
+        ("Photos", lambda f: f"{f.photo_count} + {words.plural(f.video_count, 'video')}"
+         if f.video_count else f.photo_count),
         ("Faces", lambda f: f.face_count),
         ("Errors", lambda f: f.error_count),
         ("Last scan", _last_scan),
