@@ -56,8 +56,9 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
                 skip_dirs: frozenset[tuple[int, int]] = frozenset(),
                 unread: Counter | None = None, known: Container[str] = ()
                 ) -> Iterator[FileEntry]:
-    """Every image and video file below root (hidden files, folders in `skip` by path and folders in
-    `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
+    """Every image and video file below root (hidden files, folders in `skip` by path and
+    folders in `skip_dirs` by (device, inode) left out), then one entry per folder that could
+    not be read.
     Every other file is counted by type in `unread` ({'.psd': 10}), when given. `known`:
     the paths the library has as photos (which file of a RAW+JPEG pair is the photo).
 
