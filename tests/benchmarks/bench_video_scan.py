@@ -9,6 +9,8 @@ round and keeping the best time of each:
   clip3     N 3 s videos, 640x480, 10 fps (4 frames looked at: the rule's floor)
   clip10    N 10 s videos, 640x480 (5 frames)
   hd60      N 60 s videos, 1280x720 (30 frames: the rule's ceiling)
+  fhd10     N 10 s videos, 1920x1080 (5 frames: a phone's clip)
+  uhd10     N 10 s videos, 3840x2160 (5 frames: a phone's 4K clip)
 
 Each video is made with OpenCV's writer (mp4v) from two deepface-unit photos of one person
 (tests/video_fixtures.py), a different pair per video so no two share a fingerprint. Also:
@@ -47,7 +49,8 @@ PAIRS = [("img1.jpg", "img2.jpg"), ("img4.jpg", "img5.jpg"), ("img6.jpg", "img7.
          ("img18.jpg", "img19.jpg"), ("img27.jpg", "img28.jpg")]
 PHOTOS = ["img1.jpg", "img3.jpg", "img5.jpg", "img7.jpg", "img11.jpg", "img20.jpg",
           "img22.jpg", "img27.jpg"]
-SETS = {"clip3": (3.0, (640, 480)), "clip10": (10.0, (640, 480)), "hd60": (60.0, (1280, 720))}
+SETS = {"clip3": (3.0, (640, 480)), "clip10": (10.0, (640, 480)), "hd60": (60.0, (1280, 720)),
+        "fhd10": (10.0, (1920, 1080)), "uhd10": (10.0, (3840, 2160))}
 
 
 def log(*a) -> None:
@@ -99,7 +102,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=4, help="files per set (at most 8)")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--sets", default=",".join(SETS), help="video sets to run (photos always)")
     args = ap.parse_args()
+    for kind in set(SETS) - set(args.sets.split(",")):
+        del SETS[kind]
     n = max(1, min(args.n, len(PAIRS)))
     work = Path(tempfile.mkdtemp(prefix="facefolio-bench-video-"))
     try:
