@@ -196,3 +196,20 @@ def test_video_faces_pair_by_the_recogniser_not_by_where_they_were():
     assert match_video_faces(other_pack, new, "p") == {}  # other frames, other places
     same_spot = FaceRow(np.array([12, 11, 50, 48]), lm, 0.9, 0.9, unit([0, 0, 1, 0]), 1100.0)
     assert match_video_faces(other_pack, [same_spot], "p") == {0: 0}
+
+
+def test_a_date_written_later_into_a_videos_sidecar_redates_it(named, clip, datasets):
+    """Lightroom or digiKam corrects a video's date in `clip.mp4.xmp`: the next scan reads it
+    (a refresh: the same face), though Facefolio never writes a video's sidecar itself."""
+    lib, folder, _ = named
+    shutil.copy(clip, folder / "clip.mp4")
+    scan(lib)
+    (face,) = video_faces(lib, folder / "clip.mp4")
+    assert lib.photo(face.photo_id).taken_at_source == "file"  # OpenCV wrote no date
+    shutil.copy(datasets / "immich-assets/metadata/xmp/dates/2000.xmp",
+                folder / "clip.mp4.xmp")
+    scan(lib)
+    (again,) = video_faces(lib, folder / "clip.mp4")
+    photo = lib.photo(again.photo_id)
+    assert again.id == face.id
+    assert (photo.taken_at, photo.taken_at_source) == ("2000-09-27T14:35:33+02:00", "exif")

@@ -112,8 +112,11 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
             # new analysis: the image's fingerprint is the same).
             yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
                 entry.problem is None else entry
-        for name in videos:  # never a sidecar of its own: Facefolio writes none for videos
-            yield _entry(os.path.join(dirpath, name), folder_id)
+        for name in videos:  # Facefolio writes no sidecar for a video, but reads its date
+            entry = _entry(os.path.join(dirpath, name), folder_id)
+            side = sidecar_mtime(dirpath, name, present, []) if present else 0
+            yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
+                entry.problem is None else entry
     yield from errors
 
 
