@@ -55,7 +55,8 @@ def _video_face(library_path: Path, folder: Path):
 
 def test_tiles_of_videos_and_their_faces_carry_a_play_badge(video_library):
     from facefolio.app.models import FaceListModel, PhotoListModel, face_items
-    from facefolio.app.roles import VideoRole
+    from facefolio.app import words
+    from facefolio.app.roles import SubtitleRole, VideoRole
     from PySide6.QtCore import Qt
 
     path, folder = video_library
@@ -69,6 +70,8 @@ def test_tiles_of_videos_and_their_faces_carry_a_play_badge(video_library):
                          if faces.rows[i].frame_ms is not None)
         tip = faces.index(video_row).data(Qt.ItemDataRole.ToolTipRole)
         assert "From a video, at 0:0" in tip
+        assert faces.index(video_row).data(SubtitleRole).endswith(
+            words.clock(faces.rows[video_row].frame_ms))
         photos = PhotoListModel(None)
         photos.set_rows(lib.photos())
         assert sorted(photos.index(i).data(VideoRole) for i in range(photos.rowCount())) == \

@@ -301,6 +301,8 @@ class FaceListModel(_TileListModel):
                 state = "offline" if r.offline else "missing" if r.missing else ""
                 return " · ".join(t for t in (r.who, words.file_name(r.photo_path), state) if t)
             note = r.photo_note
+            if r.frame_ms is not None:  # which moment of the video: "12 May 2024 · 0:03"
+                note = " · ".join(t for t in (note, words.clock(r.frame_ms)) if t)
             if self.by_photo:
                 return note or words.folder_name(r.photo_path)
             return " · ".join(t for t in (words.file_name(r.photo_path), note) if t)
