@@ -293,6 +293,7 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             "library": str(library.path),
             "counts": counts,
             "folders": [{"folder_id": f.id, "path": f.path, "photos": f.photo_count,
+                         "videos": f.video_count,
                          "faces": f.face_count, "errors": f.error_count,
                          "last_scan_at": f.last_scan_at, "error": f.scan_error,
                          "offline": f.offline, "offline_since": f.offline_since,
@@ -312,7 +313,10 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
     print(f"library: {display_path(library.path)}")
     for problem in library.problems:
         print(f"warning: {shown(problem)}")
-    print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
+    videos = (f"{counts['videos']} videos ({counts['video_faces']} faces), "
+              if counts["videos"] or counts["failed_videos"] else "")
+    print(f"{counts['folders']} folders, {counts['photos']} photos, {videos}"
+          f"{counts['faces']} faces, "
           f"{counts['people']} people ({counts['named_people']} named), "
           f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
     kept = [f"{counts[k]} {what}" for k, what in (
@@ -370,7 +374,8 @@ def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
 def _folder_state(f) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.last_scan_at)) \
         if f.last_scan_at else "never"
-    parts = [f"{f.photo_count} photos, {f.face_count} faces, {f.error_count} errors, "
+    videos = f"{f.video_count} videos, " if f.video_count else ""
+    parts = [f"{f.photo_count} photos, {videos}{f.face_count} faces, {f.error_count} errors, "
              f"last scan {when}"]
     if f.offline:
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.offline_since))
@@ -378,7 +383,7 @@ def _folder_state(f) -> str:
     elif f.scan_error:
         parts.append(f.scan_error)
     if f.scan_incomplete:
-        done = f.photo_count + f.error_count
+        done = f.scanned_count
         total = f"{done} of {f.listed_files}" if f.listed_files else f"{done}"
         parts.append(f"last scan did not finish (scanned {total}; 'facefolio rescan' resumes)")
     if f.missing_count:

@@ -244,7 +244,8 @@ class MainWindow(QMainWindow):
     def _show_counts(self, counts: dict[str, int]) -> None:
         self.counts = counts
         texts = [("Folders", counts["folders"]), ("People", counts["people"]),
-                 ("Unknown faces", counts["unknown"]), ("All photos", counts["photos"]),
+                 ("Unknown faces", counts["unknown"]),
+                 ("All photos", counts["photos"] + counts["videos"]),
                  ("Review", self.review_count)]
         for row, (text, n) in enumerate(texts):
             item = self.sidebar.item(row)

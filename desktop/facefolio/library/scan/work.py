@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..interop import xmp
-from . import photo_meta
+from ...engine.formats import is_video
+from . import photo_meta, video_scan
 from .identity import fingerprint
 from .plan import Job, JobKind
-from .write import FaceArrays, Result, ResultKind
+from .results import FaceArrays, Result, ResultKind
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,15 @@ class Work:
         if job.kind is JobKind.COPY or (job.kind is JobKind.NEW and fp in self.spec.copies):
             return Result(job, ResultKind.COPY, fingerprint=fp)
         if job.kind is JobKind.REFRESH:
-            return self._refresh(job, fp)
+            return video_scan.refresh(job, fp) if is_video(e.path) else self._refresh(job, fp)
         from ...engine import ImageError, load_image  # noqa: PLC0415
+        if is_video(e.path):  # frames sampled, one face per person (video_scan.py)
+            try:
+                return video_scan.analyse(self.engine, job, fp)
+            except ImageError as exc:
+                return failed(job, str(exc))
+            except FileNotFoundError:
+                return Result(job, ResultKind.VANISHED)
         try:
             return fp, load_image(e.path)
         except ImageError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import LibraryError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 _SCHEMA_V1 = """
@@ -166,8 +166,20 @@ UPDATE photos SET date_source = CASE taken_at_source WHEN 'exif' THEN 'EXIF'
 """
 
 
+# Videos (issue 22, point 3): a row of `photos` is a photo or a video (`media`; a video's
+# length in `duration_ms`), and a face found in a video is its person's best frame in it, at
+# `time_ms` from the start (NULL for a photo's face). Nothing else changes: a video's faces
+# are faces like any other, joined to people by the same rules.
+_SCHEMA_VIDEOS = """
+ALTER TABLE photos ADD COLUMN media TEXT NOT NULL DEFAULT 'photo'
+    CHECK (media IN ('photo', 'video'));
+ALTER TABLE photos ADD COLUMN duration_ms REAL;
+ALTER TABLE faces ADD COLUMN time_ms REAL;
+"""
+
+
 # Ordered migrations: MIGRATIONS[v] takes a database from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_VIDEOS}
 
 
 def schema_version(con: sqlite3.Connection) -> int:
