@@ -11,8 +11,8 @@ import argparse
 import os
 
 from .library import Library, LibraryError
-from .library.store import display_path
-from .library.text import shown
+from .library.storage.store import display_path
+from .library.storage.text import shown
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def _box_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _people(library: Library):
-    from .library.people import People  # noqa: PLC0415 - scipy: not for --help
+    from .library.people.people import People  # noqa: PLC0415 - scipy: not for --help
     return People(library)
 
 
@@ -69,7 +69,7 @@ def _photo(library: Library, text: str):
 
 
 def cmd_add_face(library: Library, args: argparse.Namespace) -> int:
-    from .library import manual  # noqa: PLC0415 - loads the engine
+    from .library.people import drawn as manual  # noqa: PLC0415 - loads the engine
     photo = _photo(library, args.photo)
     drawn = manual.embed_drawn_face(library, photo.id, (args.x, args.y, args.w, args.h))
     face_id = manual.add_drawn_face(library, drawn)
@@ -91,7 +91,7 @@ def cmd_add_face(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_adjust_face(library: Library, args: argparse.Namespace) -> int:
-    from .library import manual  # noqa: PLC0415
+    from .library.people import drawn as manual  # noqa: PLC0415
     old = library.face(args.face)
     drawn = manual.embed_drawn_face(library, old.photo_id, (args.x, args.y, args.w, args.h))
     face_id = manual.replace_face(library, args.face, drawn)

@@ -6,7 +6,7 @@ and always shown as "about 30". A person's date of birth is the user's (people.b
 with it, the age at each photo is exact when the photo's date comes from its metadata, and
 there is none when the date is only the file's time (`taken_at_source = 'file'`).
 
-Faces get their estimates from the scan's workers (scan_work.py) as arrays per photo
+Faces get their estimates from the scan's workers (scan/work.py) as arrays per photo
 (`EstimateArrays`); faces that have none (a library scanned before estimates existed, a face
 drawn by the user, a copy) get them from `fill`, a pass over the photos that have such faces,
 without rescanning anything else. The setting `age_gender` (off: nothing is estimated,
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import store
-from .store import LibraryError, Transaction
+from ..storage import store
+from ..storage.errors import LibraryError
+from ..storage.store import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ _lock = threading.Lock()
 def estimator_for(pack: str):
     """The engine's estimator for a pack (one per process), or None when it cannot load:
     the scan goes on without estimates, the fill pass says why."""
-    from ..engine.agegender import get_estimator  # noqa: PLC0415 - ONNX Runtime
+    from ...engine.agegender import get_estimator  # noqa: PLC0415 - ONNX Runtime
     return get_estimator(pack)
 
 
@@ -248,7 +249,7 @@ def estimate_photo(library, estimator, photo_id: int, path: str, face_ids: list[
                    ) -> EstimateArrays | None:
     """Decode one photo and estimate the given faces (a read step: no writes); None when
     the photo cannot be read now."""
-    from ..engine import ImageError, load_image  # noqa: PLC0415
+    from ...engine import ImageError, load_image  # noqa: PLC0415
     rows = store.in_chunks(library.con, "SELECT id, x, y, w, h, landmarks FROM faces "
                            "WHERE id IN ({})", face_ids)
     by_id = {r[0]: r for r in rows}
