@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check, raw_folder=True)
 
     # Sub-commands kept in their own modules, each with register(sub, common).
-    from . import cli_browse, cli_faces, cli_interop, cli_people  # noqa: PLC0415
-    for module in (cli_people, cli_faces, cli_interop, cli_browse):
+    from . import cli_ages, cli_browse, cli_faces, cli_interop, cli_people  # noqa: PLC0415
+    for module in (cli_people, cli_faces, cli_ages, cli_interop, cli_browse):
         module.register(sub, common)
     return parser
 

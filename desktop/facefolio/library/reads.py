@@ -192,7 +192,8 @@ class LibraryReads:
             FROM people pe {where}
             ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
         return [PersonRecord(id=r["id"], name=r["name"], hidden=bool(r["hidden"]),
-                             cover_face_id=r["cover_face_id"], face_count=r["face_count"])
+                             cover_face_id=r["cover_face_id"], face_count=r["face_count"],
+                             birth_date=r["birth_date"])
                 for r in rows]
 
     # -- status and export -----------------------------------------------------------------
