@@ -4,6 +4,7 @@ a copy of the photo, off with the setting; the fill pass never rereads a photo i
 read, and adds an age without touching the scan's gender."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -171,3 +172,21 @@ def test_big_photos_decoded_reduced_get_the_estimates_of_their_full_pixels(album
             assert got.gender == truth.gender == (
                 "male" if Path(f.photo_path).name.startswith(MALE) else "female")
             assert abs(got.gender_confidence - truth.gender_confidence) < 0.1
+
+
+def test_export_json_gives_age_and_gender_each_with_its_source(lib, capsys):
+    from facefolio import cli
+    list(ages.fill(lib))
+    lib.close()
+    assert cli.main(["--library", str(lib.path), "export", "--json"]) == 0
+    faces = json.loads(capsys.readouterr().out)["faces"]
+    assert len(faces) == 21
+    for f in faces:
+        assert f["age"]["source"].startswith("age-and-gender") and f["age"]["low"] <= \
+            f["age"]["estimate"] <= f["age"]["high"]
+        assert f["gender"]["estimate"] in ("female", "male") and f["gender"]["source"]
+    settings = lib.path / "settings.json"
+    settings.write_text('{"age_gender": false}')
+    assert cli.main(["--library", str(lib.path), "export", "--json"]) == 0
+    faces = json.loads(capsys.readouterr().out)["faces"]
+    assert all(f["age"] is None and f["gender"] is None for f in faces)

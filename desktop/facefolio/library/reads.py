@@ -217,12 +217,19 @@ class LibraryReads:
 
     def export_faces(self) -> list[dict]:
         """Every face; with its photo's date and the source of that date (engine/dates.py:
-        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...)."""
+        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...),
+        and its estimated `age` and `gender`, each with the model that made it (None: not
+        estimated, or estimates are off: people/ages.py)."""
+        from .people import ages  # noqa: PLC0415
         rows = self.con.execute(
             _FACE_SELECT.replace("p.path AS photo_path,",
                                  "p.path AS photo_path, p.taken_at, p.date_source,")
-            + " ORDER BY f.id")
+            + " ORDER BY f.id").fetchall()
+        shown = ages.estimates(self.con, [r["id"] for r in rows]) \
+            if ages.enabled(self.settings) else {}
+        none = {"age": None, "gender": None}
         return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
                  "person_id": r["person_id"], "person_name": r["person_name"],
-                 "taken_at": r["taken_at"], "date_source": r["date_source"]} for r in rows]
+                 "taken_at": r["taken_at"], "date_source": r["date_source"],
+                 **(shown[r["id"]].to_json() if r["id"] in shown else none)} for r in rows]

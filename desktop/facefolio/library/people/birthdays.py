@@ -17,9 +17,10 @@ import datetime as dt
 from ..storage.errors import LibraryError
 
 # An estimate is "far" from the known age when it is off by more than YEARS, or by more than
-# FRACTION of the true age when that is larger (a 40-year-old guessed 52 is not alarming; a
-# 4-year-old guessed 16 is). The age network errs by 4-6 years on adults.
-FAR_YEARS = 12.0
+# FRACTION of the true age when that is larger: a 4-year-old guessed 16 is worth a question, a
+# 40-year-old guessed 52 is not, nor a 55-year-old guessed 38 (the age network does that: one
+# of Barack Obama's 2017 portraits in tests/test_age_check.py).
+FAR_YEARS = 10.0
 FAR_FRACTION = 0.5
 
 
