@@ -330,7 +330,7 @@ def test_embed_killed_mid_write_leaves_no_hidden_copy_after_the_next_run(tmp_pat
         import os
         from facefolio.library import Library
         from facefolio.library.storage import privacy
-        from facefolio.library.interop.xmp import export_library_xmp
+        from facefolio.library.interop.xmp_library import export_library_xmp
         real = os.replace
         def killed(src, dst):
             if str(dst).endswith(".jpg"):

@@ -322,17 +322,17 @@ def test_regions_of_an_exif_rotated_photo_are_in_displayed_coordinates(tmp_path,
 def test_a_user_decision_made_while_names_are_imported_wins(scanned, photos, monkeypatch):
     """Forced interleaving: the user names the face after the XMP import read the faces and
     before it writes. The import must see the decision inside its transaction and keep it."""
-    from facefolio.library.interop import xmp
+    from facefolio.library.interop import xmp_library
     face = largest_face(scanned, photos / "img1.jpg")
     photo = scanned.photo_by_path(photos / "img1.jpg")
     regions = [Region("Anna", face.box)]
-    real = xmp.iou_matrix
+    real = xmp_library.iou_matrix
 
     def user_acts_meanwhile(a, b):
         with Library(scanned.path) as other:  # another connection: the app's writer
             People(other).create_person([face.id], name="Ben")
         return real(a, b)
-    monkeypatch.setattr(xmp, "iou_matrix", user_acts_meanwhile)
+    monkeypatch.setattr(xmp_library, "iou_matrix", user_acts_meanwhile)
     assert import_regions(scanned, photo.id, regions) == 0
     assert scanned.face(face.id).person_name == "Ben"
     assert [p.name for p in scanned.people() if p.name] == ["Ben"]

@@ -1,7 +1,11 @@
-"""Face boxes, (x, y, w, h) in a photo's pixels, and how much two of them overlap."""
+"""Face boxes, (x, y, w, h) in a photo's pixels, detections, and how much two boxes overlap."""
 from __future__ import annotations
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
+# One detection as the detectors give it: box (x, y, w, h), five landmarks (5 x 2), score.
+Detection = tuple[np.ndarray, np.ndarray, float]
 
 
 def iou(a, b) -> float:

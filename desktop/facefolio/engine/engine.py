@@ -19,6 +19,7 @@ import numpy as np
 
 from . import quality, refine, smallfaces
 from .align import ALIGNED_SIZE, align, box_landmarks
+from .boxes import Detection
 from .errors import ModelError
 from .images import LoadedImage, load_finer
 from .packs import DEFAULT_PACK, PACKS, PackInfo
@@ -29,7 +30,6 @@ from .yunet import INPUT_SIZE
 # the face box at 0.694 of its width (align.FACE_BOX), i.e. 78 px; fewer means upsampling.
 EMBED_MIN_PX = 78.0
 
-Detection = tuple[np.ndarray, np.ndarray, float]  # box (x, y, w, h), kps 5x2, score
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boxes import iou
+from .boxes import Detection, iou
 from .images import LoadedImage, load_finer
 from .yunet import INPUT_SIZE
-
-Detection = tuple[np.ndarray, np.ndarray, float]
 
 # Landmarks placed in a view where the face was narrower than this are placed again...
 REFINE_VIEW_PX = 40.0

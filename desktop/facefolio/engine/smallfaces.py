@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boxes import iou
+from .boxes import Detection, iou
 from .images import LoadedImage, load_finer
 from .refine import detect_around
 from .yunet import INPUT_SIZE, NMS_IOU
-
-Detection = tuple[np.ndarray, np.ndarray, float]
 
 # Evidence of a small face: a response above CANDIDATE_SCORE narrower than TRIGGER_PX
 # (original pixels; 12.8 px in the 640 px view of a 4000 px photo).

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .boxes import Detection
+
 INPUT_SIZE = 640  # the long side of the default view
 STRIDES = (8, 16, 32)
 NMS_IOU = 0.3
@@ -21,7 +23,6 @@ NMS_IOU = 0.3
 # 0.549 (seed 0: identical); with the closer pass for small faces both find all of them.
 AREA_BELOW = 0.5
 
-Detection = tuple[np.ndarray, np.ndarray, float]  # box (x, y, w, h), kps 5x2, score
 
 
 class YuNetDetector:
