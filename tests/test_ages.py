@@ -190,3 +190,22 @@ def test_export_json_gives_age_and_gender_each_with_its_source(lib, capsys):
     assert cli.main(["--library", str(lib.path), "export", "--json"]) == 0
     faces = json.loads(capsys.readouterr().out)["faces"]
     assert all(f["age"] is None and f["gender"] is None for f in faces)
+
+
+def test_the_cli_estimates_ages_and_lists_a_persons_ages(lib, capsys):
+    from facefolio import cli
+    path = str(lib.path)
+    person = max(lib.people(), key=lambda p: p.face_count)
+    lib.close()
+    assert cli.main(["--library", path, "estimate-ages"]) == 0
+    assert capsys.readouterr().out.strip() == "21 face(s) estimated"
+    assert cli.main(["--library", path, "estimate-ages"]) == 0
+    assert capsys.readouterr().out.strip() == "0 face(s) estimated"
+    assert cli.main(["--library", path, "ages", str(person.id)]) == 0
+    out = capsys.readouterr().out
+    assert "2017" in out or "2018" in out or "2019" in out
+    assert "about " in out and "years old" not in out  # no date of birth: estimates only
+    assert cli.main(["--library", path, "ages", str(person.id), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["birth_date"] is None and len(data["faces"]) == person.face_count
+    assert all(f["estimate"]["age"]["source"] for f in data["faces"])

@@ -46,6 +46,15 @@ class FaceAge:
         return self.words or (self.estimate.about if self.estimate is not None else "")
 
     @property
+    def phrase(self) -> str:
+        """A sentence's worth: '4 years, 2 months old', 'looks about 30 (an estimate)'."""
+        if self.words:
+            return f"{self.words} old"
+        if self.estimate is not None and self.estimate.age is not None:
+            return f"looks {self.estimate.about} (an estimate)"
+        return ""
+
+    @property
     def far(self) -> bool:
         """The estimate is far from the exact age: worth a question (questions.py)."""
         return self.estimate is not None and birthdays.far_from(
@@ -59,18 +68,31 @@ class FaceAge:
                 "estimate": None if self.estimate is None else self.estimate.to_json()}
 
 
-def ages_of(library: Library, person_id: int) -> list[FaceAge]:
-    """Every face of the person (not ignored), by photo date, with its age there."""
-    birth = library.person(person_id).birth_date  # NotFoundError names the id
-    rows = library.con.execute(
-        "SELECT f.id, f.photo_id, p.path, p.taken_at, p.taken_at_source FROM faces f "
-        "JOIN photos p ON p.id = f.photo_id WHERE f.person_id = ? AND f.ignored = 0 "
-        "ORDER BY p.taken_at IS NULL, p.taken_at, f.id", (person_id,)).fetchall()
+_SELECT = ("SELECT f.id, f.photo_id, p.path, p.taken_at, p.taken_at_source, pe.birth_date "
+           "FROM faces f JOIN photos p ON p.id = f.photo_id "
+           "LEFT JOIN people pe ON pe.id = f.person_id ")
+
+
+def _ages(library: Library, rows) -> list[FaceAge]:
     shown = ages.estimates(library.con, [r[0] for r in rows]) \
         if ages.enabled(library.settings) else {}
     return [FaceAge(face_id=r[0], photo_id=r[1], photo_path=store.fs_path(r[2]),
-                    taken_at=r[3], exact=birthdays.age_at(birth, r[3], r[4]),
+                    taken_at=r[3], exact=birthdays.age_at(r[5], r[3], r[4]),
                     estimate=shown.get(r[0])) for r in rows]
+
+
+def ages_of(library: Library, person_id: int) -> list[FaceAge]:
+    """Every face of the person (not ignored), by photo date, with its age there."""
+    library.person(person_id)  # NotFoundError names the id
+    return _ages(library, library.con.execute(
+        _SELECT + "WHERE f.person_id = ? AND f.ignored = 0 "
+        "ORDER BY p.taken_at IS NULL, p.taken_at, f.id", (person_id,)).fetchall())
+
+
+def face_ages(library: Library, face_ids: Sequence[int]) -> dict[int, FaceAge]:
+    """These faces' ages in their photos (their person's date of birth, else estimated)."""
+    rows = store.in_chunks(library.con, _SELECT + "WHERE f.id IN ({})", list(face_ids))
+    return {a.face_id: a for a in _ages(library, rows)}
 
 
 def photos_at_age(library: Library, person_id: int, low: float, high: float) -> list[int]:
