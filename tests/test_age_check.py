@@ -4,9 +4,12 @@ is remembered); automatic assignment does not join such a face silently; faces t
 placed, file-dated photos and plausible ages are never asked about."""
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
@@ -15,7 +18,7 @@ from facefolio.library.people import age_check, ages, assign, birthdays, questio
 from facefolio.library.people.people import People
 from facefolio.library.people.questions import QuestionKind
 
-from app_fixtures import make_album
+from app_fixtures import make_album, no_dangling_pools, open_window  # noqa: F401
 
 REAL = "1961-08-04"
 CHILD = "2012-01-01"  # in the 2017-2021 photos a child of 5 to 9: every estimate is far
@@ -111,3 +114,19 @@ def test_auto_assignment_does_not_join_a_face_whose_age_is_far(lib):
 def test_far_from_scales_with_age():
     assert not birthdays.far_from(52, 40) and birthdays.far_from(16, 4)
     assert birthdays.far_from(75, 40) and not birthdays.far_from(None, 40)
+
+
+def test_the_review_page_words_an_age_question(qtbot, lib, no_dangling_pools, open_window):
+    pid = _obama(lib)
+    People(lib).set_birth_date(pid, CHILD)
+    path = lib.path
+    lib.close()
+    window = open_window(path)
+    window.sidebar.setCurrentRow(4)
+    page = window.review
+    qtbot.waitUntil(lambda: bool(page.questions), timeout=60000)
+    first = page.questions[0]
+    assert first.kind is QuestionKind.AGE and page.heading.text() == "Is this Barack Obama?"
+    assert page.list.item(0).text().endswith("the age differs")
+    assert "looks about" in page.detail.text() and "years" in page.detail.text()
+    assert page.captions[1].text().split("\n")[0] == "Barack Obama"

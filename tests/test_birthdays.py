@@ -120,6 +120,10 @@ def test_a_bad_date_is_one_clear_line_and_changes_nothing(path, capsys, text, wo
 
 def test_the_cli_sets_shows_and_removes_a_birthday(path, capsys):
     run = lambda *a: (cli.main(["--library", str(path), *a]), capsys.readouterr().out)  # noqa
+    # No date of birth and no age estimated yet: --age says what would give one.
+    assert cli.main(["--library", str(path), "photos", "--with", "Barack Obama", "--age",
+                     "0-10"]) == 1
+    assert "facefolio birthday" in capsys.readouterr().err
     code, out = run("birthday", "Barack Obama", OBAMA)
     assert code == 0 and OBAMA in out
     code, out = run("photos", "--with", "Barack Obama")

@@ -65,8 +65,13 @@ def _ages(library: Library, people: list[int], age: str | None) -> dict:
     if len(people) != 1:
         return {}
     low, high = parse_age_range(age) if age is not None else (None, None)
+    known = by_age.ages_of(library, people[0])
+    if age is not None and all(a.years is None for a in known):
+        raise LibraryError("no age is known for that person: give their date of birth "
+                           "('facefolio birthday PERSON YYYY-MM-DD') or estimate ages "
+                           "('facefolio estimate-ages')")
     out = {}
-    for a in by_age.ages_of(library, people[0]):
+    for a in known:
         years = a.years
         if a.photo_id in out or (age is not None and (years is None
                                                       or not low <= years < high)):

@@ -8,6 +8,12 @@ gender; best of `--rounds` each. Then the background pass (ages.fill) adds the a
 library scanned with the shipped choice: its ms per photo (one thread, decode included).
 
     python tests/benchmarks/bench_scan_estimates.py [--photos 40] [--rounds 3] [--workers 1]
+    python tests/benchmarks/bench_scan_estimates.py --accuracy   # genders as a scan stores them
+
+--accuracy scans deepface-unit's labelled photos with the real scanner, runs the age pass,
+and scores the gender stored for each photo's largest face against
+tests/data/agegender_truth.csv (the same truth as bench_agegender.py, which scores the
+engine alone).
 
 Prints ONE JSON line on stdout (progress on stderr). Target: the shipped choice adds <= 5%
 to the scan's wall time; exits 1 when missed.
@@ -73,14 +79,66 @@ def estimate_costs(folder: Path, work: Path, rounds: int, workers: int) -> dict:
             "target": {"share": TARGET_SHARE, "got": got, "met": got <= TARGET_SHARE}}
 
 
+def accuracy(work: Path) -> dict:
+    """Genders and ages the way a scan and the age pass store them, on deepface-unit."""
+    import csv  # noqa: PLC0415
+    from collections import defaultdict  # noqa: PLC0415
+
+    from facefolio.library.library import Library  # noqa: PLC0415
+    from facefolio.library.people import ages  # noqa: PLC0415
+    from facefolio.library.scan.scanner import Scanner  # noqa: PLC0415
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from agegender_data import truth  # noqa: PLC0415
+
+    folder = bench_scan.datasets_dir() / "deepface-unit"
+    with open(folder / "identities.csv", newline="") as fh:
+        person_of = {r["file"]: r["person"] for r in csv.DictReader(fh)}
+    labels = truth()
+    with Library(work / "accuracy") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        for _ in ages.fill(lib):
+            pass
+        faces = [f for f in lib.faces() if Path(f.photo_path).name in person_of]
+        main: dict[str, object] = {}
+        for f in faces:
+            name = Path(f.photo_path).name
+            if name not in main or f.box[2] * f.box[3] > main[name].box[2] * main[name].box[3]:
+                main[name] = f
+        est = ages.estimates(lib.con, [f.id for f in main.values()])
+    right, per = 0, defaultdict(list)
+    for name, f in main.items():
+        t = labels[("deepface-unit", person_of[name])]
+        e = est.get(f.id)
+        right += e is not None and e.gender == t["gender"]
+        if e is not None and e.age is not None:
+            per[t["name"]].append(e.age)
+    return {"photos_labelled": len(person_of), "photos_with_a_face": len(main),
+            "gender_right": right, "accuracy": round(right / max(1, len(main)), 4),
+            "people": len({person_of[n] for n in main}),
+            "age_median_per_person": {k: round(sorted(v)[len(v) // 2], 1)
+                                      for k, v in sorted(per.items())},
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--photos", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--accuracy", action="store_true",
+                    help="score the genders a scan stores on deepface-unit instead")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
                                                     "facefolio-bench-scan"))
     args = ap.parse_args(argv)
+    if args.accuracy:
+        work = Path(tempfile.mkdtemp(prefix="facefolio-bench-"))
+        try:
+            print(json.dumps(accuracy(work)), flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     folder = bench_scan.photo_set(args.photos, Path(args.cache))
     bench_scan.warm_cache(sorted(folder.glob("photo_*.jpg")))
     work = Path(tempfile.mkdtemp(prefix="facefolio-bench-"))

@@ -136,7 +136,9 @@ class ReviewPage(Page):
         self.list.blockSignals(True)
         self.list.clear()
         for q in fresh:
-            item = QListWidgetItem(f"{q.text}  ·  {q.similarity:.0%} alike")
+            why = "the age differs" if q.kind is QuestionKind.AGE else \
+                f"{q.similarity:.0%} alike"
+            item = QListWidgetItem(f"{q.text}  ·  {why}")
             self.list.addItem(item)
         row = next((i for i, q in enumerate(fresh) if current and q.key == current.key), 0)
         self.list.setCurrentRow(row if fresh else -1)
