@@ -209,3 +209,10 @@ def test_the_cli_estimates_ages_and_lists_a_persons_ages(lib, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["birth_date"] is None and len(data["faces"]) == person.face_count
     assert all(f["estimate"]["age"]["source"] for f in data["faces"])
+
+
+def test_a_cli_scan_says_how_many_faces_wait_for_their_age(album, tmp_path, capsys):
+    from facefolio import cli
+    assert cli.main(["--library", str(tmp_path / "cli"), "scan", str(album)]) == 0
+    assert "21 face(s) have no estimated age yet: 'facefolio estimate-ages'" in \
+        capsys.readouterr().err

@@ -194,6 +194,8 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
         print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved"
               f"{kept}): {last.faces} faces found, {last.errors} failed"
               + (" - see 'facefolio status'" if last.errors or last.notes else ""))
+    from .cli_ages import say_pending  # noqa: PLC0415
+    say_pending(library)
     if prune:
         print(f"removed {library.prune_missing(folder_ids)} missing photos")
     for folder in library.folders():

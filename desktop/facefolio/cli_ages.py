@@ -75,6 +75,16 @@ def cmd_ages(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
+def say_pending(library: Library) -> None:
+    """After a scan (on stderr, with the progress): faces still waiting for their age."""
+    from .library.people import ages  # noqa: PLC0415
+    if ages.enabled(library.settings):
+        n = ages.count_pending(library.con)
+        if n:
+            print(f"{n} face(s) have no estimated age yet: 'facefolio estimate-ages' gives "
+                  "them one (the app does it in the background)", file=sys.stderr)
+
+
 def cmd_estimate_ages(library: Library, args: argparse.Namespace) -> int:
     from .library.people import ages  # noqa: PLC0415
     if not ages.enabled(library.settings):
