@@ -52,6 +52,9 @@ def test_ages_and_a_birthday_on_the_persons_page(qtbot, open_window, album_libra
     page.birthday_button.click()
     qtbot.waitUntil(lambda: page.ages.full.startswith("Born 1961-08-04"), timeout=WAIT)
     assert "2017: 55-56 years old" in page.ages.full
+    tips = {page.scrubber.item(i).text(): page.scrubber.item(i).toolTip()
+            for i in range(page.scrubber.count())}
+    assert tips["2017"] == "55-56 years old" and tips["2016"].startswith("about ")
     assert "2016: about " in page.ages.full  # the file-dated photo: no exact age
     qtbot.waitUntil(lambda: "55 years, 6 months old" in _tip(page, "Barack_Obama_1.jpg"),
                     timeout=WAIT)

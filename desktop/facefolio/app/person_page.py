@@ -247,6 +247,10 @@ class PersonPage(Page):
         self.faces.set_rows(view.faces)
         from ..library.photos.browse import year_starts  # noqa: PLC0415
         self.scrubber.set_marks(year_starts([f.taken_at for f in view.faces]))
+        ages = {y.year: y.words for y in view.years}  # a year's tip: their age in it
+        for i in range(self.scrubber.count()):
+            item = self.scrubber.item(i)
+            item.setToolTip(ages.get(item.text(), ""))
         self.suggestions.set_rows(view.suggestions)
         self.proposals.set_questions(view.proposals)
         who = view.person.name or "this person"
