@@ -43,8 +43,8 @@ def test_ages_and_a_birthday_on_the_persons_page(qtbot, open_window, album_libra
     qtbot.waitUntil(lambda: page.ages.full.startswith("Ages (estimated): 2016: about "),
                     timeout=WAIT)
     assert "2017: about " in page.ages.full and "years old" not in page.ages.full
-    assert "(an estimate)" in _tip(page, "Barack_Obama_1.jpg")
     assert "Looks about " in _tip(page, "Barack_Obama_1.jpg")
+    assert ", male (estimates)" in _tip(page, "Barack_Obama_1.jpg")
 
     answers = iter([("1961-08-04", True), ("1961-13-04", True)])
     monkeypatch.setattr(person_page.QInputDialog, "getText",
@@ -56,9 +56,9 @@ def test_ages_and_a_birthday_on_the_persons_page(qtbot, open_window, album_libra
             for i in range(page.scrubber.count())}
     assert tips["2017"] == "55-56 years old" and tips["2016"].startswith("about ")
     assert "2016: about " in page.ages.full  # the file-dated photo: no exact age
-    qtbot.waitUntil(lambda: "55 years, 6 months old" in _tip(page, "Barack_Obama_1.jpg"),
-                    timeout=WAIT)
-    assert "an estimate" in _tip(page, "Barack_Obama_11.jpg")  # dated by its file only
+    qtbot.waitUntil(lambda: "55 years, 6 months old; looks male (an estimate)" in
+                    _tip(page, "Barack_Obama_1.jpg"), timeout=WAIT)
+    assert "estimates" in _tip(page, "Barack_Obama_11.jpg")  # dated by its file only
     messages = []
     window.session.message.connect(messages.append)
     page.birthday_button.click()  # a bad date: one line, nothing changed
@@ -91,6 +91,7 @@ def test_the_setting_off_hides_every_estimate(qtbot, open_window, album_library)
     qtbot.waitUntil(lambda: page.faces.rowCount() == 8, timeout=WAIT)
     assert page.ages.full == "" and not page.ages.isVisible()
     assert "about" not in _tip(page, "Barack_Obama_1.jpg")
+    assert "male" not in _tip(page, "Barack_Obama_1.jpg")
 
 
 def test_the_settings_dialog_binds_the_switch(qtbot, tmp_path):

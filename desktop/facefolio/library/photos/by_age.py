@@ -47,12 +47,16 @@ class FaceAge:
 
     @property
     def phrase(self) -> str:
-        """A sentence's worth: '4 years, 2 months old', 'looks about 30 (an estimate)'."""
+        """A sentence's worth, estimates said to be ones: '4 years, 2 months old; looks
+        female (an estimate)', 'looks about 30, male (estimates)', or ''."""
+        e = self.estimate
+        gender = e.gender if e is not None else None
         if self.words:
-            return f"{self.words} old"
-        if self.estimate is not None and self.estimate.age is not None:
-            return f"looks {self.estimate.about} (an estimate)"
-        return ""
+            return f"{self.words} old" + (f"; looks {gender} (an estimate)" if gender else "")
+        age = e.about if e is not None and e.age is not None else ""
+        if age and gender:
+            return f"looks {age}, {gender} (estimates)"
+        return f"looks {age or gender} (an estimate)" if age or gender else ""
 
     @property
     def far(self) -> bool:
