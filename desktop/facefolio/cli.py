@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check, raw_folder=True)
 
     # Sub-commands kept in their own modules, each with register(sub, common).
-    from . import cli_browse, cli_interop, cli_people  # noqa: PLC0415
-    for module in (cli_people, cli_interop, cli_browse):
+    from . import cli_ages, cli_browse, cli_faces, cli_interop, cli_people  # noqa: PLC0415
+    for module in (cli_people, cli_faces, cli_ages, cli_interop, cli_browse):
         module.register(sub, common)
     return parser
 
@@ -194,6 +194,8 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
         print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved"
               f"{kept}): {last.faces} faces found, {last.errors} failed"
               + (" - see 'facefolio status'" if last.errors or last.notes else ""))
+    from .cli_ages import say_pending  # noqa: PLC0415
+    say_pending(library)
     if prune:
         print(f"removed {library.prune_missing(folder_ids)} missing photos")
     for folder in library.folders():

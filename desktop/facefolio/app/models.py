@@ -2,7 +2,7 @@
 records arrive from read tasks and are applied here on the GUI thread."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -55,6 +55,7 @@ class FaceItem:
     offline: bool = False
     missing: bool = False
     frame_ms: float | None = None  # a face from a video: the time of its frame
+    age: str = ""  # '4 years, 2 months old' (a date of birth), 'looks about 30 (an estimate)'
 
     @classmethod
     def from_record(cls, r: FaceRecord, state: PhotoState | None = None,
@@ -87,11 +88,13 @@ def face_items(library: Library, records: list[FaceRecord],
     """Tiles for these faces with their photos' dates and state (run in a read task).
     Faces the user set aside ("not a face") are left out: they are hidden everywhere."""
     from ..library.photos.browse import photo_states  # noqa: PLC0415
+    from ..library.photos.by_age import face_ages  # noqa: PLC0415
     kept = [r for r in records if not r.ignored]
     states = photo_states(library, [r.photo_id for r in kept])
+    ages = face_ages(library, [r.id for r in kept])
     similarity = similarity or {}
-    return [FaceItem.from_record(r, states.get(r.photo_id), similarity.get(r.id))
-            for r in kept]
+    return [replace(FaceItem.from_record(r, states.get(r.photo_id), similarity.get(r.id)),
+                    age=ages[r.id].phrase if r.id in ages else "") for r in kept]
 
 
 def result_items(library: Library, results: list[SearchResult]) -> list[FaceItem]:
@@ -312,6 +315,8 @@ class FaceListModel(_TileListModel):
                 lines.append(f"From a video, at {words.clock(r.frame_ms)}")
             if r.taken_at:
                 lines.append(words.moment(r.taken_at, r.date_source))
+            if r.age:
+                lines.append(r.age[0].upper() + r.age[1:])
             if r.offline:
                 lines.append("Offline: its drive or folder cannot be read now (kept)")
             elif r.missing:

@@ -224,7 +224,8 @@ class PhotoViewerPage(Page):
             if record.offline:
                 info.insert(0, "offline")
         count = f"{self.position + 1} of {len(self.stops)}" if len(self.stops) > 1 else ""
-        self.info_label.setText(" · ".join(t for t in [count, *info] if t))
+        ages = "; ".join(f"{f.who}: {f.age}" for f in photo.faces if f.age)
+        self.info_label.setText(" · ".join(t for t in [count, *info, ages] if t))
         n = len(photo.faces)
         self.hint.setText(photo.error or (
             f"{words.plural(n, 'face')}. Click a face to say who it is; drag on the photo "

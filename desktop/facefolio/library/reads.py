@@ -194,7 +194,8 @@ class LibraryReads:
             FROM people pe {where}
             ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
         return [PersonRecord(id=r["id"], name=r["name"], hidden=bool(r["hidden"]),
-                             cover_face_id=r["cover_face_id"], face_count=r["face_count"])
+                             cover_face_id=r["cover_face_id"], face_count=r["face_count"],
+                             birth_date=r["birth_date"])
                 for r in rows]
 
     # -- status and export -----------------------------------------------------------------
@@ -226,16 +227,22 @@ class LibraryReads:
 
     def export_faces(self) -> list[dict]:
         """Every face; with its photo's date and the source of that date (engine/dates.py:
-        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...)."""
+        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...),
+        and its estimated `age` and `gender`, each with the model that made it (None: not
+        estimated, or estimates are off: people/ages.py)."""
+        from .people import ages  # noqa: PLC0415
         rows = self.con.execute(
             _FACE_SELECT.replace("p.path AS photo_path,",
                                  "p.path AS photo_path, p.taken_at, p.date_source,")
-            + " ORDER BY f.id")
+            + " ORDER BY f.id").fetchall()
+        shown = ages.estimates(self.con, [r["id"] for r in rows]) \
+            if ages.enabled(self.settings) else {}
+        none = {"age": None, "gender": None}
         return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
                  "person_id": r["person_id"], "person_name": r["person_name"],
                  "taken_at": r["taken_at"], "date_source": r["date_source"],
                  # A face of a video: from which one, at what time (its best frame).
                  "video": r["media"] == "video",
-                 "time_s": None if r["media"] != "video" else round((r["time_ms"] or 0) / 1000, 3)}
-                for r in rows]
+                 "time_s": None if r["media"] != "video" else round((r["time_ms"] or 0) / 1000, 3),
+                 **(shown[r["id"]].to_json() if r["id"] in shown else none)} for r in rows]

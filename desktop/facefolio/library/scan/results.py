@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..people.ages import EstimateArrays
 from .plan import Job
 
 
@@ -83,6 +84,7 @@ class Result:
     xmp_error: str | None = None  # the photo is fine, its XMP is not
     error: str | None = None
     duration_ms: float | None = None  # a video's length (0: its file does not say)
+    estimates: EstimateArrays | None = None  # of `faces`, in order (people/ages.py)
 
 
 @dataclass

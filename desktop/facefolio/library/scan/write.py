@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ...engine.formats import is_video
+from ..people.ages import copy_estimates, write as write_estimates
 from ..storage import store
 from ..storage.errors import LibraryError
 from ..storage.store import db_path, display_path
@@ -96,6 +97,8 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
     old_size = _size(con, row.id) if row is not None else (0, 0)
     photo_id = _photo_row(con, r, row, "done", analysis, pack, now)
     new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
+    if r.estimates is not None:
+        write_estimates(con, new_ids, r.estimates, now)
     notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now,
                    keep_confirmed=keeps_confirmed(con, analysis)) if old else 0
     still = {r[0] for r in store.in_chunks(con, "SELECT id FROM faces WHERE id IN ({})",
@@ -323,5 +326,6 @@ def _copy(con, r: Result, source: Known, now: float) -> Written:
             (photo_id, *[face[c] for c in _FACE_COLUMNS], now)).lastrowid
         con.execute("INSERT INTO rejections(face_id, person_id) SELECT ?, person_id "
                     "FROM rejections WHERE face_id = ?", (new_id, face["id"]))
+        copy_estimates(con, face["id"], new_id)
         new_ids.append(new_id)
     return Written(face_ids=new_ids, photo_id=photo_id)

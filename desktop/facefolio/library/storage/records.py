@@ -136,6 +136,7 @@ class PersonRecord:
     hidden: bool
     cover_face_id: int | None
     face_count: int
+    birth_date: str | None = None  # 'YYYY-MM-DD', the user's (people/birthdays.py)
 
     @property
     def display_name(self) -> str:
