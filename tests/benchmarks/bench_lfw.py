@@ -166,7 +166,7 @@ def run(root: Path, name: str, rescan: bool, plain: bool, hard: bool) -> dict:
             lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL")
             lib.con.execute("DELETE FROM people")
             started = time.monotonic()
-            People(lib).after_scan([])
+            People(lib).cluster()
             seconds = time.monotonic() - started
             person = dict(lib.con.execute("SELECT id, person_id FROM faces").fetchall())
             predicted = [None if f is None else person.get(f) for _, f in scored]

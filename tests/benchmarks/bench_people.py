@@ -135,7 +135,7 @@ def real_set(name: str, folders: list[Path]) -> dict:
         lib.con.execute("UPDATE faces SET person_id = NULL, assigned_by = NULL")
         lib.con.execute("DELETE FROM people")
         started = time.monotonic()
-        People(lib).after_scan([])
+        People(lib).cluster()
         seconds = time.monotonic() - started
         result = score(lib, truth)
         ids, vectors = lib.embeddings()

@@ -206,7 +206,7 @@ def ungrouped(name: str, folders: list[Path]):
 
 def clustered(name: str, folders: list[Path]) -> dict:
     with ungrouped(name, folders) as (lib, truth):
-        People(lib).after_scan([])
+        People(lib).cluster()
         return evaluate(lib, truth, name_by_majority(lib, truth))
 
 

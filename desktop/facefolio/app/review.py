@@ -85,8 +85,16 @@ def proposals(library: Library, limit: int = questions.PROPOSALS, person_id: int
 
 
 def load_questions(library: Library) -> list[Question]:
-    """Every open question, best evidence first (the review queue)."""
-    return shown(library, questions.open_questions(library))
+    """Every open question the library has at hand, best evidence first (the review queue)."""
+    return load_review(library)[0]
+
+
+def load_review(library: Library) -> tuple[list[Question], bool]:
+    """The review queue within a time budget, and whether it is complete (if not, the page
+    shows these and asks again: each ask brings more named people's suggestions up to date,
+    those an edit touched first)."""
+    found, complete = questions.review_queue(library, questions.REVIEW_BUDGET_S)
+    return shown(library, found), complete
 
 
 def answer(people: People, question: Question, yes: bool, target: int | None = None) -> str:

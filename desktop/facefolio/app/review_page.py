@@ -19,7 +19,7 @@ from ..library.people.questions import QuestionKind
 from . import words
 from .face_actions import FaceActions
 from .page import Page
-from .review import Question, answer, load_questions
+from .review import Question, answer, load_review
 from .session import LibrarySession
 from .thumbnails import ThumbnailProvider
 
@@ -121,7 +121,15 @@ class ReviewPage(Page):
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:
         super().reload()
-        self.load(load_questions, self._apply)
+        self.load(load_review, self._apply_review)
+
+    def _apply_review(self, loaded: tuple[list[Question], bool]) -> None:
+        questions, complete = loaded
+        self._apply(questions)
+        if not complete and self.isVisible():
+            # More suggestions to bring up to date: ask again (a read task: the window and
+            # the edits never wait for it), while the page is on screen.
+            self.load(load_review, self._apply_review)
 
     def _apply(self, questions: list[Question]) -> None:
         current = self.current()

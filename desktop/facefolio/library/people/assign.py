@@ -40,7 +40,7 @@ def references(library: Library, pack: str, *, named_only: bool = False,
                ) -> dict[int, np.ndarray]:
     """Each person's best-quality face embeddings (at most SAMPLE), by person id."""
     sql = ("SELECT f.person_id, f.embedding FROM faces f JOIN people pe ON "
-           "pe.id = f.person_id WHERE f.pack = ? AND f.ignored = 0")
+           "pe.id = f.person_id WHERE +f.pack = ? AND f.ignored = 0")
     params: list = [pack]
     if named_only:
         sql += " AND pe.name IS NOT NULL"
@@ -108,10 +108,11 @@ def _picks(library: Library, face_ids: list[int]) -> list[tuple[int, int]]:
         by_pack.setdefault(r["pack"], []).append(r)
     picks: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best face
     for pack, pack_rows in by_pack.items():
-        people = references(library, pack, named_only=True)
+        ids, vectors = library.embeddings([r["id"] for r in pack_rows], pack=pack)
+        people = references(library, pack, named_only=True,
+                            person_ids=_near_people(library, pack, vectors))
         if not people:
             continue
-        ids, vectors = library.embeddings([r["id"] for r in pack_rows], pack=pack)
         photo_of = {r["id"]: r["photo_id"] for r in pack_rows}
         params = ClusterParams.for_threshold(match_threshold(pack))
         threshold = match_threshold(pack) + AUTO_MARGIN
@@ -142,3 +143,19 @@ def _picks(library: Library, face_ids: list[int]) -> list[tuple[int, int]]:
     # (a suggestion), not joined silently (age_check.py).
     far = age_check.far_pairs(library, out)
     return [pick for pick in out if pick not in far]
+
+
+NEAR = 50  # nearest faces per new face whose people are its candidates
+
+
+def _near_people(library: Library, pack: str, vectors: np.ndarray) -> list[int]:
+    """The people owning any of these faces' NEAR nearest faces in the index: a person with
+    none of its faces among them scores below all of those, so it can neither win nor be the
+    runner-up that matters. Their faces alone are read, not every named person's."""
+    index = library.index(pack)
+    if not len(index) or not len(vectors):
+        return []
+    found, _ = index.query_many(vectors, min(len(index), NEAR), ef=NEAR + 20)
+    return sorted({r[0] for r in store.in_chunks(
+        library.con, "SELECT DISTINCT person_id FROM faces WHERE id IN ({}) AND "
+        "person_id IS NOT NULL", sorted({int(f) for f in found.ravel()}))})

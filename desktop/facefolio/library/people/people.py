@@ -25,11 +25,12 @@ from ..storage import store
 from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import AssignedBy, FaceRecord
 from ..storage.store import Transaction
-from . import assign, birthdays, suggest
+from . import assign, birthdays, people_cache, suggest
 from . import undo as oplog
 from .history import History
+from .nearby import group_new_faces
 from .naming import GroupNaming, clean_name, counted, person_label
-from .proposals import Proposal, merge_proposals
+from .proposals import Proposal
 from .regroup import QUALITY_FLOOR, ClusterReport, cluster_library
 from .suggest import Suggestion
 
@@ -53,11 +54,15 @@ class People(GroupNaming, History):
         self.con = library.con
 
     # -- automatic ---------------------------------------------------------------------------
-    def after_scan(self, new_face_ids: list[int]) -> None:
-        """New faces to named people they clearly match, then regroup the unknown ones."""
-        if new_face_ids:
-            self.auto_assign([int(f) for f in new_face_ids])
-        self.cluster()
+    def after_scan(self, new_face_ids: list[int]) -> ClusterReport:
+        """New faces to named people they clearly match, then grouped with the unknown faces
+        and unnamed groups around them (nearby.py): the cost follows the new faces, not the
+        library. A full regroup runs only when asked (`cluster`)."""
+        if not new_face_ids:
+            return ClusterReport()
+        face_ids = [int(f) for f in new_face_ids]
+        self.auto_assign(face_ids)
+        return group_new_faces(self.library, face_ids)
 
     def cluster(self) -> ClusterReport:
         """Regroup unknown faces; user edits made meanwhile win (see regroup.py)."""
@@ -70,7 +75,7 @@ class People(GroupNaming, History):
     # -- suggestions -------------------------------------------------------------------------
     def suggestions(self, person_id: int, limit: int = 50) -> list[Suggestion]:
         """Faces nobody confirmed that may be this person, most likely first (suggest.py)."""
-        return suggest.suggestions(self.library, person_id, limit)
+        return people_cache.person_suggestions(self.library, int(person_id), limit)
 
     def all_suggestions(self, limit: int = 100) -> list[Suggestion]:
         """The best suggestion per face over every visible named person."""
@@ -78,7 +83,7 @@ class People(GroupNaming, History):
 
     def proposals(self, limit: int = 50) -> list[Proposal]:
         """"These may be the same person": pairs of people, best first (proposals.py)."""
-        return merge_proposals(self.library, limit)
+        return people_cache.merge_proposals(self.library, limit)
 
     def rank_people(self, face_ids: list[int]) -> list[tuple[int, float]]:
         """Every visible person, most like these faces first, for the "This is..." picker."""

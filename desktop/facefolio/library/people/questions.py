@@ -26,6 +26,7 @@ SUGGESTIONS = 200
 PROPOSALS = 50
 COMPARED = 500  # a person's best faces searched for the one most like a suggested face
 MATCHED = 20  # suggestions at the head of the queue shown beside such a face
+REVIEW_BUDGET_S = 0.5  # the app's review queue: seconds of suggestions per ask (people_cache)
 
 
 class QuestionKind(Enum):
@@ -87,7 +88,8 @@ def proposals(library: Library, limit: int = PROPOSALS, person_id: int | None = 
     person first in each)."""
     # Late: proposals and suggestions load scipy (a second at start-up), the first read
     # task pays for it, not the window's first paint.
-    from .proposals import merge_proposals  # noqa: PLC0415
+    # Kept per person (people_cache.py): only the people an edit touched are read again.
+    from .people_cache import merge_proposals  # noqa: PLC0415
     found = merge_proposals(library, limit=limit if person_id is None else 500)
     people = {p.id: p for p in library.people(include_hidden=False)}
     out = []
@@ -103,16 +105,25 @@ def proposals(library: Library, limit: int = PROPOSALS, person_id: int | None = 
     return out[:limit]
 
 
-def suggestions(library: Library, limit: int = SUGGESTIONS) -> list[Question]:
+def suggestions(library: Library, limit: int = SUGGESTIONS, budget_s: float | None = None
+                ) -> list[Question]:
     """"Is this Anna?" for every visible named person, best first; faces set aside never."""
-    from .suggest import all_suggestions  # noqa: PLC0415 - scipy, as above
-    found = all_suggestions(library, limit)
+    return suggestions_now(library, limit, budget_s)[0]
+
+
+def suggestions_now(library: Library, limit: int = SUGGESTIONS, budget_s: float | None = None
+                    ) -> tuple[list[Question], bool]:
+    """suggestions(), and whether every named person's list is current: with a time budget
+    (seconds) the people an edit touched are recomputed first and the rest as time allows,
+    each kept per person (people_cache.all_suggestions); ask again to complete."""
+    from .people_cache import all_suggestions  # noqa: PLC0415 - scipy, as above
+    found, complete = all_suggestions(library, limit, budget_s)
     records = library.faces_by_ids([s.face_id for s in found])
     people = {p.id: p for p in library.people(include_hidden=False)}
     return [Question(QuestionKind.SUGGESTION, people[s.person_id], float(s.similarity),
                      face=records[s.face_id])
             for s in found if s.face_id in records and not records[s.face_id].ignored
-            and s.person_id in people]
+            and s.person_id in people], complete
 
 
 def age_questions(library: Library, person_id: int | None = None) -> list[Question]:
@@ -174,9 +185,17 @@ def with_matches(library: Library, questions: list[Question], first: int = MATCH
 def open_questions(library: Library) -> list[Question]:
     """Every open question (the review queue): faces whose age disagrees first, then the
     rest, best evidence first."""
-    questions = suggestions(library) + proposals(library)
+    return review_queue(library)[0]
+
+
+def review_queue(library: Library, budget_s: float | None = None
+                 ) -> tuple[list[Question], bool]:
+    """open_questions(), the suggestions within a time budget (see suggestions_now), and
+    whether they are complete: the app shows what it has and asks again."""
+    found, complete = suggestions_now(library, budget_s=budget_s)
+    questions = found + proposals(library)
     questions.sort(key=lambda q: -q.similarity)
-    return with_matches(library, age_questions(library) + questions)
+    return with_matches(library, age_questions(library) + questions), complete
 
 
 def answer(people: People, question: Question, yes: bool, target: int | None = None

@@ -262,7 +262,7 @@ def _owners(library: Library, pack: str, read: _Read, groups: list[np.ndarray],
     for pid, blob, photo, is_hidden in store.in_chunks(library.con, """
             SELECT f.person_id, f.embedding, f.photo_id, pe.hidden FROM faces f
             JOIN people pe ON pe.id = f.person_id
-            WHERE f.person_id IN ({}) AND f.ignored = 0 AND f.pack = ?""", persons, pack):
+            WHERE f.person_id IN ({}) AND f.ignored = 0 AND +f.pack = ?""", persons, pack):
         o = key[pid]
         v = np.frombuffer(blob, np.float32)
         sums[o] += v / max(float(np.linalg.norm(v)), 1e-12)
@@ -276,8 +276,6 @@ def _owners(library: Library, pack: str, read: _Read, groups: list[np.ndarray],
             if pid in key:
                 tags[key[pid]].add(side)
     return Owners(sums, counts, photos, [frozenset(t) for t in tags], ~hidden)
-
-
 
 
 def min_cluster_faces(library: Library) -> int:
@@ -311,7 +309,9 @@ def _neighbours(library: Library, pack: str, face_ids: np.ndarray, vectors: np.n
 def _still_valid(library: Library, read: _Read) -> tuple[set[int], set[int]]:
     """(faces, fluid people) that are still as `read` saw them; inside the write transaction."""
     con = library.con
-    fluid = {r[0] for r in con.execute(FLUID_PEOPLE)}
+    # Only the people read can be inherited or emptied: ask about them, not everyone.
+    fluid = {r[0] for r in store.in_chunks(con, FLUID_PEOPLE + " AND pe.id IN ({})", sorted(
+        {p for p in read.old_person.values() if p is not None}))}
     now = {r[0]: (r[1], r[2], r[3]) for r in store.in_chunks(
         con, "SELECT id, person_id, assigned_by, ignored FROM faces WHERE id IN ({})",
         list(read.old_person))}

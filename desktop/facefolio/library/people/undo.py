@@ -98,15 +98,21 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
                          row.get("birth_date")))
         else:
             missing.add(pid)  # removed since by something else (clustering): leave it gone
+    # Whether a person exists, asked once per person, not once per face (a merge's undo
+    # writes back thousands of faces of one or two people).
+    exists: dict[int, bool] = {}
+    rows = []
     for key, (pid, by, *rest) in target["faces"].items():
-        if pid is not None and (pid in missing or not con.execute(
-                "SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone()):
+        if pid is not None and pid not in exists:
+            exists[pid] = pid not in missing and con.execute(
+                "SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone() is not None
+        if pid is not None and not exists[pid]:
             pid, by = None, None
         # A face a rescan deleted simply matches no row. Logs older than the ignored flag
         # carry no third value: the flag is left as it is.
-        con.execute("UPDATE faces SET person_id = ?, assigned_by = ?, ignored = "
-                    "COALESCE(?, ignored) WHERE id = ?",
-                    (pid, by, rest[0] if rest else None, int(key)))
+        rows.append((pid, by, rest[0] if rest else None, int(key)))
+    con.executemany("UPDATE faces SET person_id = ?, assigned_by = ?, ignored = "
+                    "COALESCE(?, ignored) WHERE id = ?", rows)
     in_chunks(con, "DELETE FROM rejections WHERE face_id IN ({})", target["scope_faces"])
     in_chunks(con, "DELETE FROM rejections WHERE person_id IN ({})", target["scope_people"])
     for face_id, person_id in target["rejections"]:
