@@ -22,7 +22,7 @@ from app_fixtures import (  # noqa: E402,F401
     unsure_template,
 )
 from facefolio.library import Library, LibraryError  # noqa: E402
-from facefolio.library.people import suggest
+from facefolio.library.people import people_cache, suggest
 from facefolio.library.people.people import People  # noqa: E402
 
 WAIT = 30000
@@ -39,7 +39,8 @@ def test_review_says_why_it_cannot_list_suggestions(qtbot, open_window, unsure_l
     page = window.review
     qtbot.waitUntil(lambda: len(page.questions) == 3, timeout=WAIT)
     loads = page.loads
-    monkeypatch.setattr(suggest, "all_suggestions", _broken)
+    # The queue's suggestions come from what the library keeps per person (people_cache).
+    monkeypatch.setattr(people_cache, "all_suggestions", _broken)
     page.reload()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == BROKEN, timeout=WAIT)
     # The queue the user had stays; it is not replaced by an answer without suggestions.
