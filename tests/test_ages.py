@@ -216,3 +216,28 @@ def test_a_cli_scan_says_how_many_faces_wait_for_their_age(album, tmp_path, caps
     assert cli.main(["--library", str(tmp_path / "cli"), "scan", str(album)]) == 0
     assert "21 face(s) have no estimated age yet: 'facefolio estimate-ages'" in \
         capsys.readouterr().err
+
+
+def test_a_video_face_gets_its_age_from_its_own_frame(tmp_path):
+    """The fill pass decodes a video face's frame (engine.video.load_still), not the video
+    as a photo, which it cannot read: the face gets an age like a photo's face."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from video_fixtures import make_video
+
+    from facefolio.library import Library, Scanner
+    from facefolio.library.people import ages
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "clip.mp4")
+    with Library(tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        for _ in Scanner(lib).scan():
+            pass
+        [face] = lib.faces()
+        assert face.in_video
+        list(ages.fill(lib))
+        row = lib.con.execute("SELECT age, unreadable FROM face_estimates WHERE face_id = ?",
+                              (face.id,)).fetchone()
+        assert row is not None and row[1] == 0 and row[0] is not None

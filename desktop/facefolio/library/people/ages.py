@@ -225,23 +225,34 @@ def count_aged(con) -> int:
 def estimate_photo(con, estimator, todo: Pending) -> EstimateArrays | None:
     """Decode one photo and estimate what its faces lack (a read: no writes); None when
     the photo cannot be read now. `arrays.face_ids` says which faces, in order."""
-    from ...engine import ImageError, load_image  # noqa: PLC0415
-    rows = store.in_chunks(con, "SELECT id, x, y, w, h, landmarks FROM faces "
+    from ...engine import ImageError  # noqa: PLC0415
+    from ...engine.video import load_still  # noqa: PLC0415 - a photo, or a video's frame
+    rows = store.in_chunks(con, "SELECT id, x, y, w, h, landmarks, time_ms FROM faces "
                            "WHERE id IN ({})", todo.face_ids)
     by_id = {r[0]: r for r in rows}
     kept = [f for f in todo.face_ids if f in by_id]
     if not kept:
         return None
-    try:
-        image = load_image(todo.path)
-    except (ImageError, OSError) as exc:
-        log.info("no age estimates for %s: %s", store.display_path(todo.path), exc)
-        return None
-    boxes = np.array([by_id[f][1:5] for f in kept], np.float64)
-    kps = np.stack([np.frombuffer(by_id[f][5], np.float32).reshape(5, 2) for f in kept])
+    # A video's faces come from frames of their own: one decode per frame (a photo: one).
+    frames: dict[float | None, list[int]] = {}
+    for f in kept:
+        frames.setdefault(by_id[f][6], []).append(f)
     tasks = ("age", "gender") if todo.genders else ("age",)
-    arrays = estimate_image(estimator, image, boxes, kps, tasks)
-    arrays.face_ids = kept  # type: ignore[attr-defined]
+    parts, order = [], []
+    for time_ms, faces in frames.items():
+        try:
+            image = load_still(todo.path, time_ms)
+        except (ImageError, OSError) as exc:
+            log.info("no age estimates for %s: %s", store.display_path(todo.path), exc)
+            return None
+        boxes = np.array([by_id[f][1:5] for f in faces], np.float64)
+        kps = np.stack([np.frombuffer(by_id[f][5], np.float32).reshape(5, 2) for f in faces])
+        parts.append(estimate_image(estimator, image, boxes, kps, tasks))
+        order += faces
+    arrays = parts[0] if len(parts) == 1 else EstimateArrays(
+        *(np.concatenate([getattr(a, name) for a in parts])
+          for name in ("ages", "lows", "highs", "genders", "confidence")), parts[0].source)
+    arrays.face_ids = order  # type: ignore[attr-defined]
     return arrays
 
 
