@@ -7,11 +7,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from facefolio.engine import DEFAULT_PACK, PACKS, FaceEngine, ImageError, load_image
-from facefolio.engine import video, video_container, video_tracks
-
 import video_fixtures as vf
+from facefolio.engine import (
+    DEFAULT_PACK,
+    PACKS,
+    FaceEngine,
+    ImageError,
+    load_image,
+    video,
+    video_container,
+    video_tracks,
+)
+from facefolio.engine.boxes import iou
 
 THRESHOLD = PACKS[DEFAULT_PACK].match_threshold
 
@@ -94,7 +101,7 @@ def test_a_person_in_two_scenes_is_one_face_of_the_video(engine, clip):
     # the frame it names shows that face where the box says
     frame = video.read_frame_at(clip, face.time_ms)
     again = engine.analyze(frame)
-    assert video_tracks.box_iou(again[0].box, face.face.box) > 0.9
+    assert iou(again[0].box, face.face.box) > 0.9
 
 
 def test_two_people_in_a_video_are_two_faces(engine, tmp_path):

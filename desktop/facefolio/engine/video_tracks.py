@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .boxes import iou
+
 IOU_MIN = 0.3
 LOOSE = 0.6
 
@@ -70,9 +72,9 @@ def link(frames: list[list], threshold: float) -> list[Track]:
             for t, tr in enumerate(tracks):
                 sim = float(emb @ tr.mean)
                 li, lf = tr.last
-                iou = box_iou(face.box, lf.box) if li == i - 1 else 0.0
-                if sim >= threshold or (iou >= IOU_MIN and sim >= LOOSE * threshold):
-                    pairs.append((sim + 0.5 * iou, j, t))
+                overlap = iou(face.box, lf.box) if li == i - 1 else 0.0
+                if sim >= threshold or (overlap >= IOU_MIN and sim >= LOOSE * threshold):
+                    pairs.append((sim + 0.5 * overlap, j, t))
         used_f, used_t = set(), set()
         for _, j, t in sorted(pairs, reverse=True):
             if j in used_f or t in used_t:
@@ -108,20 +110,9 @@ def _merge(tracks: list[Track], threshold: float) -> list[Track]:
     return tracks
 
 
-def box_iou(a, b) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
-__all__ = ["Track", "link", "box_iou", "IOU_MIN", "LOOSE"]
+__all__ = ["Track", "link", "IOU_MIN", "LOOSE"]
