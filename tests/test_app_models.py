@@ -121,6 +121,11 @@ def test_table_models_pass_modeltester(qtmodeltester):
                                    error_count=1)])
     qtmodeltester.check(folders)
     assert folders.index(0, 4).data() == "never"
+    assert folders.index(0, 1).data() == "3"
+    folders.set_rows([FolderRecord(id=1, path="/photos", added_at=0.0, last_scan_at=None,
+                                   scan_error=None, photo_count=3, face_count=4,
+                                   error_count=1, video_count=1)])
+    assert folders.index(0, 1).data() == "3 + 1 video"  # videos counted apart
     errors = error_table_model()
     errors.set_rows([PhotoRecord(id=2, folder_id=1, path="/photos/x.jpg", width=None,
                                  height=None, taken_at=None, status=PhotoStatus.ERROR,

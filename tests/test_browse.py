@@ -146,7 +146,8 @@ def test_cli_photos_with_people_contract(album_library):
     assert [Path(p["photo"]).name for p in answer["photos"]] == ["together_2.jpg",
                                                                 "together_1.jpg"]
     first = answer["photos"][0]
-    assert set(first) == {"photo_id", "photo", "taken_at", "people"}
+    assert set(first) == {"photo_id", "photo", "taken_at", "people", "video", "duration_s"}
+    assert (first["video"], first["duration_s"]) == (False, None)
     assert Path(first["photo"]).is_absolute() and first["taken_at"] == "2021-01-02T12:00:00"
     assert sorted(p["person_id"] for p in first["people"]) == sorted([obama, hugh])
     assert {p["person_name"] for p in first["people"]} == {"Barack Obama", "Hugh Laurie"}

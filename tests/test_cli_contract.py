@@ -109,7 +109,8 @@ def test_export_json_and_csv_agree(scanned):
     lib, photos, _ = scanned
     faces = json.loads(run(lib, "export", "--json").stdout)["faces"]
     assert all(set(f) == {"face_id", "photo", "box", "score", "person_id", "person_name",
-                          "taken_at", "date_source"}
+                          "taken_at", "date_source", "video", "time_s", "age",
+                          "gender"}
                for f in faces)
     rows = run(lib, "export", "--csv").stdout.strip().splitlines()
     assert rows[0] == "face_id,photo,x,y,w,h,score,person_id,person_name"

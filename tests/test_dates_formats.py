@@ -204,7 +204,8 @@ def test_date_order_and_zones_unit():
 
 def test_live_photo_video_is_part_of_its_still(immich, datasets, tmp_path):
     """An Apple Live Photo: IMG_0042.JPG and IMG_0042.MOV. One photo; the MOV is neither a
-    photo nor an unread file, and dates the still that has no date of its own."""
+    photo, a video nor an unread file, and dates the still that has no date of its own; a
+    MOV of another name is a video of its own."""
     folder = tmp_path / "iphone"
     folder.mkdir()
     shutil.copy(datasets / "deepface-unit" / "img2.jpg", folder / "IMG_0042.JPG")
@@ -218,10 +219,15 @@ def test_live_photo_video_is_part_of_its_still(immich, datasets, tmp_path):
         lib.add_folder(folder)
         for _ in Scanner(lib).scan():
             pass
-        (photo,) = lib.photos()
-        assert Path(photo.path).name == "IMG_0042.JPG"
-        assert lib.folders()[0].unread_files == {".mov": 1}  # clip.mov: not read, counted
-        source = lib.con.execute("SELECT date_source FROM photos").fetchone()[0]
+        photo, clip = sorted(lib.photos(), key=lambda p: p.is_video)
+        assert Path(photo.path).name == "IMG_0042.JPG" and not photo.is_video
+        assert Path(clip.path).name == "clip.mov" and clip.is_video  # a video of its own
+        # A phone's own video (HEVC, 1080x1440, 3.1 s): decoded, dated by its QuickTime date.
+        assert (clip.status, clip.error, clip.width, clip.height) == ("done", None, 1080, 1440)
+        assert clip.taken_at == "2024-01-13T05:38:55+00:00" and clip.duration_ms > 3000
+        assert lib.folders()[0].unread_files == {}
+        source = lib.con.execute("SELECT date_source FROM photos WHERE id = ?",
+                                 (photo.id,)).fetchone()[0]
     assert (photo.taken_at, source) == ("2024-01-13T05:38:55+00:00", "QuickTime CreationDate")
 
 
@@ -290,6 +296,7 @@ def test_motion_photos_in_jpeg_are_one_photo_dated_by_their_video(immich, datase
         for _ in Scanner(lib).scan():
             pass
         (photo,) = lib.photos()
-        source = lib.con.execute("SELECT date_source FROM photos").fetchone()[0]
+        source = lib.con.execute("SELECT date_source FROM photos WHERE id = ?",
+                                 (photo.id,)).fetchone()[0]
         assert photo.status == "done" and photo.face_count == 1  # the still, its face once
     assert (photo.taken_at, source) == ("2024-01-13T05:38:55+00:00", "QuickTime CreationDate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefolio.library.people import regroup
+from facefolio.library.people import clustering, regroup
 from facefolio.library.people.people import People
 
 from people_fixtures import identity, near, put, synthetic_library
@@ -189,3 +189,33 @@ def test_a_look_alike_is_not_proposed_as_a_big_tight_person(tmp_path, rng):
         pairs = {frozenset((p.person_a, p.person_b)) for p in People(lib).proposals()}
         assert frozenset((big, half)) in pairs
         assert frozenset((big, look_alike)) not in pairs
+
+
+def test_a_stranger_is_not_suggested_as_a_big_tight_person(tmp_path, rng):
+    """"Is this Anna?" weighs evidence the same way: a stranger averaging 0.45 with her 40
+    faces (alike at ~0.81) is not asked about, though three of them match it above 0.5 by
+    chance; a turned or blurred face of hers (0.59 on average) still is."""
+    a = centre(rng)
+    vectors = np.vstack([identity(rng, a, 40, r=0.9), near(rng, a, 0.5)[None, :],
+                         identity(rng, a, 1, r=0.65)])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        anna = put(lib, range(1, 41), name="Anna", how="user")
+        asked = {s.face_id for s in People(lib).suggestions(anna)}
+        assert 42 in asked
+        assert 41 not in asked  # the stranger
+
+
+def test_a_stranger_does_not_stay_in_a_small_group_it_slipped_into(tmp_path, rng,
+                                                                   monkeypatch):
+    """Four faces of one person (alike at ~0.81) and a stranger averaging 0.45 with them:
+    the dendrogram's cut at the threshold (0.40) takes it in, the check of the finished small
+    group (dendrogram.checked_pieces: what a newcomer to them needs, 0.50) leaves it out. The
+    check runs from RECHECK_FROM faces (a big library, where chance look-alikes abound)."""
+    monkeypatch.setattr(clustering, "RECHECK_FROM", 2)
+    a = centre(rng)
+    vectors = np.vstack([identity(rng, a, 4, r=0.9), near(rng, a, 0.5)[None, :]])
+    with synthetic_library(tmp_path / "lib", vectors) as lib:
+        People(lib).cluster()
+        group = {person_of(lib, f) for f in range(1, 5)}
+        assert len(group) == 1 and None not in group
+        assert person_of(lib, 5) is None

@@ -330,13 +330,13 @@ def test_a_thumbnail_task_never_keeps_a_crop_after_forget(scanned_library, monke
         face = lib.faces()[0]
     keys = [("face", face.id), ("photo", face.photo_id)]
     if moment == "decoding":  # forget runs while the task decodes the photo
-        real_load = engine.load_image
+        real_load = engine.load_still  # a photo's pixels, or a video face's frame
 
-        def load(path):
-            image = real_load(path)
+        def load(path, time_ms=None):
+            image = real_load(path, time_ms)
             bump_epoch(lib_dir)
             return image
-        monkeypatch.setattr(engine, "load_image", load)
+        monkeypatch.setattr(engine, "load_still", load)
     else:  # forget runs just before the write lands: the crop is written after the erase
         real_save = ThumbnailTask._save
 

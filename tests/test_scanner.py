@@ -289,7 +289,9 @@ def test_cli_scan_status_export_search(tmp_path, photos):
     assert status["failed"][0]["reason"]
     faces = json.loads(run("export", "--json").stdout)["faces"]
     assert faces and set(faces[0]) == {"face_id", "photo", "box", "score", "person_id",
-                                       "person_name", "taken_at", "date_source"}
+                                       "person_name", "taken_at", "date_source", "video",
+                                       "time_s", "age", "gender"}
+    assert not any(f["video"] or f["time_s"] is not None for f in faces)
     assert all(len(f["box"]) == 4 and os.path.isabs(f["photo"]) for f in faces)
     found = json.loads(run("search", "--face", str(faces[0]["face_id"]), "--top", "3",
                            "--json").stdout)["results"]

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .cli_status import cmd_status
 from .library import (
     CancelToken,
     Library,
@@ -128,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check, raw_folder=True)
 
     # Sub-commands kept in their own modules, each with register(sub, common).
-    from . import cli_browse, cli_interop, cli_people  # noqa: PLC0415
-    for module in (cli_people, cli_interop, cli_browse):
+    from . import cli_ages, cli_browse, cli_faces, cli_interop, cli_people  # noqa: PLC0415
+    for module in (cli_people, cli_faces, cli_ages, cli_interop, cli_browse):
         module.register(sub, common)
     return parser
 
@@ -194,6 +195,8 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
         print(f"scanned {last.done} photos ({last.skipped} unchanged, {last.moved} moved"
               f"{kept}): {last.faces} faces found, {last.errors} failed"
               + (" - see 'facefolio status'" if last.errors or last.notes else ""))
+    from .cli_ages import say_pending  # noqa: PLC0415
+    say_pending(library)
     if prune:
         print(f"removed {library.prune_missing(folder_ids)} missing photos")
     for folder in library.folders():
@@ -281,74 +284,8 @@ def cmd_export(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(library: Library, args: argparse.Namespace) -> int:
-    counts = library.counts()
-    folders = library.folders()
-    failed = library.failed_photos()
-    warnings = library.photo_warnings()
-    notes = library.scan_notes()
-    problems = library.permission_problems
-    if args.json:
-        print(json.dumps({
-            "library": str(library.path),
-            "counts": counts,
-            "folders": [{"folder_id": f.id, "path": f.path, "photos": f.photo_count,
-                         "faces": f.face_count, "errors": f.error_count,
-                         "last_scan_at": f.last_scan_at, "error": f.scan_error,
-                         "offline": f.offline, "offline_since": f.offline_since,
-                         "offline_photos": f.offline_count, "missing_photos": f.missing_count,
-                         "pending_photos": f.pending_count,
-                         "scan_incomplete": f.scan_incomplete, "listed_files": f.listed_files,
-                         "unread_files": f.unread_files}
-                        for f in folders],
-            "failed": [{"path": p.path, "reason": p.error} for p in failed],
-            "warnings": [{"path": p.path, "reason": p.error} for p in warnings],
-            "notes": [{"at": at, "path": path, "note": note} for at, path, note in notes],
-            "permission_problems": problems,
-            "problems": library.problems,
-            "read_only": library.readonly,
-        }))
-        return 0
-    print(f"library: {display_path(library.path)}")
-    for problem in library.problems:
-        print(f"warning: {shown(problem)}")
-    print(f"{counts['folders']} folders, {counts['photos']} photos, {counts['faces']} faces, "
-          f"{counts['people']} people ({counts['named_people']} named), "
-          f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
-    kept = [f"{counts[k]} {what}" for k, what in (
-        ("offline_photos", "photos offline (kept until their drive is back)"),
-        ("missing_photos", "photos missing (kept; 'facefolio rescan --prune' removes them)"),
-        ("pending_photos", "photos waiting to be analysed again ('facefolio rescan')"))
-        if counts[k]]
-    if kept:
-        print("; ".join(kept))
-    unread = _unread_total(folders)
-    if unread:
-        print(unread)
-    for f in folders:
-        print(f"  {display_path(f.path)}: {_folder_state(f)}")
-    sections = (("failed files:", [(p.path, p.error) for p in failed]),
-                ("scanned, with a problem:", [(p.path, p.error) for p in warnings]),
-                ("decisions a scan could not carry over:", [(p, n) for _, p, n in notes]),
-                ("library files other accounts can read (could not be made private):",
-                 [(p, "") for p in problems]))
-    for title, items in sections:
-        if items:
-            print(title)
-            for path, why in items:
-                print(f"  {display_path(path)}" + (f": {shown(why)}" if why else ""))
-    return 0
 
 
-def _unread_total(folders) -> str:
-    """Files no folder's scan reads, by type, over the whole library (issue 24)."""
-    from .library.storage.records import unread_summary  # noqa: PLC0415
-
-    total: dict[str, int] = {}
-    for f in folders:
-        for kind, n in f.unread_files.items():
-            total[kind] = total.get(kind, 0) + n
-    return unread_summary(total)
 
 
 def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
@@ -367,27 +304,6 @@ def cmd_check(library_dir: Path, args: argparse.Namespace) -> int:
     return 1
 
 
-def _folder_state(f) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.last_scan_at)) \
-        if f.last_scan_at else "never"
-    parts = [f"{f.photo_count} photos, {f.face_count} faces, {f.error_count} errors, "
-             f"last scan {when}"]
-    if f.offline:
-        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.offline_since))
-        parts.append(f"OFFLINE since {since}: {f.scan_error}; {f.offline_count} photos kept")
-    elif f.scan_error:
-        parts.append(f.scan_error)
-    if f.scan_incomplete:
-        done = f.photo_count + f.error_count
-        total = f"{done} of {f.listed_files}" if f.listed_files else f"{done}"
-        parts.append(f"last scan did not finish (scanned {total}; 'facefolio rescan' resumes)")
-    if f.missing_count:
-        parts.append(f"{f.missing_count} missing")
-    if f.unread_files:
-        parts.append(f.unread_summary)
-    if f.pending_count:
-        parts.append(f"{f.pending_count} to analyse again")
-    return "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,15 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = add("merge", "merge people into the first one", cmd_merge)
     p.add_argument("target", type=int, metavar="PERSON")
     p.add_argument("sources", type=int, nargs="+", metavar="PERSON")
-    p = add("move", "move faces to a person (your decision: clustering keeps it)", cmd_move)
+    p = add("move", "move faces to a person, or to a new one (your decision: clustering "
+            "keeps it)", cmd_move)
     p.add_argument("faces", type=int, nargs="+", metavar="FACE")
-    p.add_argument("--to", type=int, required=True, metavar="PERSON", dest="person")
+    to = p.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to", type=int, metavar="PERSON", dest="person")
+    to.add_argument("--to-new", action="store_true",
+                    help="a new person made of these faces (the app's \"This is... New "
+                         "person\")")
+    p.add_argument("--name", metavar="NAME", help="with --to-new: the new person's name")
     p = add("name-face", "FACE is NAME: names its unnamed group too (all of its faces), "
             "or joins it to the person of that name", cmd_name_face)
     p.add_argument("face", type=int, metavar="FACE")
@@ -146,6 +152,15 @@ def cmd_merge(library: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_move(library: Library, args: argparse.Namespace) -> int:
+    if args.name is not None and not args.to_new:
+        raise LibraryError("--name goes with --to-new (to name an existing person: "
+                           "'facefolio name PERSON NAME')")
+    if args.to_new:
+        pid = _people(library).create_person(args.faces, args.name)
+        name = library.person(pid).name
+        who = f"'{shown(name)}'" if name else "unnamed"
+        print(f"moved {len(set(args.faces))} face(s) to new person {pid} ({who})")
+        return 0
     _people(library).move_faces(args.faces, args.person)
     print(f"moved {len(args.faces)} face(s) to person {args.person}")
     return 0

@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 
-from facefolio.library.people import clustering
+from facefolio.library.people import clustering, dendrogram
 from facefolio.library.people.clustering import ClusterParams
 
 
@@ -55,7 +55,7 @@ def average_link(vectors: np.ndarray, link: float) -> list[np.ndarray]:
     """
     if len(vectors) > clustering.MAX_EXACT:
         raise ValueError(f"{len(vectors)} faces: too many for an exact dendrogram")
-    return clustering._exact_average_link(vectors, link)
+    return dendrogram.exact_average_link(vectors, link)
 
 
 def bcubed(truth: list, predicted: list) -> tuple[float, float, float]:

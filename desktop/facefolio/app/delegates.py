@@ -7,14 +7,47 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from .roles import DimmedRole, SubtitleRole
+from .roles import DimmedRole, SubtitleRole, VideoRole
 
 Index = QModelIndex | QPersistentModelIndex
 _SHAPED = 1500  # shaped pictures kept per delegate: a few screens of tiles
+
+
+def play_badge(painter: QPainter, pic: QRect) -> None:
+    """A video, or a face from one: a dark disc with a white triangle at the picture's
+    lower right, where it hides the least of a face."""
+    d = max(18, pic.width() // 4)
+    disc = QRectF(pic.right() - d - 2, pic.bottom() - d - 2, d, d)
+    painter.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
+    painter.setBrush(QColor(0, 0, 0, 170))
+    painter.drawEllipse(disc)
+    c, r = disc.center(), d * 0.22
+    triangle = QPolygonF([QPointF(c.x() - r * 0.7, c.y() - r), QPointF(c.x() - r * 0.7, c.y() + r),
+                          QPointF(c.x() + r, c.y())])
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(255, 255, 255))
+    painter.drawPolygon(triangle)
 
 
 class FaceTileDelegate(QStyledItemDelegate):
@@ -100,6 +133,8 @@ class FaceTileDelegate(QStyledItemDelegate):
         if index.data(DimmedRole):
             # Offline or missing: kept and findable, but it cannot be opened right now.
             self._fill_shape(painter, pic, QColor(255, 255, 255, 140))
+        if index.data(VideoRole):
+            play_badge(painter, pic)
 
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected
                                    else QPalette.ColorRole.Text)

@@ -6,12 +6,13 @@ and count faces in words ("2 faces moved to Anna"), never ids.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from enum import Enum
 from typing import Any, Protocol
 
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QPoint, QUrl
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox, QWidget
 
 from ..library import PersonRecord
@@ -44,6 +45,7 @@ class FaceAction(Enum):
     IGNORE = "ignore"
     SHOW_PERSON = "show person"
     OPEN_PHOTO = "open photo"
+    PLAY_VIDEO = "play video"
 
 
 def role_of(action: QAction) -> FaceAction | None:
@@ -113,8 +115,12 @@ class FaceActions:
             add(FaceAction.SHOW_PERSON,
                 f"Show {first.person_name}" if first.person_name else "Show this person",
                 lambda: self.navigator.show_person(first.person_id))
-        add(FaceAction.OPEN_PHOTO, "Open photo",
+        video = first.frame_ms is not None
+        add(FaceAction.OPEN_PHOTO, "Open video frame" if video else "Open photo",
             lambda: self.navigator.show_photo(first.photo_path, first.face_id, stops), one)
+        if video and one:  # the system's player: Facefolio plays no video itself
+            add(FaceAction.PLAY_VIDEO, f"Play video (face at {words.clock(first.frame_ms)})",
+                lambda: self.play_video(first.photo_path))
         if extra:
             menu.addSeparator()
             for action in extra:
@@ -126,6 +132,19 @@ class FaceActions:
               without: Collection[FaceAction] = (), stops: list | None = None) -> None:
         if faces:
             self.build_menu(faces, extra, without, stops).popup(pos)
+
+    def play_video(self, path: str) -> bool:
+        """Open a video in the computer's own player; one line on the status bar when it
+        cannot be (an unplugged drive, no player set up)."""
+        if not os.path.exists(path):
+            self.session.message.emit(f"Cannot play {words.shown_path(path)}: it is not there "
+                                      "now (an unplugged drive, or it was moved).")
+            return False
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+            self.session.message.emit("Cannot play the video: no application on this "
+                                      f"computer is set up to open {words.shown_path(path)}.")
+            return False
+        return True
 
     # -- naming --------------------------------------------------------------------------
     def assign(self, face_ids: list[int], picked: PickedPerson | None = None) -> None:
@@ -252,16 +271,17 @@ class FaceActions:
                                       "Cover face changed")
 
     # -- faces the user draws ------------------------------------------------------------
-    def add_drawn_face(self, photo_id: int, box, name_it: bool = True) -> None:
-        """Embed the drawn box (a read task: decoding and the models), store it (the writer),
-        then ask who it is."""
+    def add_drawn_face(self, photo_id: int, box, name_it: bool = True,
+                       time_ms: float | None = None) -> None:
+        """Embed the drawn box (a read task: decoding and the models; of a video, the frame
+        at `time_ms`), store it (the writer), then ask who it is."""
         from ..library.people import drawn  # noqa: PLC0415
 
         def stored(face_id: int) -> None:
             if name_it:
                 self.assign([face_id])
         self.session.read(
-            lambda library: drawn.embed_drawn_face(library, photo_id, box),
+            lambda library: drawn.embed_drawn_face(library, photo_id, box, time_ms=time_ms),
             lambda made: self.session.people_write(
                 lambda p: drawn.add_drawn_face(p.library, made),
                 "Face added (Ctrl+Z to undo)", stored),
@@ -273,7 +293,8 @@ class FaceActions:
             return
         old = face.face_id
         self.session.read(
-            lambda library: drawn.embed_drawn_face(library, face.photo_id, box),
+            lambda library: drawn.embed_drawn_face(library, face.photo_id, box,
+                                                   time_ms=face.frame_ms),
             lambda made: self.session.people_write(
                 lambda p: drawn.replace_face(p.library, old, made),
                 "Face box moved (Ctrl+Z to undo)"),

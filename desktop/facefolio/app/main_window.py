@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from ..engine import IMAGE_EXTENSIONS
 from ..library import Library, Settings
 from ..library.scan.reanalysis import ReanalysisImpact, agree_to_drop, impact
+from .age_pass import AgePass
 from .face_actions import FaceActions
 from .folders_page import FoldersPage
 from .grid_pages import UnknownFacesPage
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self.folders.reload()
         self.session.refresh_undo_state()
         self.warm_up = self.session.warm_up()
+        self.age_pass = AgePass(self.session, self.warm_up)  # ages of faces without one
         self._load_counts()
         self.review.reload()  # its count goes to the sidebar
         self.session.watch()
@@ -244,7 +246,8 @@ class MainWindow(QMainWindow):
     def _show_counts(self, counts: dict[str, int]) -> None:
         self.counts = counts
         texts = [("Folders", counts["folders"]), ("People", counts["people"]),
-                 ("Unknown faces", counts["unknown"]), ("All photos", counts["photos"]),
+                 ("Unknown faces", counts["unknown"]),
+                 ("All photos", counts["photos"] + counts["videos"]),
                  ("Review", self.review_count)]
         for row, (text, n) in enumerate(texts):
             item = self.sidebar.item(row)
@@ -366,6 +369,7 @@ class MainWindow(QMainWindow):
         settings.setValue(f"{key}/geometry", self.saveGeometry())
         settings.setValue(f"{key}/splitter", self.splitter.saveState())
         self.thumbnails.closed = True
+        self.age_pass.stop()
         self.session.shutdown()
         super().closeEvent(event)
         if self in _windows:

@@ -2,7 +2,7 @@
 records arrive from read tasks and are applied here on the GUI thread."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -30,6 +30,7 @@ from .roles import (
     RecordRole,
     SimilarityRole,
     SubtitleRole,
+    VideoRole,
 )
 from .thumbnails import Key, ThumbnailProvider
 
@@ -53,16 +54,18 @@ class FaceItem:
     date_source: str | None = None
     offline: bool = False
     missing: bool = False
+    frame_ms: float | None = None  # a face from a video: the time of its frame
+    age: str = ""  # '4 years, 2 months old' (a date of birth), 'looks about 30 (an estimate)'
 
     @classmethod
     def from_record(cls, r: FaceRecord, state: PhotoState | None = None,
                     similarity: float | None = None) -> FaceItem:
         if state is None:
             return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name, similarity,
-                       r.photo_id)
+                       r.photo_id, frame_ms=r.frame_ms)
         return cls(r.id, r.photo_path, r.box, r.person_id, r.person_name, similarity,
                    r.photo_id, state.taken_at, state.taken_at_source, state.offline,
-                   state.missing)
+                   state.missing, r.frame_ms)
 
     @property
     def who(self) -> str:
@@ -85,11 +88,13 @@ def face_items(library: Library, records: list[FaceRecord],
     """Tiles for these faces with their photos' dates and state (run in a read task).
     Faces the user set aside ("not a face") are left out: they are hidden everywhere."""
     from ..library.photos.browse import photo_states  # noqa: PLC0415
+    from ..library.photos.by_age import face_ages  # noqa: PLC0415
     kept = [r for r in records if not r.ignored]
     states = photo_states(library, [r.photo_id for r in kept])
+    ages = face_ages(library, [r.id for r in kept])
     similarity = similarity or {}
-    return [FaceItem.from_record(r, states.get(r.photo_id), similarity.get(r.id))
-            for r in kept]
+    return [replace(FaceItem.from_record(r, states.get(r.photo_id), similarity.get(r.id)),
+                    age=ages[r.id].phrase if r.id in ages else "") for r in kept]
 
 
 def result_items(library: Library, results: list[SearchResult]) -> list[FaceItem]:
@@ -299,13 +304,19 @@ class FaceListModel(_TileListModel):
                 state = "offline" if r.offline else "missing" if r.missing else ""
                 return " · ".join(t for t in (r.who, words.file_name(r.photo_path), state) if t)
             note = r.photo_note
+            if r.frame_ms is not None:  # which moment of the video: "12 May 2024 · 0:03"
+                note = " · ".join(t for t in (note, words.clock(r.frame_ms)) if t)
             if self.by_photo:
                 return note or words.folder_name(r.photo_path)
             return " · ".join(t for t in (words.file_name(r.photo_path), note) if t)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [r.who, words.shown_path(r.photo_path)]
+            if r.frame_ms is not None:
+                lines.append(f"From a video, at {words.clock(r.frame_ms)}")
             if r.taken_at:
                 lines.append(words.moment(r.taken_at, r.date_source))
+            if r.age:
+                lines.append(r.age[0].upper() + r.age[1:])
             if r.offline:
                 lines.append("Offline: its drive or folder cannot be read now (kept)")
             elif r.missing:
@@ -323,6 +334,8 @@ class FaceListModel(_TileListModel):
             return r.person_name
         if role == DimmedRole:
             return r.offline or r.missing
+        if role == VideoRole:
+            return r.frame_ms is not None
         return None
 
 
@@ -357,6 +370,8 @@ class PhotoListModel(_TileListModel):
                                           words.plural(r.face_count, "face")) if t)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [words.shown_path(r.path), words.moment(r.taken_at, r.taken_at_source)]
+            if r.is_video:
+                lines.append(f"Video, {words.clock(r.duration_ms)}")
             if r.offline:
                 lines.append("Offline: its drive or folder cannot be read now (kept)")
             elif r.missing:
@@ -370,6 +385,8 @@ class PhotoListModel(_TileListModel):
             return r.path
         if role == DimmedRole:
             return r.offline or r.missing
+        if role == VideoRole:
+            return r.is_video
         return None
 
 

@@ -1,7 +1,7 @@
 """A person's page: every face of the person, rename in place, remove faces, suggestions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -41,6 +42,15 @@ class PersonView:
     first: str | None  # taken_at of their first and last dated photos
     last: str | None
     proposals: list[Question]
+    years: list = field(default_factory=list)  # by_age.YearAges: their age per year
+
+
+def ages_line(person: PersonRecord, years: list) -> str:
+    """'Born 1961-08-04 · 2017: 55-56 years old · ...', or the estimates' ranges."""
+    shown = [f"{y.year}: {y.words}" for y in years if y.words]
+    if person.birth_date:
+        return " · ".join([f"Born {person.birth_date}", *shown])
+    return ("Ages (estimated): " + " · ".join(shown)) if shown else ""
 
 
 def load_person(library: Library, person_id: int, order: str = "newest",
@@ -58,9 +68,11 @@ def load_person(library: Library, person_id: int, order: str = "newest",
     suggestions = load_suggestions(library, person_id) if with_suggestions else None
     if with_suggestions and suggestions is None:
         return None  # merged away since it was read above
+    from ..library.photos.by_age import ages_by_year  # noqa: PLC0415
     first, last = browse.person_span(library, person_id)
     return PersonView(person, faces, suggestions, first, last,
-                      proposals(library, limit=8, person_id=person_id))
+                      proposals(library, limit=8, person_id=person_id),
+                      ages_by_year(library, person_id))
 
 
 def load_suggestions(library: Library, person_id: int) -> list[FaceItem] | None:
@@ -124,11 +136,17 @@ class PersonPage(Page):
         self.export_button.setToolTip("Copy or link this person's photos into a folder")
         self.export_button.clicked.connect(
             lambda: self.person is not None and self.exportRequested.emit(self.person))
+        self.birthday_button = QPushButton("Birthday…")
+        self.birthday_button.setToolTip("Their date of birth: their age in each dated photo")
+        self.birthday_button.clicked.connect(self.ask_birthday)
         head = QHBoxLayout()
         head.addWidget(back)
         head.addWidget(self.name_edit, 1)
-        for w in (self.photos_button, self.export_button, self.hide_button):
+        for w in (self.photos_button, self.export_button, self.birthday_button,
+                  self.hide_button):
             head.addWidget(w)
+        self.ages = ElidedLabel()  # under the count: born when, their age per year
+        self.ages.setStyleSheet("color: palette(placeholder-text);")
         sub = QHBoxLayout()  # under the name: how many photos, when, in which order
         sub.addWidget(self.count, 1)
         sub.addWidget(self.order)
@@ -202,6 +220,7 @@ class PersonPage(Page):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(sub)
+        layout.addWidget(self.ages)
         layout.addWidget(self.proposals)
         layout.addWidget(split, 1)
         self._update_buttons()
@@ -235,9 +254,15 @@ class PersonPage(Page):
         self.count.setText(words.plural(view.person.face_count, "photo")
                            + (f" · {when}" if when else ""))
         self.hide_button.setText("Show in People" if view.person.hidden else "Hide")
+        self.ages.setText(ages_line(view.person, view.years))
+        self.ages.setVisible(bool(self.ages.full))
         self.faces.set_rows(view.faces)
         from ..library.photos.browse import year_starts  # noqa: PLC0415
         self.scrubber.set_marks(year_starts([f.taken_at for f in view.faces]))
+        ages = {y.year: y.words for y in view.years}  # a year's tip: their age in it
+        for i in range(self.scrubber.count()):
+            item = self.scrubber.item(i)
+            item.setToolTip(ages.get(item.text(), ""))
         self.proposals.set_questions(view.proposals)
         if view.suggestions is not None:
             self._apply_suggestions(view.suggestions)
@@ -301,6 +326,21 @@ class PersonPage(Page):
             pid, hidden = self.person.id, not self.person.hidden
             self.session.people_write(lambda p: p.set_hidden(pid, hidden),
                                       "Hidden from People" if hidden else "Shown in People")
+
+    def ask_birthday(self) -> None:
+        """Set, change or remove the date of birth (an undoable edit)."""
+        if self.person is None:
+            return
+        pid, old = self.person.id, self.person.birth_date or ""
+        text, ok = QInputDialog.getText(
+            self, "Date of birth", f"{self.person.name or 'This person'} was born on "
+            "(YYYY-MM-DD; empty to remove):", QLineEdit.EchoMode.Normal, old)
+        if not ok or text.strip() == old:
+            return
+        day = text.strip() or None
+        self.session.people_write(lambda p: p.set_birth_date(pid, day),
+                                  "Date of birth removed" if day is None else
+                                  f"Born {day} (Ctrl+Z to undo)")
 
     def _remove_selected(self) -> None:
         who = self.person.name if self.person is not None else None

@@ -44,16 +44,30 @@ class LoadedPhoto:
     record: PhotoRecord | None = None
     error: str | None = None
     also: tuple[str, ...] = ()  # the shot's other files (its RAW or JPEG, a Live Photo's MOV)
+    frame_ms: float | None = None  # a video: the time of the frame shown (None: a photo)
 
 
-def load_photo(library: Library, path: str) -> LoadedPhoto:
-    from ..engine import ImageError, load_image  # noqa: PLC0415
+def video_frame(record: PhotoRecord, faces: list, face_id: int | None) -> float:
+    """Which frame of a video to show: that of the face asked for, else of its clearest
+    face, else its middle."""
+    chosen = next((f for f in faces if f.id == face_id), None) or \
+        max(faces, key=lambda f: (f.quality, f.box[2] * f.box[3]), default=None)
+    return chosen.frame_ms if chosen is not None else (record.duration_ms or 0.0) / 2
+
+
+def load_photo(library: Library, path: str, face_id: int | None = None) -> LoadedPhoto:
+    from ..engine import ImageError, load_still  # noqa: PLC0415
     from ..library.interop.pairs import companions  # noqa: PLC0415 - a folder listing, off the GUI
     record = library.photo_by_path(path)
-    faces = face_items(library, library.faces(photo_id=record.id)) if record else []
+    records = library.faces(photo_id=record.id) if record else []
+    frame = None
+    if record is not None and record.is_video:  # one frame: the faces seen in it
+        frame = video_frame(record, [f for f in records if not f.ignored], face_id)
+        records = [f for f in records if f.frame_ms == frame]
+    faces = face_items(library, records)
     also = tuple(f"also {words.file_name(c.path)} ({c.kind})" for c in companions(path))
     try:
-        loaded = load_image(path)
+        loaded = load_still(path, frame)
     except ImageError as exc:
         reason = str(exc)
         if record is not None and record.offline:
@@ -61,10 +75,11 @@ def load_photo(library: Library, path: str) -> LoadedPhoto:
                       "Its faces and names are kept.")
         elif record is not None and record.missing:
             reason = "This photo is no longer in its folder (moved or deleted)."
-        return LoadedPhoto(path, QImage(), 1.0, faces, record, reason, also)
+        return LoadedPhoto(path, QImage(), 1.0, faces, record, reason, also, frame)
     pixels = fit_within(loaded.pixels, _VIEW_SIDE)
     scale = loaded.scale * loaded.pixels.shape[1] / pixels.shape[1]
-    return LoadedPhoto(path, to_qimage(pixels), scale, faces, record, also=also)
+    return LoadedPhoto(path, to_qimage(pixels), scale, faces, record, also=also,
+                       frame_ms=frame)
 
 
 class PhotoViewerPage(Page):
@@ -185,8 +200,8 @@ class PhotoViewerPage(Page):
     def reload(self) -> None:
         super().reload()
         if self.path is not None:
-            path = self.path
-            self.load(lambda library: load_photo(library, path), self._apply)
+            path, face = self.path, self.focus_face
+            self.load(lambda library: load_photo(library, path, face), self._apply)
 
     def _apply(self, photo: LoadedPhoto) -> None:
         same = self.photo is not None and self.photo.path == photo.path
@@ -197,23 +212,34 @@ class PhotoViewerPage(Page):
                               keep_view=same)
         record = photo.record
         info = [words.folder_of(photo.path), *photo.also]
+        video = photo.frame_ms is not None
+        self.open_button.setText("Play video" if video else "Open in viewer")
+        self.open_button.setToolTip("Play the video in this computer's video player" if video
+                                    else "Open the photo in this computer's photo viewer")
         if record is not None:
             info.insert(0, words.moment(record.taken_at, record.taken_at_source))
+            if video:  # first: which frame this is
+                length = f" of {words.clock(record.duration_ms)}" if record.duration_ms else ""
+                info.insert(0, f"video, frame at {words.clock(photo.frame_ms)}{length}")
             if record.offline:
                 info.insert(0, "offline")
         count = f"{self.position + 1} of {len(self.stops)}" if len(self.stops) > 1 else ""
-        self.info_label.setText(" · ".join(t for t in [count, *info] if t))
+        ages = "; ".join(f"{f.who}: {f.age}" for f in photo.faces if f.age)
+        self.info_label.setText(" · ".join(t for t in [count, *info, ages] if t))
         n = len(photo.faces)
         self.hint.setText(photo.error or (
             f"{words.plural(n, 'face')}. Click a face to say who it is; drag on the photo "
             "to add one that was missed; wheel to zoom, Ctrl+drag to move."
-            if n else "No faces found in this photo. Drag a box around a face to add it."))
+            if n else "No faces found in this photo. Drag a box around a face to add it.")
+            if not video else f"{words.plural(n, 'face')} in this frame. Play video opens it "
+            "in your video player; drag on the frame to add a face that was missed.")
         self.photoShown.emit(photo.path)
 
     # -- outside the app -----------------------------------------------------------------
     def open_external(self) -> None:
         if self.path:
-            self._open_url(self.path, "open this photo")
+            video = self.photo is not None and self.photo.frame_ms is not None
+            self._open_url(self.path, "play this video" if video else "open this photo")
 
     def open_folder(self) -> None:
         if self.path:
@@ -241,7 +267,7 @@ class PhotoViewerPage(Page):
             self._report("This photo is not in the library yet: scan its folder first.")
             return
         self.hint.setText("Adding the face…")
-        self.actions.add_drawn_face(record.id, box)
+        self.actions.add_drawn_face(record.id, box, time_ms=self.photo.frame_ms)
 
     def adjust_face(self, face: FaceItem, box: Box) -> None:
         self.hint.setText("Moving the face box…")

@@ -161,7 +161,10 @@ class PhotosPage(Page):
             self.info.setText(f"{words.plural(n, 'photo')} with {together}"
                               + (" together" if len(who) > 1 else ""))
         elif n:
-            self.info.setText(f"{words.plural(n, 'photo')}. Double-click one to see its faces.")
+            videos = sum(p.is_video for p in answer.photos)  # counted apart, shown together
+            what = words.plural(n - videos, "photo") + (
+                f", {words.plural(videos, 'video')}" if videos else "")
+            self.info.setText(f"{what}. Double-click one to see its faces.")
         else:
             self.info.setText("No photos yet: add a folder under Folders.")
         self._follow()

@@ -62,7 +62,7 @@ class Question:
 
     @property
     def text(self) -> str:
-        if self.kind is QuestionKind.SUGGESTION:
+        if self.kind.of_a_face:
             return f"Is this {self.person.name or 'the same person'}?"
         return f"Are {_who(self.person)} and {_who(self.other)} the same person?"
 

@@ -144,7 +144,9 @@ class ReviewPage(Page):
         self.list.blockSignals(True)
         self.list.clear()
         for q in fresh:
-            item = QListWidgetItem(f"{q.text}  ·  {q.similarity:.0%} alike")
+            why = "the age differs" if q.kind is QuestionKind.AGE else \
+                f"{q.similarity:.0%} alike"
+            item = QListWidgetItem(f"{q.text}  ·  {why}")
             self.list.addItem(item)
         row = next((i for i, q in enumerate(fresh) if current and q.key == current.key), 0)
         self.list.setCurrentRow(row if fresh else -1)
@@ -183,9 +185,13 @@ class ReviewPage(Page):
                 caption.clear()
             return
         self.heading.setText(q.text)
-        if q.kind is QuestionKind.SUGGESTION:
-            self.detail.setText(f"{q.similarity:.0%} alike. In {words.file_name(q.face.photo_path)}"
-                                + (f", {q.face.photo_note}" if q.face.photo_note else "") + ".")
+        if q.kind.of_a_face:
+            where = f"In {words.file_name(q.face.photo_path)}" + (
+                f", {q.face.photo_note}" if q.face.photo_note else "")
+            self.detail.setText(
+                f"{q.similarity:.0%} alike. {where}." if q.kind is QuestionKind.SUGGESTION
+                else f"This face {q.asked.note} (an estimate). {where}. Yes keeps it with "
+                     f"{q.person.name or 'this person'}; No takes it out.")
             captions = ["This face", q.person.name or "Unnamed"]
             if q.match_photo:  # where the face beside it is from: the evidence, traceable
                 metrics = self.captions[1].fontMetrics()

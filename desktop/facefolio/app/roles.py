@@ -13,5 +13,6 @@ HiddenRole = Qt.ItemDataRole.UserRole + 7
 NameRole = Qt.ItemDataRole.UserRole + 8  # the real name, or None when unnamed
 RecordRole = Qt.ItemDataRole.UserRole + 9  # the frozen record behind the row
 DimmedRole = Qt.ItemDataRole.UserRole + 10  # the photo cannot be opened now (offline, missing)
+VideoRole = Qt.ItemDataRole.UserRole + 11  # a video, or a face from one: a play badge
 
 PERSON_MIME = "application/x-facefolio-person-ids"

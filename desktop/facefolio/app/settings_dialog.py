@@ -108,6 +108,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.min_cluster_rule)
         form.addRow("Scan workers:", self.workers)
         form.addRow("Face names:", self.write_xmp)
+        self.age_gender = QCheckBox("Estimate age and gender (\u201cabout 30\u201d)")
+        self.age_gender.setChecked(settings.age_gender)
+        self.age_gender.setToolTip("Off: none are made, shown, exported or searched. A date "
+                                   "of birth you give still shows a person's age in dated "
+                                   "photos.")
+        form.addRow("Ages:", self.age_gender)
         form.addRow("Library location:", where)
         note = QLabel("Model and detection changes apply to photos scanned from now on; "
                       "rescan to apply them to every photo.", wordWrap=True)
@@ -161,7 +167,8 @@ class SettingsDialog(QDialog):
                        min_face=self.min_face.value(),
                        min_cluster_faces=self.min_cluster.value(),
                        scan_workers=self.workers.value(),
-                       write_xmp=self.write_xmp.isChecked())
+                       write_xmp=self.write_xmp.isChecked(),
+                       age_gender=self.age_gender.isChecked())
 
     def library_path(self) -> Path:
         return Path(self.location.text().strip()).expanduser()

@@ -70,7 +70,7 @@ def folder_state(f: FolderRecord) -> str:
     elif f.offline_count:
         notes.append(f"{words.plural(f.offline_count, 'photo')} offline (kept)")
     if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
-        seen = f.photo_count + f.error_count
+        seen = f.scanned_count
         total = f" of {f.listed_files}" if f.listed_files is not None else ""
         notes.append(f"Scanned {seen}{total}: rescan to resume")
     if f.missing_count:
@@ -93,7 +93,9 @@ def _last_scan(f: FolderRecord) -> str:
 def folder_table_model(parent=None) -> RecordTableModel:
     columns: list[Column] = [
         ("Folder", lambda f: words.shown_path(f.path)),
-        ("Photos", lambda f: f.photo_count),
+        # Videos apart, in the same column: "12 + 3 videos".
+        ("Photos", lambda f: f"{f.photo_count} + {words.plural(f.video_count, 'video')}"
+         if f.video_count else f.photo_count),
         ("Faces", lambda f: f.face_count),
         ("Errors", lambda f: f.error_count),
         ("Last scan", _last_scan),

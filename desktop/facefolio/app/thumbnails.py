@@ -136,7 +136,7 @@ class ThumbnailTask(QRunnable):
             self.signals.finished.emit()
 
     def _make(self) -> list[tuple[Key, QImage | None]]:
-        from ..engine import load_image  # noqa: PLC0415 - heavy, and only needed on a miss
+        from ..engine import load_still  # noqa: PLC0415 - heavy, and only needed on a miss
         out: list[tuple[Key, QImage | None]] = []
         missing: list[Key] = []
         for key in self.keys:
@@ -152,29 +152,32 @@ class ThumbnailTask(QRunnable):
         with Library(self.library_path) as library:
             epoch = library.epoch  # "forget" in any process moves it
             faces = library.faces_by_ids([k[1] for k in missing if k[0] == "face"])
-            by_photo: dict[str, list[Key]] = {}
+            # A picture is a photo, or a video's frame: (path, None) or (path, time).
+            by_picture: dict[tuple[str, float | None], list[Key]] = {}
+            tile_boxes: dict[int, list] = {}
             for key in missing:
                 if key[0] == "face":
                     face = faces.get(key[1])
                     if face is None:
                         out.append((key, None))
                         continue
-                    by_photo.setdefault(face.photo_path, []).append(key)
+                    by_picture.setdefault((face.photo_path, face.frame_ms), []).append(key)
                 else:
                     try:
-                        photo_path = library.photo(key[1]).path
+                        photo = library.photo(key[1])
                     except NotFoundError:
                         out.append((key, None))
                         continue
-                    cached = QImage(str(self._photo_file(key[1], photo_path)))
+                    cached = QImage(str(self._photo_file(key[1], photo.path)))
                     if cached.isNull():
-                        by_photo.setdefault(photo_path, []).append(key)
+                        frame, tile_boxes[key[1]] = _tile_faces(library, photo)
+                        by_picture.setdefault((photo.path, frame), []).append(key)
                     else:
                         out.append((key, cached))
-            # Decode each photo once for all of its faces.
-            for photo_path, keys in by_photo.items():
+            # Decode each photo (each frame of a video) once for all of its faces.
+            for (photo_path, frame), keys in by_picture.items():
                 try:
-                    image = load_image(photo_path)
+                    image = load_still(photo_path, frame)
                 except Exception as exc:
                     log.debug("no thumbnail for %s: %s", photo_path, exc)
                     out += [(k, None) for k in keys]
@@ -184,9 +187,7 @@ class ThumbnailTask(QRunnable):
                         crop = face_crop(image.pixels, image.scale, faces[key[1]].box)
                         path = self.cache_dir / FACES / f"{key[1]}.jpg"
                     else:
-                        boxes = [f.box for f in library.faces(photo_id=key[1])
-                                 if not f.ignored]
-                        crop = photo_square(image.pixels, image.scale, boxes)
+                        crop = photo_square(image.pixels, image.scale, tile_boxes[key[1]])
                         path = self._photo_file(key[1], photo_path)
                     out.append((key, self._keep(library, epoch, key, path, crop)))
         return out
@@ -244,22 +245,22 @@ def keep_face_crops(library: Library, cache_dir: Path,
                     stop: Callable[[], bool] = lambda: False) -> int:
     """Make the crop of every visible face of a readable photo that has none yet, decoding
     each photo once (a thumbnail-pool task). Returns the number of crops made."""
-    from ..engine import load_image  # noqa: PLC0415 - heavy
+    from ..engine import load_still  # noqa: PLC0415 - heavy
     try:
         have = {n.split(".", 1)[0] for n in os.listdir(cache_dir / FACES)}
     except OSError:
         have = set()
     readable = {p.id for p in library.photos(status="done") if not p.offline and not p.missing}
-    todo: dict[str, list] = {}
+    todo: dict[tuple[str, float | None], list] = {}
     for face in library.faces():
         if not face.ignored and str(face.id) not in have and face.photo_id in readable:
-            todo.setdefault(face.photo_path, []).append(face)
+            todo.setdefault((face.photo_path, face.frame_ms), []).append(face)
     epoch, made = library.epoch, 0
-    for photo_path, faces in todo.items():
+    for (photo_path, frame), faces in todo.items():
         if stop():
             break
         try:
-            image = load_image(photo_path)
+            image = load_still(photo_path, frame)
         except Exception as exc:  # unreadable now: its crops are made when it can be read
             log.debug("no crops for %s: %s", photo_path, exc)
             continue
@@ -268,6 +269,19 @@ def keep_face_crops(library: Library, cache_dir: Path,
             made += _cache(library, epoch, ("face", face.id), cache_dir,
                            cache_dir / FACES / f"{face.id}.jpg", crop)
     return made
+
+
+def _tile_faces(library: Library, photo) -> tuple[float | None, list]:
+    """Which picture a photo's tile is cut from and around which faces: the photo and all
+    its faces; for a video, the frame of its clearest face and the faces of that frame (its
+    middle frame when it has none)."""
+    faces = [f for f in library.faces(photo_id=photo.id) if not f.ignored]
+    if not photo.is_video:
+        return None, [f.box for f in faces]
+    if not faces:
+        return None, []
+    best = max(faces, key=lambda f: (f.quality, f.box[2] * f.box[3]))
+    return best.frame_ms, [f.box for f in faces if f.frame_ms == best.frame_ms]
 
 
 def _still_there(library: Library, epoch: int, key: Key) -> bool:

@@ -83,3 +83,10 @@ def folder_name(path: str) -> str:
 
 def folder_of(path: str) -> str:
     return shown_path(os.path.dirname(path))
+
+
+def clock(ms: float | None) -> str:
+    """A time in a video as players show it: '0:03', '12:40', '1:02:03'."""
+    seconds = int(max(0.0, ms or 0.0) // 1000)
+    h, m, sec = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

@@ -17,16 +17,18 @@ if TYPE_CHECKING:
     from .engine import Face, FaceEngine, get_engine
     from .images import LoadedImage, load_finer, load_image
     from .insightface_pack import is_installed, pack_dir
+    from .video import load_still
 
 __all__ = [
     "Face", "LoadedImage", "ImageError", "load_image", "load_finer", "IMAGE_EXTENSIONS",
     "FaceEngine", "get_engine", "PACKS", "PackInfo", "ModelError", "DEFAULT_PACK",
-    "is_installed", "pack_dir",
+    "is_installed", "pack_dir", "load_still",
 ]
 
 _LAZY = {"Face": "engine", "FaceEngine": "engine", "get_engine": "engine",
          "LoadedImage": "images", "load_image": "images", "load_finer": "images",
-         "is_installed": "insightface_pack", "pack_dir": "insightface_pack"}
+         "is_installed": "insightface_pack", "pack_dir": "insightface_pack",
+         "load_still": "video"}
 
 
 def __getattr__(name: str):

@@ -14,6 +14,7 @@ When an insightface pack is chosen, its genderage.onnx is the source instead
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,7 @@ INTERVAL = (0.10, 0.90)
 # fastest with all (1.5 vs 3.7 ms). Probabilities differ by < 6e-6 between levels:
 # python tests/benchmarks/bench_agegender.py --graph-levels
 GRAPH_LEVEL = {"age": "ORT_ENABLE_EXTENDED", "gender": "ORT_ENABLE_ALL"}
+TASKS = ("age", "gender")
 
 
 
@@ -118,9 +120,10 @@ class AgeGenderEstimator:
                                          task, threads, providers)
                           for task in ("age", "gender")}
 
-    def chips(self, bgr: np.ndarray, faces: Sequence, task: str | None = None):
+    def chips(self, bgr: np.ndarray, faces: Sequence, task: str | None = None,
+              tasks: tuple[str, ...] = TASKS):
         """uint8 RGB chips, N x size x size x 3: a dict by task, or ``task``'s alone."""
-        tasks = ("age", "gender")
+        tasks = (task,) if task is not None else tasks
         sizes = tuple(self.sizes[t] for t in tasks)
         out = {t: np.zeros((len(faces), s, s, 3), np.uint8) for t, s in zip(tasks, sizes)}
         for i, face in enumerate(faces):
@@ -140,26 +143,35 @@ class AgeGenderEstimator:
         session = self._sessions[task]
         return session.run(None, {session.get_inputs()[0].name: self.tensor(chips, task)})[0]
 
-    def estimate(self, bgr: np.ndarray, faces: Sequence) -> list[Estimate]:
-        """One Estimate per face, in order. ``bgr``: the pixels the landmarks refer to."""
+    def estimate(self, bgr: np.ndarray, faces: Sequence, tasks: tuple[str, ...] = TASKS
+                 ) -> list[Estimate]:
+        """One Estimate per face, in order. ``bgr``: the pixels the landmarks refer to.
+        ``tasks``: ("gender",) alone costs a fifth of both (the age network is the heavy
+        one); what is not asked for is NaN / None in the Estimate."""
         if not len(faces):
             return []
-        chips = self.chips(bgr, faces)
-        ages, genders = self.run(chips["age"], "age"), self.run(chips["gender"], "gender")
+        chips = self.chips(bgr, faces, tasks=tasks)
+        none = [None] * len(faces)
+        ages = self.run(chips["age"], "age") if "age" in tasks else none
+        genders = self.run(chips["gender"], "gender") if "gender" in tasks else none
         return [self._estimate(a, g) for a, g in zip(ages, genders)]
 
-    def _estimate(self, age_p: np.ndarray, gender_p: np.ndarray) -> Estimate:
-        cdf = np.cumsum(age_p, dtype=np.float64)
-        low, high = (float(self.age_weights[min(int(np.searchsorted(cdf, q)), 80)])
-                     for q in INTERVAL)
-        # Ties go to the first label, as the package's comparison does.
-        k = int(gender_p[1] > gender_p[0])
-        age = float(np.dot(age_p.astype(np.float64), self.age_weights))
-        # The networks are sharp (80% of the mass often on 2 classes): the range always
-        # holds the expectation itself.
-        return Estimate(age=age, age_low=min(low, age), age_high=max(high, age),
-                        gender=self.labels[k],
-                        gender_confidence=float(gender_p[k]), source=self.source)
+    def _estimate(self, age_p: np.ndarray | None, gender_p: np.ndarray | None) -> Estimate:
+        age = low = high = math.nan
+        if age_p is not None:
+            cdf = np.cumsum(age_p, dtype=np.float64)
+            low, high = (float(self.age_weights[min(int(np.searchsorted(cdf, q)), 80)])
+                         for q in INTERVAL)
+            age = float(np.dot(age_p.astype(np.float64), self.age_weights))
+            # The networks are sharp (80% of the mass often on 2 classes): the range
+            # always holds the expectation itself.
+            low, high = min(low, age), max(high, age)
+        gender, confidence = None, math.nan
+        if gender_p is not None:
+            k = int(gender_p[1] > gender_p[0])  # ties: the first label, as the package's
+            gender, confidence = self.labels[k], float(gender_p[k])
+        return Estimate(age=age, age_low=low, age_high=high, gender=gender,
+                        gender_confidence=confidence, source=self.source)
 
 
 _sessions: dict[tuple, object] = {}

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Estimate:
-    age: float  # years, the expectation of the network's distribution
+    age: float  # years, the expectation of the network's distribution (NaN: not asked)
     age_low: float  # INTERVAL of that distribution: "about 30 (24-37)"
     age_high: float
-    gender: str  # "female" or "male"
+    gender: str | None  # "female" or "male" (None: not asked)
     gender_confidence: float  # 0.5..1, the network's probability of ``gender``
     source: str  # which model made it: never compare estimates of different sources

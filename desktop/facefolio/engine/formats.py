@@ -21,17 +21,29 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
      ".jxl"}
 ) | RAW_EXTENSIONS
 
+# Videos: frames sampled, faces tracked (video.py), through OpenCV's FFmpeg backend.
+VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv"})
+
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    """A video by its name (never by its first bytes: HEIC and AVIF photos are ISO-BMFF
+    files too, with an `ftyp` box like an MP4's)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in VIDEO_EXTENSIONS
+
+
 # Read, but not as photos: sidecars belong to the photo named after them (xmp.py).
 SIDECAR_EXTENSIONS: frozenset[str] = frozenset({".xmp"})
 
 
 def unread_type(name: str) -> str | None:
     """The type to count a file under when a scan does not read it ('.psd', or 'no
-    extension'), or None when the scan reads it (a photo, a sidecar) or skips it on purpose
+    extension'), or None when the scan reads it (a photo, a video, a sidecar) or skips it on
+    purpose
     (hidden files: '.DS_Store', '._IMG_0001.JPG')."""
     if name.startswith("."):
         return None
     ext = os.path.splitext(name)[1].lower()
-    if ext in IMAGE_EXTENSIONS or ext in SIDECAR_EXTENSIONS:
+    if ext in IMAGE_EXTENSIONS or ext in VIDEO_EXTENSIONS or ext in SIDECAR_EXTENSIONS:
         return None
     return ext or "no extension"

@@ -61,7 +61,9 @@ class InsightFaceGenderAge:
         m = np.array([[s, 0, self.size / 2 - cx], [0, s, self.size / 2 - cy]])
         return cv2.warpAffine(bgr, m, (self.size, self.size), borderValue=0.0)
 
-    def estimate(self, bgr: np.ndarray, faces: Sequence) -> list[Estimate]:
+    def estimate(self, bgr: np.ndarray, faces: Sequence, tasks: tuple[str, ...] = ()
+                 ) -> list[Estimate]:
+        """Both, whatever ``tasks`` asks: one small graph answers both at once."""
         if not len(faces):
             return []
         crops = np.stack([self.crop(bgr, f) for f in faces])[..., ::-1]  # BGR -> RGB

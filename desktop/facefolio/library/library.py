@@ -183,12 +183,14 @@ class Library(LibraryReads, IndexedSearch):
 
     def folders(self) -> list[FolderRecord]:
         rows = self.con.execute("""
-            SELECT fo.*, COALESCE(ph.done, 0) AS photo_count, COALESCE(ph.failed, 0) AS
+            SELECT fo.*, COALESCE(ph.done, 0) AS photo_count, COALESCE(ph.videos, 0) AS
+                video_count, COALESCE(ph.failed, 0) AS
                 error_count, COALESCE(ph.offline, 0) AS offline_count,
                 COALESCE(ph.missing, 0) AS missing_count, COALESCE(ph.pending, 0) AS
                 pending_count, COALESCE(fa.n, 0) AS face_count
             FROM folders fo
-            LEFT JOIN (SELECT folder_id, SUM(status = 'done') AS done,
+            LEFT JOIN (SELECT folder_id, SUM(status = 'done' AND media = 'photo') AS done,
+                              SUM(status = 'done' AND media = 'video') AS videos,
                               SUM(status = 'error') AS failed, SUM(offline) AS offline,
                               SUM(missing_since IS NOT NULL) AS missing,
                               SUM(status = 'done' AND (analysis IS NULL OR
@@ -201,7 +203,8 @@ class Library(LibraryReads, IndexedSearch):
         return [FolderRecord(
             id=r["id"], path=store.fs_path(r["path"]), added_at=r["added_at"],
             last_scan_at=r["last_scan_at"], scan_error=r["scan_error"],
-            photo_count=r["photo_count"], face_count=r["face_count"],
+            photo_count=r["photo_count"], video_count=r["video_count"],
+            face_count=r["face_count"],
             error_count=r["error_count"], offline_since=r["offline_since"],
             offline_count=r["offline_count"], missing_count=r["missing_count"],
             pending_count=r["pending_count"], scan_started_at=r["scan_started_at"],

@@ -21,7 +21,8 @@ from .storage.records import (
 
 _FACE_SELECT = """
     SELECT f.id, f.photo_id, p.path AS photo_path, f.x, f.y, f.w, f.h, f.score, f.quality,
-           f.pack, f.person_id, pe.name AS person_name, f.assigned_by, f.source, f.ignored
+           f.pack, f.person_id, pe.name AS person_name, f.assigned_by, f.source, f.ignored,
+           f.time_ms, p.media
     FROM faces f JOIN photos p ON p.id = f.photo_id
     LEFT JOIN people pe ON pe.id = f.person_id
 """
@@ -35,7 +36,7 @@ def face_record(row: sqlite3.Row) -> FaceRecord:
         person_name=row["person_name"],
         assigned_by=AssignedBy(row["assigned_by"]) if row["assigned_by"] else None,
         source=row["source"],
-        ignored=bool(row["ignored"]))
+        ignored=bool(row["ignored"]), time_ms=row["time_ms"], in_video=row["media"] == "video")
 
 
 def gone_photos_where(alias: str = "") -> str:
@@ -98,7 +99,8 @@ class LibraryReads:
             width=r["width"], height=r["height"], taken_at=r["taken_at"],
             status=PhotoStatus(r["status"]), error=r["error"], face_count=r["face_count"],
             offline=bool(r["offline"]), missing=r["missing_since"] is not None,
-            taken_at_source=r["taken_at_source"]) for r in rows]
+            taken_at_source=r["taken_at_source"], media=r["media"],
+            duration_ms=r["duration_ms"]) for r in rows]
 
     def failed_photos(self) -> list[PhotoRecord]:
         return self.photos(status="error")
@@ -192,7 +194,8 @@ class LibraryReads:
             FROM people pe {where}
             ORDER BY pe.name IS NULL, lower(pe.name), face_count DESC, pe.id""", params)
         return [PersonRecord(id=r["id"], name=r["name"], hidden=bool(r["hidden"]),
-                             cover_face_id=r["cover_face_id"], face_count=r["face_count"])
+                             cover_face_id=r["cover_face_id"], face_count=r["face_count"],
+                             birth_date=r["birth_date"])
                 for r in rows]
 
     # -- status and export -----------------------------------------------------------------
@@ -200,7 +203,15 @@ class LibraryReads:
         one = lambda sql: self.con.execute(sql).fetchone()[0]  # noqa: E731
         return {
             "folders": one("SELECT COUNT(*) FROM folders"),
-            "photos": one("SELECT COUNT(*) FROM photos WHERE status = 'done'"),
+            # Videos apart: a "photo" is a still (issue 22); failed files count both.
+            "photos": one("SELECT COUNT(*) FROM photos WHERE status = 'done' "
+                          "AND media = 'photo'"),
+            "videos": one("SELECT COUNT(*) FROM photos WHERE status = 'done' "
+                          "AND media = 'video'"),
+            "video_faces": one("SELECT COUNT(*) FROM faces f JOIN photos p ON p.id = "
+                               "f.photo_id WHERE p.media = 'video'"),
+            "failed_videos": one("SELECT COUNT(*) FROM photos WHERE status = 'error' "
+                                 "AND media = 'video'"),
             "failed": one("SELECT COUNT(*) FROM photos WHERE status = 'error'"),
             "faces": one("SELECT COUNT(*) FROM faces"),
             "people": one("SELECT COUNT(*) FROM people"),
@@ -216,12 +227,22 @@ class LibraryReads:
 
     def export_faces(self) -> list[dict]:
         """Every face; with its photo's date and the source of that date (engine/dates.py:
-        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...)."""
+        'EXIF DateTimeOriginal', 'XMP xmp:CreateDate (sidecar IMG.xmp)', 'file time'...),
+        and its estimated `age` and `gender`, each with the model that made it (None: not
+        estimated, or estimates are off: people/ages.py)."""
+        from .people import ages  # noqa: PLC0415
         rows = self.con.execute(
             _FACE_SELECT.replace("p.path AS photo_path,",
                                  "p.path AS photo_path, p.taken_at, p.date_source,")
-            + " ORDER BY f.id")
+            + " ORDER BY f.id").fetchall()
+        shown = ages.estimates(self.con, [r["id"] for r in rows]) \
+            if ages.enabled(self.settings) else {}
+        none = {"age": None, "gender": None}
         return [{"face_id": r["id"], "photo": store.fs_path(r["photo_path"]),
                  "box": [r["x"], r["y"], r["w"], r["h"]], "score": r["score"],
                  "person_id": r["person_id"], "person_name": r["person_name"],
-                 "taken_at": r["taken_at"], "date_source": r["date_source"]} for r in rows]
+                 "taken_at": r["taken_at"], "date_source": r["date_source"],
+                 # A face of a video: from which one, at what time (its best frame).
+                 "video": r["media"] == "video",
+                 "time_s": None if r["media"] != "video" else round((r["time_ms"] or 0) / 1000, 3),
+                 **(shown[r["id"]].to_json() if r["id"] in shown else none)} for r in rows]

@@ -68,12 +68,14 @@ def export_library_xmp(library, *, embed: bool = False
 
 def _named_regions(library, photo_id: int | None = None
                    ) -> dict[int, tuple[str, int, int, list[Region]]]:
-    """photo id -> (path, width, height, named face regions), for one photo or all."""
+    """photo id -> (path, width, height, named face regions), for one photo or all; never a
+    video (its faces are each in a frame of their own: no region of one picture says them)."""
     where = "" if photo_id is None else f" AND ph.id = {int(photo_id)}"
     rows = library.con.execute(f"""
         SELECT ph.id, ph.path, ph.width, ph.height, pe.name, f.x, f.y, f.w, f.h
         FROM faces f JOIN photos ph ON ph.id = f.photo_id JOIN people pe ON pe.id = f.person_id
-        WHERE pe.name IS NOT NULL AND ph.status = 'done'{where} ORDER BY ph.path, f.id""")
+        WHERE pe.name IS NOT NULL AND ph.status = 'done' AND ph.media = 'photo'{where}
+        ORDER BY ph.path, f.id""")
     photos: dict[int, tuple[str, int, int, list[Region]]] = {}
     for r in rows:
         entry = photos.setdefault(r[0], (fs_path(r[1]), r[2] or 0, r[3] or 0, []))
@@ -138,7 +140,7 @@ def import_library_xmp(library) -> tuple[int, list[tuple[str, str]]]:
     """Read the regions of every scanned photo and name faces: (faces named, [(path, why)])."""
     named, errors = 0, []
     for photo in library.photos(status="done"):
-        if not photo.face_count or not photo.width or not photo.height or \
+        if photo.is_video or not photo.face_count or not photo.width or not photo.height or \
                 not os.path.isfile(photo.path):  # gone since the last scan: it will forget it
             continue
         try:

@@ -16,6 +16,7 @@ import numpy as np
 from ...engine.packs import match_threshold
 from ..storage import store
 from ..storage.store import Transaction
+from . import age_check
 from .clustering import ClusterParams
 from .undo import fix_covers
 
@@ -137,7 +138,11 @@ def _picks(library: Library, face_ids: list[int]) -> list[tuple[int, int]]:
             # Never two faces of one photo to one person: the closest one wins.
             if key not in picks or picks[key][0] < first:
                 picks[key] = (float(first), face_id)
-    return [(pid, fid) for (_, pid), (_, fid) in picks.items()]
+    out = [(pid, fid) for (_, pid), (_, fid) in picks.items()]
+    # A face whose estimated age is far from the person's in that photo is asked about
+    # (a suggestion), not joined silently (age_check.py).
+    far = age_check.far_pairs(library, out)
+    return [pick for pick in out if pick not in far]
 
 
 NEAR = 50  # nearest faces per new face whose people are its candidates

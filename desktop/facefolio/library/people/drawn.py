@@ -33,6 +33,7 @@ class DrawnFace:
     quality: float
     pack: str
     embedding: np.ndarray  # float32, L2-normalised
+    time_ms: float | None = None  # drawn on a video's frame: that frame's time
 
 
 def clip_box(box: Box, width: float, height: float) -> Box:
@@ -46,12 +47,15 @@ def clip_box(box: Box, width: float, height: float) -> Box:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def embed_drawn_face(library: Library, photo_id: int, box: Box, engine=None) -> DrawnFace:
-    """Align and embed the face in `box` of a library photo, with the library's pack."""
-    from ...engine import ImageError, get_engine, load_image  # noqa: PLC0415 - heavy
+def embed_drawn_face(library: Library, photo_id: int, box: Box, engine=None,
+                     time_ms: float | None = None) -> DrawnFace:
+    """Align and embed the face in `box` of a library photo (of a video: of its frame at
+    `time_ms`, the one the viewer shows), with the library's pack."""
+    from ...engine import ImageError, get_engine, load_still  # noqa: PLC0415 - heavy
     photo = library.photo(photo_id)
+    time_ms = (time_ms or 0.0) if photo.is_video else None
     try:
-        image = load_image(photo.path)
+        image = load_still(photo.path, time_ms)
     except ImageError as exc:
         raise LibraryError(f"cannot read {store.display_path(photo.path)}: {exc}") from exc
     clipped = clip_box(box, image.width, image.height)
@@ -60,7 +64,7 @@ def embed_drawn_face(library: Library, photo_id: int, box: Box, engine=None) -> 
     face = engine.embed_box(image, clipped)
     return DrawnFace(photo_id, clipped, np.asarray(face.landmarks, np.float32),
                      float(face.score), float(face.quality), s.pack,
-                     np.asarray(face.embedding, np.float32))
+                     np.asarray(face.embedding, np.float32), time_ms)
 
 
 def _insert(con, drawn: DrawnFace) -> int:
@@ -70,11 +74,11 @@ def _insert(con, drawn: DrawnFace) -> int:
     x, y, w, h = drawn.box
     return con.execute("""
         INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack, embedding,
-                          person_id, assigned_by, created_at, source, ignored)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, 'user', 1)""",
+                          person_id, assigned_by, created_at, source, ignored, time_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, 'user', 1, ?)""",
         (drawn.photo_id, x, y, w, h, drawn.landmarks.astype(np.float32).tobytes(),
          drawn.score, drawn.quality, drawn.pack,
-         drawn.embedding.astype(np.float32).tobytes(), store.now())).lastrowid
+         drawn.embedding.astype(np.float32).tobytes(), store.now(), drawn.time_ms)).lastrowid
 
 
 def _photo_name(con, photo_id: int) -> str:

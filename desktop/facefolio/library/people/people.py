@@ -25,7 +25,7 @@ from ..storage import store
 from ..storage.errors import LibraryError, NotFoundError
 from ..storage.records import AssignedBy, FaceRecord
 from ..storage.store import Transaction
-from . import assign, people_cache, suggest
+from . import assign, birthdays, people_cache, suggest
 from . import undo as oplog
 from .history import History
 from .nearby import group_new_faces
@@ -213,6 +213,17 @@ class People(GroupNaming, History):
         self._logged("cover", f"Set the cover of {person_label(person)}", [person_id], [],
                      lambda: self.con.execute("UPDATE people SET cover_face_id = ? WHERE id = ?",
                                               (face_id, person_id)))
+
+    @_atomic
+    def set_birth_date(self, person_id: int, birth_date: str | None) -> None:
+        """A date of birth ('YYYY-MM-DD', checked: birthdays.parse_birth_date), or None to
+        remove it; logged and undoable like every person edit."""
+        person = self._person(person_id)
+        day = None if birth_date is None else birthdays.parse_birth_date(birth_date)
+        what = (f"Set the date of birth of {person_label(person)} to {day}" if day
+                else f"Remove the date of birth of {person_label(person)}")
+        self._logged("birthday", what, [person_id], [], lambda: self.con.execute(
+            "UPDATE people SET birth_date = ? WHERE id = ?", (day, person_id)))
 
     @_atomic
     def delete_person(self, person_id: int) -> None:

@@ -1,5 +1,6 @@
 """What Facefolio is unsure about, as questions for the user: "Is this Anna?" (suggestions,
-from `suggest.py`) and "Are these the same person?" (merge proposals, from `proposals.py`),
+from `suggest.py`, and faces whose estimated age disagrees with the person's, from
+`age_check.py`) and "Are these the same person?" (merge proposals, from `proposals.py`),
 best evidence first, and the People calls that answer them.
 
 Plain data for any front end: the app words and draws them (`app/review.py`), the CLI could
@@ -31,6 +32,12 @@ REVIEW_BUDGET_S = 0.5  # the app's review queue: seconds of suggestions per ask 
 class QuestionKind(Enum):
     SUGGESTION = "suggestion"  # "Is this Anna?": one face, one person
     PROPOSAL = "proposal"  # "Are these the same person?": two people
+    AGE = "age"  # "Is this Anna?" of a face of hers whose estimated age is far from hers
+
+    @property
+    def of_a_face(self) -> bool:
+        """One face and one person, answered yes (theirs) or no (not them)."""
+        return self is not QuestionKind.PROPOSAL
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,12 @@ class Question:
     pair: tuple[int, int] | None = None  # a proposal's two most alike faces, one of each
     match: int | None = None  # a suggestion: the person's face most like the one asked about
     match_photo: str | None = None  # and the photo that face is in
+    note: str | None = None  # an age question: "looks about 41; was 6 years, 2 months then"
 
     @property
     def key(self) -> tuple:
         """The same question asked again (after a reload) has the same key."""
-        if self.kind is QuestionKind.SUGGESTION:
+        if self.kind.of_a_face:
             return (self.kind, self.face.id, self.person.id)
         return (self.kind, *sorted((self.person.id, self.other.id)))
 
@@ -118,6 +126,18 @@ def suggestions_now(library: Library, limit: int = SUGGESTIONS, budget_s: float 
             and s.person_id in people], complete
 
 
+def age_questions(library: Library, person_id: int | None = None) -> list[Question]:
+    """"Is this Anna?" of the faces Facefolio joined to a person whose estimated age is far
+    from that person's age in the photo (age_check.py); asked first, oldest face first."""
+    from .age_check import doubts  # noqa: PLC0415
+    found = doubts(library, person_id)
+    records = library.faces_by_ids([d.face_id for d in found])
+    people = {p.id: p for p in library.people(include_hidden=False)}
+    return [Question(QuestionKind.AGE, people[d.person_id], 1.0, face=records[d.face_id],
+                     note=d.words)
+            for d in found if d.face_id in records and d.person_id in people]
+
+
 def best_faces(library: Library, person_id: int, limit: int = COMPARED) -> list[int]:
     """A person's best faces: the ones the user confirmed first, then by quality."""
     return [r[0] for r in library.con.execute(
@@ -141,6 +161,9 @@ def closest_faces(library: Library, asked: list[tuple[int, int]]) -> dict[tuple[
         for face_id, pid in asked:
             if pid == person_id and face_id in row_of:
                 scores = matrix @ vectors[row_of[face_id]]
+                scores[ids == face_id] = -np.inf  # an age question's face is theirs already
+                if not np.isfinite(scores).any():
+                    continue
                 out[(face_id, pid)] = int(ids[int(np.argmax(scores))])
     return out
 
@@ -149,19 +172,19 @@ def with_matches(library: Library, questions: list[Question], first: int = MATCH
                  ) -> list[Question]:
     """The first suggestions of the queue with the person's face most like theirs (the rest
     show the person's cover until they come up: this runs on every change of the library)."""
-    suggested = QuestionKind.SUGGESTION
-    head = [q for q in questions if q.kind is suggested][:first]
+    head = [q for q in questions if q.kind.of_a_face][:first]
     matches = closest_faces(library, [(q.face.id, q.person.id) for q in head])
     photos = {f.id: f.photo_path for f in library.faces_by_ids(list(matches.values())).values()}
     out = []
     for q in questions:
-        match = matches.get((q.face.id, q.person.id)) if q.kind is suggested else None
+        match = matches.get((q.face.id, q.person.id)) if q.kind.of_a_face else None
         out.append(replace(q, match=match, match_photo=photos.get(match)) if match else q)
     return out
 
 
 def open_questions(library: Library) -> list[Question]:
-    """Every open question, best evidence first (the review queue)."""
+    """Every open question (the review queue): faces whose age disagrees first, then the
+    rest, best evidence first."""
     return review_queue(library)[0]
 
 
@@ -172,14 +195,14 @@ def review_queue(library: Library, budget_s: float | None = None
     found, complete = suggestions_now(library, budget_s=budget_s)
     questions = found + proposals(library)
     questions.sort(key=lambda q: -q.similarity)
-    return with_matches(library, questions), complete
+    return with_matches(library, age_questions(library) + questions), complete
 
 
 def answer(people: People, question: Question, yes: bool, target: int | None = None
            ) -> Answered:
     """Answer a question (a change: run it where the caller's writes run). For a merge,
     `target` is the person whose name stays; None keeps the named one, else the bigger."""
-    if question.kind is QuestionKind.SUGGESTION:
+    if question.kind.of_a_face:  # an age question's yes confirms the face: not asked again
         face, pid = question.face.id, question.person.id
         if yes:
             people.accept_suggestion(face, pid)

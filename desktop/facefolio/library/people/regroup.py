@@ -151,7 +151,8 @@ def _compute(library: Library, pack: str, read: _Read) -> _Plan:
     params = ClusterParams.for_threshold(match_threshold(pack))
     labels, sims = _neighbours(library, pack, read.face_ids, read.vectors, params.k)
     tags = _face_tags(read)
-    groups = group_faces(read.vectors, labels, sims, read.photo_ids, params, tags)
+    groups = group_faces(read.vectors, labels, sims, read.photo_ids, params, tags,
+                         crowd=len(library.index(pack)))
     min_faces = min_cluster_faces(library)
     good = read.quality >= QUALITY_FLOOR
 

@@ -22,6 +22,7 @@ import numpy as np
 from ...engine.packs import match_threshold
 from ..storage import store
 from .assign import SAMPLE, TOP
+from .clustering import ClusterParams
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -187,6 +188,13 @@ def _suggest(library: Library, evidence: Evidence, person_id: int, limit: int
     vectors = _unit(vectors)
     mine = evidence.score(ids, vectors, person_id)
     keep = mine >= match_threshold(evidence.pack) + FLOOR_ABOVE
+    # A big group is no evidence (issue 19): a face whose average similarity to the person's
+    # faces misses how alike those are among themselves, less a leftover face's slack
+    # (ClusterParams.joining_needs, attach_gap), is not offered as them.
+    params = ClusterParams.for_threshold(match_threshold(evidence.pack))
+    average = (vectors @ me.total) / max(me.count, 1)
+    keep &= average >= params.joining_needs(me.total[None, :], np.array([me.count]),
+                                            params.attach_gap)[0]
     ids, vectors, mine = ids[keep], vectors[keep], mine[keep]
     if not len(ids):
         return []

@@ -45,10 +45,10 @@ def snapshot(con: sqlite3.Connection, person_ids, face_ids) -> Snapshot:
     face_ids = sorted({int(f) for f in face_ids})
     people: dict[str, dict | None] = {}
     for pid in people_ids:
-        row = con.execute("SELECT name, hidden, cover_face_id, created_at FROM people "
-                          "WHERE id = ?", (pid,)).fetchone()
-        people[str(pid)] = dict(zip(("name", "hidden", "cover_face_id", "created_at"), row)) \
-            if row else None
+        row = con.execute("SELECT name, hidden, cover_face_id, created_at, birth_date "
+                          "FROM people WHERE id = ?", (pid,)).fetchone()
+        people[str(pid)] = dict(zip(("name", "hidden", "cover_face_id", "created_at",
+                                     "birth_date"), row)) if row else None
     faces: dict[str, list] = {}
     rejections: set[tuple[int, int]] = set()
     for fid, pid, by, ignored, photo_id in in_chunks(
@@ -85,13 +85,17 @@ def apply(con: sqlite3.Connection, target: Snapshot, other: Snapshot) -> None:
             if exists:
                 con.execute("DELETE FROM people WHERE id = ?", (pid,))
         elif exists:
-            con.execute("UPDATE people SET name = ?, hidden = ?, created_at = ? WHERE id = ?",
-                        (row["name"], row["hidden"], row["created_at"], pid))
+            # Logs older than schema 4 have no birth_date: it is left as it is.
+            con.execute("UPDATE people SET name = ?, hidden = ?, created_at = ?, birth_date "
+                        "= CASE WHEN ? THEN ? ELSE birth_date END WHERE id = ?",
+                        (row["name"], row["hidden"], row["created_at"], "birth_date" in row,
+                         row.get("birth_date"), pid))
         elif other["people"].get(key) is None:
             # This operation created or deleted it: bring the same id back.
-            con.execute("INSERT INTO people(id, name, hidden, cover_face_id, created_at) "
-                        "VALUES (?, ?, ?, NULL, ?)",
-                        (pid, row["name"], row["hidden"], row["created_at"]))
+            con.execute("INSERT INTO people(id, name, hidden, cover_face_id, created_at, "
+                        "birth_date) VALUES (?, ?, ?, NULL, ?, ?)",
+                        (pid, row["name"], row["hidden"], row["created_at"],
+                         row.get("birth_date")))
         else:
             missing.add(pid)  # removed since by something else (clustering): leave it gone
     # Whether a person exists, asked once per person, not once per face (a merge's undo

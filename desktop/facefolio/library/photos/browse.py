@@ -41,9 +41,13 @@ class DatedPhoto:
     people: tuple[PersonTag, ...]
 
     def to_json(self) -> dict:
-        return {"photo_id": self.photo.id, "photo": self.photo.path,
-                "taken_at": self.photo.taken_at,
-                "people": [p.to_json() for p in self.people]}
+        p = self.photo
+        return {"photo_id": p.id, "photo": p.path, "taken_at": p.taken_at,
+                "people": [t.to_json() for t in self.people],
+                # A video (its length in seconds; null for a photo).
+                "video": p.is_video,
+                "duration_s": round(p.duration_ms / 1000, 3)
+                if p.is_video and p.duration_ms is not None else None}
 
 
 def natural_key(text: str) -> tuple:

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...engine import video_container
 from ...engine.boxes import Box, iou
+from ...engine.formats import is_video
 
 _HASH_BYTES = 16
 _APP_OR_COM = frozenset(range(0xE0, 0xF0)) | {0xFE}
@@ -55,8 +57,11 @@ class _NotThisFormat(Exception):
 def fingerprint(path: str | os.PathLike) -> str:
     """A short string that stays the same when only the photo's metadata changes.
 
-    Raises OSError when the file cannot be read (FileNotFoundError when it is gone).
+    Raises OSError when the file cannot be read (FileNotFoundError when it is gone). A
+    video (by its extension) is its media data (engine/video_container.py).
     """
+    if is_video(path):
+        return video_container.fingerprint(path)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:

@@ -32,6 +32,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 
 from ..library import Library
+from ..people import ages
 from ..storage import store, write_queue
 from ..storage.scanlock import ScanLock
 from . import steps
@@ -108,7 +109,7 @@ class Scanner:
         s = self.library.settings
         threads = 1 if self.workers > 1 or self.spare_core else 0
         return WorkSpec(s.pack, s.det_threshold, s.min_face, threads,
-                        frozenset(self._copies))
+                        frozenset(self._copies), estimate=ages.scan_tasks(s))
 
     def _start_pool(self) -> None:
         from .pool import ProcessPool, ThreadPool  # noqa: PLC0415 - only when scanning

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...engine import IMAGE_EXTENSIONS
-from ...engine.formats import unread_type
+from ...engine.formats import VIDEO_EXTENSIONS, unread_type
 from ..interop.pairs import is_live_video, photo_names, sidecar_mtime
 
 _GONE = (errno.ENOENT, errno.ENOTDIR)
@@ -56,8 +56,9 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
                 skip_dirs: frozenset[tuple[int, int]] = frozenset(),
                 unread: Counter | None = None, known: Container[str] = ()
                 ) -> Iterator[FileEntry]:
-    """Every image file below root (hidden files, folders in `skip` by path and folders in
-    `skip_dirs` by (device, inode) left out), then one entry per folder that could not be read.
+    """Every image and video file below root (hidden files, folders in `skip` by path and
+    folders in `skip_dirs` by (device, inode) left out), then one entry per folder that could
+    not be read.
     Every other file is counted by type in `unread` ({'.psd': 10}), when given. `known`:
     the paths the library has as photos (which file of a RAW+JPEG pair is the photo).
 
@@ -85,12 +86,18 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
         visited.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and os.path.join(dirpath, d) not in skip)
-        images, others = [], []
+        images, videos, others = [], [], []
         for name in sorted(filenames):
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+            ext = os.path.splitext(name)[1].lower()
+            if name.startswith(".") or (ext not in IMAGE_EXTENSIONS
+                                        and ext not in VIDEO_EXTENSIONS):
                 others.append(name)
                 continue
-            images.append(name)
+            (images if ext in IMAGE_EXTENSIONS else videos).append(name)
+        # A Live Photo's MOV (named like a still beside it) is the still's motion part, not a
+        # video of its own: chosen by name, like pairs.companions does.
+        stems = {os.path.splitext(n)[0].casefold() for n in images}
+        videos = [n for n in videos if not is_live_video(n, stems)]
         if unread is not None:
             _count_unread(others, images, unread)
         # The RAW of a RAW+JPEG pair is a file of its JPEG's photo, not a photo (pairs.py).
@@ -103,6 +110,11 @@ def walk_folder(root: Path | str, folder_id: int, skip: frozenset[str] = frozens
                 if present else 0
             # A newer sidecar counts as a change of the photo's metadata (a refresh, not a
             # new analysis: the image's fingerprint is the same).
+            yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
+                entry.problem is None else entry
+        for name in videos:  # Facefolio writes no sidecar for a video, but reads its date
+            entry = _entry(os.path.join(dirpath, name), folder_id)
+            side = sidecar_mtime(dirpath, name, present, []) if present else 0
             yield replace(entry, mtime_ns=side) if side > entry.mtime_ns and \
                 entry.problem is None else entry
     yield from errors

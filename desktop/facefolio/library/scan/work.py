@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..interop import xmp
-from . import photo_meta
+from ...engine.formats import is_video
+from . import photo_meta, video_scan
 from .identity import fingerprint
 from .plan import Job, JobKind
-from .write import FaceArrays, Result, ResultKind
+from .results import FaceArrays, Result, ResultKind
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class WorkSpec:
     threads: int = 1  # ONNX Runtime threads per worker: the workers themselves fill the cores
     copies: frozenset[str] = field(default_factory=frozenset)  # fingerprints the library has
     providers: tuple[str, ...] | None = None  # None: the engine's own choice (runtime.py)
+    estimate: tuple[str, ...] = ()  # what to estimate of each face: ages.scan_tasks
 
 
 class Work:
@@ -40,6 +42,7 @@ class Work:
         self.spec = spec
         self._factory = engine_factory
         self._engine = None
+        self._estimator = None  # built on the first face; False: it cannot be
 
     @property
     def engine_ready(self) -> bool:
@@ -135,8 +138,15 @@ class Work:
         if job.kind is JobKind.COPY or (job.kind is JobKind.NEW and fp in self.spec.copies):
             return Result(job, ResultKind.COPY, fingerprint=fp)
         if job.kind is JobKind.REFRESH:
-            return self._refresh(job, fp)
+            return video_scan.refresh(job, fp) if is_video(e.path) else self._refresh(job, fp)
         from ...engine import ImageError, load_image  # noqa: PLC0415
+        if is_video(e.path):  # frames sampled, one face per person (video_scan.py)
+            try:
+                return video_scan.analyse(self.engine, job, fp)
+            except ImageError as exc:
+                return failed(job, str(exc))
+            except FileNotFoundError:
+                return Result(job, ResultKind.VANISHED)
         try:
             return fp, load_image(e.path)
         except ImageError as exc:
@@ -149,10 +159,30 @@ class Work:
         dated = photo_meta.date_of(e.path, image.dates)
         regions, xmp_error = _regions(e.path, image.width, image.height) if faces \
             else ([], None)
-        return Result(job, ResultKind.ANALYSED, fingerprint=fp, faces=FaceArrays.of(faces),
+        arrays = FaceArrays.of(faces)
+        return Result(job, ResultKind.ANALYSED, fingerprint=fp, faces=arrays,
                       width=image.width, height=image.height, taken_at=dated.when,
                       taken_source=dated.kind, date_source=dated.label, regions=regions,
-                      xmp_error=xmp_error)
+                      xmp_error=xmp_error, estimates=self._estimates(image, arrays))
+
+    def _estimates(self, image, arrays: FaceArrays):
+        """The faces' estimates (ages.EstimateArrays) the spec asks for; None when it asks
+        none or the model cannot run: the photo's faces count all the same."""
+        if not self.spec.estimate or not len(arrays) or self._estimator is False:
+            return None
+        from ..people import ages  # noqa: PLC0415 - ONNX Runtime: workers only
+        try:
+            if self._estimator is None:
+                self._estimator = ages.estimator_for(self.spec.pack, max(1, self.spec.threads))
+            return ages.estimate_image(self._estimator, image, arrays.boxes, arrays.landmarks,
+                                       self.spec.estimate)
+        except Exception:  # a broken model file: say it once, scan on without estimates
+            if self._estimator is None:
+                log.exception("age/gender estimates are off for this scan")
+                self._estimator = False
+            else:
+                log.exception("no age/gender estimates for these faces")
+            return None
 
     def _refresh(self, job: Job, fp: str) -> Result:
         """Only the metadata changed: read the date and the names other tools wrote."""

@@ -11,99 +11,25 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import NamedTuple
+from collections.abc import Callable
 
 import numpy as np
 
+from ...engine.formats import is_video
+from ..people.ages import copy_estimates, write as write_estimates
 from ..storage import store
 from ..storage.errors import LibraryError
 from ..storage.store import db_path, display_path
 from .identity import FaceRef, match_faces, overlap_pairs, same_picture
-from .plan import Job, Known, Plan, Survey
+from .plan import Known, Plan, Survey
+from .video_scan import match_video_faces
+from .results import FaceArrays, Result, ResultKind, Written  # noqa: F401 - the writer's words
 
 log = logging.getLogger(__name__)
 
 
-class FaceRow(NamedTuple):
-    box: np.ndarray  # x, y, w, h in original pixels
-    landmarks: np.ndarray  # 5 x 2
-    score: float
-    quality: float
-    embedding: np.ndarray
-
-
-@dataclass
-class FaceArrays:
-    """The faces of one photo as five float32 arrays: what a scan worker sends back."""
-    boxes: np.ndarray  # n x 4
-    landmarks: np.ndarray  # n x 5 x 2
-    scores: np.ndarray  # n
-    quality: np.ndarray  # n
-    embeddings: np.ndarray  # n x dim
-
-    @classmethod
-    def of(cls, faces: list) -> FaceArrays:
-        """From the engine's `Face` objects (the worker side)."""
-        f32 = np.float32
-        embeddings = np.array([f.embedding for f in faces], f32) if faces \
-            else np.zeros((0, 0), f32)  # a photo without faces
-        return cls(np.array([f.box for f in faces], f32).reshape(-1, 4),
-                   np.array([f.landmarks for f in faces], f32).reshape(-1, 5, 2),
-                   np.array([f.score for f in faces], f32),
-                   np.array([f.quality for f in faces], f32), embeddings)
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def __iter__(self) -> Iterator[FaceRow]:
-        for i in range(len(self.scores)):
-            yield FaceRow(self.boxes[i], self.landmarks[i], float(self.scores[i]),
-                          float(self.quality[i]), self.embeddings[i])
-
-
-class ResultKind(StrEnum):
-    """What a worker made of a job: faces found (`ANALYSED`), a copy's or a refresh's new
-    fingerprint and dates, an error, a file gone before it was read (`VANISHED`), or a photo kept
-    as it was because the new read failed (`KEPT`)."""
-    ANALYSED = "analysed"
-    COPY = "copy"
-    REFRESH = "refresh"
-    FINGERPRINT = "fingerprint"
-    ERROR = "error"
-    VANISHED = "vanished"
-    KEPT = "kept"
-
-
-@dataclass
-class Result:
-    """What a worker made of a job."""
-    job: Job | None  # None while it travels back from a worker process (the parent has it)
-    kind: ResultKind
-    fingerprint: str | None = None
-    faces: FaceArrays | list = field(default_factory=list)
-    width: int | None = None
-    height: int | None = None
-    taken_at: str | None = None
-    taken_source: str | None = None  # 'exif' or 'file'
-    date_source: str | None = None  # which source exactly (engine/dates.py), e.g. 'IPTC ...'
-    regions: list = field(default_factory=list)  # named face regions from XMP
-    xmp_error: str | None = None  # the photo is fine, its XMP is not
-    error: str | None = None
-
-
-@dataclass
-class Written:
-    face_ids: list[int] = field(default_factory=list)
-    notes: int = 0
-    photo_id: int | None = None
-    removed: list[int] = field(default_factory=list)  # faces replaced by the new analysis
-
-
 _FACE_COLUMNS = ("x", "y", "w", "h", "landmarks", "score", "quality", "pack", "embedding",
-                 "person_id", "assigned_by", "source", "ignored")
+                 "person_id", "assigned_by", "source", "ignored", "time_ms")
 
 
 def apply_plan(con: sqlite3.Connection, plan: Plan, survey: Survey, now: float) -> None:
@@ -171,6 +97,8 @@ def write_result(con: sqlite3.Connection, r: Result, analysis: str, pack: str, n
     old_size = _size(con, row.id) if row is not None else (0, 0)
     photo_id = _photo_row(con, r, row, "done", analysis, pack, now)
     new_ids = [_insert_face(con, photo_id, face, pack, now) for face in r.faces]
+    if r.estimates is not None:
+        write_estimates(con, new_ids, r.estimates, now)
     notes = _carry(con, photo_id, e.path, old, new_ids, r, old_size, pack, now,
                    keep_confirmed=keeps_confirmed(con, analysis)) if old else 0
     still = {r[0] for r in store.in_chunks(con, "SELECT id FROM faces WHERE id IN ({})",
@@ -227,21 +155,24 @@ def _in_savepoint(con, write: Callable):
 def _photo_row(con, r: Result, row: Known | None, status: str, analysis: str | None,
                pack: str, now: float) -> int:
     e = r.job.entry
+    # A video by its name, whatever became of it (a text file named .mp4 is a failed video).
+    media = "video" if is_video(e.path) else "photo"
     values = (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode, r.fingerprint,
               r.width, r.height, r.taken_at, r.taken_source if r.taken_at else None,
               r.date_source if r.taken_at else None, status,
-              r.error or r.xmp_error, pack, analysis, now)
+              r.error or r.xmp_error, pack, analysis, now, media, r.duration_ms)
     if row is None:
         return con.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
             "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
-            "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values).lastrowid
+            "scanned_at, media, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            values).lastrowid
     con.execute(
         "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, inode = ?, "
         "fingerprint = ?, width = ?, height = ?, taken_at = ?, taken_at_source = ?, "
         "date_source = ?, "
-        "status = ?, error = ?, pack = ?, analysis = ?, scanned_at = ?, offline = 0, "
-        "missing_since = NULL WHERE id = ?", (*values, row.id))
+        "status = ?, error = ?, pack = ?, analysis = ?, scanned_at = ?, media = ?, "
+        "duration_ms = ?, offline = 0, missing_since = NULL WHERE id = ?", (*values, row.id))
     return row.id
 
 
@@ -249,15 +180,15 @@ def _insert_face(con, photo_id: int, face, pack: str, now: float) -> int:
     x, y, w, h = (float(v) for v in face.box)
     return con.execute(
         "INSERT INTO faces(photo_id, x, y, w, h, landmarks, score, quality, pack, embedding, "
-        "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "time_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (photo_id, x, y, w, h, np.asarray(face.landmarks, np.float32).tobytes(),
          float(face.score), float(face.quality), pack,
-         np.asarray(face.embedding, np.float32).tobytes(), now)).lastrowid
+         np.asarray(face.embedding, np.float32).tobytes(), face.time_ms, now)).lastrowid
 
 
 def _old_faces(con, photo_id: int) -> list[sqlite3.Row]:
     return con.execute("SELECT id, x, y, w, h, pack, embedding, person_id, assigned_by, "
-                       "ignored, source FROM faces WHERE photo_id = ? ORDER BY id",
+                       "ignored, source, time_ms FROM faces WHERE photo_id = ? ORDER BY id",
                        (photo_id,)).fetchall()
 
 
@@ -301,10 +232,14 @@ def _carry(con, photo_id: int, path: str, old: list[sqlite3.Row], new_ids: list[
         # is exact, and a face turned on its side embeds poorly, so boxes alone decide.
         new_refs = [FaceRef(ref.box, None) for ref in new_refs]
         old_refs = [FaceRef(ref.box, None) for ref in old_refs]
-    pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
+    if is_video(path):  # each face from its own frame: the recogniser pairs them
+        pairs = match_video_faces(detected, list(r.faces), pack)
+    else:
+        pairs = match_faces(old_refs, new_refs, old_size, (r.width or 0, r.height or 0))
     rejected = _rejections(con, [f["id"] for f in detected])
     same_image = old_print is not None and old_print == r.fingerprint
-    if same_image:  # the same pixels: a box another detector drew its own way still counts
+    if same_image and not is_video(path):  # the same pixels: a box another detector drew
+        # its own way still counts
         pairs.update(overlap_pairs([ref.box for ref in old_refs],
                                    [ref.box for ref in new_refs], pairs))
     kept: set[int] = set()
@@ -376,11 +311,11 @@ def _copy(con, r: Result, source: Known, now: float) -> Written:
     photo_id = con.execute(
         "INSERT INTO photos(folder_id, path, size, mtime_ns, inode, fingerprint, width, "
         "height, taken_at, taken_at_source, date_source, status, error, pack, analysis, "
-        "scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?)",
+        "scanned_at, media, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,'done',NULL,?,?,?,?,?)",
         (e.folder_id, db_path(e.path), e.size, e.mtime_ns, e.inode,
          r.fingerprint or src["fingerprint"], src["width"], src["height"], src["taken_at"],
          src["taken_at_source"], src["date_source"], src["pack"], src["analysis"],
-         now)).lastrowid
+         now, src["media"], src["duration_ms"])).lastrowid
     cols = ", ".join(_FACE_COLUMNS)
     new_ids = []
     for face in con.execute(f"SELECT id, {cols} FROM faces WHERE photo_id = ? ORDER BY id",
@@ -391,5 +326,6 @@ def _copy(con, r: Result, source: Known, now: float) -> Written:
             (photo_id, *[face[c] for c in _FACE_COLUMNS], now)).lastrowid
         con.execute("INSERT INTO rejections(face_id, person_id) SELECT ?, person_id "
                     "FROM rejections WHERE face_id = ?", (new_id, face["id"]))
+        copy_estimates(con, face["id"], new_id)
         new_ids.append(new_id)
     return Written(face_ids=new_ids, photo_id=photo_id)

@@ -41,7 +41,7 @@ class FolderRecord:
     added_at: float
     last_scan_at: float | None
     scan_error: str | None
-    photo_count: int
+    photo_count: int  # analysed photos (stills); videos apart:
     face_count: int
     error_count: int
     offline_since: float | None = None  # the folder could not be read: its data is kept
@@ -51,6 +51,12 @@ class FolderRecord:
     scan_started_at: float | None = None
     listed_files: int | None = None  # image files found by the last listing
     unread_files: dict[str, int] = field(default_factory=dict)  # not read, by type: {'.psd': 10}
+    video_count: int = 0  # analysed videos
+
+    @property
+    def scanned_count(self) -> int:
+        """Files the scans went through: photos and videos, analysed or failed."""
+        return self.photo_count + self.video_count + self.error_count
 
     @property
     def unread_summary(self) -> str:
@@ -92,6 +98,12 @@ class PhotoRecord:
     offline: bool = False  # its folder (or a sub-folder) cannot be read right now
     missing: bool = False  # its folder was read and the file is not there (see prune)
     taken_at_source: str | None = None  # 'exif' or 'file' (file time: a guess)
+    media: str = "photo"  # 'photo' or 'video' (by the file's extension)
+    duration_ms: float | None = None  # a video's length (0: its file does not say)
+
+    @property
+    def is_video(self) -> bool:
+        return self.media == "video"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +120,13 @@ class FaceRecord:
     assigned_by: AssignedBy | None  # None: in no person
     source: str = "detector"  # 'detector', or 'user' for a face the user drew
     ignored: bool = False  # "not a face" / "ignore": hidden everywhere, kept for rescans
+    time_ms: float | None = None  # a face of a video: its frame's time from the start
+    in_video: bool = False  # the face is from a video (a drawn one may have no time)
+
+    @property
+    def frame_ms(self) -> float | None:
+        """Which frame of its video shows this face (None: a photo's face)."""
+        return (self.time_ms or 0.0) if self.in_video else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +136,7 @@ class PersonRecord:
     hidden: bool
     cover_face_id: int | None
     face_count: int
+    birth_date: str | None = None  # 'YYYY-MM-DD', the user's (people/birthdays.py)
 
     @property
     def display_name(self) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import LibraryError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 
 _SCHEMA_V1 = """
@@ -166,8 +166,42 @@ UPDATE photos SET date_source = CASE taken_at_source WHEN 'exif' THEN 'EXIF'
 """
 
 
+# Version 4: each face's estimated age and gender (people/ages.py), each with the model that
+# made it: the scan's workers give the gender, a background pass the age (`age_source` NULL:
+# not estimated yet; `unreadable`: the pass could not read the photo, a rescan tries again);
+# a person's date of birth, the user's (YYYY-MM-DD, people/birthdays.py).
+_SCHEMA_V4 = """
+CREATE TABLE face_estimates (
+    face_id           INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+    age               REAL,
+    age_low           REAL,
+    age_high          REAL,
+    age_source        TEXT,
+    gender            TEXT CHECK (gender IN ('female', 'male')),
+    gender_confidence REAL,
+    gender_source     TEXT,
+    unreadable        INTEGER NOT NULL DEFAULT 0,
+    made_at           REAL NOT NULL
+);
+ALTER TABLE people ADD COLUMN birth_date TEXT;
+"""
+
+
+# Version 5, videos (issue 22, point 3): a row of `photos` is a photo or a video (`media`;
+# length in `duration_ms`), and a face found in a video is its person's best frame in it, at
+# `time_ms` from the start (NULL for a photo's face). Nothing else changes: a video's faces
+# are faces like any other, joined to people by the same rules.
+_SCHEMA_VIDEOS = """
+ALTER TABLE photos ADD COLUMN media TEXT NOT NULL DEFAULT 'photo'
+    CHECK (media IN ('photo', 'video'));
+ALTER TABLE photos ADD COLUMN duration_ms REAL;
+ALTER TABLE faces ADD COLUMN time_ms REAL;
+"""
+
+
 # Ordered migrations: MIGRATIONS[v] takes a database from version v to v + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4,
+                              4: _SCHEMA_VIDEOS}
 
 
 def schema_version(con: sqlite3.Connection) -> int:

@@ -34,6 +34,9 @@ class Settings:
     min_cluster_faces: int = 3
     write_xmp: bool = False
     scan_workers: int = 0  # 0: as many as the cores this process may use allow
+    # Estimated ages and genders (people/ages.py): False estimates none and shows, exports
+    # and searches by none (those already made stay in the library, hidden).
+    age_gender: bool = True
     # Keys of settings.json this version does not know (a newer Facefolio's): kept verbatim.
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     # What was wrong with settings.json when it was read (one line each); not saved.
@@ -107,6 +110,7 @@ SCHEMA: dict[str, tuple[type, float | None, float | None]] = {
     "min_cluster_faces": (int, 2, 10_000),
     "write_xmp": (bool, None, None),
     "scan_workers": (int, 0, None),  # then clamped to the cores available
+    "age_gender": (bool, None, None),
 }
 
 

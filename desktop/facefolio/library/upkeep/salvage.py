@@ -23,7 +23,7 @@ from ..storage.thumbcache import OWNER_NAME, THUMBNAILS, clear_cache
 
 # Tables copied, parents first (the new database has the current schema).
 SALVAGED = ("meta", "folders", "photos", "people", "faces", "rejections", "not_same",
-            "operations", "scan_notes")
+            "operations", "scan_notes", "face_estimates")
 
 
 def salvage(library_dir: Path) -> list[str]:
