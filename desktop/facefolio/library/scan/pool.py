@@ -83,12 +83,23 @@ def _context():
     return ctx
 
 
+_MAIN_LOCK = threading.Lock()  # one start at a time changes __main__ (see `_main_hidden`)
+
+
 @contextmanager
 def _main_hidden():
     """Start workers without re-running the caller's main script in them: multiprocessing
     imports `__main__` by path in every spawned child (and in the fork server), which runs
     a script without an `if __name__ == "__main__"` guard (a user's, a test runner's) again.
-    The worker needs nothing from it: its code is in this package."""
+    The worker needs nothing from it: its code is in this package. Held by one thread at a
+    time: the scan's pool and the app's age pass start processes from different threads, and
+    two overlapping saves would leave `__main__` without its spec for good."""
+    with _MAIN_LOCK, _hiding_main():
+        yield
+
+
+@contextmanager
+def _hiding_main():
     main = sys.modules.get("__main__")
     saved = {k: main.__dict__.pop(k) for k in ("__file__",) if main and k in main.__dict__}
     spec = getattr(main, "__spec__", None)
