@@ -156,13 +156,44 @@ def _open(db_path: Path, readonly: bool) -> sqlite3.Connection:
         return sqlite3.connect(uri + "?mode=ro&immutable=1", **options)
 
 
+_HEADER_FDS: dict[str, int] = {}  # database file -> a descriptor kept open for header reads
+_HEADER_LOCK = threading.Lock()
+
+
+def _read_header(db_path: Path) -> tuple[int, bytes]:
+    """The file's size and first 100 bytes, read without ever closing a descriptor of it.
+
+    SQLite's locks are POSIX locks, and closing any descriptor of a file drops every lock
+    this process holds on it, its connections' included: a header read in one thread while
+    another thread's connection opens left that connection without its locks, and another
+    process (the app's age pass, the command line beside the window) then deleted the
+    write-ahead log under it ("disk I/O error"; tests/test_store_locks.py). So the
+    descriptor stays open for the life of the process, one per file (a file replaced at the
+    same path gets a new one; the old one is kept too). Windows locks per handle: there a
+    plain read is safe."""
+    if not hasattr(os, "pread"):
+        size = db_path.stat().st_size
+        with open(db_path, "rb") as fh:
+            return size, fh.read(100)
+    key = os.path.realpath(db_path)
+    with _HEADER_LOCK:
+        st = os.stat(key)
+        fd = _HEADER_FDS.get(key)
+        if fd is not None:
+            kept = os.fstat(fd)
+            if (kept.st_dev, kept.st_ino) != (st.st_dev, st.st_ino):
+                fd = None  # another file now: the old descriptor stays open, unused
+        if fd is None:
+            fd = os.open(key, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _HEADER_FDS[key] = fd
+        return os.fstat(fd).st_size, os.pread(fd, 100, 0)
+
+
 def inspect_file(db_path: Path) -> str | None:
     """What is wrong with the file at db_path as a database (None: nothing seen, or no file).
     Reads the 100-byte header only: a full check is `facefolio check`."""
     try:
-        size = db_path.stat().st_size
-        with open(db_path, "rb") as fh:
-            header = fh.read(100)
+        size, header = _read_header(db_path)
     except FileNotFoundError:
         return None
     except OSError as exc:
