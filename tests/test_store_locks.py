@@ -58,3 +58,22 @@ def test_a_header_read_sees_a_file_replaced_at_the_same_path(tmp_path):
     other.write_bytes(b"not a database, " * 20)
     other.replace(db)  # a restore, a salvage, another program
     assert "is not an SQLite database" in store.inspect_file(db)
+
+
+def test_making_a_loose_database_private_keeps_the_locks_of_this_process(tmp_path):
+    # A library copied in with a loose umask is made owner-only when it opens (privacy.tighten),
+    # while other connections of this process may hold it.
+    from facefolio.library.storage import privacy
+    db = tmp_path / "library.sqlite3"
+    store.connect(db).close()
+    con = store.connect(db)
+    con.execute("SELECT count(*) FROM meta").fetchone()
+    db.chmod(0o644)
+    assert privacy.tighten(tmp_path) == []
+    assert db.stat().st_mode & 0o777 == 0o600
+    run = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(db)], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert Path(f"{db}-wal").exists()
+    assert con.execute("SELECT value FROM meta WHERE key = 'other'").fetchone()[0] == "written"
+    con.close()

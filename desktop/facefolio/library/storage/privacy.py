@@ -201,6 +201,15 @@ def _fix(dir_fd: int, root: str, name: str, mode: int) -> str | None:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & 0o077:
             return None
+        # Without a descriptor where the system can (fchmodat, never through a link):
+        # closing one of the database's descriptors would drop this process's SQLite
+        # locks on it (store._read_header says why that loses writes).
+        try:
+            os.chmod(name, mode, dir_fd=dir_fd, follow_symlinks=False)
+            return None
+        except (NotImplementedError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
         flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(name, flags, dir_fd=dir_fd)
