@@ -152,3 +152,15 @@ def test_a_face_drawn_on_a_video_frame_is_stored_at_that_frame(video_library):
         new = lib.face(new_id)
         assert new.in_video and new.frame_ms == face.time_ms
         assert float(made.embedding @ lib.embedding(face.id)[1]) > 0.5  # the same person
+
+
+def test_a_person_page_counts_their_videos_apart(qtbot, open_window, video_library):
+    path, folder = video_library
+    photo, face, still = _video_face(path, folder)
+    with Library(path) as lib:
+        from facefolio.library.people.people import People
+        person = People(lib).create_person([face.id, still.id], name="Clip Person")
+    window = open_window(path)
+    window.show_person(person)
+    page = window.person
+    qtbot.waitUntil(lambda: page.count.text().startswith("1 photo, 1 video"), timeout=WAIT)

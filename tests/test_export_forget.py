@@ -99,6 +99,14 @@ def test_csv_matches_json(scanned, anna, tmp_path, capsys):
         assert float(row["score"]) == face["score"]
         assert (int(row["person_id"]) if row["person_id"] else None) == face["person_id"]
         assert (row["person_name"] or None) == face["person_name"]
+        assert (row["taken_at"] or None) == face["taken_at"]
+        assert (row["date_source"] or None) == face["date_source"]
+        assert row["video"] == str(int(face["video"]))
+        age = face["age"] or {}
+        assert (float(row["age"]) if row["age"] else None) == age.get("estimate")
+        assert (float(row["age_low"]) if row["age_low"] else None) == age.get("low")
+        gender = face["gender"] or {}
+        assert (row["gender"] or None) == gender.get("estimate")
     assert any(r["person_name"] == "Anna" for r in rows)
 
 

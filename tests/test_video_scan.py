@@ -126,7 +126,7 @@ def test_unreadable_videos_get_reasons_and_status_counts_videos_apart(named, cli
     run = subprocess.run([sys.executable, "-m", "facefolio.cli", "--library", str(lib.path),
                           "status"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "4 photos, 1 videos (1 faces)," in run.stdout
+    assert "4 photos, 1 video (1 face)," in run.stdout
     assert "cut.mp4: truncated video" in run.stdout
     status = json.loads(subprocess.run(
         [sys.executable, "-m", "facefolio.cli", "--library", str(lib.path), "status",

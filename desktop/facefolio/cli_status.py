@@ -44,12 +44,13 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
     print(f"library: {display_path(library.path)}")
     for problem in library.problems:
         print(f"warning: {shown(problem)}")
-    videos = (f"{counts['videos']} videos ({counts['video_faces']} faces), "
+    videos = (f"{_n(counts['videos'], 'video')} ({_n(counts['video_faces'], 'face')}), "
               if counts["videos"] or counts["failed_videos"] else "")
-    print(f"{counts['folders']} folders, {counts['photos']} photos, {videos}"
-          f"{counts['faces']} faces, "
-          f"{counts['people']} people ({counts['named_people']} named), "
-          f"{counts['unassigned_faces']} faces not in a group, {counts['failed']} failed files")
+    print(f"{_n(counts['folders'], 'folder')}, {_n(counts['photos'], 'photo')}, {videos}"
+          f"{_n(counts['faces'], 'face')}, "
+          f"{_n(counts['people'], 'person', 'people')} ({counts['named_people']} named), "
+          f"{_n(counts['unassigned_faces'], 'face')} not in a group, "
+          f"{_n(counts['failed'], 'failed file')}")
     kept = [f"{counts[k]} {what}" for k, what in (
         ("offline_photos", "photos offline (kept until their drive is back)"),
         ("missing_photos", "photos missing (kept; 'facefolio rescan --prune' removes them)"),
@@ -73,6 +74,11 @@ def cmd_status(library: Library, args: argparse.Namespace) -> int:
             for path, why in items:
                 print(f"  {display_path(path)}" + (f": {shown(why)}" if why else ""))
     return 0
+
+
+def _n(count: int, noun: str, many: str | None = None) -> str:
+    """'1 photo', '2 photos'."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def _unread_total(folders) -> str:

@@ -251,8 +251,11 @@ class PersonPage(Page):
         if not self.name_edit.hasFocus():
             self.name_edit.setText(view.person.name or "")
         when = words.span(view.first, view.last)
-        self.count.setText(words.plural(view.person.face_count, "photo")
-                           + (f" · {when}" if when else ""))
+        # A face per photo or video: the videos among them counted apart, as on Photos.
+        videos = sum(f.frame_ms is not None for f in view.faces)
+        what = words.plural(view.person.face_count - videos, "photo") + (
+            f", {words.plural(videos, 'video')}" if videos else "")
+        self.count.setText(what + (f" · {when}" if when else ""))
         self.hide_button.setText("Show in People" if view.person.hidden else "Hide")
         self.ages.setText(ages_line(view.person, view.years))
         self.ages.setVisible(bool(self.ages.full))

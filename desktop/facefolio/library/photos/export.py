@@ -20,7 +20,9 @@ from ..storage.store import fs_path
 from ..storage.text import csv_cell
 
 MODES = ("copy", "link", "symlink")
-CSV_COLUMNS = ["face_id", "photo", "x", "y", "w", "h", "score", "person_id", "person_name"]
+CSV_COLUMNS = ["face_id", "photo", "x", "y", "w", "h", "score", "person_id", "person_name",
+               "taken_at", "date_source", "video", "time_s", "age", "age_low", "age_high",
+               "gender", "gender_confidence"]
 
 
 def person_photos(library: Library, person_id: int) -> list[str]:
@@ -102,7 +104,9 @@ def _place(source: Path, target: Path, mode: str) -> None:
 
 
 def export_faces_csv(library: Library, out: TextIO) -> int:
-    """Every face as CSV: the `export --json` fields, the box as x, y, w, h. Returns rows.
+    """Every face as CSV: the `export --json` fields, the box as x, y, w, h, the estimates as
+    age, age_low, age_high, gender, gender_confidence (their sources are in the JSON), video
+    as 0 or 1. Returns rows.
     A text cell a spreadsheet would run as a formula (= + - @ tab CR first) starts with a
     single quote (text.csv_cell, OWASP's advice); `export --json` has the exact values."""
     writer = csv.writer(out, lineterminator="\n")
@@ -110,7 +114,19 @@ def export_faces_csv(library: Library, out: TextIO) -> int:
     rows = library.export_faces()
     for face in rows:
         x, y, w, h = face["box"]
+        age, gender = face["age"] or {}, face["gender"] or {}
         writer.writerow([face["face_id"], csv_cell(face["photo"]), x, y, w, h, face["score"],
-                         "" if face["person_id"] is None else face["person_id"],
-                         "" if face["person_name"] is None else csv_cell(face["person_name"])])
+                         _cell(face["person_id"]), _cell(face["person_name"]),
+                         _cell(face["taken_at"]), _cell(face["date_source"]),
+                         int(face["video"]), _cell(face["time_s"]),
+                         _cell(age.get("estimate")), _cell(age.get("low")),
+                         _cell(age.get("high")), _cell(gender.get("estimate")),
+                         _cell(gender.get("confidence"))])
     return len(rows)
+
+
+def _cell(value) -> object:
+    """An empty cell for None; text made safe for a spreadsheet (csv_cell)."""
+    if value is None:
+        return ""
+    return csv_cell(value) if isinstance(value, str) else value
