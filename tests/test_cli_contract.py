@@ -113,7 +113,8 @@ def test_export_json_and_csv_agree(scanned):
                           "gender"}
                for f in faces)
     rows = run(lib, "export", "--csv").stdout.strip().splitlines()
-    assert rows[0] == "face_id,photo,x,y,w,h,score,person_id,person_name"
+    assert rows[0] == ("face_id,photo,x,y,w,h,score,person_id,person_name,taken_at,date_source,"
+                       "video,time_s,age,age_low,age_high,gender,gender_confidence")
     assert len(rows) == len(faces) + 1
     assert sorted(int(r.split(",")[0]) for r in rows[1:]) == sorted(f["face_id"] for f in faces)
 
