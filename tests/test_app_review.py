@@ -130,3 +130,20 @@ def test_a_suggestion_shows_the_persons_face_most_like_it(unsure_library):
             assert q.match_photo == lib.face(best).photo_path
         # Not simply the cover: at least one question shows another face than it.
         assert any(q.match != q.person.cover_face_id for q in asked)
+
+
+def test_the_sidebar_count_comes_right_while_the_review_page_is_hidden(
+        qtbot, open_window, unsure_library, monkeypatch):
+    """Each ask brings one named person's suggestions up to date (a budget of 0 s, as on a
+    busy machine): the count beside "Review" still reaches every question, with the page
+    never on screen."""
+    from facefolio.library.people import questions
+    monkeypatch.setattr(questions, "REVIEW_BUDGET_S", 0.0)
+    window = open_window(unsure_library)
+    assert window.current_page() is not window.review
+    with Library(unsure_library) as lib:
+        named = sum(1 for p in lib.people() if p.name)
+    assert named > 1  # else one ask completes the queue and this proves nothing
+    qtbot.waitUntil(lambda: window.sidebar.item(4).text() == "Review  (3)", timeout=WAIT)
+    assert not window.review.isVisible()
+    assert window.review.loads >= 2

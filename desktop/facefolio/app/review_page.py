@@ -2,7 +2,7 @@
 evidence first, answered with the keyboard: Y yes, N no, S skip, arrows to move."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,6 +40,9 @@ def picture_keys(q: Question) -> list[tuple[str, int] | None]:
     return [first, second]
 
 
+_HIDDEN_ASK_MS = 1000  # the pause between asks while the page is behind another
+
+
 class ReviewPage(Page):
     title = "Review"
     countChanged = Signal(int)
@@ -53,6 +56,8 @@ class ReviewPage(Page):
         self.questions: list[Question] = []
         self.answered: set[tuple] = set()  # sent to the writer, not written yet
         self.skipped: list[tuple] = []
+        self._more = QTimer(self, singleShot=True, interval=_HIDDEN_ASK_MS)
+        self._more.timeout.connect(lambda: self.load(load_review, self._apply_review))
         self.heading = QLabel(wordWrap=True)
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
@@ -121,15 +126,21 @@ class ReviewPage(Page):
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> None:
         super().reload()
+        self._more.stop()
         self.load(load_review, self._apply_review)
 
     def _apply_review(self, loaded: tuple[list[Question], bool]) -> None:
         questions, complete = loaded
         self._apply(questions)
-        if not complete and self.isVisible():
+        if not complete:
             # More suggestions to bring up to date: ask again (a read task: the window and
-            # the edits never wait for it), while the page is on screen.
-            self.load(load_review, self._apply_review)
+            # the edits never wait for it). On screen at once; behind another page a moment
+            # later, so the sidebar's count comes right without this page taking a core
+            # from the one the user is looking at.
+            if self.isVisible():
+                self.load(load_review, self._apply_review)
+            else:
+                self._more.start()
 
     def _apply(self, questions: list[Question]) -> None:
         current = self.current()
