@@ -122,6 +122,16 @@ def start_server() -> None:
         from multiprocessing import forkserver  # noqa: PLC0415
         with _main_hidden():
             forkserver.ensure_running()
+            # The server forks nothing before its imports are done, and whoever starts the
+            # first process waits for them: here, on the caller's thread, not later on the
+            # window's (the app's age pass, started from the GUI thread, stalled it 0.8 s).
+            ready = ctx.Process(target=_ready, name="facefolio-ready", daemon=True)
+            ready.start()
+        ready.join()
+
+
+def _ready() -> None:
+    """The fork server's first child: it is there, so the server's imports are done."""
 
 
 def _worker_main(conn, spec: WorkSpec, shared: tuple, slot: int, nice: int) -> None:
