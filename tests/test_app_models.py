@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -263,6 +264,54 @@ def test_tiles_are_drawn_round_from_a_cached_picture(qtbot):
     left, top = (200 - 100) // 2, delegate.pad
     assert QColor(image.pixel(left + 50, top + 50)).name() == "#ff0000"
     assert QColor(image.pixel(left + 2, top + 2)).name() == "#ffffff"  # outside the circle
+
+
+def test_a_tile_is_drawn_again_when_its_look_changes(qtbot):
+    """Whole tiles are kept and blitted (one call into Qt per paint while a scan holds the
+    interpreter lock): a new thumbnail, a new subtitle or a selection must never show the
+    kept tile of the old look, and a tile lands where its rect says."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from facefolio.app.delegates import FaceTileDelegate
+
+    class Pictures:
+        def __init__(self) -> None:
+            self.p = QPixmap(160, 160)
+            self.p.fill(QColor("red"))
+
+        def pixmap(self, key):
+            return self.p
+    pictures = Pictures()
+    model = FaceListModel(None)
+    model.thumbnails = pictures
+    model.set_rows(faces(1))
+    delegate = FaceTileDelegate(100)
+    image = QImage(400, 300, QImage.Format.Format_ARGB32)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(150, 20, 200, 260)
+    left, top = 150 + (200 - 100) // 2, 20 + delegate.pad
+
+    def paint() -> str:
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(0))
+        painter.end()
+        return QColor(image.pixel(left + 50, top + 50)).name()
+    assert paint() == "#ff0000" and paint() == "#ff0000"
+    assert len(delegate._tiles) == 1  # drawn once, blitted twice
+    assert QColor(image.pixel(60, 60)).name() == "#ffffff"  # nothing outside its rect
+    pictures.p = QPixmap(160, 160)  # the worker made a new thumbnail
+    pictures.p.fill(QColor("blue"))
+    assert paint() == "#0000ff"
+    option.state |= QStyle.StateFlag.State_Selected
+    assert paint() == "#0000ff" and len(delegate._tiles) == 3
+    # Its text changed (a rename): another look, drawn anew.
+    before = len(delegate._tiles)
+    model.set_rows([replace(faces(1)[0], person_name="Someone Else")])
+    paint()
+    assert len(delegate._tiles) == before + 1
 
 
 def test_photo_tiles_are_cut_around_the_faces():

@@ -21,7 +21,9 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,20 +42,23 @@ class Gaps:
     def __init__(self) -> None:
         self.phase = "launch"
         self.by_phase: dict[str, list[float]] = {}
-        self.worst: list[tuple[str, float, float, str]] = []  # phase, s in, gap ms, view
+        self.worst: list[tuple] = []  # phase, s in, gap ms, GUI CPU ms, view
         self.view = lambda: ""
         self.start = self.last = time.perf_counter()
+        self.last_cpu = time.thread_time()  # the GUI thread's own CPU time
         self.timer = QTimer(interval=5)
         self.timer.timeout.connect(self.tick)
 
     def tick(self) -> None:
-        now = time.perf_counter()
-        gap = (now - self.last) * 1000
-        self.last = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap, busy = (now - self.last) * 1000, (cpu - self.last_cpu) * 1000
+        self.last, self.last_cpu = now, cpu
         self.by_phase.setdefault(self.phase, []).append(gap)
         if gap > 25:
+            # busy: how much of the gap the GUI thread itself ran (the rest it waited: for
+            # the interpreter lock, or for a core)
             self.worst.append((self.phase, round(now - self.start, 2), round(gap, 1),
-                               self.view()))
+                               round(busy, 1), self.view()))
 
     def summary(self, phase: str) -> dict:
         gaps = sorted(self.by_phase.get(phase, []))
@@ -63,12 +68,80 @@ class Gaps:
                 "ticks": len(gaps)}
 
 
+class Stacks(threading.Thread):
+    """With --stacks: what the GUI thread is doing while a tick is overdue (20 ms or more),
+    sampled every 2 ms from another thread, counted by stack."""
+
+    def __init__(self, gaps: Gaps) -> None:
+        super().__init__(daemon=True)
+        self.gaps, self.main = gaps, threading.main_thread().ident
+        self.counts: Counter[str] = Counter()
+        self.overdue: list[tuple[float, str]] = []  # the GUI thread's stack 40 ms late or more
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            time.sleep(0.002)
+            if (time.perf_counter() - self.gaps.last) * 1000 < 20:
+                continue
+            # Names only, and no reference kept: a frame held here would keep the GUI
+            # thread's locals (a QPainter) alive past their function.
+            frames = sys._current_frames()
+            for ident, frame in frames.items():
+                if ident == threading.get_ident():
+                    continue
+                names = []
+                while frame is not None and len(names) < (7 if ident == self.main else 4):
+                    code = frame.f_code
+                    names.append(f"{code.co_filename.rsplit('/', 1)[-1][:-3]}:"
+                                 f"{code.co_name}:{frame.f_lineno}")
+                    frame = frame.f_back
+                del frame
+                if names:
+                    who = "GUI" if ident == self.main else "other"
+                    self.counts[who + " " + " < ".join(names)] += 1
+                    late = (time.perf_counter() - self.gaps.last) * 1000
+                    if late >= 40:
+                        self.overdue.append((round(time.perf_counter() - self.gaps.start, 3),
+                                             f"{late:.0f} ms late {who} " + " < ".join(names)))
+            del frames
+
+    def report(self) -> None:
+        for stack, n in self.counts.most_common(25):
+            print(f"{n * 2:6d} ms  {stack}", file=sys.stderr)
+        for at, what in self.overdue:
+            print(f"{at:8.3f} s  {what}", file=sys.stderr)
+        import resource  # noqa: PLC0415
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"{me.ru_utime + me.ru_stime:7.2f} s CPU  this process, every thread "
+              f"({me.ru_nivcsw} involuntary switches)", file=sys.stderr)
+        # And each thread's CPU over the whole run (Python's threads by name, Qt's by comm).
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        tick = os.sysconf("SC_CLK_TCK")
+        for task in sorted(Path("/proc/self/task").iterdir(), key=lambda p: int(p.name)):
+            try:
+                stat = (task / "stat").read_text()
+                comm = (task / "comm").read_text().strip()
+            except OSError:
+                continue  # it ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            if cpu >= 0.05:
+                print(f"{cpu:7.2f} s CPU  {names.get(int(task.name), comm)}", file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=8)
     parser.add_argument("--per-person", type=int, default=40)
     parser.add_argument("--target-ms", type=float, default=50.0)
     parser.add_argument("--idle-s", type=float, default=6.0, help="switching with no scan")
+    parser.add_argument("--stacks", action="store_true",
+                        help="print to stderr where the GUI thread was during the stalls")
+    parser.add_argument("--switch-ms", type=float, default=None,
+                        help="the interpreter's switch interval, instead of the app's")
+    parser.add_argument("--profile", action="store_true",
+                        help="print to stderr where the GUI thread spent its CPU (cProfile)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="facefolio-bench-"))
@@ -78,6 +151,8 @@ def main() -> int:
     from facefolio.app.main import make_app  # noqa: PLC0415
     from facefolio.app.main_window import MainWindow  # noqa: PLC0415
     app = make_app()
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
     t0 = time.perf_counter()
     window = MainWindow(work / "library")
     window.resize(1200, 800)
@@ -90,6 +165,9 @@ def main() -> int:
     gaps = Gaps()
     gaps.view = lambda: type(window.current_page()).__name__
     gaps.timer.start()
+    stacks = Stacks(gaps) if args.stacks else None
+    if stacks:
+        stacks.start()
 
     step = [0]
 
@@ -140,9 +218,20 @@ def main() -> int:
         else:
             QTimer.singleShot(50, wait_warm)
     QTimer.singleShot(0, wait_warm)
-    app.exec()
+    if args.profile:
+        import cProfile  # noqa: PLC0415
+        import pstats  # noqa: PLC0415
+        profiler = cProfile.Profile(time.thread_time)  # this thread's CPU only
+        profiler.runcall(app.exec)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    else:
+        app.exec()
     gaps.timer.stop()
     switcher.stop()
+    if stacks:
+        stacks.running = False
+        stacks.report()
     people = len(window.people.model.rows)
     window.close()
 

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from .roles import DimmedRole, SubtitleRole, VideoRole
 
 Index = QModelIndex | QPersistentModelIndex
-_SHAPED = 1500  # shaped pictures kept per delegate: a few screens of tiles
+_SHAPED = 400  # shaped pictures kept per delegate: a few screens of tiles
+_TILES_BYTES = 48 << 20  # whole tiles kept per delegate (about 400 at 150 x 190 px)
 
 
 def play_badge(painter: QPainter, pic: QRect) -> None:
@@ -57,6 +58,7 @@ class FaceTileDelegate(QStyledItemDelegate):
         self.round_picture = round_picture
         self.pad = 8
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+        self._tiles: OrderedDict[tuple, QPixmap] = OrderedDict()
 
     def _shaped(self, pixmap: QPixmap) -> QPixmap:
         """The thumbnail cut to the tile's shape at the tile's size (cached by pixmap)."""
@@ -101,13 +103,56 @@ class FaceTileDelegate(QStyledItemDelegate):
         return QSize(width, self.picture + 2 * self.pad + 2 * line + 6)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        painter.save()
+        """A tile drawn once per look (picture, texts, state, size), then blitted.
+
+        Painting a tile from parts makes some forty calls into Qt; while a scan runs, other
+        threads of this process hold the interpreter lock between them, so a grid repainted
+        from parts kept the window waiting tens of milliseconds. A kept tile is one call."""
+        rect: QRect = option.rect
+        row = index.row()
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if not (isinstance(pixmap, QPixmap) and pixmap.width() > 1):
+            pixmap = None  # a placeholder while the worker makes the picture
+        state = option.state
+        look = (pixmap.cacheKey() if pixmap is not None else None,
+                str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+                str(index.data(SubtitleRole) or ""),
+                bool(index.data(DimmedRole)), bool(index.data(VideoRole)),
+                bool(state & QStyle.StateFlag.State_Selected),
+                bool(state & QStyle.StateFlag.State_MouseOver),
+                getattr(option.widget, "drop_row", -1) == row and row >= 0,
+                rect.width(), rect.height(),
+                (option.palette.cacheKey(), option.palette.currentColorGroup()),
+                option.font.key(), painter.device().devicePixelRatio())
+        tile = self._tiles.get(look)
+        if tile is None:
+            tile = self._tile(look, pixmap, option)
+        else:
+            self._tiles.move_to_end(look)
+        painter.drawPixmap(rect.topLeft(), tile)
+
+    def _tile(self, look: tuple, pixmap: QPixmap | None, option: QStyleOptionViewItem
+              ) -> QPixmap:
+        _key, title, subtitle, dimmed, video, selected, hover, drop, w, h, _p, _f, dpr = look
+        tile = QPixmap(round(w * dpr), round(h * dpr))
+        tile.setDevicePixelRatio(dpr)
+        tile.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(tile)
+        self._draw(painter, QRect(0, 0, w, h), option, pixmap, title, subtitle, dimmed, video,
+                   selected, hover, drop)
+        painter.end()
+        self._tiles[look] = tile
+        keep = max(64, _TILES_BYTES // max(1, tile.width() * tile.height() * 4))
+        while len(self._tiles) > keep:
+            self._tiles.popitem(last=False)
+        return tile
+
+    def _draw(self, painter: QPainter, rect: QRect, option: QStyleOptionViewItem,
+              pixmap: QPixmap | None, title: str, subtitle: str, dimmed: bool, video: bool,
+              selected: bool, hover: bool, drop: bool) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        rect: QRect = option.rect
         palette: QPalette = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
         if selected or hover:
             color = palette.color(QPalette.ColorRole.Highlight)
             if not selected:
@@ -118,22 +163,21 @@ class FaceTileDelegate(QStyledItemDelegate):
 
         pic = QRect(rect.x() + (rect.width() - self.picture) // 2, rect.y() + self.pad,
                     self.picture, self.picture)
-        if getattr(option.widget, "drop_row", -1) == index.row() and index.row() >= 0:
+        if drop:
             # Dragging people over this one: show where they would merge.
             painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 4))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(QRectF(rect.adjusted(3, 3, -3, -3)), 10, 10)
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        if isinstance(pixmap, QPixmap) and pixmap.width() > 1:
-            # The round (or rounded) picture is made once per thumbnail, then blitted: a
-            # clip path and a smooth scale on every paint cost GUI time on each scroll.
+        if pixmap is not None:
+            # The round (or rounded) picture is made once per thumbnail: a clip path and a
+            # smooth scale cost GUI time, and a thumbnail appears in several looks.
             painter.drawPixmap(pic.topLeft(), self._shaped(pixmap))
         else:  # a placeholder while the worker makes the picture
             self._fill_shape(painter, pic, palette.color(QPalette.ColorRole.Mid).lighter(130))
-        if index.data(DimmedRole):
+        if dimmed:
             # Offline or missing: kept and findable, but it cannot be opened right now.
             self._fill_shape(painter, pic, QColor(255, 255, 255, 140))
-        if index.data(VideoRole):
+        if video:
             play_badge(painter, pic)
 
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected
@@ -141,7 +185,6 @@ class FaceTileDelegate(QStyledItemDelegate):
         fm = option.fontMetrics
         line = fm.height()
         text_rect = QRect(rect.x() + 4, pic.bottom() + 6, rect.width() - 8, line)
-        title = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         font = QFont(option.font)
         font.setBold(True)
         painter.setFont(font)
@@ -149,11 +192,9 @@ class FaceTileDelegate(QStyledItemDelegate):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter,
                          painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideMiddle,
                                                           text_rect.width()))
-        subtitle = str(index.data(SubtitleRole) or "")
         painter.setFont(option.font)
         sub_color = QColor(text_color)
         sub_color.setAlpha(170)
         painter.setPen(sub_color)
         painter.drawText(text_rect.translated(0, line), Qt.AlignmentFlag.AlignHCenter,
                          fm.elidedText(subtitle, Qt.TextElideMode.ElideMiddle, text_rect.width()))
-        painter.restore()

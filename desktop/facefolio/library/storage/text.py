@@ -60,18 +60,23 @@ def clean_name(name: object) -> str:
     return " ".join(text.split())[:NAME_MAX].strip()
 
 
+# What `shown` escapes, as one class: `unsafe` (Cc is U+0000-001F and U+007F-009F, Zl and Zp
+# are U+2028 and U+2029, and the bidi controls), plus lone surrogates (undecodable bytes).
+_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(_BIDI))
+                    + "\ud800-\udfff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:  # an undecodable byte (surrogateescape)
+        return "\ufffd"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def shown(text: object) -> str:
-    """Text fit for a terminal line: unsafe characters as visible escapes (\\x1b, \\u202e)."""
-    out = []
-    for ch in str(text):
-        if unsafe(ch):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:  # an undecodable byte (surrogateescape)
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Text fit for a terminal line: unsafe characters as visible escapes (\\x1b, \\u202e).
+    One regular expression, not a loop per character: views call it for every tile."""
+    return _SHOWN.sub(_escape, str(text))
 
 
 def csv_cell(value: object) -> object:
