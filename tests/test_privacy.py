@@ -213,6 +213,7 @@ def test_a_library_made_under_umask_022_is_owner_only(qtbot, tmp_path, monkeypat
             lib.save_settings()
             keys = [("face", f.id) for f in lib.faces()[:4]] + \
                    [("photo", p.id) for p in lib.photos()[:2]]
+            counts = len(lib.faces()), len(lib.photos())
         pools = TaskPools()
         provider = ThumbnailProvider(lib_dir, pools)
         for key in keys:
@@ -224,8 +225,9 @@ def test_a_library_made_under_umask_022_is_owner_only(qtbot, tmp_path, monkeypat
     made = {p.relative_to(lib_dir).parts[0] for p in lib_dir.rglob("*")}
     assert {"library.sqlite3", "settings.json", "thumbnails"} <= made
     assert any(p.name.startswith("index-") for p in lib_dir.iterdir())
-    assert len(list((lib_dir / "thumbnails" / "faces").iterdir())) == 4
-    assert len(list((lib_dir / "thumbnails" / "photos").iterdir())) == 2
+    # The scan's workers cut every face's crop and every photo's tile (test_scan_pictures.py)
+    assert len(list((lib_dir / "thumbnails" / "faces").iterdir())) == counts[0]
+    assert len(list((lib_dir / "thumbnails" / "photos").iterdir())) == counts[1]
     assert loose_entries(lib_dir) == []
 
 
@@ -325,7 +327,9 @@ def test_forget_from_another_process_leaves_nothing_of_the_open_app(qtbot, scann
 def test_a_thumbnail_task_never_keeps_a_crop_after_forget(scanned_library, monkeypatch, moment):
     import facefolio.engine as engine
     from facefolio.app.thumbnails import ThumbnailTask
+    from facefolio.library.storage import thumbcache
     lib_dir = scanned_library
+    thumbcache.clear_cache(lib_dir)  # the scan cut them: the app cuts them again here
     with Library(lib_dir) as lib:
         face = lib.faces()[0]
     keys = [("face", face.id), ("photo", face.photo_id)]
@@ -338,14 +342,14 @@ def test_a_thumbnail_task_never_keeps_a_crop_after_forget(scanned_library, monke
             return image
         monkeypatch.setattr(engine, "load_still", load)
     else:  # forget runs just before the write lands: the crop is written after the erase
-        real_save = ThumbnailTask._save
+        real_save = thumbcache.save_picture
 
-        def save(cache_dir, path, pixels):
+        def save(cache_dir, path, data):
             if not (lib_dir / "forgotten").exists():
                 (lib_dir / "forgotten").touch()
                 bump_epoch(lib_dir)
-            real_save(cache_dir, path, pixels)
-        monkeypatch.setattr(ThumbnailTask, "_save", staticmethod(save))
+            real_save(cache_dir, path, data)
+        monkeypatch.setattr(thumbcache, "save_picture", save)
     out = ThumbnailTask(lib_dir, lib_dir / "thumbnails", keys)._make()
     assert [image for _key, image in out] == [None, None]
     crops = [p for p in (lib_dir / "thumbnails").rglob("*") if p.is_file()] \

@@ -18,7 +18,6 @@ small, and go only with their face.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections import OrderedDict
@@ -30,16 +29,21 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from ..engine.pictures import face_crop, jpeg, photo_square
 from ..library import Library, NotFoundError
-from ..library.storage import privacy, store
-from ..library.storage.thumbcache import FACES, PHOTOS, THUMBNAILS, linked_cache, prune_thumbnails
+from ..library.storage.thumbcache import (
+    FACES,
+    THUMBNAILS,
+    keep_picture,
+    photo_tile_path,
+    prune_thumbnails,
+    still_there,
+)
 from .pixmap_cache import Key, PixmapCache
 from .tasks import Task
 
 log = logging.getLogger(__name__)
 
-FACE_SIZE = 160
-PHOTO_SIZE = 256
 _BATCH = 16
 _MAX_IN_FLIGHT = 3
 _MAX_PENDING = 600  # only the latest requests matter when the user scrolls fast
@@ -50,53 +54,6 @@ def to_qimage(bgr: np.ndarray) -> QImage:
     bgr = np.ascontiguousarray(bgr)
     h, w = bgr.shape[:2]
     return QImage(bgr.data, w, h, bgr.strides[0], QImage.Format.Format_BGR888).copy()
-
-
-def face_crop(pixels: np.ndarray, scale: float, box: tuple[float, float, float, float],
-              size: int = FACE_SIZE) -> np.ndarray:
-    """A square crop around a face box (original-image pixels), with some margin."""
-    x, y, w, h = (v / scale for v in box)
-    ph, pw = pixels.shape[:2]
-    # A margin around the face, but never a square larger than the photo: a tightly cropped
-    # photo gives a tighter tile rather than flat padding bands.
-    side = min(max(w, h) * 1.35, pw, ph)
-    cx, cy = x + w / 2, y + h / 2
-    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    s = max(1, int(round(side)))
-    # Near an edge, slide the square back into the photo (the face sits a little off-centre)
-    # rather than pad: replicated edge pixels drew streaks across the round tiles.
-    x0 = min(max(x0, 0), max(pw - s, 0))
-    y0 = min(max(y0, 0), max(ph - s, 0))
-    crop = pixels[y0:y0 + s, x0:x0 + s]
-    interp = cv2.INTER_AREA if s > size else cv2.INTER_CUBIC
-    return cv2.resize(crop, (size, size), interpolation=interp)
-
-
-def photo_square(pixels: np.ndarray, scale: float, boxes: list, size: int = PHOTO_SIZE
-                 ) -> np.ndarray:
-    """A photo's square tile, cut around its faces (original-pixel boxes): a tall portrait
-    keeps its heads, not the middle of a suit. All the faces when they fit in the square,
-    else the biggest one; with no face, a little above the middle (where heads usually are).
-    """
-    ph, pw = pixels.shape[:2]
-    side = min(ph, pw)
-    if boxes:
-        faces = [tuple(v / scale for v in b) for b in boxes]
-        x0 = min(b[0] for b in faces)
-        y0 = min(b[1] for b in faces)
-        x1 = max(b[0] + b[2] for b in faces)
-        y1 = max(b[1] + b[3] for b in faces)
-        if max(x1 - x0, y1 - y0) > side:
-            x, y, w, h = max(faces, key=lambda b: b[2] * b[3])
-            x0, y0, x1, y1 = x, y, x + w, y + h
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    else:
-        cx, cy = pw / 2, ph * 0.4
-    left = int(round(min(max(cx - side / 2, 0), pw - side)))
-    top = int(round(min(max(cy - side / 2, 0), ph - side)))
-    crop = pixels[top:top + side, left:left + side]
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
-    return cv2.resize(crop, (size, size), interpolation=interp)
 
 
 def fit_within(pixels: np.ndarray, side: int) -> np.ndarray:
@@ -200,45 +157,20 @@ class ThumbnailTask(QRunnable):
         return to_qimage(pixels)
 
     def _photo_file(self, photo_id: int, photo_path: str) -> Path:
-        """Photo ids can be reused and files edited: the name carries path, size and mtime
-        (and the way tiles are cut: "faces", since they are cut around the faces)."""
-        try:
-            st = os.stat(photo_path)
-            stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}:faces"
-        except OSError:
-            stamp = photo_path
-        digest = hashlib.blake2b(stamp.encode(errors="surrogateescape"),
-                                 digest_size=8).hexdigest()
-        return self.cache_dir / PHOTOS / f"{photo_id}-{digest}.jpg"
-
-    @staticmethod
-    def _save(cache_dir: Path, path: Path, pixels: np.ndarray) -> None:
-        try:
-            ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 88])
-            if not ok:
-                return
-            if linked_cache(cache_dir.parent):  # never write through a link out of the library
-                return
-            privacy.private_dir(cache_dir)
-            privacy.private_dir(path.parent)
-            # No fsync: a cache file cut short by a crash is only made again.
-            privacy.write_private(path, jpeg.tobytes(), durable=False)
-        except OSError as exc:  # a read-only cache only costs speed
-            log.debug("cannot cache %s: %s", path, exc)
+        return photo_tile_path(self.cache_dir, photo_id, photo_path)
 
 
 def _cache(library: Library, epoch: int, key: Key, cache_dir: Path, path: Path,
            pixels: np.ndarray) -> bool:
     """Write the picture to the cache, unless its face or photo is gone or "forget" ran."""
-    if not _still_there(library, epoch, key):
+    data = jpeg(pixels)
+    if data is None:
         return False
-    ThumbnailTask._save(cache_dir, path, pixels)
-    # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
-    # crop may have landed after that deletion. Look again, and take it back.
-    if not _still_there(library, epoch, key):
-        path.unlink(missing_ok=True)
-        return False
-    return True
+    try:
+        return keep_picture(library, epoch, key[0], key[1], path, data)
+    except OSError as exc:  # a read-only cache only costs speed
+        log.debug("cannot cache %s: %s", path, exc)
+        return _still_there(library, epoch, key)
 
 
 def keep_face_crops(library: Library, cache_dir: Path,
@@ -285,13 +217,7 @@ def _tile_faces(library: Library, photo) -> tuple[float | None, list]:
 
 
 def _still_there(library: Library, epoch: int, key: Key) -> bool:
-    if store.epoch(library.con) != epoch:
-        return False
-    return library.has_face(key[1]) if key[0] == "face" else library.has_photo(key[1])
-
-
-
-
+    return still_there(library, epoch, key[0], key[1])
 
 
 class ThumbnailProvider(QObject):

@@ -85,6 +85,10 @@ class Result:
     error: str | None = None
     duration_ms: float | None = None  # a video's length (0: its file does not say)
     estimates: EstimateArrays | None = None  # of `faces`, in order (people/ages.py)
+    # JPEG bytes cut by the worker from the pixels it analysed (engine/pictures.py): each
+    # face's crop, in the order of `faces`, and the photo's tile. The writer caches them.
+    crops: list = field(default_factory=list)
+    tile: bytes | None = None
 
 
 @dataclass

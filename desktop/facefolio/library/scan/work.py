@@ -160,10 +160,23 @@ class Work:
         regions, xmp_error = _regions(e.path, image.width, image.height) if faces \
             else ([], None)
         arrays = FaceArrays.of(faces)
+        crops, tile = self._pictures(image, arrays)
         return Result(job, ResultKind.ANALYSED, fingerprint=fp, faces=arrays,
                       width=image.width, height=image.height, taken_at=dated.when,
                       taken_source=dated.kind, date_source=dated.label, regions=regions,
-                      xmp_error=xmp_error, estimates=self._estimates(image, arrays))
+                      xmp_error=xmp_error, estimates=self._estimates(image, arrays),
+                      crops=crops, tile=tile)
+
+    @staticmethod
+    def _pictures(image, arrays: FaceArrays) -> tuple[list, bytes | None]:
+        """The faces' crops and the photo's tile, cut here from the pixels just analysed:
+        the window's process then never decodes the photo again to show them."""
+        from ...engine.pictures import pictures_of  # noqa: PLC0415 - OpenCV: workers only
+        try:
+            return pictures_of(image.pixels, image.scale, arrays.boxes)
+        except Exception:  # a picture is never worth the photo's faces
+            log.exception("no thumbnails cut for %s", image.path)
+            return [], None
 
     def _estimates(self, image, arrays: FaceArrays):
         """The faces' estimates (ages.EstimateArrays) the spec asks for; None when it asks

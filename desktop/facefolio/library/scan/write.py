@@ -20,6 +20,7 @@ from ..people.ages import copy_estimates, write as write_estimates
 from ..storage import store
 from ..storage.errors import LibraryError
 from ..storage.store import db_path, display_path
+from ..storage.thumbcache import keep_scan_pictures
 from .identity import FaceRef, match_faces, overlap_pairs, same_picture
 from .plan import Known, Plan, Survey
 from .video_scan import match_video_faces
@@ -129,6 +130,8 @@ def commit_photo(library, r: Result, analysis: str, pack: str,
     if written.face_ids or written.removed:
         library.index_took(pack, before, after, written.removed, written.face_ids,
                            r.faces.embeddings if isinstance(r.faces, FaceArrays) else None)
+    if (r.crops or r.tile) and written.photo_id is not None and r.kind is ResultKind.ANALYSED:
+        _keep_pictures(library, r, written)
     if r.regions and written.photo_id is not None:
         from ..interop import xmp_library  # noqa: PLC0415 - people: own transactions
         try:
@@ -136,6 +139,16 @@ def commit_photo(library, r: Result, analysis: str, pack: str,
         except LibraryError as exc:
             log.warning("names from XMP of photo %s not applied: %s", written.photo_id, exc)
     return written
+
+
+def _keep_pictures(library, r: Result, written: Written) -> None:
+    """The worker's crops and tile into the thumbnail cache, for the faces just stored. A
+    cache only costs speed: a failure is logged, the app cuts them itself when shown."""
+    try:
+        keep_scan_pictures(library, written.photo_id, r.job.entry.path, written.face_ids,
+                           r.crops, r.tile)
+    except (OSError, sqlite3.Error) as exc:
+        log.debug("thumbnails of photo %s not cached: %s", written.photo_id, exc)
 
 
 def _in_savepoint(con, write: Callable):

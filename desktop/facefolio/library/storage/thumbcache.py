@@ -176,3 +176,72 @@ def _unlink_all(fd: int, wanted) -> int:
         except FileNotFoundError:
             pass
     return removed
+
+
+# -- writing pictures ---------------------------------------------------------------------------
+def photo_tile_path(cache_dir: Path, photo_id: int, photo_path: str) -> Path:
+    """Where a photo's tile is kept. Photo ids can be reused and files edited: the name
+    carries path, size and mtime (and the way tiles are cut: "faces", around the faces)."""
+    import hashlib  # noqa: PLC0415
+
+    try:
+        st = os.stat(photo_path)
+        stamp = f"{photo_path}:{st.st_size}:{st.st_mtime_ns}:faces"
+    except OSError:
+        stamp = photo_path
+    digest = hashlib.blake2b(stamp.encode(errors="surrogateescape"), digest_size=8).hexdigest()
+    return cache_dir / PHOTOS / f"{photo_id}-{digest}.jpg"
+
+
+def save_picture(cache_dir: Path, path: Path, data: bytes) -> None:
+    """Write one cached picture, owner-only; never through a link out of the library.
+    No fsync: a cache file cut short by a crash is only made again. OSError when it cannot
+    be written (a read-only or full disk): a cache only costs speed, the caller says so."""
+    from . import privacy  # noqa: PLC0415
+
+    if linked_cache(cache_dir.parent):
+        return
+    privacy.private_dir(cache_dir)
+    privacy.private_dir(path.parent)
+    privacy.write_private(path, data, durable=False)
+
+
+def still_there(library, epoch: int, kind: str, item_id: int) -> bool:
+    from . import store  # noqa: PLC0415
+
+    if store.epoch(library.con) != epoch:
+        return False  # "forget" ran, in this process or another
+    return library.has_face(item_id) if kind == "face" else library.has_photo(item_id)
+
+
+def keep_picture(library, epoch: int, kind: str, item_id: int, path: Path,
+                 data: bytes) -> bool:
+    """Cache a face's crop or a photo's tile, unless it is gone or "forget" ran."""
+    if not still_there(library, epoch, kind, item_id):
+        return False
+    save_picture(path.parent.parent, path, data)
+    # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
+    # picture may have landed after that deletion. Look again, and take it back.
+    if not still_there(library, epoch, kind, item_id):
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def keep_scan_pictures(library, photo_id: int, photo_path: str, face_ids: list[int],
+                       crops: list[bytes | None], tile: bytes | None) -> int:
+    """The crops and the tile a scan worker cut from the pixels it analysed, cached for the
+    faces just stored (`face_ids`, in the worker's order): the app then never decodes the
+    photo again to show them. Returns how many were written."""
+    from . import store  # noqa: PLC0415
+
+    cache_dir = Path(library.path) / THUMBNAILS
+    epoch, made = store.epoch(library.con), 0
+    for face_id, data in zip(face_ids, crops):
+        if data:
+            made += keep_picture(library, epoch, "face", face_id,
+                                 cache_dir / FACES / f"{face_id}.jpg", data)
+    if tile:
+        made += keep_picture(library, epoch, "photo", photo_id,
+                             photo_tile_path(cache_dir, photo_id, photo_path), tile)
+    return made
