@@ -87,3 +87,29 @@ def test_forget_leaves_no_crop_the_scan_made(scanned):
         forget_all(library)
     crops = list((scanned / THUMBNAILS / FACES).glob("*.jpg"))
     assert crops == []
+
+
+def test_a_forget_while_the_scan_writes_its_crops_leaves_none(scanned, monkeypatch):
+    """'forget' in another process lands between the writer's commit and its crops: what
+    was written is taken back (the crop of a forgotten face never stays on disk)."""
+    from facefolio.library.storage import privacy, thumbcache
+    from facefolio.library.upkeep.forget import forget_all
+    thumbcache.clear_cache(scanned)
+    real_write = privacy.write_private
+    forgot = []
+
+    def write(path, data, **kwargs):
+        if not forgot:  # forget erases the cache just before this write lands
+            forgot.append(path)
+            with Library(scanned) as other:  # another connection, as another process
+                forget_all(other)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # (forget took the folders)
+        real_write(path, data, **kwargs)
+    with Library(scanned) as library:
+        photo = library.photo_by_path(Path(library.faces()[0].photo_path))
+        face_ids = [f.id for f in library.faces(photo_id=photo.id)]
+        monkeypatch.setattr(privacy, "write_private", write)
+        made = thumbcache.keep_scan_pictures(library, photo.id, photo.path, face_ids,
+                                             [b"crop"] * len(face_ids), b"tile")
+    assert forgot and made == 0
+    assert [p for p in (scanned / THUMBNAILS).rglob("*.jpg")] == []

@@ -232,16 +232,32 @@ def keep_scan_pictures(library, photo_id: int, photo_path: str, face_ids: list[i
                        crops: list[bytes | None], tile: bytes | None) -> int:
     """The crops and the tile a scan worker cut from the pixels it analysed, cached for the
     faces just stored (`face_ids`, in the worker's order): the app then never decodes the
-    photo again to show them. Returns how many were written."""
-    from . import store  # noqa: PLC0415
+    photo again to show them. Returns how many were written.
+
+    Called by the library's writer right after it stored those faces, so they exist; what
+    can happen meanwhile is a "forget" in another process, which moves the epoch: looked at
+    before and after the writes, and what was written is taken back when it moved."""
+    from . import privacy, store  # noqa: PLC0415
 
     cache_dir = Path(library.path) / THUMBNAILS
-    epoch, made = store.epoch(library.con), 0
-    for face_id, data in zip(face_ids, crops):
-        if data:
-            made += keep_picture(library, epoch, "face", face_id,
-                                 cache_dir / FACES / f"{face_id}.jpg", data)
+    wanted = [(cache_dir / FACES / f"{face_id}.jpg", data)
+              for face_id, data in zip(face_ids, crops) if data]
     if tile:
-        made += keep_picture(library, epoch, "photo", photo_id,
-                             photo_tile_path(cache_dir, photo_id, photo_path), tile)
-    return made
+        wanted.append((photo_tile_path(cache_dir, photo_id, photo_path), tile))
+    epoch = store.epoch(library.con)
+    if not wanted or linked_cache(cache_dir.parent) or epoch != library.epoch:
+        return 0
+    for folder in {path.parent for path, _data in wanted}:
+        privacy.private_dir(cache_dir)
+        privacy.private_dir(folder)
+    written: list[Path] = []
+    try:
+        for path, data in wanted:
+            privacy.write_private(path, data, durable=False)
+            written.append(path)
+    finally:  # a full disk, or "forget" took the folders away: the same look afterwards
+        if store.epoch(library.con) != epoch:
+            for path in written:
+                path.unlink(missing_ok=True)
+            written.clear()
+    return len(written)
