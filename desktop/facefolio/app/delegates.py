@@ -31,8 +31,9 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from .roles import DimmedRole, SubtitleRole, VideoRole
 
 Index = QModelIndex | QPersistentModelIndex
-_SHAPED = 400  # shaped pictures kept per delegate: a few screens of tiles
-_TILES_BYTES = 48 << 20  # whole tiles kept per delegate (about 400 at 150 x 190 px)
+_SHAPED = 200  # shaped pictures kept per delegate (13 MB at 128 px): a few screens
+_TILES_BYTES = 16 << 20  # whole tiles kept per delegate: about 140 at 150 x 190 px, a few
+# screens; every grid has its own delegate, so the bound is per view
 
 
 def play_badge(painter: QPainter, pic: QRect) -> None:
