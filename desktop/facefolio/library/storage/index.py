@@ -29,11 +29,11 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.request import pathname2url
 
 import hnswlib
 import numpy as np
 
+from .store import pathname2url
 from . import privacy
 from . import store
 from .store import faces_generation

@@ -17,8 +17,8 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.request import pathname2url
 
+from ..storage.store import pathname2url
 from ..storage.damage import clear_damage, damage_note, mark_damaged
 from ..storage.errors import LibraryError
 

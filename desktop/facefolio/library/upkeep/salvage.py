@@ -15,8 +15,8 @@ import sqlite3
 import struct
 import time
 from pathlib import Path
-from urllib.request import pathname2url
 
+from ..storage.store import pathname2url
 from ..storage import store
 from ..storage.damage import clear_damage
 from ..storage.thumbcache import OWNER_NAME, THUMBNAILS, clear_cache
