@@ -1,12 +1,18 @@
-"""The app's background age pass (library/scan/background.py): started once the app has
-warmed up and after each scan that finished, stopped when a scan starts and on quit. Its
-writes reach the views as another process's change (LibrarySession.watch)."""
+"""The app's background age pass (library/scan/background.py): stopped when a scan starts and
+on quit. Its writes reach the views as another process's change (LibrarySession.watch).
+
+Not started by itself in this version. With the pass's process alive, a scan started in the
+window failed now and then with "disk I/O error": store.connect's header read dropped this
+process's SQLite locks, and the pass's process then deleted the write-ahead log under the
+writer. That is fixed (store._read_header, tests/test_store_locks.py; 5 of 5 runs of the scan
+tests passed with the pass on, against 3 of 4 before), but with the pass on, one full-suite
+run timed out waiting for the Review count in tests/test_app_layout.py (it passes alone), not
+understood yet. `facefolio estimate-ages` runs the pass; `start()` stays for then."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
 from ..library.scan.background import BackgroundFill
-from ..library.scan.progress import Phase
 from .session import LibrarySession
 from .tasks import Task
 
@@ -17,17 +23,10 @@ class AgePass(QObject):
         self.session = session
         self.fill = BackgroundFill(session.path)
         session.scanStarted.connect(lambda: self.fill.stop(None))
-        session.scanFinished.connect(self._scan_finished)
-        if warm_up is not None:  # the fork server is up: the pass forks from it at once
-            warm_up.signals.finished.connect(self.start)
 
     def start(self) -> None:
         if not self.session.closed and not self.session.scanning:
             self.fill.start()
-
-    def _scan_finished(self, last) -> None:
-        if last is not None and last.phase is Phase.DONE:
-            self.start()
 
     def stop(self) -> None:
         self.fill.stop()
