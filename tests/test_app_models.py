@@ -233,23 +233,28 @@ def test_photo_thumbnails_come_back_from_the_disk_cache(qtbot, scanned_library,
     assert len(list((scanned_library / "thumbnails" / "photos").glob(f"{photo_id}-*.jpg"))) == 1
 
 
+class OnePicture:
+    """A thumbnail provider with one picture for every key, of one colour."""
+
+    def __init__(self, colour: str) -> None:
+        from PySide6.QtGui import QColor, QPixmap
+        self.p = QPixmap(160, 160)
+        self.p.fill(QColor(colour))
+
+    def pixmap(self, key):
+        return self.p
+
+
 def test_tiles_are_drawn_round_from_a_cached_picture(qtbot):
     """The delegate cuts each thumbnail to a circle once and reuses it (a paint per tile
     then is one blit); the corners stay the background, the centre is the picture."""
-    from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+    from PySide6.QtGui import QColor, QImage, QPainter
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     from facefolio.app.delegates import FaceTileDelegate
 
-    class Red:
-        def __init__(self) -> None:
-            self.p = QPixmap(160, 160)
-            self.p.fill(QColor("red"))
-
-        def pixmap(self, key):
-            return self.p
     model = FaceListModel(None)
-    model.thumbnails = Red()
+    model.thumbnails = OnePicture("red")
     model.set_rows(faces(1))
     delegate = FaceTileDelegate(100)
     image = QImage(200, 260, QImage.Format.Format_ARGB32)
@@ -271,19 +276,12 @@ def test_a_tile_is_drawn_again_when_its_look_changes(qtbot):
     interpreter lock): a new thumbnail, a new subtitle or a selection must never show the
     kept tile of the old look, and a tile lands where its rect says."""
     from PySide6.QtCore import QRect
-    from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+    from PySide6.QtGui import QColor, QImage, QPainter
     from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
     from facefolio.app.delegates import FaceTileDelegate
 
-    class Pictures:
-        def __init__(self) -> None:
-            self.p = QPixmap(160, 160)
-            self.p.fill(QColor("red"))
-
-        def pixmap(self, key):
-            return self.p
-    pictures = Pictures()
+    pictures = OnePicture("red")
     model = FaceListModel(None)
     model.thumbnails = pictures
     model.set_rows(faces(1))
@@ -302,8 +300,7 @@ def test_a_tile_is_drawn_again_when_its_look_changes(qtbot):
     assert paint() == "#ff0000" and paint() == "#ff0000"
     assert len(delegate._tiles) == 1  # drawn once, blitted twice
     assert QColor(image.pixel(60, 60)).name() == "#ffffff"  # nothing outside its rect
-    pictures.p = QPixmap(160, 160)  # the worker made a new thumbnail
-    pictures.p.fill(QColor("blue"))
+    pictures.p = OnePicture("blue").p  # the worker made a new thumbnail
     assert paint() == "#0000ff"
     option.state |= QStyle.StateFlag.State_Selected
     assert paint() == "#0000ff" and len(delegate._tiles) == 3

@@ -342,14 +342,16 @@ def test_a_thumbnail_task_never_keeps_a_crop_after_forget(scanned_library, monke
             return image
         monkeypatch.setattr(engine, "load_still", load)
     else:  # forget runs just before the write lands: the crop is written after the erase
-        real_save = thumbcache.save_picture
+        from facefolio.library.storage import privacy as privacy_module
+        real_write = privacy_module.write_private
 
-        def save(cache_dir, path, data):
+        def write(path, data, **kwargs):
             if not (lib_dir / "forgotten").exists():
                 (lib_dir / "forgotten").touch()
                 bump_epoch(lib_dir)
-            real_save(cache_dir, path, data)
-        monkeypatch.setattr(thumbcache, "save_picture", save)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)  # forget took it
+            real_write(path, data, **kwargs)
+        monkeypatch.setattr(privacy_module, "write_private", write)
     out = ThumbnailTask(lib_dir, lib_dir / "thumbnails", keys)._make()
     assert [image for _key, image in out] == [None, None]
     crops = [p for p in (lib_dir / "thumbnails").rglob("*") if p.is_file()] \

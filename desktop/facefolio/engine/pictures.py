@@ -78,7 +78,8 @@ def jpeg(pixels: np.ndarray) -> bytes | None:
     return data.tobytes() if ok else None
 
 
-def pictures_of(pixels: np.ndarray, scale: float, boxes) -> tuple[list[bytes | None], bytes | None]:
+def pictures_of(pixels: np.ndarray, scale: float, boxes
+                ) -> tuple[list[bytes | None], bytes | None]:
     """Every face's crop and the photo's tile, as JPEG bytes (what a scan worker sends)."""
     crops = [jpeg(face_crop(pixels, scale, box)) for box in boxes]
     return crops, jpeg(photo_square(pixels, scale, boxes))

@@ -193,19 +193,6 @@ def photo_tile_path(cache_dir: Path, photo_id: int, photo_path: str) -> Path:
     return cache_dir / PHOTOS / f"{photo_id}-{digest}.jpg"
 
 
-def save_picture(cache_dir: Path, path: Path, data: bytes) -> None:
-    """Write one cached picture, owner-only; never through a link out of the library.
-    No fsync: a cache file cut short by a crash is only made again. OSError when it cannot
-    be written (a read-only or full disk): a cache only costs speed, the caller says so."""
-    from . import privacy  # noqa: PLC0415
-
-    if linked_cache(cache_dir.parent):
-        return
-    privacy.private_dir(cache_dir)
-    privacy.private_dir(path.parent)
-    privacy.write_private(path, data, durable=False)
-
-
 def still_there(library, epoch: int, kind: str, item_id: int) -> bool:
     from . import store  # noqa: PLC0415
 
@@ -214,18 +201,38 @@ def still_there(library, epoch: int, kind: str, item_id: int) -> bool:
     return library.has_face(item_id) if kind == "face" else library.has_photo(item_id)
 
 
+def _keep(library, wanted: list[tuple[Path, bytes]], still) -> int:
+    """Write cached pictures (path, JPEG bytes) while `still()` holds: owner-only, never
+    through a link out of the library, no fsync (a file cut short by a crash is only made
+    again). "forget" deletes the cache after it moves the epoch: if it ran while we wrote,
+    a picture may have landed after that deletion, so `still()` is asked again afterwards,
+    also when a write failed, and what was written is taken back. Returns how many stay;
+    OSError when one cannot be written (a cache only costs speed: the caller says so)."""
+    from . import privacy  # noqa: PLC0415
+
+    if not wanted or linked_cache(Path(library.path)) or not still():
+        return 0
+    privacy.private_dir(Path(library.path) / THUMBNAILS)
+    for folder in {path.parent for path, _data in wanted}:
+        privacy.private_dir(folder)
+    written: list[Path] = []
+    try:
+        for path, data in wanted:
+            privacy.write_private(path, data, durable=False)
+            written.append(path)
+    finally:
+        if not still():
+            for path in written:
+                path.unlink(missing_ok=True)
+            written.clear()
+    return len(written)
+
+
 def keep_picture(library, epoch: int, kind: str, item_id: int, path: Path,
                  data: bytes) -> bool:
     """Cache a face's crop or a photo's tile, unless it is gone or "forget" ran."""
-    if not still_there(library, epoch, kind, item_id):
-        return False
-    save_picture(path.parent.parent, path, data)
-    # "forget" deletes the cache after it moves the epoch: if it ran while we wrote, the
-    # picture may have landed after that deletion. Look again, and take it back.
-    if not still_there(library, epoch, kind, item_id):
-        path.unlink(missing_ok=True)
-        return False
-    return True
+    return bool(_keep(library, [(path, data)],
+                      lambda: still_there(library, epoch, kind, item_id)))
 
 
 def keep_scan_pictures(library, photo_id: int, photo_path: str, face_ids: list[int],
@@ -236,28 +243,12 @@ def keep_scan_pictures(library, photo_id: int, photo_path: str, face_ids: list[i
 
     Called by the library's writer right after it stored those faces, so they exist; what
     can happen meanwhile is a "forget" in another process, which moves the epoch: looked at
-    before and after the writes, and what was written is taken back when it moved."""
-    from . import privacy, store  # noqa: PLC0415
+    once before and once after the photo's writes, not per picture."""
+    from . import store  # noqa: PLC0415
 
     cache_dir = Path(library.path) / THUMBNAILS
     wanted = [(cache_dir / FACES / f"{face_id}.jpg", data)
               for face_id, data in zip(face_ids, crops) if data]
     if tile:
         wanted.append((photo_tile_path(cache_dir, photo_id, photo_path), tile))
-    epoch = store.epoch(library.con)
-    if not wanted or linked_cache(cache_dir.parent) or epoch != library.epoch:
-        return 0
-    for folder in {path.parent for path, _data in wanted}:
-        privacy.private_dir(cache_dir)
-        privacy.private_dir(folder)
-    written: list[Path] = []
-    try:
-        for path, data in wanted:
-            privacy.write_private(path, data, durable=False)
-            written.append(path)
-    finally:  # a full disk, or "forget" took the folders away: the same look afterwards
-        if store.epoch(library.con) != epoch:
-            for path in written:
-                path.unlink(missing_ok=True)
-            written.clear()
-    return len(written)
+    return _keep(library, wanted, lambda: store.epoch(library.con) == library.epoch)
