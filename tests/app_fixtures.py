@@ -148,6 +148,11 @@ def album_template(album_folder: Path, tmp_path_factory) -> Path:
     return path
 
 
+# The unsure album's three unknown faces: each is asked about, by 0.67 to 0.91 (0.36 is the
+# floor) and ahead of every rival.
+UNSURE_FILES = ("Barack_Obama_1.jpg", "Barack_Obama_2.jpg", "Hugh_Laurie_1.jpg")
+
+
 @pytest.fixture(scope="session")
 def unsure_template(album_template: Path, tmp_path_factory) -> Path:
     """The album where three faces are unknown again (the user grouped two portraits of Barack
@@ -155,17 +160,19 @@ def unsure_template(album_template: Path, tmp_path_factory) -> Path:
     look like named people, so Facefolio has suggestions to ask about."""
     from facefolio.library import Library
     from facefolio.library.people.people import People
+    from facefolio.library.people.suggest import all_suggestions
     path = tmp_path_factory.mktemp("unsure") / "library"
     shutil.copytree(album_template, path)
     with Library(path) as library:
         people = People(library)
-        by_name = {p.name: p.id for p in library.people()}
-        faces = [f for f in library.faces(person_id=by_name["Barack Obama"])
-                 if "Obama" in f.photo_path][:2]
-        faces += [f for f in library.faces(person_id=by_name["Hugh Laurie"])
-                  if "Hugh" in f.photo_path][:1]
-        people.delete_person(people.create_person([f.id for f in faces]))
+        # Chosen by file, not by face id: ids follow the order the scan's workers finished
+        # in, and some portraits (Barack_Obama_10 with _2, Hugh_Laurie_10) are too far
+        # from their person's other faces to be asked about (stop 31's failed landing).
+        faces = [f.id for f in library.faces() if Path(f.photo_path).name in UNSURE_FILES]
+        people.delete_person(people.create_person(faces))
         assert len(library.faces(unassigned=True)) == 3
+        asked = all_suggestions(library, 50)
+        assert len(asked) == 3, f"the unsure album asks {len(asked)} questions, not 3"
     return path
 
 
