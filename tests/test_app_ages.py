@@ -39,11 +39,7 @@ def test_ages_and_a_birthday_on_the_persons_page(qtbot, open_window, album_libra
     obama = next(p for p in window.people.model.rows if p.name == "Barack Obama")
     window.show_person(obama.id)
     page = window.person
-    # `facefolio estimate-ages` beside the window gives the faces their ages (the app does
-    # not start the pass by itself yet: app/age_pass.py); the page shows them when they land.
-    from facefolio.library.people import ages
-    with Library(album_library) as lib:
-        list(ages.fill(lib))
+    # The background pass gives the faces their ages; the page shows them when it lands.
     qtbot.waitUntil(lambda: page.ages.full.startswith("Ages (estimated): 2016: about "),
                     timeout=WAIT)
     assert "2017: about " in page.ages.full and "years old" not in page.ages.full

@@ -31,8 +31,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "estimated: 'about 30') and per year", cmd_ages)
     p.add_argument("person", metavar="PERSON", help="a person id or exact name")
     p.add_argument("--json", action="store_true", help="print JSON")
-    add("estimate-ages", "estimate the age of every face that has none yet; Ctrl+C "
-        "stops, keeping what is done",
+    add("estimate-ages", "estimate the age of every face that has none yet (the app does "
+        "it in the background after each scan); Ctrl+C stops, keeping what is done",
         cmd_estimate_ages)
 
 
@@ -82,7 +82,7 @@ def say_pending(library: Library) -> None:
         n = ages.count_pending(library.con)
         if n:
             print(f"{n} face(s) have no estimated age yet: 'facefolio estimate-ages' gives "
-                  "them one", file=sys.stderr)
+                  "them one (the app does it in the background)", file=sys.stderr)
 
 
 def cmd_estimate_ages(library: Library, args: argparse.Namespace) -> int:
