@@ -300,6 +300,23 @@ def test_window_geometry_is_remembered(qtbot, open_window, scanned_library):
     again.close()
 
 
+def test_the_first_window_fits_a_small_screen(qtbot, open_window, scanned_library):
+    """Nothing saved yet: 1200 x 800, or 90% of a smaller screen (the offscreen one is 800 x
+    600), never below the window's minimum."""
+    from facefolio.app.main import make_app
+    from facefolio.app.main_window import MainWindow
+    make_app()
+    open_window  # the fixture points QSettings at this test's own folder: nothing is saved
+    window = MainWindow(scanned_library)
+    qtbot.addWidget(window)
+    screen = window.screen().availableGeometry()
+    assert window.width() == max(min(1200, int(screen.width() * 0.9)), window.minimumWidth())
+    assert window.height() == max(min(800, int(screen.height() * 0.9)), window.minimumHeight())
+    if screen.width() < 1300:
+        assert window.width() < 1200  # the test proves something on this screen
+    window.close()
+
+
 def test_naming_someone_like_an_existing_person_offers_a_merge(qtbot, open_window,
                                                                scanned_library, monkeypatch):
     from PySide6.QtWidgets import QMessageBox

@@ -357,8 +357,12 @@ class MainWindow(QMainWindow):
         geometry = settings.value(f"{key}/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
+        else:  # first run: 1200 x 800, or most of a smaller screen
+            screen = self.screen().availableGeometry() if self.screen() else None
+            w, h = 1200, 800
+            if screen is not None and screen.width() > 0 and screen.height() > 0:
+                w, h = min(w, int(screen.width() * 0.9)), min(h, int(screen.height() * 0.9))
+            self.resize(max(w, self.minimumWidth()), max(h, self.minimumHeight()))
         state = settings.value(f"{key}/splitter")
         if state is not None:
             self.splitter.restoreState(state)
