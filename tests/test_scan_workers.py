@@ -300,3 +300,36 @@ def test_a_photo_without_faces_is_scanned_not_failed(tmp_path, datasets):
         assert last.phase == "done" and last.errors == 0
         done = {Path(p.path).name: p.face_count for p in library.photos(status="done")}
         assert done["wall.jpg"] == 0 and done["couple.jpg"] == 2
+
+
+def test_a_rescan_with_nothing_new_loads_no_grouping_code(tmp_path, datasets):
+    """Nothing to analyse, nothing to group: the rescan never waits for scipy's imports
+    (0.5 s of the 1.0 s such a rescan took), and a new photo still gets grouped."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("img1.jpg", "img2.jpg"):
+        shutil.copy(datasets / "deepface-unit" / name, folder / name)
+    lib = tmp_path / "lib"
+    probe = (
+        "import json, sys\n"
+        "from facefolio.library import Library, Scanner\n"
+        f"with Library({str(lib)!r}) as library:\n"
+        f"    if not library.folders(): library.add_folder({str(folder)!r})\n"
+        "    last = [p for p in Scanner(library).scan()][-1]\n"
+        "    print(json.dumps({'phase': str(last.phase), 'faces': library.counts()['faces'],\n"
+        "                      'people': len(library.people()),\n"
+        "                      'scipy': 'scipy' in sys.modules}))\n")
+
+    def scan() -> dict:
+        run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout.strip().splitlines()[-1])
+    first = scan()
+    assert first["faces"] == 2 and first["scipy"] is True  # the probe sees the import
+    again = scan()
+    assert again["faces"] == 2 and again["scipy"] is False
+    assert again["phase"] == first["phase"]
+    shutil.copy(datasets / "deepface-unit" / "couple.jpg", folder / "couple.jpg")
+    more = scan()
+    assert more["faces"] == 4 and more["scipy"] is True and more["people"] >= 1

@@ -134,10 +134,10 @@ class Scanner:
             if self._engine_factory is None and not _models_ready(lib.settings.pack):
                 yield replace(progress, phase=Phase.PREPARING, message=PREPARING)
             starter = self._starter = _Starter(self._start_pool)
-        # The grouping code imports (scipy: 0.45 s, python -X importtime) while the photos
-        # are analysed, not after the last one.
-        warm = threading.Thread(target=_import_people, name="facefolio-scan-warm", daemon=True)
-        warm.start()
+        # The grouping code imports (scipy: 0.45-0.6 s, python -X importtime) while the
+        # photos are analysed, not after the last one; a rescan with nothing to analyse
+        # groups nothing and never imports it.
+        warm = _warm_people() if starter is not None else None
 
         known, missing = self._known()
         analysis = lib.analysis_key()
@@ -171,6 +171,8 @@ class Scanner:
         self._copies = {r.fingerprint: r for r in known.values()
                         if r.fingerprint and r.status == "done" and r.id not in free}
         jobs, left_alone = self._leave_crashers(plan.jobs, retry_failed)
+        if jobs and warm is None:
+            warm = _warm_people()
         if self._pool is not None:
             self._pool.update_spec(self._spec())  # now with the copies the library has
 
@@ -190,7 +192,8 @@ class Scanner:
                           elapsed=time.monotonic() - started)
             return
         yield replace(progress, phase=Phase.FINISHING, current="")
-        warm.join()
+        if warm is not None:
+            warm.join()
         ungrouped = new_face_ids[self._grouped:]
         online = list(sv.online_folders)
         self._write(lambda w: steps.finish(w, online, ungrouped))
@@ -368,6 +371,12 @@ class _Starter(threading.Thread):
 def _crashed() -> type:
     from .pool import Crashed  # noqa: PLC0415 - multiprocessing: only when scanning
     return Crashed
+
+
+def _warm_people() -> threading.Thread:
+    warm = threading.Thread(target=_import_people, name="facefolio-scan-warm", daemon=True)
+    warm.start()
+    return warm
 
 
 def _import_people() -> None:

@@ -30,14 +30,16 @@ def group(w: Library, face_ids: list[int]) -> None:
 
 def finish(w: Library, online_folders: list[int], ungrouped: list[int]) -> None:
     """The end of a scan: folders marked scanned, the index caught up, the new faces not
-    grouped yet assigned and grouped (once), the index saved."""
-    from ..people.people import People  # noqa: PLC0415
+    grouped yet assigned and grouped (once), the index saved. The grouping code (scipy) is
+    imported only when there are faces to group."""
     with Transaction(w.con):
         w.prune_empty_people()
         w.con.executemany("UPDATE folders SET last_scan_at = ? WHERE id = ?",
                           [(store.now(), fid) for fid in online_folders])
     w.sync_indexes()
-    People(w).after_scan(ungrouped)
+    if ungrouped:
+        from ..people.people import People  # noqa: PLC0415
+        People(w).after_scan(ungrouped)
     w.save_indexes()
 
 
