@@ -159,10 +159,13 @@ def _open_app(args: argparse.Namespace) -> int:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_scan(library: Library, args: argparse.Namespace) -> int:
-    folder_ids = []
-    for path in args.paths:
-        folder_ids.append(library.add_folder(path).id)  # raises a clear error before scanning
-    return _run_scan(library, folder_ids, args.prune)
+    folders = [library.add_folder(path) for path in args.paths]  # clear errors first
+    if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
+        # Photos to analyse: the workers' fork server imports (numpy, OpenCV, ONNX Runtime)
+        # while this process imports the scanner and lists the folders.
+        from .library.scan.pool import start_server_soon  # noqa: PLC0415
+        start_server_soon()
+    return _run_scan(library, [f.id for f in folders], args.prune)
 
 
 def cmd_rescan(library: Library, args: argparse.Namespace) -> int:

@@ -130,6 +130,21 @@ def start_server() -> None:
         ready.join()
 
 
+def start_server_soon() -> None:
+    """`start_server` on a thread of its own: the caller goes on (the CLI imports the scanner
+    and lists the folders) while the server imports. Nothing when the scan uses threads or
+    spawned workers; a failure is the scan's to report, when it starts its workers."""
+    if os.environ.get("FACEFOLIO_SCAN_PROCESSES") == "0":
+        return
+
+    def run() -> None:
+        try:
+            start_server()
+        except Exception:
+            log.debug("the fork server did not start early", exc_info=True)
+    threading.Thread(target=run, name="facefolio-server-start", daemon=True).start()
+
+
 def _ready() -> None:
     """The fork server's first child: it is there, so the server's imports are done."""
 
