@@ -152,6 +152,12 @@ def _load(path: Path, factor_for, max_pixels: int) -> LoadedImage:
         raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
 
 
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Pillow's image of `path`, read only by the plugins Facefolio allows (never every
+    plugin Pillow has: a file named .jpg holding another format is not parsed by them)."""
+    return Image.open(path, formats=_FORMATS)
+
+
 def _decode(fh, path: str, factor_for, max_pixels: int) -> LoadedImage:
     with warnings.catch_warnings():
         # Our own limits decide; Pillow's warning must not leak to callers.

@@ -172,12 +172,10 @@ def _read_capture_time(path: str) -> str | None:
     if Path(path).suffix.lower() in RAW_EXTENSIONS:
         found = exiv2.exiv2_dates(path)
     else:
-        from PIL import Image  # noqa: PLC0415
-
-        from ...engine import images  # noqa: F401, PLC0415 - registers the HEIF opener
+        from ...engine import images  # noqa: PLC0415 - registers the HEIF opener
 
         try:
-            with Image.open(path) as im:
+            with images.open_image(path) as im:
                 found = dates.image_dates(im)
         except Exception:  # unreadable here: the scan itself says why
             return None

@@ -27,9 +27,9 @@ class PhotoDate:
 def header(path: str | os.PathLike) -> tuple[int, int, list]:
     """(width, height) as displayed (orientation applied) and every date inside the file.
     Raises OSError when the file cannot be read or is not an image Facefolio reads."""
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+    from PIL import UnidentifiedImageError  # noqa: PLC0415
 
-    from ...engine import images  # noqa: F401, PLC0415 - registers HEIF and JPEG XL
+    from ...engine import images  # noqa: PLC0415 - registers HEIF and JPEG XL
     from ...engine.errors import ImageError  # noqa: PLC0415
 
     if Path(path).suffix.lower() in RAW_EXTENSIONS:
@@ -41,7 +41,7 @@ def header(path: str | os.PathLike) -> tuple[int, int, list]:
             raise OSError(str(exc)) from exc
         return width, height, exiv2.exiv2_dates(os.fspath(path))
     try:
-        with Image.open(path) as im:
+        with images.open_image(path) as im:
             width, height = im.size
             orientation = int(im.getexif().get(0x0112, 1) or 1)
             found = dates.image_dates(im)
