@@ -60,6 +60,13 @@ def test_a_video_joins_the_person_named_from_photos_once(named, clip):
     shutil.copy(clip, folder / "clip.mp4")
     result = scan(lib)
     assert result.done == 1 and result.errors == 0
+    assert result.videos == 1  # the progress lines say "photos and videos", not "photos"
+    from facefolio.app.scan_status import describe
+    assert describe(result).startswith("Scan finished: 1 file analysed, 1 face found")
+    from dataclasses import replace
+    from facefolio.library.scan.progress import Phase
+    running = describe(replace(result, phase=Phase.SCANNING, done=1, total=3), rate=2.0)
+    assert running.startswith("1/3 photos and videos, 1 face, 2.0 files/s")
     (face,) = video_faces(lib, folder / "clip.mp4")  # two scenes, one person: one face
     assert face.person_id == anna and face.person_name == "Anna"
     assert face.in_video and 0 < face.time_ms < 10_000

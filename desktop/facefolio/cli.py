@@ -225,8 +225,8 @@ class _ProgressReporter:
             line = f"{p.phase}: {p.message}"
         else:
             eta = f", ETA {p.eta:.0f}s" if p.eta is not None and p.phase is Phase.SCANNING else ""
-            line = (f"{p.phase}: {p.done}/{p.total} photos, {p.faces} faces, "
-                    f"{p.errors} errors, {p.rate:.1f} photos/s{eta}")
+            line = (f"{p.phase}: {p.done}/{p.total} {p.files}, {p.faces} faces, "
+                    f"{p.errors} errors, {p.rate:.1f} {p.rate_unit}{eta}")
         if self.tty:
             sys.stderr.write("\r\033[K" + line[:200])
         else:

@@ -39,7 +39,9 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
         # Said by what changed: files that failed again (an empty file, a text file named
         # .jpg) are not "photos scanned", and an unchanged library says so.
         read = p.done - p.errors
-        changed = [f"{words.plural(read, 'photo')} analysed, {words.plural(p.faces, 'face')}"
+        analysed = (f"{read} {p.files}" if p.videos and read > 1
+                    else words.plural(read, "file" if p.videos else "photo"))
+        changed = [f"{analysed} analysed, {words.plural(p.faces, 'face')}"
                    f" found" if read else "",
                    f"{p.moved} moved or renamed" if p.moved else ""]
         what = ", ".join(c for c in changed if c) or "nothing new or changed"
@@ -50,12 +52,12 @@ def describe(p: ScanProgress, rate: float | None = None, eta: float | None = Non
         extra = "; ".join(n for n in notes if n)
         return f"{verb}: {what}" + (f" ({extra}: see Folders)" if extra else "")
     errors = f", {words.plural(p.errors, 'error')}" if p.errors else ""
-    counts = f"{p.done}/{p.total} photos, {words.plural(p.faces, 'face')}{errors}"
+    counts = f"{p.done}/{p.total} {p.files}, {words.plural(p.faces, 'face')}{errors}"
     if paused:
         return f"Paused: {counts}"
     if rate is None:  # too early for the widget's own clock: the scanner's figures
         rate, eta = p.rate, p.eta
-    return f"{counts}, {rate:.1f} photos/s{_eta(eta)}"
+    return f"{counts}, {rate:.1f} {p.rate_unit}{_eta(eta)}"
 
 
 class ScanClock:

@@ -28,6 +28,7 @@ class ScanProgress:
     phase: Phase
     done: int = 0
     total: int = 0
+    videos: int = 0  # of `total`, the videos: the counts then say "photos and videos"
     current: str = ""
     faces: int = 0  # faces found in this scan so far
     errors: int = 0  # files that failed in this scan so far
@@ -42,6 +43,15 @@ class ScanProgress:
     eta: float | None = None  # seconds
     message: str = ""  # what is happening, when it is worth saying (a first run)
     new_face_ids: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def files(self) -> str:
+        """What `done` and `total` count: "photos", or "photos and videos" when some are."""
+        return "photos and videos" if self.videos else "photos"
+
+    @property
+    def rate_unit(self) -> str:
+        return "files/s" if self.videos else "photos/s"
 
 
 class CancelToken:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import replace
 
+from ...engine.formats import is_video
 from ..library import Library
 from ..people import ages
 from ..storage import store, write_queue
@@ -177,6 +178,7 @@ class Scanner:
             self._pool.update_spec(self._spec())  # now with the copies the library has
 
         progress = replace(progress, phase=Phase.SCANNING, done=0, total=len(jobs), message="",
+                           videos=sum(1 for j in jobs if is_video(j.entry.path)),
                            skipped=sv.unchanged + len(sv.back_online) + left_alone,
                            moved=len(plan.moves),
                            missing=len(plan.missing) + still_missing(missing, plan),
