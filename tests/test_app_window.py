@@ -7,6 +7,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
+import pytest  # noqa: E402
+
 from app_fixtures import (  # noqa: E402,F401
     dialogs,
     no_dangling_pools,
@@ -300,13 +302,13 @@ def test_window_geometry_is_remembered(qtbot, open_window, scanned_library):
     again.close()
 
 
-def test_the_first_window_fits_a_small_screen(qtbot, open_window, scanned_library):
+@pytest.mark.usefixtures("open_window")  # QSettings in this test's folder: nothing saved
+def test_the_first_window_fits_a_small_screen(qtbot, scanned_library):
     """Nothing saved yet: 1200 x 800, or 90% of a smaller screen (the offscreen one is 800 x
     600), never below the window's minimum."""
     from facefolio.app.main import make_app
     from facefolio.app.main_window import MainWindow
     make_app()
-    open_window  # the fixture points QSettings at this test's own folder: nothing is saved
     window = MainWindow(scanned_library)
     qtbot.addWidget(window)
     screen = window.screen().availableGeometry()

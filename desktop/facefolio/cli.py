@@ -160,7 +160,7 @@ def _open_app(args: argparse.Namespace) -> int:
 # -- commands ------------------------------------------------------------------------------
 def cmd_scan(library: Library, args: argparse.Namespace) -> int:
     folders = [library.add_folder(path) for path in args.paths]  # clear errors first
-    if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
+    if any(f.has_new_photos for f in folders):
         # Photos to analyse: the workers' fork server imports (numpy, OpenCV, ONNX Runtime)
         # while this process imports the scanner and lists the folders.
         from .library.scan.pool import start_server_soon  # noqa: PLC0415

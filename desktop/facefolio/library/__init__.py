@@ -17,12 +17,7 @@ _LAZY = {
     "Settings": ".storage.settings",
 }
 
-__all__ = [
-    "AssignedBy", "CancelToken", "FaceRecord", "FolderRecord", "Library", "LibraryError",
-    "NotFoundError", "PersonRecord", "Phase", "PhotoRecord", "PhotoStatus", "ScanProgress",
-    "Scanner",
-    "SearchResult", "Settings", "default_library_dir", "faces_in_image", "search_image",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):

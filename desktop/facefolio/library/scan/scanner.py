@@ -131,7 +131,7 @@ class Scanner:
         # New folders mean photos to analyse: the workers start (fork, load their models)
         # while the folders are listed, not after. A rescan starts them only if it finds work.
         starter = None
-        if any(f.last_scan_at is None or f.scan_incomplete for f in folders):
+        if any(f.has_new_photos for f in folders):
             if self._engine_factory is None and not _models_ready(lib.settings.pack):
                 yield replace(progress, phase=Phase.PREPARING, message=PREPARING)
             starter = self._starter = _Starter(self._start_pool)

@@ -73,6 +73,12 @@ class FolderRecord:
         return self.scan_started_at is not None and (
             self.last_scan_at is None or self.last_scan_at < self.scan_started_at)
 
+    @property
+    def has_new_photos(self) -> bool:
+        """Never scanned, or a scan left unfinished: its next scan has photos to analyse,
+        so the workers start while it is listed."""
+        return self.last_scan_at is None or self.scan_incomplete
+
 
 def unread_summary(counts: dict[str, int]) -> str:
     """'12 files Facefolio does not read: .psd x10, .xcf x2' (most common first)."""
