@@ -178,6 +178,29 @@ def test_pause_stops_the_clock_and_resume_finishes(qtbot, open_window, photo_fol
     assert finished.args[0].phase == "done" and finished.args[0].done == 16
 
 
+def test_the_folder_being_scanned_says_so_and_a_cancel_says_interrupted(qtbot, open_window,
+                                                                      photo_folder, tmp_path):
+    """While the window's own scan runs, its folder is "Scanning", never "interrupted";
+    cancelled, it is interrupted (the cancel writes nothing the page would reload for)."""
+    window = open_window(tmp_path / "lib")
+    session, status = window.session, window.scan_status
+    seen = []
+    session.scanProgress.connect(seen.append)
+    session.add_folders([str(photo_folder)])
+    qtbot.waitUntil(lambda: any(p.phase == "scanning" and p.done >= 2 for p in seen),
+                    timeout=WAIT)
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
+    window.folders.reload()
+    qtbot.waitUntil(lambda: window.folders.folders.rowCount() == 1
+                    and state_text(window).startswith("Scanning: "), timeout=WAIT)
+    assert state_text(window).endswith(" of 16 so far")
+    assert window.folders.folders.index(0, 4).data() == "scanning now"
+    with qtbot.waitSignal(session.scanFinished, timeout=WAIT):
+        session.cancel_scan()
+    qtbot.waitUntil(lambda: state_text(window).endswith(": rescan to resume"), timeout=WAIT)
+    assert window.folders.folders.index(0, 4).data().startswith("interrupted ")
+
+
 def test_new_settings_leave_photos_waiting_for_re_analysis(qtbot, open_window, drive):
     photos, library = drive
     with Library(library) as lib:

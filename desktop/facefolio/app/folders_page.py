@@ -109,7 +109,9 @@ class FoldersPage(Page):
         self.welcome = WelcomePanel()
         self.welcome.addFolder.connect(self.addFolderRequested)
 
-        self.folders = folder_table_model(self)
+        self.folders = folder_table_model(self, session.scans_folder)
+        # A cancelled scan writes nothing at its end: its folder is "interrupted" again.
+        session.scanFinished.connect(lambda _last: self.reload())
         self.table = self._table(self.folders)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update())
         add = QPushButton("Add folder…")
@@ -236,7 +238,8 @@ class FoldersPage(Page):
         self.missing_button.setEnabled(missing > 0)
         self.missing_button.setVisible(any(f.missing_count for f in self.folders.rows))
         self.state_label.setText(
-            f"{words.shown_path(folder.path)}: {folder_state(folder)}" if chosen else "")
+            f"{words.shown_path(folder.path)}: "
+            f"{folder_state(folder, self.session.scans_folder(folder.id))}" if chosen else "")
 
     def _rescan_selected(self) -> None:
         folder = self.selected_folder()

@@ -307,6 +307,11 @@ class LibrarySession(QObject):
     def scanning(self) -> bool:
         return self.scan_task is not None
 
+    def scans_folder(self, folder_id: int) -> bool:
+        """Whether the scan running in this window covers this folder."""
+        task = self.scan_task
+        return task is not None and (task.folder_ids is None or folder_id in task.folder_ids)
+
     def start_scan(self, folder_ids: list[int] | None = None, *, retry_failed: bool = False
                    ) -> bool:
         """Scan these folders (None: all). During a scan the request waits for it to end.

@@ -60,9 +60,10 @@ def _day(t: float | None) -> str:
     return time.strftime("%d %b %Y", time.localtime(t)).lstrip("0") if t else ""
 
 
-def folder_state(f: FolderRecord) -> str:
-    """One line on what the folder needs: offline, an interrupted scan, missing photos,
-    photos waiting for re-analysis, a scan error; else "Up to date"."""
+def folder_state(f: FolderRecord, scanning: bool = False) -> str:
+    """One line on what the folder needs: offline, an interrupted scan (or the one running
+    now: `scanning`), missing photos, photos waiting for re-analysis, a scan error; else
+    "Up to date"."""
     notes = []
     if f.offline:
         notes.append(f"Offline since {_day(f.offline_since)}: "
@@ -72,7 +73,8 @@ def folder_state(f: FolderRecord) -> str:
     if f.scan_incomplete and not f.offline:  # an offline folder cannot be scanned anyway
         seen = f.scanned_count
         total = f" of {f.listed_files}" if f.listed_files is not None else ""
-        notes.append(f"Scanned {seen}{total}: rescan to resume")
+        notes.append(f"Scanning: {seen}{total} so far" if scanning
+                     else f"Scanned {seen}{total}: rescan to resume")
     if f.missing_count:
         notes.append(f"{words.plural(f.missing_count, 'photo')} missing")
     if f.pending_count and not f.scan_incomplete:
@@ -84,13 +86,16 @@ def folder_state(f: FolderRecord) -> str:
     return "; ".join(notes) or ("Up to date" if f.last_scan_at else "Not scanned yet")
 
 
-def _last_scan(f: FolderRecord) -> str:
+def _last_scan(f: FolderRecord, scanning: bool = False) -> str:
     if f.scan_incomplete and not f.offline:
-        return f"interrupted {_when(f.scan_started_at)}"
+        return "scanning now" if scanning else f"interrupted {_when(f.scan_started_at)}"
     return _when(f.last_scan_at)
 
 
-def folder_table_model(parent=None) -> RecordTableModel:
+def folder_table_model(parent=None, scanning: Callable[[int], bool] = lambda _id: False
+                       ) -> RecordTableModel:
+    """`scanning(folder_id)`: whether the window's running scan covers that folder (its
+    unfinished state is then this scan's progress, not an interrupted one)."""
     columns: list[Column] = [
         ("Folder", lambda f: words.shown_path(f.path)),
         # Videos apart, in the same column: "12 + 3 videos".
@@ -98,8 +103,8 @@ def folder_table_model(parent=None) -> RecordTableModel:
          if f.video_count else f.photo_count),
         ("Faces", lambda f: f.face_count),
         ("Errors", lambda f: f.error_count),
-        ("Last scan", _last_scan),
-        ("State", folder_state),
+        ("Last scan", lambda f: _last_scan(f, scanning(f.id))),
+        ("State", lambda f: folder_state(f, scanning(f.id))),
     ]
     return RecordTableModel(columns, parent)
 
