@@ -204,7 +204,7 @@ def test_wrong_types_and_ranges_fall_back_and_unknown_keys_are_kept(tmp_path):
     with Library(lib_dir) as lib:
         s = lib.settings
         assert (s.min_face, s.det_threshold, s.write_xmp, s.min_cluster_faces) == \
-            (20, 0.6, False, 3)
+            (20, 0.7, False, 3)
         assert s.scan_workers == len(os.sched_getaffinity(0))
         assert len(lib.problems) == 5, lib.problems
         lib.save_settings()

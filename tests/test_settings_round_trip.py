@@ -1,8 +1,8 @@
 """A settings round trip loses no decision (issue 21, points 1 and 2).
 
-Raising the detection threshold and putting it back re-analyses every photo twice; the two
-low-score faces of deepface-unit (img54: 0.62, img40: 0.63) are not found at 0.70 and found
-again at 0.60. Whatever the user decided about them must be there at the end, and the named
+Raising the detection threshold narrows every photo (its faces under the new threshold go, no
+file is read again: narrow.py) and putting it back re-analyses them; the two low-score faces
+of deepface-unit (img54: 0.62, img40: 0.63) are not found at 0.70 and found again at 0.60. Whatever the user decided about them must be there at the end, and the named
 faces the higher threshold does not find stay with their person unless the user agreed.
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def lib(tmp_path, datasets):
     for name in LOW + OTHERS:
         shutil.copy(datasets / "deepface-unit" / name, folder / name)
     with Library(tmp_path / "lib") as library:
+        set_threshold(library, 0.6)  # the default is 0.70: these faces would not be found
         library.add_folder(folder)
         scan(library)
         yield library, folder
@@ -119,3 +120,63 @@ def test_a_decision_follows_its_face_when_another_detector_draws_the_box_its_own
     pairs = match_faces(refs(old), refs(new), (640, 480), (640, 480))
     assert pairs == {}  # under the strict overlap matching needs
     assert overlap_pairs(old, new, pairs) == {0: 0}
+
+
+def test_a_higher_threshold_reads_no_photo_and_works_with_the_drive_unplugged(lib):
+    """Narrowing needs no file: with the folder gone (an unplugged drive), raising the
+    threshold still drops the undecided weak faces, keeps the decided ones, and leaves no
+    photo waiting for a re-analysis; the photos stay offline, not re-analysed."""
+    library, folder = lib
+    people = People(library)
+    kept = low_face(library, folder, LOW[0]).id
+    dropped = low_face(library, folder, LOW[1]).id
+    strong = [f.id for f in library.faces() if f.score >= 0.7]
+    mark = people.create_person([kept], name="Mark")
+    folder.rename(folder.with_name("unplugged"))
+
+    set_threshold(library, 0.7)
+    assert library.counts()["pending_photos"] == len(LOW + OTHERS)
+    result = scan(library)
+    assert result.done == 0 and result.offline == len(LOW + OTHERS) and result.notes == 0
+    assert library.counts()["pending_photos"] == 0
+    ids = {f.id for f in library.faces()}
+    assert kept in ids and dropped not in ids and set(strong) <= ids
+    assert [f.id for f in library.faces(person_id=mark)] == [kept]
+    assert library.index(library.settings.pack).ids() == ids  # the index followed
+
+    folder.with_name("unplugged").rename(folder)
+    result = scan(library)
+    assert result.done == 0  # nothing to analyse once the drive is back
+    assert {f.id for f in library.faces()} == ids
+
+
+def test_an_upgraded_library_keeps_the_old_default_threshold(tmp_path, datasets):
+    """A library with no settings.json, analysed under the old default (0.60), keeps it when
+    this version (default 0.70) opens it: an upgrade drops no face by itself. A library this
+    version analysed keeps 0.70 the same way when a later default changes."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in LOW + OTHERS:
+        shutil.copy(datasets / "deepface-unit" / name, folder / name)
+    old = tmp_path / "old"
+    with Library(old) as library:
+        set_threshold(library, 0.6)
+        library.add_folder(folder)
+        scan(library)
+        faces = len(library.faces())
+    (old / "settings.json").unlink()  # as the old version left it: defaults, never saved
+    with Library(old) as library:
+        assert library.settings.det_threshold == 0.6
+        assert library.counts()["pending_photos"] == 0
+        assert scan(library).done == 0 and len(library.faces()) == faces
+    assert '"det_threshold": 0.6' in (old / "settings.json").read_text()
+
+    new = tmp_path / "new"
+    with Library(new) as library:
+        assert library.settings.det_threshold == 0.7
+        library.add_folder(folder)
+        scan(library)
+        assert len(library.faces()) == faces - len(LOW)
+    with Library(new) as library:
+        assert library.settings.det_threshold == 0.7
+    assert '"det_threshold": 0.7' in (new / "settings.json").read_text()

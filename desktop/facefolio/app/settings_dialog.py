@@ -183,8 +183,13 @@ def reanalysis_text(impact: ReanalysisImpact, old: Settings, new: Settings) -> t
         what.append(f"a detection threshold of {new.det_threshold:.2f}")
     if new.min_face != old.min_face:
         what.append(f"a smallest face of {new.min_face} px")
-    question = (f"With {' and '.join(what) or 'these settings'}, the next scan looks for "
-                f"faces again in {plural(impact.photos, 'photo')}.")
+    setting = ' and '.join(what) or 'these settings'
+    if impact.reread:
+        question = (f"With {setting}, the next scan looks for faces again in "
+                    f"{plural(impact.reread, 'photo')}.")
+    else:  # a stricter setting of the same pack: nothing to decode (narrow.py)
+        question = (f"With {setting}, the next scan removes the faces under it from "
+                    f"{plural(impact.photos, 'photo')} without reading them again.")
     if not impact.faces:
         return question, "No face of a named person should be lost."
     whose = ", ".join(f"{p.name} ({p.faces})" for p in impact.people[:8])

@@ -26,7 +26,7 @@ AREA_BELOW = 0.5
 
 
 class YuNetDetector:
-    def __init__(self, session, det_threshold: float = 0.6) -> None:
+    def __init__(self, session, det_threshold: float = 0.7) -> None:
         self.session = session
         self.det_threshold = det_threshold
         inp = session.get_inputs()[0]

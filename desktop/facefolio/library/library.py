@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import platformdirs
@@ -23,7 +24,7 @@ from .storage.errors import LibraryError, NotFoundError
 from .storage.records import (
     FolderRecord,
 )
-from .storage.settings import Settings
+from .storage.settings import OLD_DEFAULT_DET_THRESHOLD, Settings
 from .storage.store import Transaction
 from .storage.thumbcache import claim_thumbnails
 
@@ -107,6 +108,7 @@ class Library(LibraryReads, IndexedSearch):
                 if store.forget_pending(self.con):  # a "forget" was cut short: finish it first
                     self._finish_forget()
                 self.problems += claim_thumbnails(self, created)
+                self._keep_default_of_analysis()
                 if create:
                     self._adopt_old_photos()
                 # Libraries made before files were private (or copied in with a loose umask).
@@ -219,6 +221,27 @@ class Library(LibraryReads, IndexedSearch):
             with Transaction(self.con):
                 self.con.execute("UPDATE photos SET analysis = ? WHERE analysis IS NULL "
                                  "AND status = 'done'", (self.analysis_key(),))
+
+    def _keep_default_of_analysis(self) -> None:
+        """A library without settings.json whose photos are analysed gets one, with the
+        defaults they were analysed under: a later version's new default (the detection
+        threshold of 0.70 since 0.60) never re-analyses or narrows a library by itself."""
+        if self.settings.saved:
+            return
+        # Photos from before analysis keys were analysed under that version's defaults.
+        before = replace(self.settings, det_threshold=OLD_DEFAULT_DET_THRESHOLD).analysis_key()
+        keys = {k for (k,) in self.con.execute(
+            "SELECT DISTINCT COALESCE(analysis, ?) FROM photos WHERE status = 'done'",
+            (before,))}
+        if not keys:
+            return
+        self.settings.pin_old_default(keys)
+        try:
+            self.save_settings()
+        except OSError as exc:
+            log.warning("cannot write the settings of %s: %s", self.path, exc)
+            return
+        self.settings.saved = True
 
     def analysis_key(self) -> str:
         """What made a photo's faces: pack, detection threshold, minimum face size. A photo

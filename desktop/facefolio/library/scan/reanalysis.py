@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..library import Library
+from .narrow import floors
 from .write import DROP_UNFOUND_KEY
 from ..storage.settings import Settings
 from ..storage.store import Transaction
@@ -30,6 +31,9 @@ class ReanalysisImpact:
     photos: int  # photos the next scan analyses again
     new_pack: bool  # another pack: every face is detected again, none can be predicted
     people: tuple[PersonImpact, ...]
+    # Of `photos`, those whose files must be read again; the others are narrowed (a stricter
+    # setting of the same pack: their weaker faces go without decoding, narrow.py).
+    reread: int = 0
 
     @property
     def faces(self) -> int:
@@ -48,8 +52,10 @@ def impact(library: Library, settings: Settings) -> ReanalysisImpact:
     face is found again or not, so every named face is counted."""
     key = settings.analysis_key()
     con = library.con
-    photos = con.execute("SELECT COUNT(*) FROM photos WHERE status = 'done' AND "
-                         "(analysis IS NULL OR analysis != ?)", (key,)).fetchone()[0]
+    keys = con.execute("SELECT analysis, COUNT(*) FROM photos WHERE status = 'done' AND "
+                       "(analysis IS NULL OR analysis != ?) GROUP BY analysis", (key,)).fetchall()
+    photos = sum(n for _, n in keys)
+    reread = sum(n for old, n in keys if floors(old, key) is None)
     new_pack = settings.pack != library.settings.pack
     risk = "1" if new_pack else "(f.score < :thr OR MIN(f.w, f.h) < :min_face)"
     rows = con.execute(f"""
@@ -62,7 +68,7 @@ def impact(library: Library, settings: Settings) -> ReanalysisImpact:
                        {"key": key, "thr": float(settings.det_threshold),
                         "min_face": float(settings.min_face)}).fetchall()
     people = tuple(PersonImpact(r[0], r[1], int(r[2]), int(r[3] or 0)) for r in rows)
-    return ReanalysisImpact(int(photos), new_pack, people)
+    return ReanalysisImpact(int(photos), new_pack, people, int(reread))
 
 
 def agree_to_drop(library: Library, settings: Settings | None) -> None:

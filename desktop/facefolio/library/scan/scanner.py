@@ -123,10 +123,13 @@ class Scanner:
     def _scan(self, folder_ids: list[int] | None, token: CancelToken, retry_failed: bool
               ) -> Iterator[ScanProgress]:
         lib = self.library
+        # A stricter detection setting first: those photos need no worker (narrow.py).
+        key = lib.analysis_key()
+        narrowed = self._write(lambda w: steps.narrow(w, key))
         folders = [f for f in lib.folders() if folder_ids is None or f.id in folder_ids]
         started, now = time.monotonic(), store.now()
         self._write(lambda w: steps.set_started(w, [(now, f.id) for f in folders]))
-        progress = ScanProgress(phase=Phase.LISTING)
+        progress = ScanProgress(phase=Phase.LISTING, notes=narrowed.notes)
         yield progress
         # New folders mean photos to analyse: the workers start (fork, load their models)
         # while the folders are listed, not after. A rescan starts them only if it finds work.

@@ -6,12 +6,22 @@ from __future__ import annotations
 from ..library import Library
 from ..storage import store
 from ..storage.store import Transaction
+from .narrow import Narrowed, narrow as narrow_photos, narrowable
 from .write import apply_plan
 
 
 def set_started(w: Library, rows: list[tuple[float, int]]) -> None:
     with Transaction(w.con):
         w.con.executemany("UPDATE folders SET scan_started_at = ? WHERE id = ?", rows)
+
+
+def narrow(w: Library, key: str) -> Narrowed:
+    """Photos analysed under a laxer setting of the same pack lose their faces under `key`
+    (the scan's analysis key), without being read again (narrow.py)."""
+    if not narrowable(w.con, key):
+        return Narrowed()
+    with Transaction(w.con):
+        return narrow_photos(w.con, key)
 
 
 def apply(w: Library, plan, sv, offline: list[tuple[float | None, int]]) -> None:

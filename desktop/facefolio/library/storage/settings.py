@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 SETTINGS_NAME = "settings.json"
 SETTINGS_VERSION = 1
+OLD_DEFAULT_DET_THRESHOLD = 0.6  # the default until December 2026
 
 
 def available_cores() -> int:
@@ -29,7 +30,9 @@ def available_cores() -> int:
 class Settings:
     schema_version: int = SETTINGS_VERSION
     pack: str = "yunet-sface"
-    det_threshold: float = 0.6
+    # engine.DEFAULT_DET_THRESHOLD (why 0.70). Libraries analysed under the old default
+    # keep it (`pin_old_default`): raising it drops faces, which the user decides.
+    det_threshold: float = 0.7
     min_face: int = 20  # pixels in the original photo
     min_cluster_faces: int = 3
     write_xmp: bool = False
@@ -41,6 +44,8 @@ class Settings:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     # What was wrong with settings.json when it was read (one line each); not saved.
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
+    # False when there was no settings.json: every value is this version's default.
+    saved: bool = field(default=True, compare=False, repr=False)
 
     def analysis_key(self) -> str:
         """What makes a photo's faces: pack, detection threshold, minimum face size. A photo
@@ -53,7 +58,7 @@ class Settings:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return cls()
+            return cls(saved=False)
         except (OSError, UnicodeError) as exc:
             return cls(warnings=[f"{SETTINGS_NAME} cannot be read ({_why(exc)}): "
                                  "using the default settings"])
@@ -72,7 +77,7 @@ class Settings:
                                  f"{_short(raw)}, not an object of settings: using the "
                                  "default settings"])
         settings = cls()
-        known = {f.name for f in fields(cls)} - {"extra", "warnings", "schema_version"}
+        known = {f.name for f in fields(cls)} - {"extra", "warnings", "saved", "schema_version"}
         for key, value in raw.items():
             if key == "schema_version":
                 continue
@@ -91,8 +96,21 @@ class Settings:
             settings.scan_workers = cores
         return settings
 
+    def pin_old_default(self, old_keys: set[str]) -> bool:
+        """Without a settings.json, keep the detection threshold of an older version's
+        default when photos were analysed under it (`old_keys`: their analysis keys), so an
+        upgrade drops no face. True when it did: the caller saves the settings."""
+        if self.saved:
+            return False
+        old = replace(self, det_threshold=OLD_DEFAULT_DET_THRESHOLD)
+        if old.analysis_key() not in old_keys or self.analysis_key() in old_keys:
+            return False
+        self.det_threshold = OLD_DEFAULT_DET_THRESHOLD
+        return True
+
     def to_json(self) -> dict:
-        values = {k: v for k, v in asdict(self).items() if k not in ("extra", "warnings")}
+        values = {k: v for k, v in asdict(self).items()
+                  if k not in ("extra", "warnings", "saved")}
         return {**self.extra, **values}
 
     def save(self, library_dir: Path) -> None:
