@@ -43,7 +43,10 @@ def labelled_faces(datasets: Path, celebrity_per_person: int | None = None,
     """(faces found, photos in which the detector found none)."""
     from facefolio.engine import FaceEngine, load_image  # noqa: PLC0415
 
-    engine = engine or FaceEngine(threads=1)
+    # 0.60, the threshold the truth was labelled under: two of its faces (deepface-unit's
+    # img54 and img40, scored 0.62 and 0.63) are under the shipped 0.70. What is measured
+    # here is the estimator, not the detector.
+    engine = engine or FaceEngine(threads=1, det_threshold=0.6)
     labels = truth()
     out, missed = [], 0
 

@@ -103,7 +103,13 @@ def test_one_pyramid_for_both_chips_cuts_what_each_alone_would(faces):
         both = facechip.extract_chips(f.pixels, f.kps, facechip.YUNET_TEMPLATE, (64, 32))
         for size, chip in zip((64, 32), both):
             alone = facechip.extract_chip(f.pixels, f.kps, facechip.YUNET_TEMPLATE, size)
-            assert np.array_equal(chip, alone), (f.file, size)
+            # The same pixel grid, so the same chip; but the two regions start at different
+            # corners (a multiple of 2^(levels+2) px apart), and warpAffine's fixed-point
+            # coordinates (1/32 px) may round a sample the other way on some CPUs' vector
+            # code: 3 pixels of 4,096 one grey level apart were seen on one machine, 0 on
+            # another. A wrong grid moves the whole chip by a pixel or more.
+            diff = np.abs(chip.astype(int) - alone)
+            assert diff.max() <= 1 and (diff.max(axis=-1) > 0).mean() <= 0.01, (f.file, size)
 
 
 def test_a_damaged_model_file_is_refused(tmp_path):

@@ -75,9 +75,12 @@ def test_group_photos(engine):
 
 
 @pytest.fixture(scope="module")
-def celebrity_pairs(engine) -> tuple[np.ndarray, np.ndarray]:
+def celebrity_pairs() -> tuple[np.ndarray, np.ndarray]:
     """(cosine, same person) for every pair of celebrity-dev crops the detector finds
-    (3x upscaled; 316 of 320: 6,085 same-person and 43,685 different-person pairs)."""
+    (3x upscaled; 316 of 320: 6,085 same-person and 43,685 different-person pairs) at the
+    detection threshold the recogniser's threshold was calibrated under, 0.60 (the shipped
+    0.70 finds 311: five tight crops score 0.61-0.69)."""
+    engine = FaceEngine(DEFAULT_PACK, det_threshold=0.6)
     embs, labels = [], []
     for person in sorted(p for p in (DATA / "celebrity-dev").iterdir() if p.is_dir()):
         for crop in sorted(person.glob("*.png")):
