@@ -95,6 +95,46 @@ def test_search_by_image_json_shape_order_top_and_threshold(scanned, tmp_path, d
     assert none.returncode == 0 and none.stdout.strip() == "no similar faces found"
 
 
+def test_the_command_line_loads_the_library_only_to_open_one():
+    """`--version`, `--help` and argument errors answer without SQLite's library code, hnswlib
+    or numpy (half of every command's start-up before); `search IMAGE` starts its models on
+    a thread before the library is imported at all."""
+    code = ("import sys, facefolio.cli; print(sorted(m for m in ('facefolio.library.library', "
+            "'facefolio.library.indexes', 'hnswlib', 'numpy', 'cv2', 'onnxruntime') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_search_uses_its_head_start_only_for_the_settings_the_library_opens_with(tmp_path,
+                                                                                datasets):
+    from facefolio.cli import _SearchHeadStart
+    from facefolio.library import Settings
+    strict = tmp_path / "strict"
+    with Library(strict, create=True) as lib:
+        lib.settings = Settings.from_json({"det_threshold": 0.8})
+        lib.save_settings()
+    head = _SearchHeadStart(strict)
+    with Library(strict) as lib:
+        engine = head.engine_for(lib)
+    assert engine is not None and engine._detector.det_threshold == 0.8
+    # Read before the library changed its settings (another window saved them meanwhile):
+    # the library's own settings win, and the search makes its engine again.
+    (strict / "settings.json").write_text(json.dumps({"det_threshold": 0.75}))
+    with Library(strict) as lib:
+        assert head.engine_for(lib) is None
+    query = tmp_path / "query.jpg"
+    shutil.copy(datasets / "deepface-unit" / "img5.jpg", query)
+    # No library there: one line, exit 1, and the head start's thread does not hold it up.
+    gone = subprocess.run([sys.executable, "-m", "facefolio.cli", "--library",
+                           str(tmp_path / "none"), "search", str(query)],
+                          capture_output=True, text=True, timeout=60)
+    assert gone.returncode == 1 and gone.stderr.startswith("facefolio: "), gone.stderr
+    missing = run(strict, "search", tmp_path / "nothing.jpg")
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
 def test_search_by_face_excludes_itself(scanned):
     lib, photos, _ = scanned
     faces = json.loads(run(lib, "export", "--json").stdout)["faces"]

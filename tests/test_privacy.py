@@ -198,7 +198,7 @@ def test_a_library_made_under_umask_022_is_owner_only(qtbot, tmp_path, monkeypat
     from facefolio.app.thumbnails import ThumbnailProvider
     from facefolio.library.people.people import People
     # Library() tightens what it finds on open: off, so every writer must get it right itself.
-    monkeypatch.setattr(privacy, "tighten", lambda folder: [])
+    monkeypatch.setattr(privacy, "tighten", lambda folder, **_: [])
     photos = make_photos(tmp_path / "Photos", per_person=2)
     lib_dir = tmp_path / "library"
     old = os.umask(0o022)
@@ -266,6 +266,43 @@ def test_an_old_loose_library_is_tightened_on_open(tmp_path):
         assert loose_entries(lib_dir) == []
     finally:
         os.umask(old)
+
+
+def _open_in_another_process(lib_dir: Path) -> None:
+    code = "import sys; from facefolio.library import Library; Library(sys.argv[1]).close()"
+    subprocess.run([sys.executable, "-c", code, str(lib_dir)], check=True, timeout=60)
+
+
+def test_a_library_is_walked_in_full_once_then_by_its_own_entries(tmp_path):
+    """Every process opens the library, and a full walk grows with its thumbnails (170 ms at
+    20,000): the first clean walk is recorded, later opens look at the folder's own entries and
+    their sub-folders, and anything loose there (an unzip, a copy under a loose umask) makes
+    the walk go on in full. `check --repair` always walks in full."""
+    from facefolio.library.storage import store
+    from facefolio.library.upkeep.check import check_library
+    lib_dir = tmp_path / "lib"
+    with Library(lib_dir, create=True) as lib:
+        assert store.walked_private(lib.con)
+    crops = lib_dir / "thumbnails" / "faces"
+    privacy.private_dir(crops.parent)
+    privacy.private_dir(crops)
+    crop = crops / "1.jpg"
+    crop.write_bytes(b"a crop")
+    crop.chmod(0o644)  # as by hand, deep inside: later opens do not look there
+    _open_in_another_process(lib_dir)
+    assert loose_entries(lib_dir) == ["thumbnails/faces/1.jpg -rw-r--r--"]
+    # Loosened wholesale, the sub-folder with it: the walk goes on in full.
+    crops.chmod(0o755)
+    _open_in_another_process(lib_dir)
+    assert loose_entries(lib_dir) == []
+    crop.chmod(0o644)
+    (lib_dir / "settings.json").write_text("{}")
+    (lib_dir / "settings.json").chmod(0o644)
+    _open_in_another_process(lib_dir)
+    assert loose_entries(lib_dir) == []
+    crop.chmod(0o644)
+    check_library(lib_dir, repair=True)
+    assert loose_entries(lib_dir) == []
 
 
 # -- forget reaches the open app ---------------------------------------------------------------------

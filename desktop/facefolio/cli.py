@@ -10,23 +10,22 @@ import argparse
 import json
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cli_status import cmd_status
-from .library import (
-    CancelToken,
-    Library,
-    LibraryError,
-    Phase,
-    ScanProgress,
-    default_library_dir,
-    search_image,
-)
+from .library.scan.progress import CancelToken, Phase, ScanProgress
+from .library.storage.errors import LibraryError
 from .library.storage.failures import describe
+from .library.storage.settings import default_library_dir
 from .library.storage.store import display_path
 from .library.storage.text import shown
+
+if TYPE_CHECKING:  # the library (SQLite, hnswlib, numpy) loads in main(), not on import
+    from .library import Library
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         return _open_app(args)
     library_dir = Path(args.library).expanduser().absolute() if args.library else \
         default_library_dir()
+    if args.func is cmd_search and args.image is not None:
+        args.head_start = _SearchHeadStart(library_dir)
+        args.head_start.imported.wait()
+    try:
+        return _run(library_dir, args)
+    finally:
+        if getattr(args, "head_start", None) is not None:
+            args.head_start.join()
+
+
+def _run(library_dir: Path, args: argparse.Namespace) -> int:
+    from .library import Library  # noqa: PLC0415 - after the head start (_SearchHeadStart)
     try:
         if getattr(args, "raw_folder", False):  # `check`: works on a library it may refuse
             return args.func(library_dir, args)
@@ -238,7 +249,50 @@ class _ProgressReporter:
             sys.stderr.write("\n")
 
 
+class _SearchHeadStart:
+    """`search IMAGE`: the face models load on a thread while the main thread imports the
+    library, opens it and decodes the image. ONNX Runtime builds its sessions without holding
+    the interpreter lock, so the command waits for the longer of the two, not their sum. The
+    thread's imports come first (`imported`): both sides' imports hold that lock, and the
+    models are the longer way.
+
+    Only a head start: its engine is used when the opened library's settings are the ones it
+    read (the library may change them on open); anything that failed here is done again on
+    the main thread, which says why in the usual words."""
+
+    def __init__(self, library_dir: Path) -> None:
+        self.key: tuple | None = None
+        self.engine = None
+        self.imported = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(library_dir,),
+                                        name="search-head-start", daemon=True)
+        self._thread.start()
+
+    def _run(self, library_dir: Path) -> None:
+        try:
+            from .engine import FaceEngine  # noqa: PLC0415
+            from .library.storage.settings import Settings  # noqa: PLC0415
+            self.imported.set()
+            s = Settings.load(library_dir)
+            self.key = (s.pack, s.det_threshold, s.min_face)
+            self.engine = FaceEngine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
+        except Exception:  # noqa: BLE001 - done again, and reported, on the main thread
+            pass
+        finally:
+            self.imported.set()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def engine_for(self, library: Library):
+        """The engine for this library's settings, or None: make one."""
+        self.join()
+        s = library.settings
+        return self.engine if self.key == (s.pack, s.det_threshold, s.min_face) else None
+
+
 def cmd_search(library: Library, args: argparse.Namespace) -> int:
+    from .library import search_image  # noqa: PLC0415
     if args.face is not None:
         results = library.search_face(args.face, top=args.top,
                                       min_similarity=args.min_similarity)
@@ -246,9 +300,16 @@ def cmd_search(library: Library, args: argparse.Namespace) -> int:
         image = Path(args.image)
         if not image.is_file():
             raise LibraryError(f"{image}: no such file")
+        head = getattr(args, "head_start", None)
         try:
+            engine = loaded = None
+            if head is not None:
+                from .engine import load_image  # noqa: PLC0415 - the head start imported it
+                loaded = load_image(image)  # while the head start's models load
+                engine = head.engine_for(library)
             results = search_image(library, image, top=args.top,
-                                   min_similarity=args.min_similarity)
+                                   min_similarity=args.min_similarity, engine=engine,
+                                   loaded=loaded)
         except Exception as exc:
             from .engine import ImageError  # noqa: PLC0415
             if isinstance(exc, ImageError):

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from .library import Library, LibraryError
+from .library import LibraryError
 from .library.storage.store import display_path
 from .library.storage.text import shown
+
+if TYPE_CHECKING:  # the library loads when a command opens one, not on import
+    from .library import Library
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from .library import Library, LibraryError
+from .library import LibraryError
 from .library.storage.store import display_path
+
+if TYPE_CHECKING:  # the library loads when a command opens one, not on import
+    from .library import Library
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:

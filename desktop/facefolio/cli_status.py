@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import TYPE_CHECKING
 
-from .library import (
-    Library,
-)
 from .library.storage.store import display_path
 from .library.storage.text import shown
+
+if TYPE_CHECKING:  # the library loads when a command opens one, not on import
+    from .library import Library
 
 
 def cmd_status(library: Library, args: argparse.Namespace) -> int:

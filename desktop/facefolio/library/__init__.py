@@ -5,7 +5,7 @@ from __future__ import annotations
 # package for its scan code and needs none of SQLite, hnswlib or the search (60-100 ms of the
 # fork server's start, on every scan's critical path).
 _LAZY = {
-    "Library": ".library", "default_library_dir": ".library",
+    "Library": ".library", "default_library_dir": ".storage.settings",
     "faces_in_image": ".photos.search", "search_image": ".photos.search",
     "CancelToken": ".scan.progress", "Phase": ".scan.progress", "ScanProgress": ".scan.progress",
     "Scanner": ".scan.scanner",

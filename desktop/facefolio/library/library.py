@@ -14,8 +14,6 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-import platformdirs
-
 from .indexes import IndexedSearch
 from .reads import LibraryReads, _unread, gone_photos_where
 from .storage import privacy, store
@@ -24,21 +22,16 @@ from .storage.errors import LibraryError, NotFoundError
 from .storage.records import (
     FolderRecord,
 )
-from .storage.settings import OLD_DEFAULT_DET_THRESHOLD, Settings
+from .storage.settings import (  # noqa: F401 - ENV_LIBRARY: the app reads it here
+    ENV_LIBRARY,
+    OLD_DEFAULT_DET_THRESHOLD,
+    Settings,
+    default_library_dir,
+)
 from .storage.store import Transaction
 from .storage.thumbcache import claim_thumbnails
 
-ENV_LIBRARY = "FACEFOLIO_LIBRARY"
 log = logging.getLogger(__name__)
-
-
-
-
-def default_library_dir() -> Path:
-    env = os.environ.get(ENV_LIBRARY)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
 
 
 def disk_full(folder: Path) -> str | None:
@@ -111,8 +104,12 @@ class Library(LibraryReads, IndexedSearch):
                 self._keep_default_of_analysis()
                 if create:
                     self._adopt_old_photos()
-                # Libraries made before files were private (or copied in with a loose umask).
-                self.permission_problems = privacy.tighten(self.path)
+                # Libraries made before files were private (or copied in with a loose umask):
+                # walked in full once, then the folder's own entries on each open.
+                walked = store.walked_private(self.con)
+                self.permission_problems = privacy.tighten(self.path, deep=not walked)
+                if not walked and not self.permission_problems:
+                    store.mark_walked_private(self.con)
             else:
                 self.problems.append(f"the library is open read-only: "
                                      f"{self.readonly_reason}")

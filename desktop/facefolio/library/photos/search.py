@@ -94,19 +94,22 @@ def search_faces(library: Library, faces: list[FoundFace], *, top: int = 20
     return [library.search_vector(f.embedding, pack=pack, top=top) for f in faces]
 
 
-def faces_in_image(library: Library, path: str | os.PathLike, engine=None) -> list:
+def faces_in_image(library: Library, path: str | os.PathLike, engine=None,
+                   loaded=None) -> list:
     """Detect and embed the faces of any image with the library's model pack, largest first
     (the engine's order): the engine's `Face` objects."""
     from ...engine import FaceEngine, load_image  # noqa: PLC0415 - heavy, load on first use
     s = library.settings
     engine = engine or FaceEngine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
-    return engine.analyze(load_image(path))
+    return engine.analyze(loaded if loaded is not None else load_image(path))
 
 
 def search_image(library: Library, path: str | os.PathLike, *, top: int = 20,
-                 min_similarity: float | None = None, engine=None) -> list[SearchResult]:
-    """Faces most like the largest face in the image, most similar first."""
-    faces = faces_in_image(library, path, engine)
+                 min_similarity: float | None = None, engine=None,
+                 loaded=None) -> list[SearchResult]:
+    """Faces most like the largest face in the image, most similar first (`engine`: one
+    made with the library's settings; `loaded`: the image as `engine.load_image` gave it)."""
+    faces = faces_in_image(library, path, engine, loaded)
     if not faces:
         raise NoFaceError(path)
     return library.search_vector(faces[0].embedding, pack=library.settings.pack, top=top,

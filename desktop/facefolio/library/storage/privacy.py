@@ -13,7 +13,6 @@ import os
 import re
 import stat
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -148,41 +147,63 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# Folders walked in full by this process without a problem. Every task of the app opens its
-# own Library, and a full walk costs 170 ms at 20,000 thumbnails (DIR holding 20,000 files:
-# `python -c "import sys, time, pathlib; from facefolio.library.storage.privacy import tighten;
-# t = time.perf_counter(); tighten(pathlib.Path(sys.argv[1])); print(time.perf_counter() - t)"
-# DIR`), so later opens look only at the folder's own entries (0.2 ms): what Facefolio writes
-# below them is created owner-only, and a new process walks again.
-_WALKED: set[str] = set()
-_WALKED_LOCK = threading.Lock()
+# A full walk costs 170 ms at 20,000 thumbnails and grows with the library (DIR holding
+# 20,000 files: `python -c "import sys, time, pathlib; from facefolio.library.storage.privacy
+# import tighten; t = time.perf_counter(); tighten(pathlib.Path(sys.argv[1])); print(
+# time.perf_counter() - t)" DIR`), and every process and every task of the app opens its own
+# Library. So a library walks in full once (Library records it in the database) and later
+# opens look only at its folder's own entries and their sub-folders (`deep=False`, well under
+# a millisecond): what Facefolio writes below them is created owner-only, and what loosens
+# files wholesale (an unzip, a copy under a loose umask) loosens those too, which makes the
+# walk go on in full. `facefolio check --repair` always walks in full.
 
 
-def tighten(folder: Path) -> list[str]:
+def tighten(folder: Path, *, deep: bool = True) -> list[str]:
     """Make every folder and file below `folder` owner-only; the ones that could not be.
+
+    `deep=False` looks at `folder`, its own entries and their sub-folders (not what is in
+    those), and walks in full only if one of them was loose.
 
     `folder` itself may be a link (a library kept on another disk); nothing below it is
     followed: os.fwalk works through directory descriptors, and each entry is changed through
     a descriptor opened with O_NOFOLLOW, so a link never has its target's mode changed.
     """
-    problems: list[str] = []
     if not folder.is_dir():
-        return problems
+        return []
     key = os.path.realpath(folder)
-    with _WALKED_LOCK:
-        shallow = key in _WALKED
+    if not deep:
+        problems, loosened = _shallow(key)
+        if not loosened:
+            return problems
+    problems = []
     for root, dirs, files, root_fd in os.fwalk(key, follow_symlinks=False):
         problems += [p for p in [_fix_fd(root_fd, root, DIR_MODE)] if p]
-        names = [(f, FILE_MODE) for f in files]
-        if shallow:  # the sub-folders themselves, not what is inside them
-            names += [(d, DIR_MODE) for d in dirs]
-        problems += [p for p in (_fix(root_fd, root, n, mode) for n, mode in names) if p]
-        if shallow:
-            break
-    if not problems:
-        with _WALKED_LOCK:
-            _WALKED.add(key)
+        problems += [p for p in (_fix(root_fd, root, f, FILE_MODE) for f in files) if p]
     return problems
+
+
+def _shallow(key: str) -> tuple[list[str], bool]:
+    """`tighten(deep=False)`'s look: (problems, whether anything was loose)."""
+    problems: list[str] = []
+    loosened = False
+    for depth, (root, dirs, files, root_fd) in enumerate(
+            os.fwalk(key, follow_symlinks=False)):
+        loosened |= _loose(os.fstat(root_fd))
+        problems += [p for p in [_fix_fd(root_fd, root, DIR_MODE)] if p]
+        if depth == 0:
+            for name in files:
+                loosened |= _loose(os.stat(name, dir_fd=root_fd, follow_symlinks=False))
+                problems += [p for p in [_fix(root_fd, root, name, FILE_MODE)] if p]
+        for name in dirs:
+            loosened |= _loose(os.stat(name, dir_fd=root_fd, follow_symlinks=False))
+            problems += [p for p in [_fix(root_fd, root, name, DIR_MODE)] if p]
+        if root != key:
+            dirs.clear()  # the sub-folders' own modes, not what is in them
+    return problems, loosened
+
+
+def _loose(st: os.stat_result) -> bool:
+    return not stat.S_ISLNK(st.st_mode) and bool(stat.S_IMODE(st.st_mode) & 0o077)
 
 
 def _fix_fd(fd: int, path: str, mode: int) -> str | None:

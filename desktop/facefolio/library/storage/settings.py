@@ -14,6 +14,17 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+# Where the library lives when no --library is given.
+ENV_LIBRARY = "FACEFOLIO_LIBRARY"
+
+
+def default_library_dir() -> Path:
+    env = os.environ.get(ENV_LIBRARY)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # noqa: PLC0415
+    return Path(platformdirs.user_data_dir("Facefolio", appauthor=False)) / "library"
+
 SETTINGS_NAME = "settings.json"
 SETTINGS_VERSION = 1
 OLD_DEFAULT_DET_THRESHOLD = 0.6  # the default until December 2026

@@ -313,6 +313,17 @@ def in_chunks(con: sqlite3.Connection, sql: str, ids, *params, chunk: int = 900)
     return rows
 
 
+def walked_private(con: sqlite3.Connection) -> bool:
+    """Whether a full owner-only walk of the library folder ended without a problem once
+    (privacy.tighten: later opens look at the folder's own entries only)."""
+    return _meta_int(con, "private_walked") > 0
+
+
+def mark_walked_private(con: sqlite3.Connection) -> None:
+    with Transaction(con):
+        con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('private_walked', '1')")
+
+
 def _meta_int(con: sqlite3.Connection, key: str) -> int:
     row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return int(row[0]) if row else 0
