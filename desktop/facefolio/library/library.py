@@ -109,7 +109,10 @@ class Library(LibraryReads, IndexedSearch):
                 walked = store.walked_private(self.con)
                 self.permission_problems = privacy.tighten(self.path, deep=not walked)
                 if not walked and not self.permission_problems:
-                    store.mark_walked_private(self.con)
+                    try:
+                        store.mark_walked_private(self.con)
+                    except sqlite3.OperationalError:
+                        pass  # busy, or a full disk: the next open walks in full again
             else:
                 self.problems.append(f"the library is open read-only: "
                                      f"{self.readonly_reason}")
