@@ -89,8 +89,10 @@ def test_named_faces_the_new_threshold_misses_are_said_and_kept(lib):
         ("Mark", 1, 1), ("Leonardo", 1, 0)}
     from facefolio.app.settings_dialog import reanalysis_text
     question, details = reanalysis_text(said, library.settings, higher)
-    assert "threshold of 0.70" in question and "4 photos" in question
-    assert "2 faces of named people may not be found again: Leonardo (1), Mark (1)" in details
+    # Exactly what goes by default: Leonardo's grouped face (Mark's confirmed one stays).
+    assert "threshold of 0.70" in question and "removes 1 face under it from 1 photo" in question
+    assert "2 faces of named people are under it: Leonardo (1), Mark (1)" in details
+    assert "The other one, placed by grouping, leaves its person." in details
     assert "1 face of them you named or confirmed yourself: it stays" in details
 
     set_threshold(library, 0.7)
@@ -133,6 +135,13 @@ def test_a_higher_threshold_reads_no_photo_and_works_with_the_drive_unplugged(li
     strong = [f.id for f in library.faces() if f.score >= 0.7]
     mark = people.create_person([kept], name="Mark")
     folder.rename(folder.with_name("unplugged"))
+    photo_of = {f.id: f.photo_id for f in library.faces()}
+    before = set(photo_of)
+    # Said before saving, exactly, with the drive unplugged too.
+    higher = replace(library.settings, det_threshold=0.7)
+    said = impact(library, higher)
+    from facefolio.app.settings_dialog import reanalysis_text
+    question, _ = reanalysis_text(said, library.settings, higher)
 
     set_threshold(library, 0.7)
     assert library.counts()["pending_photos"] == len(LOW + OTHERS)
@@ -141,6 +150,11 @@ def test_a_higher_threshold_reads_no_photo_and_works_with_the_drive_unplugged(li
     assert library.counts()["pending_photos"] == 0
     ids = {f.id for f in library.faces()}
     assert kept in ids and dropped not in ids and set(strong) <= ids
+    gone = before - ids
+    assert said.reread == 0 and said.narrowed_faces == len(gone) >= 1
+    assert said.narrowed_photos == len({photo_of[f] for f in gone})
+    assert (f"removes {len(gone)} face{'s' if len(gone) > 1 else ''} under it from "
+            f"{said.narrowed_photos} photo") in question and "without reading" in question
     assert [f.id for f in library.faces(person_id=mark)] == [kept]
     assert library.index(library.settings.pack).ids() == ids  # the index followed
 

@@ -115,8 +115,9 @@ class SettingsDialog(QDialog):
                                    "photos.")
         form.addRow("Ages:", self.age_gender)
         form.addRow("Library location:", where)
-        note = QLabel("Model and detection changes apply to photos scanned from now on; "
-                      "rescan to apply them to every photo.", wordWrap=True)
+        note = QLabel("Model and detection changes take effect at the next scan, for every "
+                      "photo; a higher threshold or a larger smallest face only removes the "
+                      "faces under it, without reading the photos again.", wordWrap=True)
         note.setStyleSheet("color: palette(placeholder-text);")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
                                    QDialogButtonBox.StandardButton.Cancel)
@@ -187,15 +188,26 @@ def reanalysis_text(impact: ReanalysisImpact, old: Settings, new: Settings) -> t
     if impact.reread:
         question = (f"With {setting}, the next scan looks for faces again in "
                     f"{plural(impact.reread, 'photo')}.")
-    else:  # a stricter setting of the same pack: nothing to decode (narrow.py)
-        question = (f"With {setting}, the next scan removes the faces under it from "
-                    f"{plural(impact.photos, 'photo')} without reading them again.")
+    elif impact.narrowed_faces:  # a stricter setting of the same pack (narrow.py)
+        question = (f"With {setting}, the next scan removes "
+                    f"{plural(impact.narrowed_faces, 'face')} under it from "
+                    f"{plural(impact.narrowed_photos, 'photo')}, without reading any photo "
+                    "again.")
+    else:
+        question = (f"With {setting}, no face found so far is under it that nobody decided "
+                    "about: the next scan removes nothing and reads no photo again.")
     if not impact.faces:
         return question, "No face of a named person should be lost."
     whose = ", ".join(f"{p.name} ({p.faces})" for p in impact.people[:8])
     if len(impact.people) > 8:
         whose += f" and {plural(len(impact.people) - 8, 'other person')}"
-    may = "may not be found again" if not impact.new_pack else "are looked for again"
+    one = impact.faces == 1
+    if impact.new_pack:
+        may = "is looked for again" if one else "are looked for again"
+    elif impact.reread:
+        may = "may not be found again"
+    else:  # narrowing: exactly these are under the new setting
+        may = "is under it" if one else "are under it"
     lines = [f"{plural(impact.faces, 'face')} of named people {may}: {whose}."]
     kept = impact.confirmed
     if kept:
@@ -204,8 +216,11 @@ def reanalysis_text(impact: ReanalysisImpact, old: Settings, new: Settings) -> t
                      "the new setting does not find them, unless you let it drop them.")
     rest = impact.faces - kept
     if rest:
-        lines.append(f"The other {plural(rest, 'face')}, placed by grouping, leave their person "
-                     "if not found.")
+        goes = ("leaves its person" if rest == 1 else "leave their person") + (
+            " if not found" if impact.reread or impact.new_pack else "")
+        other = "The other one" if rest == 1 else f"The other {rest} faces"
+        lines.append(f"{other}, placed by grouping, {goes}."
+                     if kept else f"Placed by grouping, {'it' if rest == 1 else 'they'} {goes}.")
     lines.append("Faces you marked \u201cNot a face\u201d stay marked.")
     return question, " ".join(lines)
 
@@ -215,7 +230,8 @@ def ask_reanalysis(parent: QWidget, impact: ReanalysisImpact, old: Settings, new
     """'keep' (confirmed faces stay), 'drop' (the user lets the setting drop them), or None
     (cancel: the settings are not saved)."""
     question, details = reanalysis_text(impact, old, new)
-    box = QMessageBox(QMessageBox.Icon.Question, "Analyse photos again?", question,
+    title = "Analyse photos again?" if impact.reread else "Remove faces under the new setting?"
+    box = QMessageBox(QMessageBox.Icon.Question, title, question,
                       QMessageBox.StandardButton.Cancel, parent)
     box.setInformativeText(details)
     keep = box.addButton("Keep my confirmed faces" if impact.confirmed else "Save",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..library import Library
-from .narrow import floors
+from .narrow import floors, going
 from .write import DROP_UNFOUND_KEY
 from ..storage.settings import Settings
 from ..storage.store import Transaction
@@ -34,6 +34,9 @@ class ReanalysisImpact:
     # Of `photos`, those whose files must be read again; the others are narrowed (a stricter
     # setting of the same pack: their weaker faces go without decoding, narrow.py).
     reread: int = 0
+    # What narrowing removes (faces, and the photos they are in) when decided faces stay.
+    narrowed_faces: int = 0
+    narrowed_photos: int = 0
 
     @property
     def faces(self) -> int:
@@ -68,7 +71,8 @@ def impact(library: Library, settings: Settings) -> ReanalysisImpact:
                        {"key": key, "thr": float(settings.det_threshold),
                         "min_face": float(settings.min_face)}).fetchall()
     people = tuple(PersonImpact(r[0], r[1], int(r[2]), int(r[3] or 0)) for r in rows)
-    return ReanalysisImpact(int(photos), new_pack, people, int(reread))
+    gone, gone_photos = going(con, key)
+    return ReanalysisImpact(int(photos), new_pack, people, int(reread), gone, gone_photos)
 
 
 def agree_to_drop(library: Library, settings: Settings | None) -> None:
