@@ -98,7 +98,8 @@ def test_photos_of_people_together_from_the_people_page(qtbot, open_window, albu
     assert "together_3.jpg" in names(page.model)
 
 
-def test_a_persons_page_shows_their_dates_newest_first(qtbot, open_window, album_library):
+def test_a_persons_page_shows_their_dates_newest_first(qtbot, open_window, album_library,
+                                                      monkeypatch):
     window = open_window(album_library)
     qtbot.waitUntil(lambda: len(window.people.model.rows) == 3, timeout=WAIT)
     obama = next(p for p in window.people.model.rows if p.name == "Barack Obama")
@@ -110,9 +111,16 @@ def test_a_persons_page_shows_their_dates_newest_first(qtbot, open_window, album
     assert files[:3] == ["together_3.jpg", "together_2.jpg", "together_1.jpg"]
     assert files[-1] == "Barack_Obama_11.jpg"
     assert page.faces.index(0).data(SubtitleRole) == "4 Mar 2021"
+    # Another order sorts the faces on the page again: nothing is read from the library.
+    from facefolio.app import person_page
+    reads = []
+    monkeypatch.setattr(person_page, "load_person", lambda *a, **k: reads.append(a))
     page.order.setCurrentIndex(page.order.findData("oldest"))
     qtbot.waitUntil(lambda: Path(page.faces.rows[0].photo_path).name ==
                     "Barack_Obama_11.jpg", timeout=WAIT)
+    assert sorted(Path(f.photo_path).name for f in page.faces.rows) == sorted(files)
+    assert reads == [] and page.count.full == "8 photos · Jun 2016 – Mar 2021"
+    monkeypatch.undo()
     # "Photos" shows every photo of the person, with who else is in them.
     qtbot.mouseClick(page.photos_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.photos.model.rowCount() == 8, timeout=WAIT)

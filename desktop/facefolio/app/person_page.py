@@ -43,6 +43,7 @@ class PersonView:
     last: str | None
     proposals: list[Question]
     years: list = field(default_factory=list)  # by_age.YearAges: their age per year
+    order: str = "newest"  # the order `faces` are in
 
 
 def ages_line(person: PersonRecord, years: list) -> str:
@@ -72,7 +73,7 @@ def load_person(library: Library, person_id: int, order: str = "newest",
     first, last = browse.person_span(library, person_id)
     return PersonView(person, faces, suggestions, first, last,
                       proposals(library, limit=8, person_id=person_id),
-                      ages_by_year(library, person_id))
+                      ages_by_year(library, person_id), order)
 
 
 def load_suggestions(library: Library, person_id: int) -> list[FaceItem] | None:
@@ -122,10 +123,13 @@ class PersonPage(Page):
         self.name_edit.editingFinished.connect(self._rename)
         self.count = ElidedLabel()
         self.count.setStyleSheet("color: palette(placeholder-text);")
+        self._order_asks = 0  # re-sorts asked for (_reorder); the newest one wins
+        self._shown = 0  # face lists shown: a re-sort of an older one is not applied
+        self._year_words: dict = {}  # year -> their age in it, for the scrubber's tips
         self.order = QComboBox()
         self.order.addItem("Newest first", "newest")
         self.order.addItem("Oldest first", "oldest")
-        self.order.currentIndexChanged.connect(lambda _i: self.reload())
+        self.order.currentIndexChanged.connect(lambda _i: self._reorder())
         self.hide_button = QPushButton("Hide")
         self.hide_button.clicked.connect(self._toggle_hidden)
         self.photos_button = QPushButton("Photos")
@@ -243,6 +247,31 @@ class PersonPage(Page):
             self.load(lambda library: load_person(library, pid, order, with_suggestions=False),
                       self._apply)
 
+    def _reorder(self) -> None:
+        """Newest or oldest first: the faces on the page sorted again on a read thread, not
+        read again (a big person's faces are seconds of reading at scale). A load still on
+        its way sorts its own answer (`_apply`)."""
+        if self.person is None or not self.faces.rows:
+            self.reload()
+            return
+        self._order_asks += 1
+        ask, shown = self._order_asks, self._shown
+        rows, order = list(self.faces.rows), self.order.currentData()
+
+        def sorted_again(value: list[FaceItem]) -> None:
+            if ask == self._order_asks and shown == self._shown:  # nothing newer meanwhile
+                self._show_faces(value)
+        self.session.read(lambda _library: sort_by_date(rows, order), sorted_again)
+
+    def _show_faces(self, faces: list[FaceItem]) -> None:
+        self._shown += 1
+        self.faces.set_rows(faces)
+        from ..library.photos.browse import year_starts  # noqa: PLC0415
+        self.scrubber.set_marks(year_starts([f.taken_at for f in faces]))
+        for i in range(self.scrubber.count()):  # a year's tip: their age in it
+            item = self.scrubber.item(i)
+            item.setToolTip(self._year_words.get(item.text(), ""))
+
     def _apply(self, view: PersonView | None) -> None:
         if view is None:
             self.gone.emit()
@@ -259,13 +288,10 @@ class PersonPage(Page):
         self.hide_button.setText("Show in People" if view.person.hidden else "Hide")
         self.ages.setText(ages_line(view.person, view.years))
         self.ages.setVisible(bool(self.ages.full))
-        self.faces.set_rows(view.faces)
-        from ..library.photos.browse import year_starts  # noqa: PLC0415
-        self.scrubber.set_marks(year_starts([f.taken_at for f in view.faces]))
-        ages = {y.year: y.words for y in view.years}  # a year's tip: their age in it
-        for i in range(self.scrubber.count()):
-            item = self.scrubber.item(i)
-            item.setToolTip(ages.get(item.text(), ""))
+        self._year_words = {y.year: y.words for y in view.years}
+        self._show_faces(view.faces)
+        if view.order != self.order.currentData():  # the order changed while it loaded
+            self._reorder()
         self.proposals.set_questions(view.proposals)
         if view.suggestions is not None:
             self._apply_suggestions(view.suggestions)

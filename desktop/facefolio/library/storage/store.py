@@ -320,8 +320,14 @@ def walked_private(con: sqlite3.Connection) -> bool:
 
 
 def mark_walked_private(con: sqlite3.Connection) -> None:
-    with Transaction(con):
-        con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('private_walked', '1')")
+    """Record a clean full walk; never waits for another writer (sqlite3.OperationalError
+    when one holds the lock: the next open walks again and tries again)."""
+    con.execute("PRAGMA busy_timeout = 0")
+    try:
+        with Transaction(con):
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('private_walked', '1')")
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _meta_int(con: sqlite3.Connection, key: str) -> int:
