@@ -154,6 +154,28 @@ def needles_of(lib_dir: Path) -> list[bytes]:
         [b[-64:] for b in blobs]
 
 
+def test_a_settings_file_that_is_a_link_a_pipe_or_huge_is_not_read(lib_dir, tmp_path):
+    """settings.json is read only as a plain file of the library's own: a link out of the
+    folder is not followed, a pipe (which would block the open for ever) and a device are
+    not opened for reading, a huge file is not read whole; each is one clear line, and the
+    library opens with the default settings."""
+    settings = lib_dir / "settings.json"
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({"det_threshold": 0.9}))
+    cases = {"link": lambda: settings.symlink_to(elsewhere),
+             "pipe": lambda: os.mkfifo(settings),
+             "huge": lambda: settings.write_bytes(b" " * (2 << 20) + b"{}")}
+    said = {"link": "is a link to another place", "pipe": "is not a plain file",
+            "huge": "is larger than 1 MB"}
+    for name, make in cases.items():
+        settings.unlink(missing_ok=True)
+        make()
+        with Library(lib_dir) as lib:
+            assert lib.settings.det_threshold == 0.7, name  # not the link's 0.9
+            assert any(said[name] in p for p in lib.problems), (name, lib.problems)
+    assert json.loads(elsewhere.read_text()) == {"det_threshold": 0.9}  # left alone
+
+
 def test_forget_leaves_no_name_and_no_embedding_in_any_file(lib_dir):
     needles = needles_of(lib_dir)
     assert every_file_holding(lib_dir, needles)  # the search below can find them

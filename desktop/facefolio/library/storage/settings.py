@@ -8,9 +8,11 @@ The number of scan workers is clamped to the cores this process may use.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -67,9 +69,12 @@ class Settings:
     def load(cls, library_dir: Path) -> Settings:
         path = library_dir / SETTINGS_NAME
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_own(path)
         except FileNotFoundError:
             return cls(saved=False)
+        except _NotOwn as exc:
+            return cls(warnings=[f"{SETTINGS_NAME} {exc}: it was not read; using the default "
+                                 "settings"])
         except (OSError, UnicodeError) as exc:
             return cls(warnings=[f"{SETTINGS_NAME} cannot be read ({_why(exc)}): "
                                  "using the default settings"])
@@ -173,6 +178,33 @@ def _kind_word(kind: type) -> str:
 def _short(value: object) -> str:
     text = json.dumps(value, ensure_ascii=True)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+MAX_SETTINGS_BYTES = 1 << 20
+
+
+class _NotOwn(Exception):
+    """settings.json is not a plain file of the library's own."""
+
+
+def _read_own(path: Path) -> str:
+    """The text of `path`, never followed out of the library through a link, never a pipe
+    or a device (which could block the open for ever), never more than a megabyte."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise _NotOwn("is a link to another place") from exc
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotOwn("is not a plain file")
+        data = fh.read(MAX_SETTINGS_BYTES + 1)
+    if len(data) > MAX_SETTINGS_BYTES:
+        raise _NotOwn(f"is larger than {MAX_SETTINGS_BYTES >> 20} MB")
+    return data.decode("utf-8")
 
 
 def _why(exc: Exception) -> str:
