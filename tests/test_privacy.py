@@ -305,6 +305,24 @@ def test_a_library_is_walked_in_full_once_then_by_its_own_entries(tmp_path):
     assert loose_entries(lib_dir) == []
 
 
+def test_a_file_gone_between_listing_and_looking_is_no_problem(tmp_path, monkeypatch):
+    """Another thread's save renames its temp file while an open looks at the folder (seen in
+    CI: FileNotFoundError out of Library()): an entry gone since the listing is skipped, in
+    the shallow look and the full walk alike, and is no permission problem."""
+    lib_dir = tmp_path / "lib"
+    Library(lib_dir, create=True).close()
+    real = os.fwalk
+
+    def listing_with_a_vanished_file(*args, **kwargs):
+        for root, dirs, files, fd in real(*args, **kwargs):
+            yield root, dirs, [*files, ".settings.json.ff1-gone.tmp"], fd
+    monkeypatch.setattr(privacy.os, "fwalk", listing_with_a_vanished_file)
+    for deep in (False, True):
+        assert privacy.tighten(lib_dir, deep=deep) == []
+    with Library(lib_dir) as lib:
+        assert lib.permission_problems == []
+
+
 # -- forget reaches the open app ---------------------------------------------------------------------
 def test_forget_from_another_process_leaves_nothing_of_the_open_app(qtbot, scanned_library,
                                                                    tmp_path):

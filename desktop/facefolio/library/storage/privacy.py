@@ -188,21 +188,27 @@ def _shallow(key: str) -> tuple[list[str], bool]:
     loosened = False
     for depth, (root, dirs, files, root_fd) in enumerate(
             os.fwalk(key, follow_symlinks=False)):
-        loosened |= _loose(os.fstat(root_fd))
+        loosened |= bool(stat.S_IMODE(os.fstat(root_fd).st_mode) & 0o077)
         problems += [p for p in [_fix_fd(root_fd, root, DIR_MODE)] if p]
         if depth == 0:
             for name in files:
-                loosened |= _loose(os.stat(name, dir_fd=root_fd, follow_symlinks=False))
+                loosened |= _loose(root_fd, name)
                 problems += [p for p in [_fix(root_fd, root, name, FILE_MODE)] if p]
         for name in dirs:
-            loosened |= _loose(os.stat(name, dir_fd=root_fd, follow_symlinks=False))
+            loosened |= _loose(root_fd, name)
             problems += [p for p in [_fix(root_fd, root, name, DIR_MODE)] if p]
         if root != key:
             dirs.clear()  # the sub-folders' own modes, not what is in them
     return problems, loosened
 
 
-def _loose(st: os.stat_result) -> bool:
+def _loose(dir_fd: int, name: str) -> bool:
+    """Whether the entry is readable by others (a link is never changed: not loose); an entry
+    gone since the folder was listed (another save's temp file renamed) is not."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
     return not stat.S_ISLNK(st.st_mode) and bool(stat.S_IMODE(st.st_mode) & 0o077)
 
 
@@ -241,6 +247,8 @@ def _fix(dir_fd: int, root: str, name: str, mode: int) -> str | None:
             os.fchmod(fd, mode)
         finally:
             os.close(fd)
+    except FileNotFoundError:
+        return None  # gone since the folder was listed (a save's temp file renamed)
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"
     return None
