@@ -261,7 +261,7 @@ class _SearchHeadStart:
     the main thread, which says why in the usual words."""
 
     def __init__(self, library_dir: Path) -> None:
-        self.key: tuple | None = None
+        self.key: str | None = None  # the analysis key of the settings it read
         self.engine = None
         self.imported = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(library_dir,),
@@ -274,7 +274,7 @@ class _SearchHeadStart:
             from .library.storage.settings import Settings  # noqa: PLC0415
             self.imported.set()
             s = Settings.load(library_dir)
-            self.key = (s.pack, s.det_threshold, s.min_face)
+            self.key = s.analysis_key()
             self.engine = FaceEngine(s.pack, det_threshold=s.det_threshold, min_face=s.min_face)
         except Exception:  # noqa: BLE001 - done again, and reported, on the main thread
             pass
@@ -287,8 +287,7 @@ class _SearchHeadStart:
     def engine_for(self, library: Library):
         """The engine for this library's settings, or None: make one."""
         self.join()
-        s = library.settings
-        return self.engine if self.key == (s.pack, s.det_threshold, s.min_face) else None
+        return self.engine if self.key == library.settings.analysis_key() else None
 
 
 def cmd_search(library: Library, args: argparse.Namespace) -> int:

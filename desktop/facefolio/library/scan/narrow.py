@@ -61,21 +61,25 @@ def narrowable(con: sqlite3.Connection, key: str) -> list[str]:
         "AND analysis != ?", (key,)) if floors(old, key) is not None]
 
 
+# The detected faces of photos analysed under one key (?) that are under a floor (?, ?), and
+# whether the user decided about each: what `narrow` drops and `going` counts.
+_UNDER_FLOOR = """
+    FROM faces f JOIN photos p ON p.id = f.photo_id
+    WHERE p.status = 'done' AND p.analysis = ? AND f.source != 'user'
+      AND (f.score < ? OR MIN(f.w, f.h) < ?)"""
+_CONFIRMED = """(COALESCE(f.assigned_by, '') IN ('user', 'suggestion')
+    OR EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id)
+    OR EXISTS (SELECT 1 FROM people pe WHERE pe.cover_face_id = f.id))"""
+
+
 def going(con: sqlite3.Connection, key: str) -> tuple[int, int]:
     """(faces, photos) that narrowing into `key` removes when the user keeps their decided
     faces (the default): detected, undecided faces under the new floor. Said before saving."""
     faces = photos = 0
     for old in narrowable(con, key):
-        threshold, min_face = floors(old, key)
-        n, m = con.execute("""
-            SELECT COUNT(*), COUNT(DISTINCT f.photo_id) FROM faces f JOIN photos p
-              ON p.id = f.photo_id
-            WHERE p.status = 'done' AND p.analysis = ? AND f.source != 'user'
-              AND (f.score < ? OR MIN(f.w, f.h) < ?) AND f.ignored = 0
-              AND f.assigned_by IS NOT 'user' AND f.assigned_by IS NOT 'suggestion'
-              AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id)
-              AND NOT EXISTS (SELECT 1 FROM people pe WHERE pe.cover_face_id = f.id)""",
-                           (old, threshold, min_face)).fetchone()
+        n, m = con.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT f.photo_id) {_UNDER_FLOOR} AND f.ignored = 0 "
+            f"AND NOT {_CONFIRMED}", (old, *floors(old, key))).fetchone()
         faces, photos = faces + n, photos + m
     return faces, photos
 
@@ -89,16 +93,9 @@ def narrow(con: sqlite3.Connection, key: str) -> Narrowed:
     now = store.now()
     for old in olds:
         threshold, min_face = floors(old, key)
-        rows = con.execute("""
-            SELECT f.id, f.x, f.y, f.w, f.h, f.person_id, f.assigned_by, f.ignored, p.path,
-                   (f.assigned_by IN ('user', 'suggestion')
-                    OR EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id)
-                    OR EXISTS (SELECT 1 FROM people pe WHERE pe.cover_face_id = f.id))
-                   AS confirmed
-            FROM faces f JOIN photos p ON p.id = f.photo_id
-            WHERE p.status = 'done' AND p.analysis = ? AND f.source != 'user'
-              AND (f.score < ? OR MIN(f.w, f.h) < ?)""",
-                           (old, threshold, min_face)).fetchall()
+        rows = con.execute(
+            "SELECT f.id, f.x, f.y, f.w, f.h, f.person_id, f.assigned_by, f.ignored, p.path, "
+            f"{_CONFIRMED} AS confirmed {_UNDER_FLOOR}", (old, threshold, min_face)).fetchall()
         gone = []
         for r in rows:
             if r["ignored"] or (r["confirmed"] and keep_confirmed):

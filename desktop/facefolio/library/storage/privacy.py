@@ -186,11 +186,10 @@ def _shallow(key: str) -> tuple[list[str], bool]:
     """`tighten(deep=False)`'s look: (problems, whether anything was loose)."""
     problems: list[str] = []
     loosened = False
-    for depth, (root, dirs, files, root_fd) in enumerate(
-            os.fwalk(key, follow_symlinks=False)):
+    for root, dirs, files, root_fd in os.fwalk(key, follow_symlinks=False):
         loosened |= bool(stat.S_IMODE(os.fstat(root_fd).st_mode) & 0o077)
         problems += [p for p in [_fix_fd(root_fd, root, DIR_MODE)] if p]
-        if depth == 0:
+        if root == key:
             for name in files:
                 loosened |= _loose(root_fd, name)
                 problems += [p for p in [_fix(root_fd, root, name, FILE_MODE)] if p]
